@@ -1,0 +1,5 @@
+"""``python -m mailtool``."""
+
+from mailtool.cli.main import main
+
+main()

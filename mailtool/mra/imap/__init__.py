@@ -1,0 +1,1 @@
+"""mailtool.mra.imap."""

@@ -1,0 +1,1 @@
+"""mailtool.protocol.smtp."""
