@@ -35,7 +35,7 @@ class ConfigError(MailtoolError):
     exit_code = 2
 
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None) -> None:
-        where = ":".join(p for p in (file, key) if p)
+        where = ": ".join(p for p in (file, key) if p)
         super().__init__(f"{where}: {message}" if where else message)
         self.file = file
         self.key = key

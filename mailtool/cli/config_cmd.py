@@ -1,0 +1,58 @@
+"""``mailtool config show|check|docs``."""
+
+from __future__ import annotations
+
+import click
+
+from mailtool import config as config_mod
+from mailtool.cli.common import load_config
+
+
+@click.group()
+def config() -> None:
+    """Show, check and document the configuration.
+
+    \b
+    Examples:
+      mailtool config show
+      mailtool --config /etc/mailtool.toml config check
+    """
+
+
+@config.command()
+@click.pass_context
+def show(ctx: click.Context) -> None:
+    """Print the effective config as TOML, with every default filled in.
+
+    \b
+    Example:
+      mailtool config show > mailtool.toml
+    """
+    click.echo(config_mod.to_toml(load_config(ctx)), nl=False)
+
+
+@config.command()
+@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.pass_context
+def check(ctx: click.Context, file: str | None) -> None:
+    """Validate FILE (or the --config file); exit 2 naming the bad key.
+
+    \b
+    Example:
+      mailtool config check /etc/mailtool.toml
+    """
+    root = ctx.find_root().obj or {}
+    path = file or root.get("config_path")
+    cfg = config_mod.load(path, data_dir=root.get("data_dir"))
+    click.echo(f"{cfg.source or 'built-in defaults'}: OK")
+
+
+@config.command()
+def docs() -> None:
+    """Print the configuration reference (Markdown) generated from the code.
+
+    \b
+    Example:
+      mailtool config docs > docs/configuration.md
+    """
+    click.echo(config_mod.reference_markdown(), nl=False)

@@ -1,0 +1,425 @@
+"""One TOML file -> frozen dataclasses.
+
+The file is optional: every key has a default, so ``mailtool serve`` with no
+config runs the embedded set-up. The key names are a public interface (scripts
+and docs rely on them); ``docs/configuration.md`` is generated from the field
+metadata here (``mailtool config docs``).
+
+Errors name the file, the key, what was given and what was expected, and are
+:class:`~mailtool.errors.ConfigError` (exit code 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mailtool.errors import ConfigError
+
+ENV_CONFIG = "MAILTOOL_CONFIG"
+ENV_DATA_DIR = "MAILTOOL_DATA_DIR"
+ENV_NAMESERVERS = "MAILTOOL_NAMESERVERS"
+
+#: service name -> (standard port, unprivileged twin used when not root)
+SERVICE_PORTS: dict[str, tuple[int, int]] = {
+    "smtp": (25, 2525),
+    "submission": (587, 2587),
+    "submissions": (465, 2465),
+    "imap": (143, 2143),
+    "imaps": (993, 2993),
+    "pop3": (110, 2110),
+    "pop3s": (995, 2995),
+}
+
+
+def _is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def default_data_dir() -> Path:
+    """``/var/lib/mailtool`` for root, ``$XDG_DATA_HOME/mailtool`` otherwise."""
+    if _is_root():
+        return Path("/var/lib/mailtool")
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "mailtool"
+
+
+def default_listen(service: str) -> str:
+    """Standard port on all addresses when root, the twin port on loopback otherwise."""
+    standard, twin = SERVICE_PORTS[service]
+    return f"0.0.0.0:{standard}" if _is_root() else f"127.0.0.1:{twin}"
+
+
+def _doc(text: str, **extra: Any) -> dict[str, Any]:
+    return {"doc": text, **extra}
+
+
+@dataclass(frozen=True)
+class ListenConfig:
+    """Where each server listens: ``"HOST:PORT"``, or ``false`` to switch it off."""
+
+    smtp: str | bool = field(
+        default_factory=lambda: default_listen("smtp"),
+        metadata=_doc("Inbound SMTP (MX) listener; port 25 when root, 2525 otherwise."),
+    )
+    submission: str | bool = field(
+        default_factory=lambda: default_listen("submission"),
+        metadata=_doc("Submission with STARTTLS (RFC 6409); 587 when root, 2587 otherwise."),
+    )
+    submissions: str | bool = field(
+        default_factory=lambda: default_listen("submissions"),
+        metadata=_doc("Submission over implicit TLS (RFC 8314); 465 when root, 2465 otherwise."),
+    )
+    imap: str | bool = field(
+        default_factory=lambda: default_listen("imap"),
+        metadata=_doc("IMAP with STARTTLS; 143 when root, 2143 otherwise."),
+    )
+    imaps: str | bool = field(
+        default_factory=lambda: default_listen("imaps"),
+        metadata=_doc("IMAP over implicit TLS; 993 when root, 2993 otherwise."),
+    )
+    pop3: str | bool = field(
+        default_factory=lambda: default_listen("pop3"),
+        metadata=_doc("POP3 with STLS; 110 when root, 2110 otherwise."),
+    )
+    pop3s: str | bool = field(
+        default_factory=lambda: default_listen("pop3s"),
+        metadata=_doc("POP3 over implicit TLS; 995 when root, 2995 otherwise."),
+    )
+
+    def enabled(self) -> dict[str, tuple[str, int]]:
+        """Service name -> (host, port) for every listener that is not ``false``."""
+        out: dict[str, tuple[str, int]] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if value is False:
+                continue
+            out[f.name] = parse_hostport(str(value), key=f"listen.{f.name}")
+        return out
+
+
+@dataclass(frozen=True)
+class TLSConfig:
+    """Certificate and key. Empty: a self-signed certificate is generated in the data dir."""
+
+    cert: str = field(default="", metadata=_doc("PEM certificate chain file; re-read on SIGHUP."))
+    key: str = field(default="", metadata=_doc("PEM private key file; re-read on SIGHUP."))
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """Authentication policy."""
+
+    plaintext_auth_on_loopback: bool = field(
+        default=False,
+        metadata=_doc(
+            "Allow passwords without TLS from 127.0.0.0/8 and ::1 (for local tools and tests)."
+        ),
+    )
+    login_failure_delay: float = field(
+        default=2.0, metadata=_doc("Seconds to wait before answering a failed login.", min=0)
+    )
+    max_login_failures_per_ip: int = field(
+        default=10,
+        metadata=_doc(
+            "Failed logins per IP per minute before further attempts are refused.", min=1
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """Named bounds on what a client may make the server do."""
+
+    max_message_size: int = field(
+        default=50 * 1024 * 1024,
+        metadata=_doc("Largest message accepted by SMTP or IMAP APPEND, in bytes.", min=1024),
+    )
+    max_line_length: int = field(
+        default=8192,
+        metadata=_doc("Longest command line, in bytes (SMTP text lines: 1000, RFC 5321).", min=512),
+    )
+    max_recipients: int = field(
+        default=100, metadata=_doc("Recipients per SMTP transaction (RFC 5321 §4.5.3.1.8).", min=1)
+    )
+    max_connections: int = field(
+        default=1000, metadata=_doc("Concurrent connections per listener.", min=1)
+    )
+    max_connections_per_ip: int = field(
+        default=50, metadata=_doc("Concurrent connections from one IP address.", min=1)
+    )
+    max_bad_commands: int = field(
+        default=20, metadata=_doc("Bad commands before the server hangs up.", min=1)
+    )
+    smtp_idle_timeout: float = field(
+        default=300.0,
+        metadata=_doc("Seconds an SMTP client may stay silent (RFC 5321 §4.5.3.2).", min=1),
+    )
+    imap_idle_timeout: float = field(
+        default=1800.0,
+        metadata=_doc("IMAP autologout after this many idle seconds (RFC 9051: >= 30 min).", min=1),
+    )
+    pop3_idle_timeout: float = field(
+        default=600.0,
+        metadata=_doc("POP3 autologout after this many idle seconds (RFC 1939: >= 10 min).", min=1),
+    )
+
+
+@dataclass(frozen=True)
+class DNSConfig:
+    """Which resolvers mailtool asks."""
+
+    nameservers: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            'Resolvers as "HOST[:PORT]"; empty = the system\'s. '
+            f"{ENV_NAMESERVERS}=h:p,h:p overrides it for every command."
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole effective configuration."""
+
+    data_dir: str = field(
+        default_factory=lambda: str(default_data_dir()),
+        metadata=_doc(
+            "Where accounts, mail, the queue and generated keys live. "
+            "Default $XDG_DATA_HOME/mailtool, or /var/lib/mailtool as root. "
+            f"--data-dir and {ENV_DATA_DIR} override it."
+        ),
+    )
+    hostname: str = field(
+        default_factory=socket.gethostname,
+        metadata=_doc("Our name in SMTP greetings, Received: headers and the certificate."),
+    )
+    listen: ListenConfig = field(default_factory=ListenConfig)
+    tls: TLSConfig = field(default_factory=TLSConfig)
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    dns: DNSConfig = field(default_factory=DNSConfig)
+
+    #: the file this came from, for messages; not a key
+    source: str | None = field(default=None, compare=False, metadata={"internal": True})
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def parse_hostport(
+    value: str, *, key: str = "", default_port: int | None = None
+) -> tuple[str, int]:
+    """``"HOST:PORT"`` / ``"[v6]:PORT"`` -> (host, port). Port 0 means ephemeral."""
+    host, sep, port_text = value.rpartition(":")
+    if not sep:
+        if default_port is None:
+            raise ConfigError(f'given {value!r}, expected "HOST:PORT"', key=key)
+        host, port_text = value, str(default_port)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise ConfigError(f'given {value!r}, expected "HOST:PORT" with PORT 0-65535', key=key)
+    return host, int(port_text)
+
+
+def _type_name(tp: Any) -> str:
+    names = {str: "a string", bool: "true or false", int: "an integer", float: "a number"}
+    if typing.get_origin(tp) is tuple:
+        return "a list of strings"
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    return names.get(tp, str(tp))
+
+
+def _coerce(value: Any, tp: Any, key: str, file: str | None) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(tp):
+            try:
+                return _coerce(value, arg, key, file)
+            except ConfigError:
+                continue
+        raise ConfigError(f"given {value!r}, expected {_type_name(tp)}", file=file, key=key)
+    if origin is tuple:
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(value)
+        raise ConfigError(f"given {value!r}, expected a list of strings", file=file, key=key)
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif tp is str:
+        ok = isinstance(value, str)
+    else:
+        ok = False
+    if not ok:
+        raise ConfigError(f"given {value!r}, expected {_type_name(tp)}", file=file, key=key)
+    return value
+
+
+def _build(cls: type, data: dict[str, Any], prefix: str, file: str | None) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        if name not in known:
+            raise ConfigError(
+                f"unknown key; expected one of: {', '.join(sorted(known))}", file=file, key=key
+            )
+        tp = hints[name]
+        if dataclasses.is_dataclass(tp):
+            if not isinstance(value, dict):
+                raise ConfigError(f"given {value!r}, expected a [{key}] table", file=file, key=key)
+            kwargs[name] = _build(tp, value, f"{key}.", file)
+            continue
+        value = _coerce(value, tp, key, file)
+        minimum = known[name].metadata.get("min")
+        if minimum is not None and value < minimum:
+            raise ConfigError(f"given {value!r}, expected at least {minimum}", file=file, key=key)
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _validate(cfg: Config) -> None:
+    file = cfg.source
+    for name, value in dataclasses.asdict(cfg.listen).items():
+        if value is True:
+            raise ConfigError(
+                'given true, expected "HOST:PORT" or false', file=file, key=f"listen.{name}"
+            )
+    cfg.listen.enabled()  # raises on malformed HOST:PORT
+    for ns in cfg.dns.nameservers:
+        parse_hostport(ns, key="dns.nameservers", default_port=53)
+    if bool(cfg.tls.cert) != bool(cfg.tls.key):
+        raise ConfigError("tls.cert and tls.key must be given together", file=file, key="tls")
+
+
+def from_dict(data: dict[str, Any], *, source: str | None = None) -> Config:
+    """Build a :class:`Config` from parsed TOML, validating every key."""
+    cfg = _build(Config, data, "", source)
+    cfg = dataclasses.replace(cfg, source=source)
+    _validate(cfg)
+    return cfg
+
+
+def load(path: str | os.PathLike[str] | None = None, *, data_dir: str | None = None) -> Config:
+    """Load the config from ``path``, ``$MAILTOOL_CONFIG``, or defaults only.
+
+    ``data_dir`` (the global ``--data-dir``) and ``$MAILTOOL_DATA_DIR`` override
+    the file; ``$MAILTOOL_NAMESERVERS`` overrides ``dns.nameservers``.
+    """
+    path = path or os.environ.get(ENV_CONFIG) or None
+    data: dict[str, Any] = {}
+    source = None
+    if path:
+        source = str(path)
+        try:
+            with open(path, "rb") as fh:
+                data = tomllib.load(fh)
+        except FileNotFoundError:
+            raise ConfigError("file not found", file=source) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"not valid TOML: {exc}", file=source) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", file=source) from None
+    override = data_dir or os.environ.get(ENV_DATA_DIR)
+    if override:
+        data["data_dir"] = override
+    env_ns = os.environ.get(ENV_NAMESERVERS)
+    if env_ns:
+        data.setdefault("dns", {})
+        data["dns"] = {
+            **data["dns"],
+            "nameservers": [s.strip() for s in env_ns.split(",") if s.strip()],
+        }
+    return from_dict(data, source=source)
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def to_toml(cfg: Config) -> str:
+    """The effective config as TOML, every default filled in, with each key's doc as a comment."""
+    top: list[str] = []
+    tables: list[str] = []
+    for f in dataclasses.fields(cfg):
+        if f.metadata.get("internal"):
+            continue
+        value = getattr(cfg, f.name)
+        if dataclasses.is_dataclass(value):
+            tables.append(f"\n[{f.name}]")
+            for sub in dataclasses.fields(value):
+                tables.append(f"# {sub.metadata.get('doc', '')}")
+                tables.append(f"{sub.name} = {_toml_value(getattr(value, sub.name))}")
+        else:
+            top.append(f"# {f.metadata.get('doc', '')}")
+            top.append(f"{f.name} = {_toml_value(value)}")
+    return "\n".join(top + tables) + "\n"
+
+
+def reference_markdown() -> str:
+    """The configuration reference page, generated from the dataclasses."""
+    lines = [
+        "# Configuration reference",
+        "",
+        "<!-- generated by `mailtool config docs`; do not edit by hand -->",
+        "",
+        f"mailtool reads one TOML file: `--config PATH` or `${ENV_CONFIG}`. Every key is optional.",
+        "`mailtool config show` prints the effective configuration; `mailtool config check` "
+        "validates a file.",
+        "",
+        "## Top-level keys",
+        "",
+        "| key | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
+    hints = typing.get_type_hints(Config)
+    sections: list[tuple[str, type]] = []
+    for f in dataclasses.fields(Config):
+        if f.metadata.get("internal"):
+            continue
+        if dataclasses.is_dataclass(hints[f.name]):
+            sections.append((f.name, hints[f.name]))
+            continue
+        lines.append(
+            f"| `{f.name}` | {_type_name(hints[f.name])} | see meaning | {f.metadata['doc']} |"
+        )
+    for name, cls in sections:
+        lines += ["", f"## `[{name}]`", "", (cls.__doc__ or "").strip(), ""]
+        lines += ["| key | type | default | meaning |", "|---|---|---|---|"]
+        sub_hints = typing.get_type_hints(cls)
+        for sub in dataclasses.fields(cls):
+            if sub.default is not dataclasses.MISSING:
+                default = f"`{_toml_value(sub.default)}`"
+            else:
+                default = "see meaning"
+            kind = _type_name(sub_hints[sub.name])
+            lines.append(f"| `{sub.name}` | {kind} | {default} | {sub.metadata['doc']} |")
+    return "\n".join(lines) + "\n"
