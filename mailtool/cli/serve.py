@@ -1,0 +1,79 @@
+"""``mailtool serve``: run the mail server in the foreground."""
+
+from __future__ import annotations
+
+import click
+
+from mailtool.cli.common import load_config
+
+
+def _domains(data_dir: str) -> list[str]:
+    try:
+        from mailtool.store.accounts import AccountStore
+    except ImportError:
+        return []
+    try:
+        store = AccountStore.open(data_dir)  # type: ignore[attr-defined]
+        return [d if isinstance(d, str) else d.name for d in store.list_domains()]
+    except Exception:
+        return []
+
+
+def _panel(server: object) -> None:
+    from rich.console import Console
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from mailtool.server import MailServer
+
+    assert isinstance(server, MailServer) and server.ctx is not None
+    certs = server.ctx.certs
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for name, (host, port) in server.bound.items():
+        table.add_row(name, f"{host}:{port}")
+    for name in server.unavailable:
+        table.add_row(name, "[dim]not in this build[/dim]")
+    table.add_row("", "")
+    table.add_row("data dir", str(server.data_dir))
+    domains = _domains(str(server.data_dir))
+    table.add_row("domains", ", ".join(domains) or "[yellow]none yet[/yellow]")
+    cert_note = " (self-signed, generated now)" if certs.generated else ""
+    table.add_row("certificate", f"{certs.cert}{cert_note}")
+    table.add_row("sha256", certs.fingerprint)
+    if domains:
+        hint = f"mailtool user add you@{domains[0]}"
+    else:
+        hint = "mailtool domain add example.test && mailtool user add you@example.test"
+    table.add_row("next", hint)
+    Console().print(
+        Panel(table, title=f"mailtool serve - {server.config.hostname}", subtitle="Ctrl-C to stop")
+    )
+
+
+@click.command()
+@click.pass_context
+def serve(ctx: click.Context) -> None:
+    """Run SMTP, submission, IMAP and POP3 in one process until SIGTERM or Ctrl-C.
+
+    With no config it uses the embedded default: SQLite and Maildir under the
+    data dir, a self-signed certificate generated on first start, and ports
+    2525/2587/2465/2143/2993/2110/2995 on 127.0.0.1 when not root (the standard
+    ports when root). The bound addresses are written to
+    DATA_DIR/run/listeners.json. SIGHUP re-reads the certificate.
+
+    \b
+    Examples:
+      mailtool serve
+      mailtool --data-dir /tmp/mt serve
+      mailtool --config /etc/mailtool.toml serve
+    """
+    import asyncio
+
+    from mailtool import server
+    from mailtool.net.log import setup_logging
+
+    cfg = load_config(ctx)
+    setup_logging()
+    asyncio.run(server.run(cfg, on_started=_panel))

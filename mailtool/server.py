@@ -1,0 +1,215 @@
+"""Composition root of ``mailtool serve``: config -> store, mda, mta, mra, listeners.
+
+Each service (smtp, submission, imap, ...) is created by a factory named in
+:data:`SERVICES` with the signature ``create(ctx, name, host, port) -> Service``.
+A factory module that is not part of this build is reported as unavailable
+rather than failing the whole server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import importlib
+import json
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from mailtool.config import Config
+from mailtool.errors import ServiceError
+from mailtool.net.limits import ConnectionLimiter, LoginThrottle
+from mailtool.net.log import log_event
+from mailtool.net.tls import CertStore
+
+#: service name -> "module:factory"
+SERVICES: dict[str, str] = {
+    "smtp": "mailtool.mta.service:create",
+    "submission": "mailtool.mta.service:create",
+    "submissions": "mailtool.mta.service:create",
+    "imap": "mailtool.mra.imap.service:create",
+    "imaps": "mailtool.mra.imap.service:create",
+    "pop3": "mailtool.mra.pop3.service:create",
+    "pop3s": "mailtool.mra.pop3.service:create",
+}
+
+#: services whose socket speaks TLS from the first byte (RFC 8314)
+IMPLICIT_TLS = frozenset({"submissions", "imaps", "pop3s"})
+
+
+class Service(Protocol):
+    """What a factory returns: something that listens and can stop."""
+
+    async def start(self) -> tuple[str, int]: ...
+
+    async def stop(self, grace: float = 10.0) -> None: ...
+
+
+@dataclass
+class ServerContext:
+    """Everything a service needs, built once by :class:`MailServer`."""
+
+    config: Config
+    certs: CertStore
+    login_throttle: LoginThrottle
+    stores: dict[str, Any] = field(default_factory=dict)
+    _background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def limiter(self) -> ConnectionLimiter:
+        limits = self.config.limits
+        return ConnectionLimiter(limits.max_connections, limits.max_connections_per_ip)
+
+    def run_in_background(self, factory: Callable[[], Awaitable[None]]) -> None:
+        """Register a long-running task (the queue runner) started with the listeners."""
+        self._background.append(factory)
+
+    def store(self, name: str, build: Callable[[], Any]) -> Any:
+        """One shared instance per store kind (accounts, mail, queue), built on first use."""
+        if name not in self.stores:
+            self.stores[name] = build()
+        return self.stores[name]
+
+
+def check_data_dir(path: Path) -> None:
+    """Create the data dir and prove it is writable, or say what to do."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "run").mkdir(exist_ok=True)
+        probe = path / "run" / ".write-test"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise ServiceError(
+            f"data directory {path} is not writable ({exc.strerror}); "
+            "choose another with --data-dir or fix its permissions"
+        ) from None
+
+
+def write_listeners(path: Path, bound: dict[str, tuple[str, int]]) -> None:
+    """``run/listeners.json``: service -> "host:port", written atomically."""
+    data = {
+        name: f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+        for name, (host, port) in bound.items()
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def _load_factory(name: str) -> Callable[..., Service] | None:
+    module_name, attr = SERVICES[name].split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            return None
+        raise
+    return getattr(module, attr)
+
+
+class MailServer:
+    """Builds the context, starts every enabled service, and stops them cleanly."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.data_dir = config.data_path
+        self.services: dict[str, Service] = {}
+        self.bound: dict[str, tuple[str, int]] = {}
+        self.unavailable: list[str] = []
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.ctx: ServerContext | None = None
+
+    def prepare(self) -> ServerContext:
+        check_data_dir(self.data_dir)
+        certs = CertStore.open(
+            self.config.tls.cert, self.config.tls.key, self.data_dir, self.config.hostname
+        )
+        sec = self.config.security
+        self.ctx = ServerContext(
+            config=self.config,
+            certs=certs,
+            login_throttle=LoginThrottle(sec.max_login_failures_per_ip, sec.login_failure_delay),
+        )
+        return self.ctx
+
+    async def start(self) -> dict[str, tuple[str, int]]:
+        ctx = self.ctx or self.prepare()
+        for name, (host, port) in self.config.listen.enabled().items():
+            factory = _load_factory(name)
+            if factory is None:
+                self.unavailable.append(name)
+                continue
+            service = factory(ctx, name, host, port)
+            try:
+                self.bound[name] = await service.start()
+            except OSError as exc:
+                await self.stop()
+                if exc.errno == errno.EADDRINUSE:
+                    why = "is already in use (is another mail server running?)"
+                elif exc.errno == errno.EACCES:
+                    why = "needs root (ports below 1024)"
+                else:
+                    why = f"cannot be opened ({exc.strerror})"
+                raise ServiceError(
+                    f"{host}:{port} for {name} {why}; change listen.{name} in the config "
+                    f"or set it to false"
+                ) from None
+            self.services[name] = service
+        for factory in ctx._background:
+            self._tasks.append(asyncio.create_task(factory()))
+        write_listeners(self.data_dir / "run" / "listeners.json", self.bound)
+        log_event(
+            "server.start", listeners=",".join(f"{k}={h}:{p}" for k, (h, p) in self.bound.items())
+        )
+        return self.bound
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def wait(self) -> None:
+        await self._stop.wait()
+
+    async def stop(self, grace: float = 10.0) -> None:
+        await asyncio.gather(*(s.stop(grace) for s in self.services.values()))
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for store in self.ctx.stores.values() if self.ctx else ():
+            close = getattr(store, "close", None)
+            if callable(close):
+                close()
+        with contextlib.suppress(OSError):
+            (self.data_dir / "run" / "listeners.json").unlink()
+        log_event("server.stop")
+
+
+async def run(config: Config, on_started: Callable[[MailServer], None] | None = None) -> None:
+    """Run until SIGTERM/SIGINT; SIGHUP reloads the certificate."""
+    server = MailServer(config)
+    server.prepare()
+    await server.start()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, server.request_stop)
+    loop.add_signal_handler(signal.SIGINT, server.request_stop)
+    assert server.ctx is not None
+    certs = server.ctx.certs
+
+    def reload_certs() -> None:
+        try:
+            certs.reload()
+            log_event("tls.reload", cert=str(certs.cert), fingerprint=certs.fingerprint)
+        except Exception as exc:  # keep serving with the old certificate
+            log_event("tls.reload_failed", error=str(exc))
+
+    loop.add_signal_handler(signal.SIGHUP, reload_certs)
+    if on_started:
+        on_started(server)
+    await server.wait()
+    await server.stop()
