@@ -303,9 +303,12 @@ def _validate(cfg: Config) -> None:
             raise ConfigError(
                 'given true, expected "HOST:PORT" or false', file=file, key=f"listen.{name}"
             )
-    cfg.listen.enabled()  # raises on malformed HOST:PORT
-    for ns in cfg.dns.nameservers:
-        parse_hostport(ns, key="dns.nameservers", default_port=53)
+    try:
+        cfg.listen.enabled()  # raises on malformed HOST:PORT
+        for ns in cfg.dns.nameservers:
+            parse_hostport(ns, key="dns.nameservers", default_port=53)
+    except ConfigError as exc:
+        raise ConfigError(str(exc), file=file) from None
     if bool(cfg.tls.cert) != bool(cfg.tls.key):
         raise ConfigError("tls.cert and tls.key must be given together", file=file, key="tls")
 
