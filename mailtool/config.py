@@ -26,6 +26,7 @@ from mailtool.errors import ConfigError
 ENV_CONFIG = "MAILTOOL_CONFIG"
 ENV_DATA_DIR = "MAILTOOL_DATA_DIR"
 ENV_NAMESERVERS = "MAILTOOL_NAMESERVERS"
+TLS_MODES = ("tls", "starttls", "none")
 
 #: service name -> (standard port, unprivileged twin used when not root)
 SERVICE_PORTS: dict[str, tuple[int, int]] = {
@@ -186,6 +187,27 @@ class DNSConfig:
 
 
 @dataclass(frozen=True)
+class AccountConfig:
+    """A mail account the client side (``mailtool tui``, ``mailtool send``) uses."""
+
+    email: str = field(default="", metadata=_doc("Your address, used as From."))
+    username: str = field(default="", metadata=_doc("Login name; empty = the email address."))
+    imap: str = field(default="", metadata=_doc('IMAP server as "HOST:PORT".'))
+    smtp: str = field(default="", metadata=_doc('SMTP submission server as "HOST:PORT".'))
+    imap_tls: str = field(
+        default="tls", metadata=_doc('"tls" (implicit), "starttls" or "none".', choices=TLS_MODES)
+    )
+    smtp_tls: str = field(
+        default="tls", metadata=_doc('"tls" (implicit), "starttls" or "none".', choices=TLS_MODES)
+    )
+    verify_tls: bool = field(default=True, metadata=_doc("Check the server's certificate."))
+    password_command: str = field(
+        default="", metadata=_doc("Shell command whose first output line is the password.")
+    )
+    name: str = field(default="", metadata=_doc("Display name for From."))
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole effective configuration."""
 
@@ -206,6 +228,10 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     dns: DNSConfig = field(default_factory=DNSConfig)
+    accounts: dict[str, AccountConfig] = field(
+        default_factory=dict,
+        metadata=_doc("Client accounts, one [accounts.NAME] table each.", table_of=AccountConfig),
+    )
 
     #: the file this came from, for messages; not a key
     source: str | None = field(default=None, compare=False, metadata={"internal": True})
@@ -283,12 +309,29 @@ def _build(cls: type, data: dict[str, Any], prefix: str, file: str | None) -> An
                 f"unknown key; expected one of: {', '.join(sorted(known))}", file=file, key=key
             )
         tp = hints[name]
+        table_of = known[name].metadata.get("table_of")
+        if table_of is not None:
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise ConfigError(
+                    f"given {value!r}, expected [{key}.NAME] tables", file=file, key=key
+                )
+            kwargs[name] = {
+                sub: _build(table_of, table, f"{key}.{sub}.", file) for sub, table in value.items()
+            }
+            continue
         if dataclasses.is_dataclass(tp):
             if not isinstance(value, dict):
                 raise ConfigError(f"given {value!r}, expected a [{key}] table", file=file, key=key)
             kwargs[name] = _build(tp, value, f"{key}.", file)
             continue
         value = _coerce(value, tp, key, file)
+        choices = known[name].metadata.get("choices")
+        if choices is not None and value not in choices:
+            raise ConfigError(
+                f"given {value!r}, expected one of {', '.join(map(repr, choices))}",
+                file=file,
+                key=key,
+            )
         minimum = known[name].metadata.get("min")
         if minimum is not None and value < minimum:
             raise ConfigError(f"given {value!r}, expected at least {minimum}", file=file, key=key)
@@ -368,6 +411,14 @@ def _toml_value(value: Any) -> str:
     return f'"{text}"'
 
 
+def _toml_table(name: str, value: Any) -> list[str]:
+    lines = [f"\n[{name}]"]
+    for sub in dataclasses.fields(value):
+        lines.append(f"# {sub.metadata.get('doc', '')}")
+        lines.append(f"{sub.name} = {_toml_value(getattr(value, sub.name))}")
+    return lines
+
+
 def to_toml(cfg: Config) -> str:
     """The effective config as TOML, every default filled in, with each key's doc as a comment."""
     top: list[str] = []
@@ -377,10 +428,10 @@ def to_toml(cfg: Config) -> str:
             continue
         value = getattr(cfg, f.name)
         if dataclasses.is_dataclass(value):
-            tables.append(f"\n[{f.name}]")
-            for sub in dataclasses.fields(value):
-                tables.append(f"# {sub.metadata.get('doc', '')}")
-                tables.append(f"{sub.name} = {_toml_value(getattr(value, sub.name))}")
+            tables += _toml_table(f.name, value)
+        elif f.metadata.get("table_of"):
+            for sub_name, sub_value in value.items():
+                tables += _toml_table(f"{f.name}.{sub_name}", sub_value)
         else:
             top.append(f"# {f.metadata.get('doc', '')}")
             top.append(f"{f.name} = {_toml_value(value)}")
@@ -409,13 +460,16 @@ def reference_markdown() -> str:
         if f.metadata.get("internal"):
             continue
         if dataclasses.is_dataclass(hints[f.name]):
-            sections.append((f.name, hints[f.name]))
+            sections.append((f"[{f.name}]", hints[f.name]))
+            continue
+        if f.metadata.get("table_of"):
+            sections.append((f"[{f.name}.NAME]", f.metadata["table_of"]))
             continue
         lines.append(
             f"| `{f.name}` | {_type_name(hints[f.name])} | see meaning | {f.metadata['doc']} |"
         )
     for name, cls in sections:
-        lines += ["", f"## `[{name}]`", "", (cls.__doc__ or "").strip(), ""]
+        lines += ["", f"## `{name}`", "", (cls.__doc__ or "").strip(), ""]
         lines += ["| key | type | default | meaning |", "|---|---|---|---|"]
         sub_hints = typing.get_type_hints(cls)
         for sub in dataclasses.fields(cls):

@@ -146,3 +146,31 @@ def test_check_exits_2_naming_the_key(tmp_path):
     result = CliRunner().invoke(cli, ["config", "check", str(good)])
     assert result.exit_code == 0
     assert "OK" in result.output
+
+
+def test_client_accounts(tmp_path):
+    path = write(
+        tmp_path,
+        """
+[accounts.work]
+email = "alice@a.test"
+imap = "mail.a.test:993"
+smtp = "mail.a.test:465"
+password_command = "pass show mail"
+[accounts.home]
+email = "al@b.test"
+imap_tls = "starttls"
+verify_tls = false
+""",
+    )
+    cfg = config_mod.load(path)
+    assert set(cfg.accounts) == {"work", "home"}
+    assert cfg.accounts["work"].imap == "mail.a.test:993"
+    assert cfg.accounts["work"].imap_tls == "tls"
+    assert cfg.accounts["home"].imap_tls == "starttls"
+    assert cfg.accounts["home"].verify_tls is False
+    shown = tomllib.loads(config_mod.to_toml(cfg))
+    assert shown["accounts"]["work"]["password_command"] == "pass show mail"
+    bad = write(tmp_path, '[accounts.x]\nimap_tls = "ssl"\n')
+    with pytest.raises(ConfigError, match=r"accounts\.x\.imap_tls.*expected one of"):
+        config_mod.load(bad)
