@@ -68,10 +68,31 @@ class ServerContext:
         self._background.append(factory)
 
     def store(self, name: str, build: Callable[[], Any]) -> Any:
-        """One shared instance per store kind (accounts, mail, queue), built on first use."""
+        """One shared instance per store kind, built on first use."""
         if name not in self.stores:
             self.stores[name] = build()
         return self.stores[name]
+
+    # Every service shares one instance of each store: in-process change
+    # notifications (IMAP IDLE seeing an SMTP delivery) depend on it.
+
+    @property
+    def accounts(self) -> Any:
+        from mailtool.store.accounts import AccountStore
+
+        return self.store("accounts", lambda: AccountStore(self.config.data_path / "accounts.db"))
+
+    @property
+    def mail(self) -> Any:
+        from mailtool.store.mailstore import MailStore
+
+        return self.store("mail", lambda: MailStore(self.config.data_path / "mail"))
+
+    @property
+    def queue(self) -> Any:
+        from mailtool.store.queue import Queue
+
+        return self.store("queue", lambda: Queue(self.config.data_path / "queue"))
 
 
 def check_data_dir(path: Path) -> None:
