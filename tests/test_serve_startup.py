@@ -1,0 +1,73 @@
+"""`mailtool serve` start-up: data dir checks, the certificate panel, clean SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.harness import SERVICES, render_toml
+
+
+def run_serve(tmp_path: Path, data_dir: Path, **kwargs) -> subprocess.Popen[str]:
+    config = tmp_path / "mailtool.toml"
+    config.write_text(
+        render_toml(
+            {
+                "data_dir": str(data_dir),
+                "hostname": "mx.startup.test",
+                "listen": {s: False for s in SERVICES},
+            }
+        )
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "mailtool", "--config", str(config), "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**__import__("os").environ, "COLUMNS": "200"},
+        **kwargs,
+    )
+
+
+def test_unwritable_data_dir_is_refused_with_advice(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    proc = run_serve(tmp_path, blocker / "data")
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3
+    assert "not writable" in err and "--data-dir" in err
+    assert "Traceback" not in err
+
+
+def test_first_start_generates_certificate_prints_fingerprint_and_stops_cleanly(tmp_path):
+    data = tmp_path / "data"
+    proc = run_serve(tmp_path, data)
+    listeners = data / "run" / "listeners.json"
+    deadline = time.monotonic() + 30
+    while not listeners.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert listeners.exists(), proc.stderr.read() if proc.poll() is not None else "timeout"
+    assert json.loads(listeners.read_text()) == {}  # every listener switched off here
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "server.stop" in err
+    assert not listeners.exists()
+    cert = data / "tls" / "selfsigned.crt"
+    assert cert.exists()
+    from mailtool.net.tls import fingerprint
+
+    assert fingerprint(cert) in out
+    assert "self-signed, generated now" in out
+    # second start reuses it and says nothing about generating
+    proc = run_serve(tmp_path, data)
+    while not listeners.exists() and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "generated now" not in out and fingerprint(cert) in out
