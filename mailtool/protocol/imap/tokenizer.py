@@ -230,7 +230,9 @@ class Cursor:
                 self.count()
                 if self.try_take(b")"):
                     break
-                self.sp()
+                # RFC 9051 §9 writes adjacent lists without SP: 1*address, 1*body
+                if not (self.peek() == 0x28 and self.buf[self.pos - 1] == 0x29):
+                    self.sp()
         elif not allow_empty:
             self.error("empty list")
         self.leave()

@@ -126,9 +126,11 @@ class Writer:
         raise TypeError(f"cannot format {type(v).__name__} as an IMAP value")
 
     def list(self, items: Sequence[Value]) -> Writer:
+        """``(a b c)``; two adjacent lists get no space between them, as RFC 9051 §9
+        writes address lists (``1*address``) and multipart bodies (``1*body``)."""
         self.raw(b"(")
         for i, item in enumerate(items):
-            if i:
+            if i and not (_is_list(item) and _is_list(items[i - 1])):
                 self.raw(b" ")
             self.value(item)
         return self.raw(b")")
@@ -143,6 +145,10 @@ class Writer:
 
 
 _ASTRING_BARE = re.compile(rb'[^(){ \x00-\x1f\x7f%*"\\\x80-\xff]+')
+
+
+def _is_list(v: object) -> bool:
+    return isinstance(v, list | tuple)
 
 
 def _is_utf8(data: bytes) -> bool:
