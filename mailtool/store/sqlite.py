@@ -1,0 +1,97 @@
+"""The one way the store opens SQLite: WAL, a busy timeout, durable commits.
+
+Writes run in ``BEGIN IMMEDIATE`` so two processes (the server and a CLI
+command) serialise on the write lock instead of failing half-way with
+``database is locked``; ``synchronous=FULL`` makes a returned commit durable
+(DESIGN principle 1). One connection per :class:`Database`, shared by threads
+under a lock (servers call the store from worker threads too).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mailtool.errors import StoreError
+
+#: how long a writer waits for another process's transaction, in milliseconds
+BUSY_TIMEOUT_MS = 30_000
+
+
+class Database:
+    """A SQLite file with a schema applied on open (``PRAGMA user_version`` = version)."""
+
+    def __init__(self, path: str | os.PathLike[str], schema: str, version: int = 1) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            self._conn = sqlite3.connect(
+                self.path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+            )
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            self._conn.execute("PRAGMA journal_mode = WAL")
+            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            with self.write() as cur:
+                if cur.execute("PRAGMA user_version").fetchone()[0] < version:
+                    cur.executescript_in_tx(schema)
+                    cur.execute(f"PRAGMA user_version = {int(version)}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def write(self) -> Iterator[Transaction]:
+        """A write transaction: committed when the block ends, rolled back on an exception."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield Transaction(self._conn)
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """Run one read-only statement and return all rows (a consistent snapshot)."""
+        with self._lock:
+            cur = self._conn.execute(sql, params)
+            cur.row_factory = sqlite3.Row
+            return cur.fetchall()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        rows = self.query(sql, params)
+        return rows[0] if rows else None
+
+
+class Transaction:
+    """The cursor-ish handle a write block gets."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        cur = self._conn.execute(sql, params)
+        cur.row_factory = sqlite3.Row
+        return cur
+
+    def executemany(self, sql: str, rows: Any) -> sqlite3.Cursor:
+        return self._conn.executemany(sql, rows)
+
+    def executescript_in_tx(self, script: str) -> None:
+        # executescript() would COMMIT first; run statement by statement instead
+        for statement in script.split(";"):
+            if statement.strip():
+                self._conn.execute(statement)
