@@ -125,7 +125,7 @@ class DotStuffer:
 
     def __init__(self, crlf: bool = True) -> None:
         self.crlf = crlf
-        self._line_start = True
+        self._tail = b"\r\n"  # the last two octets sent (the start counts as a line start)
         self._held_cr = False  # a CR at the end of the last chunk (CRLF pending?)
 
     def feed(self, chunk: bytes) -> bytes:
@@ -140,20 +140,19 @@ class DotStuffer:
             chunk = re.sub(rb"\r\n|\r|\n", b"\r\n", chunk)
             if not chunk:
                 return b""
+        # a dot after *any* LF is stuffed: a lenient receiver may take a bare LF
+        # as a line end, and an extra dot is harmless to a strict one
         out = chunk.replace(b"\n.", b"\n..")
-        if self._line_start and out.startswith(b"."):
+        if self._tail.endswith(b"\n") and out.startswith(b"."):
             out = b"." + out
-        self._line_start = out.endswith(b"\n")
+        self._tail = (self._tail + out)[-2:]
         return out
 
     def end(self) -> bytes:
-        """Flush a held CR, add the final CRLF if missing, then ``.CRLF``."""
-        out = b""
-        if self._held_cr:
-            out, self._held_cr, self._line_start = b"\r\n", False, True
-        if not self._line_start:
-            out += b"\r\n"
-        self._line_start = True
+        """Flush a held CR, add the final CRLF if missing, then ``.CRLF``: the
+        terminator is only ever sent after a real CRLF (no smuggling shape)."""
+        out = b"\r\n" if self._held_cr or self._tail != b"\r\n" else b""
+        self._held_cr, self._tail = False, b"\r\n"
         return out + b".\r\n"
 
 
