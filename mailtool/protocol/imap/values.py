@@ -126,11 +126,15 @@ class Writer:
         raise TypeError(f"cannot format {type(v).__name__} as an IMAP value")
 
     def list(self, items: Sequence[Value]) -> Writer:
-        """``(a b c)``; two adjacent lists get no space between them, as RFC 9051 §9
-        writes address lists (``1*address``) and multipart bodies (``1*body``)."""
+        """``(a b c)``.  Lists in the leading run of list items get no space between
+        them, as RFC 9051 §9 writes address lists (``1*address``), multipart bodies
+        (``1*body SP subtype``) and namespaces; everywhere else items are SP-separated
+        (the envelope's own fields, body extension data)."""
         self.raw(b"(")
+        leading_lists = True
         for i, item in enumerate(items):
-            if i and not (_is_list(item) and _is_list(items[i - 1])):
+            leading_lists = leading_lists and _is_list(item)
+            if i and not leading_lists:
                 self.raw(b" ")
             self.value(item)
         return self.raw(b")")

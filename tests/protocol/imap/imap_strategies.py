@@ -175,7 +175,7 @@ commands = st.one_of(
         st.none() | datetimes,
         st.binary(max_size=50),
         st.booleans(),
-    ),  # fmt: skip
+    ),
     st.builds(c.Expunge, tags, st.none() | uidsets),
     st.builds(
         c.Search,
@@ -342,7 +342,7 @@ responses = st.one_of(
             )
         ]
         * 3,
-    ),  # fmt: skip
+    ),
     st.builds(
         r.IdData, st.none() | st.lists(st.tuples(text, st.none() | text), max_size=3).map(tuple)
     ),
