@@ -24,6 +24,7 @@ buffers at most one line beyond what it has parsed plus one literal
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mailtool.protocol.imap.command_parser import parse_command
@@ -94,6 +95,11 @@ class CommandReader:
     def in_command(self) -> bool:
         """Whether a command has been started but not finished (e.g. awaiting a literal)."""
         return bool(self._parts) or self._remaining is not None
+
+    def events(self) -> Iterator[Event]:
+        """Yield events until more data is needed (errors propagate as from next_event)."""
+        while (event := self.next_event()) is not NEED_DATA:
+            yield event  # type: ignore[misc]
 
     def next_event(self) -> Event:
         if self._fatal is not None:

@@ -11,6 +11,7 @@ server that sends that much is broken or hostile).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from mailtool.protocol.imap.command_reader import NEED_DATA, _NeedData
 from mailtool.protocol.imap.errors import ImapError, LimitExceeded, LineTooLong, LiteralTooLarge
@@ -37,6 +38,11 @@ class ResponseReader:
 
     def receive_data(self, data: bytes) -> None:
         self._buf += data
+
+    def events(self) -> Iterator[Response]:
+        """Yield events until more data is needed (errors propagate as from next_event)."""
+        while (event := self.next_event()) is not NEED_DATA:
+            yield event  # type: ignore[misc]
 
     def next_event(self) -> Response | _NeedData:
         if self._fatal is not None:

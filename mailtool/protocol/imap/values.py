@@ -47,7 +47,6 @@ _SAFE_QUOTED = re.compile(rb"[\x20-\x7e]*")
 _SAFE_QUOTED_UTF8 = re.compile(rb"[^\x00\r\n]*")
 # generic atom in parse_value: the same set as _BARE_ATOM
 _GENERIC_ATOM = _BARE_ATOM
-_NUMBER_TOKEN = re.compile(rb"[0-9]+(?=[ ()\]\r\n]|$)")
 
 
 class Writer:
@@ -177,10 +176,11 @@ def read_value(cur: Cursor) -> Value:
         return decode(cur.quoted())
     if b == 0x7B or (b == 0x7E and cur.startswith(b"~{")):
         return decode(cur.literal(allow8=True))
-    m = _NUMBER_TOKEN.match(cur.buf, cur.pos)
-    if m:
-        return cur.number()
+    start = cur.pos
     word = cur.match(_GENERIC_ATOM, "value")
+    if word.isdigit():
+        cur.pos = start
+        return cur.number()
     if word.upper() == b"NIL":
         return None
     return Atom(word.decode("ascii"))
