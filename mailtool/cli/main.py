@@ -23,6 +23,9 @@ COMMANDS: dict[str, str] = {
     "domain": "mailtool.cli.accounts:domain",
     "user": "mailtool.cli.accounts:user",
     "alias": "mailtool.cli.accounts:alias",
+    "diagnose": "mailtool.cli.diagnose:diagnose",
+    "probe": "mailtool.cli.probe:probe",
+    "dns": "mailtool.cli.dns_cmd:dns",
 }
 
 
