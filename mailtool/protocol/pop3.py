@@ -124,6 +124,8 @@ def parse_response(line: bytes, *, in_auth: bool = False) -> Response | Continua
     if len(line) > RESPONSE_LINE_TOLERANCE:
         raise _bad_response("response line too long")
     line = line.removesuffix(b"\n").removesuffix(b"\r")
+    if b"\r" in line or b"\n" in line:
+        raise _bad_response("bare CR or LF in a response line")
     text = line.decode("utf-8", errors="replace")
     if in_auth and (text == "+" or text.startswith("+ ")):
         return Continuation(line[2:].strip(b" "))

@@ -15,6 +15,7 @@ from mailtool.protocol.pop3 import (
     command_reader,
     parse_command,
 )
+from tests.protocol.wire_strategies import wire
 
 
 @pytest.mark.parametrize(
@@ -129,7 +130,7 @@ def test_format_then_parse_is_identity(command):
     assert parse_command(command.format()) == command
 
 
-@given(st.binary(max_size=300))
+@given(st.binary(max_size=300) | wire())
 def test_any_bytes_give_command_or_protocol_error(data):
     try:
         parse_command(data)

@@ -17,6 +17,7 @@ from mailtool.protocol.pop3 import (
     parse_response,
 )
 from mailtool.protocol.sasl import SaslAuthFailed, SaslCancelled
+from tests.protocol.wire_strategies import wire
 
 
 def test_status_lines():
@@ -172,7 +173,7 @@ def test_capa_format_then_parse_is_identity(items):
     assert Capabilities.parse(pop3.split_lines(body)) == capa
 
 
-@given(st.binary(max_size=300))
+@given(st.binary(max_size=300) | wire())
 def test_any_bytes_give_response_or_protocol_error(data):
     for in_auth in (False, True):
         try:

@@ -25,6 +25,7 @@ from mailtool.protocol.sasl import (
     saslprep,
     server_mechanism,
 )
+from tests.protocol.wire_strategies import wire
 
 USERS = {"tim": "tanstaaftanstaaf", "Kurt": "xipj3plmq"}
 
@@ -140,7 +141,7 @@ def test_saslprep_rfc4013_examples():
         saslprep("\u0627\u0031")  # bidi: must end right-to-left
 
 
-@given(st.binary(max_size=800), st.binary(max_size=300))
+@given((st.binary(max_size=800) | wire()), (st.binary(max_size=300) | wire()))
 def test_any_bytes_give_done_challenge_or_protocol_error(first, second):
     for server in (PlainServer(verify), LoginServer(verify)):
         try:

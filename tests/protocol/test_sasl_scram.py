@@ -17,6 +17,7 @@ from mailtool.protocol.sasl import (
     salted_password,
     scram_credentials,
 )
+from tests.protocol.wire_strategies import wire
 
 # RFC 7677 §3
 CLIENT_NONCE = "rOprNGfwEbeRWgbNEkqO"
@@ -190,7 +191,7 @@ def test_server_flag_y_is_accepted_since_we_offer_no_plus_variant():
 
 
 @settings(max_examples=200)
-@given(st.lists(st.binary(max_size=200), min_size=1, max_size=4))
+@given(st.lists((st.binary(max_size=200) | wire()), min_size=1, max_size=4))
 def test_any_bytes_give_challenge_done_or_protocol_error(messages):
     server = ScramServer(lookup)
     try:
@@ -201,7 +202,7 @@ def test_any_bytes_give_challenge_done_or_protocol_error(messages):
 
 
 @settings(max_examples=100)
-@given(st.binary(max_size=300))
+@given(st.binary(max_size=300) | wire())
 def test_client_any_server_bytes_give_response_or_protocol_error(data):
     client = ScramClient("user", "pencil", nonce=CLIENT_NONCE, min_iterations=1)
     client.initial_response()

@@ -94,8 +94,11 @@ def xtext_decode(text: str) -> str:
     """RFC 3461 §4: ``+XX`` hex escapes; raises :class:`CommandSyntaxError`."""
     if not _XTEXT.fullmatch(text):
         raise _syntax("invalid xtext", codes.ES_INVALID_ARGS)
-    raw = re.sub(r"\+([0-9A-F]{2})", lambda m: chr(int(m.group(1), 16)), text)
-    return raw
+    raw = re.sub(rb"\+([0-9A-F]{2})", lambda m: bytes([int(m.group(1), 16)]), text.encode())
+    try:
+        return raw.decode("utf-8")  # the inverse of xtext_encode
+    except UnicodeDecodeError:
+        raise _syntax("xtext is not UTF-8", codes.ES_INVALID_ARGS) from None
 
 
 def xtext_encode(text: str) -> str:

@@ -132,6 +132,8 @@ def _split_line(line: bytes) -> tuple[int, bool, str]:
     sep = line[3:4]
     if sep not in (b"", b" ", b"-"):
         raise _bad_reply("reply code not followed by space or hyphen")
+    if b"\r" in line:
+        raise _bad_reply("bare CR in a reply line")
     text = line[4:].decode("utf-8", errors="replace")
     return code, sep != b"-", text
 

@@ -21,6 +21,7 @@ from mailtool.protocol.smtp import (
     xtext_decode,
     xtext_encode,
 )
+from tests.protocol.wire_strategies import wire
 
 
 def test_parse_command_upper_cases_verb_and_keeps_argument():
@@ -200,7 +201,7 @@ def test_rcpt_to_format_then_parse_is_identity(r):
     assert parse_rcpt_to(r.format()) == r
 
 
-@given(st.binary(max_size=1200))
+@given(st.binary(max_size=1200) | wire())
 def test_any_bytes_give_command_or_protocol_error(data):
     try:
         cmd = parse_command(data)

@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailtool.protocol.smtp import DataError, DataReader, DotStuffer, dot_stuff
+from tests.protocol.wire_strategies import wire
 
 
 def read_all(wire: bytes, chunks: list[int] | None = None, **kw) -> tuple[DataReader, bytes]:
@@ -128,7 +129,7 @@ def test_stuff_then_read_gives_crlf_normalised_content(content, cuts):
     assert got == normalised
 
 
-@given(st.binary(max_size=400), st.lists(st.integers(1, 50), max_size=20))
+@given((st.binary(max_size=400) | wire()), st.lists(st.integers(1, 50), max_size=20))
 def test_any_bytes_any_chunking_give_the_same_result(data, cuts):
     whole, content = read_all(data)
     split, content2 = read_all(data, cuts)

@@ -14,6 +14,7 @@ from mailtool.protocol.smtp import (
     codes,
     parse_reply,
 )
+from tests.protocol.wire_strategies import wire
 
 
 def test_single_line_with_enhanced_code():
@@ -115,7 +116,7 @@ def test_format_then_parse_is_identity(reply):
     assert parse_reply(reply.format()) == (reply, b"")
 
 
-@given(st.binary(max_size=600))
+@given(st.binary(max_size=600) | wire())
 def test_any_bytes_give_replies_or_protocol_error(data):
     try:
         ReplyParser().feed(data)
