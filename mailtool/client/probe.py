@@ -16,6 +16,7 @@ import asyncio
 import enum
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -391,3 +392,33 @@ async def open_and_greet(
     greeting = await read(opts.greeting_timeout)
     result.timings["greeting"] = time.monotonic() - t0
     return greeting
+
+
+async def upgrade_to_tls(
+    client: LineClient,
+    result: ProbeResult,
+    opts: ProbeOptions,
+    verify: bool,
+    caps: tuple[str, ...],
+    *,
+    verb: str,
+    offered: bool,
+    plaintext_login: bool,
+    start: Callable[[], Awaitable[object]],
+    again: Callable[[], Awaitable[tuple[str, ...]]],
+) -> None:
+    """Record the first capabilities; then STARTTLS/STLS (``start``), the
+    handshake, and the capabilities asked ``again`` over TLS (RFC 3207 §4.2,
+    RFC 2595 §3.1: what was learnt before TLS is forgotten)."""
+    if client.encrypted:
+        result.tls_capabilities = caps
+        return
+    result.capabilities = caps
+    result.starttls_offered = offered
+    result.plaintext_login_before_tls = plaintext_login
+    if opts.tls == "starttls" and not offered:
+        raise ProbeFailed(Stage.TLS, f"{verb} is not offered")
+    if opts.tls in ("starttls", "auto") and offered:
+        await start()
+        await client.starttls(opts.server_name, verify=verify)
+        result.tls_capabilities = await again()

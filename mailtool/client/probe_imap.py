@@ -18,6 +18,7 @@ from .probe import (
     Stage,
     open_and_greet,
     start_probe,
+    upgrade_to_tls,
 )
 
 
@@ -83,20 +84,20 @@ async def _dialog(
         raise ProbeFailed(Stage.GREETING, f"greeting was not * OK: {greeting!r}")
     result.greeting = greeting.text
     caps = await session.capabilities(Stage.HELLO)
-    if client.encrypted:
-        result.tls_capabilities = caps
-    else:
-        result.capabilities = caps
-        upper = {c.upper() for c in caps}
-        result.starttls_offered = "STARTTLS" in upper
+    upper = {c.upper() for c in caps}
+    await upgrade_to_tls(
+        client,
+        result,
+        opts,
+        verify,
+        caps,
+        verb="STARTTLS",
+        offered="STARTTLS" in upper,
         # RFC 9051 §6.2.3 / RFC 8314 §3: LOGINDISABLED until TLS
-        result.plaintext_login_before_tls = "LOGINDISABLED" not in upper
-        if opts.tls == "starttls" and not result.starttls_offered:
-            raise ProbeFailed(Stage.TLS, "STARTTLS is not offered")
-        if opts.tls in ("starttls", "auto") and result.starttls_offered:
-            await session.run("STARTTLS", Stage.TLS)
-            await client.starttls(opts.server_name, verify=verify)
-            result.tls_capabilities = await session.capabilities(Stage.HELLO_AFTER_TLS)
+        plaintext_login="LOGINDISABLED" not in upper,
+        start=lambda: session.run("STARTTLS", Stage.TLS),
+        again=lambda: session.capabilities(Stage.HELLO_AFTER_TLS),
+    )
     if opts.user is not None:
         try:
             await session.run(

@@ -15,6 +15,7 @@ from .probe import (
     Stage,
     open_and_greet,
     start_probe,
+    upgrade_to_tls,
 )
 
 MAX_CAPA_LINES = 256
@@ -69,22 +70,21 @@ async def _dialog(
     if not greeting.ok:
         raise ProbeFailed(Stage.GREETING, f"greeting was -ERR {greeting.text}")
     caps = await _capa(client, Stage.HELLO)
-    if client.encrypted:
-        result.tls_capabilities = caps
-    else:
-        result.capabilities = caps
-        names = {c.split()[0].upper() for c in caps if c.strip()}
-        result.starttls_offered = "STLS" in names
+    names = {c.split()[0].upper() for c in caps if c.strip()}
+    await upgrade_to_tls(
+        client,
+        result,
+        opts,
+        verify,
+        caps,
+        verb="STLS",
+        offered="STLS" in names,
         # RFC 2595 §4 / RFC 8314 §3: USER (or SASL PLAIN) offered before STLS
-        result.plaintext_login_before_tls = "USER" in names or any(
-            c.upper().startswith("SASL") and "PLAIN" in c.upper().split() for c in caps
-        )
-        if opts.tls == "starttls" and not result.starttls_offered:
-            raise ProbeFailed(Stage.TLS, "STLS is not offered")
-        if opts.tls in ("starttls", "auto") and result.starttls_offered:
-            await _command(client, "STLS", Stage.TLS)
-            await client.starttls(opts.server_name, verify=verify)
-            result.tls_capabilities = await _capa(client, Stage.HELLO_AFTER_TLS)
+        plaintext_login="USER" in names
+        or any(c.upper().startswith("SASL") and "PLAIN" in c.upper().split() for c in caps),
+        start=lambda: _command(client, "STLS", Stage.TLS),
+        again=lambda: _capa(client, Stage.HELLO_AFTER_TLS),
+    )
     if opts.user is not None:
         try:
             await _command(client, f"USER {opts.user}", Stage.AUTH)

@@ -23,6 +23,7 @@ from .probe import (
     Stage,
     open_and_greet,
     start_probe,
+    upgrade_to_tls,
 )
 
 
@@ -86,22 +87,24 @@ async def _dialog(
         raise ProbeFailed(Stage.GREETING, f"greeting was {greeting.code} {greeting.text}")
     helo = opts.helo or socket.getfqdn() or "probe.mailtool.invalid"
     result.hello_name, caps = await _ehlo(client, helo, Stage.HELLO)
-    if client.encrypted:
-        result.tls_capabilities = caps
-    else:
-        result.capabilities = caps
-        result.starttls_offered = any(c.upper() == "STARTTLS" for c in caps)
+
+    async def ehlo_again() -> tuple[str, ...]:
+        result.hello_name, tls_caps = await _ehlo(client, helo, Stage.HELLO_AFTER_TLS)
+        return tls_caps
+
+    await upgrade_to_tls(
+        client,
+        result,
+        opts,
+        verify,
+        caps,
+        verb="STARTTLS",
+        offered=any(c.upper() == "STARTTLS" for c in caps),
         # RFC 3207 §4 / RFC 8314 §3: a password before TLS can be read on the wire
-        result.plaintext_login_before_tls = _auth_offered(caps)
-        if opts.tls == "starttls" and not result.starttls_offered:
-            raise ProbeFailed(Stage.TLS, "STARTTLS is not offered")
-        if opts.tls in ("starttls", "auto") and result.starttls_offered:
-            await command(client, "STARTTLS", Stage.TLS)
-            await client.starttls(opts.server_name, verify=verify)
-            # RFC 3207 §4.2: forget everything learnt before TLS, say EHLO again
-            result.hello_name, result.tls_capabilities = await _ehlo(
-                client, helo, Stage.HELLO_AFTER_TLS
-            )
+        plaintext_login=_auth_offered(caps),
+        start=lambda: command(client, "STARTTLS", Stage.TLS),
+        again=ehlo_again,
+    )
     if opts.user is not None:
         await _auth(client, result, opts)
     for name, mail_from, rcpt in opts.rcpt_checks:
