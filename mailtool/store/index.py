@@ -1,0 +1,342 @@
+"""The per-user index: UIDs, flags, sizes and MODSEQs, so IMAP and POP3 never open files to list.
+
+One SQLite file per user, ``<maildir root>/mailtool-index.sqlite`` (Dovecot
+keeps its ``dovecot.index*`` there too and ignores ours). Per folder:
+UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ (RFC 9051 §2.3.1.1, RFC 7162 §3); per
+message: UID, Maildir base name, current file path, flags (system flags and
+keywords), size, internal date, MODSEQ. Expunged UIDs are remembered with the
+MODSEQ of their expunge, for QRESYNC's VANISHED (RFC 7162 §3.2.5.2).
+
+This module only keeps rows; :mod:`mailtool.store.mailstore` keeps them in step
+with the files. Every change to a folder takes the next MODSEQ of that folder,
+so HIGHESTMODSEQ doubles as a per-folder version number.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailtool.errors import NotFound, StoreError
+from mailtool.store.sqlite import Database, Transaction
+
+INDEX_FILE = "mailtool-index.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS folders (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    uidvalidity INTEGER NOT NULL,
+    uidnext INTEGER NOT NULL DEFAULT 1,
+    highestmodseq INTEGER NOT NULL DEFAULT 1,
+    subscribed INTEGER NOT NULL DEFAULT 1,
+    scan_stamp TEXT
+);
+CREATE TABLE IF NOT EXISTS messages (
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    base TEXT NOT NULL,
+    path TEXT NOT NULL,
+    flags TEXT NOT NULL DEFAULT '',
+    size INTEGER NOT NULL,
+    internal_date REAL NOT NULL,
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_base ON messages(folder_id, base);
+CREATE INDEX IF NOT EXISTS messages_modseq ON messages(folder_id, modseq);
+CREATE TABLE IF NOT EXISTS expunged (
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    modseq INTEGER NOT NULL,
+    PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder_id, modseq)
+"""
+
+
+@dataclass(frozen=True)
+class MessageInfo:
+    """One message as the index knows it; ``path`` is relative to the folder directory."""
+
+    uid: int
+    base: str
+    path: str
+    flags: frozenset[str]
+    size: int
+    internal_date: float
+    modseq: int
+
+    @property
+    def recent(self) -> bool:
+        """Still in ``new/``: no session has claimed it yet (IMAP4rev1 ``\\Recent``)."""
+        return self.path.startswith("new/")
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    """What SELECT, STATUS and POP3 STAT need, from one query (RFC 9051 §6.3.11)."""
+
+    name: str
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    messages: int
+    unseen: int
+    recent: int
+    size: int
+    subscribed: bool
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A file to index: the Maildir base name, its path, flags, size and internal date."""
+
+    base: str
+    path: str
+    flags: frozenset[str]
+    size: int
+    internal_date: float
+
+
+def encode_flags(flags: Iterable[str]) -> str:
+    out = sorted(set(flags))
+    for f in out:
+        if not f or any(c.isspace() or ord(c) < 0x21 or ord(c) == 0x7F for c in f):
+            raise StoreError(f"invalid flag {f!r}")
+    return " ".join(out)
+
+
+def _decode_flags(text: str) -> frozenset[str]:
+    return frozenset(text.split()) if text else frozenset()
+
+
+def _message(row: sqlite3.Row) -> MessageInfo:
+    return MessageInfo(
+        row["uid"],
+        row["base"],
+        row["path"],
+        _decode_flags(row["flags"]),
+        row["size"],
+        row["internal_date"],
+        row["modseq"],
+    )
+
+
+_COLUMNS = "uid, base, path, flags, size, internal_date, modseq"
+
+
+class Index:
+    """Rows for one user's folders and messages."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self._db = Database(self.path, _SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ------------------------------------------------------------------ folders
+
+    def folder_names(self) -> list[str]:
+        return [r["name"] for r in self._db.query("SELECT name FROM folders ORDER BY name")]
+
+    def add_folder(self, name: str) -> None:
+        """Index a folder with a fresh UIDVALIDITY (never one this user had before)."""
+        with self._db.write() as tx:
+            if tx.execute("SELECT 1 FROM folders WHERE name = ?", (name,)).fetchone():
+                return
+            row = tx.execute("SELECT value FROM meta WHERE key = 'uidvalidity'").fetchone()
+            # RFC 9051 §2.3.1.1: a recreated name must get a new, larger UIDVALIDITY
+            uidvalidity = max(int(time.time()), (row[0] if row else 0) + 1) & 0xFFFFFFFF
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('uidvalidity', ?)", (uidvalidity,)
+            )
+            tx.execute("INSERT INTO folders (name, uidvalidity) VALUES (?, ?)", (name, uidvalidity))
+
+    def remove_folder(self, name: str) -> None:
+        with self._db.write() as tx:
+            tx.execute("DELETE FROM folders WHERE name = ?", (name,))
+
+    def rename_folders(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Rename folder rows (UIDs, UIDVALIDITY and flags go with them)."""
+        with self._db.write() as tx:
+            for old, new in pairs:
+                tx.execute("DELETE FROM folders WHERE name = ?", (new,))
+                tx.execute("UPDATE folders SET name = ? WHERE name = ?", (new, old))
+
+    def set_subscribed(self, name: str, subscribed: bool) -> None:
+        with self._db.write() as tx:
+            tx.execute("UPDATE folders SET subscribed = ? WHERE name = ?", (int(subscribed), name))
+
+    def subscribed(self) -> list[str]:
+        rows = self._db.query("SELECT name FROM folders WHERE subscribed ORDER BY name")
+        return [r["name"] for r in rows]
+
+    def scan_stamp(self, name: str) -> str | None:
+        row = self._db.one("SELECT scan_stamp FROM folders WHERE name = ?", (name,))
+        return row["scan_stamp"] if row else None
+
+    def set_scan_stamp(self, name: str, stamp: str | None) -> None:
+        with self._db.write() as tx:
+            tx.execute("UPDATE folders SET scan_stamp = ? WHERE name = ?", (stamp, name))
+
+    def status(self, name: str) -> FolderStatus:
+        """One indexed query: no message file is opened (SELECT of a 100k folder stays cheap)."""
+        row = self._db.one(
+            "SELECT f.name, f.uidvalidity, f.uidnext, f.highestmodseq, f.subscribed,"
+            " count(m.uid) AS n, coalesce(sum(m.size), 0) AS size,"
+            " coalesce(sum(instr(' ' || m.flags || ' ', ' \\Seen ') = 0), 0) AS unseen,"
+            " coalesce(sum(substr(m.path, 1, 4) = 'new/'), 0) AS recent"
+            " FROM folders f LEFT JOIN messages m ON m.folder_id = f.id"
+            " WHERE f.name = ? GROUP BY f.id",
+            (name,),
+        )
+        if row is None:
+            raise NotFound(f"folder {name!r} does not exist")
+        return FolderStatus(
+            row["name"],
+            row["uidvalidity"],
+            row["uidnext"],
+            row["highestmodseq"],
+            row["n"],
+            row["unseen"],
+            row["recent"],
+            row["size"],
+            bool(row["subscribed"]),
+        )
+
+    def totals(self) -> tuple[int, int]:
+        """(messages, bytes) over every folder of the user, for quotas."""
+        row = self._db.one("SELECT count(*), coalesce(sum(size), 0) FROM messages")
+        return (row[0], row[1]) if row else (0, 0)
+
+    # ------------------------------------------------------------------ messages
+
+    def messages(self, name: str, uids: Iterable[int] | None = None) -> list[MessageInfo]:
+        """Messages of ``name`` in UID order (all, or those of ``uids`` that exist)."""
+        sql = (
+            f"SELECT {_COLUMNS} FROM messages WHERE folder_id ="
+            " (SELECT id FROM folders WHERE name = ?)"
+        )
+        if uids is None:
+            return [_message(r) for r in self._db.query(sql + " ORDER BY uid", (name,))]
+        wanted = sorted(set(uids))
+        out: list[MessageInfo] = []
+        for i in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.query(sql + f" AND uid IN ({marks}) ORDER BY uid", (name, *chunk))
+            out += [_message(r) for r in rows]
+        return out
+
+    def add(self, name: str, items: Sequence[NewMessage]) -> list[MessageInfo]:
+        """Give each new file the next UID; a base already indexed keeps its UID (no duplicates)."""
+        if not items:
+            return []
+        with self._db.write() as tx:
+            return self._add(tx, name, items)
+
+    def _add(self, tx: Transaction, name: str, items: Sequence[NewMessage]) -> list[MessageInfo]:
+        folder_id, uidnext, modseq = self._bump(tx, name)
+        out = []
+        for item in items:
+            old = tx.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE folder_id = ? AND base = ?",
+                (folder_id, item.base),
+            ).fetchone()
+            if old is not None:  # the other writer (sync or deliver) indexed it first
+                out.append(_message(old))
+                continue
+            info = MessageInfo(
+                uidnext, item.base, item.path, item.flags, item.size, item.internal_date, modseq
+            )
+            tx.execute(
+                f"INSERT INTO messages (folder_id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (folder_id, uidnext, item.base, item.path, encode_flags(item.flags), item.size,
+                 item.internal_date, modseq),
+            )  # fmt: skip
+            out.append(info)
+            uidnext += 1
+        tx.execute("UPDATE folders SET uidnext = ? WHERE id = ?", (uidnext, folder_id))
+        return out
+
+    def _bump(self, tx: Transaction, name: str) -> tuple[int, int, int]:
+        """(folder id, uidnext, new modseq) with HIGHESTMODSEQ raised by one."""
+        row = tx.execute(
+            "SELECT id, uidnext, highestmodseq FROM folders WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"folder {name!r} does not exist")
+        modseq = row["highestmodseq"] + 1
+        tx.execute("UPDATE folders SET highestmodseq = ? WHERE id = ?", (modseq, row["id"]))
+        return row["id"], row["uidnext"], modseq
+
+    def update(
+        self, name: str, changes: dict[int, tuple[frozenset[str], str]]
+    ) -> list[MessageInfo]:
+        """Set (flags, path) of messages by UID; flag changes take a new MODSEQ."""
+        if not changes:
+            return []
+        with self._db.write() as tx:
+            folder_id, _, modseq = self._bump(tx, name)
+            for uid, (flags, path) in changes.items():
+                tx.execute(
+                    "UPDATE messages SET flags = ?, path = ?, modseq = ?"
+                    " WHERE folder_id = ? AND uid = ?",
+                    (encode_flags(flags), path, modseq, folder_id, uid),
+                )
+        return self.messages(name, changes)
+
+    def set_path(self, name: str, uid: int, path: str) -> None:
+        """Record where a file moved (another program renamed it); no MODSEQ change."""
+        with self._db.write() as tx:
+            tx.execute(
+                "UPDATE messages SET path = ? WHERE uid = ? AND folder_id ="
+                " (SELECT id FROM folders WHERE name = ?)",
+                (path, uid, name),
+            )
+
+    def remove(self, name: str, uids: Iterable[int]) -> int:
+        """Forget messages, remembering their UIDs as expunged; returns the expunge MODSEQ."""
+        with self._db.write() as tx:
+            return self._remove(tx, name, list(uids))
+
+    def _remove(self, tx: Transaction, name: str, uids: list[int]) -> int:
+        folder_id, _, modseq = self._bump(tx, name)
+        for uid in uids:
+            tx.execute("DELETE FROM messages WHERE folder_id = ? AND uid = ?", (folder_id, uid))
+            tx.execute(
+                "INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
+                (folder_id, uid, modseq),
+            )
+        return modseq
+
+    def transfer(
+        self, src: str, dst: str, moves: Sequence[tuple[int, NewMessage]], *, remove_source: bool
+    ) -> dict[int, int]:
+        """COPY/MOVE in one transaction: index the new files in ``dst``, optionally expunge
+        the sources; returns source UID -> destination UID (for COPYUID, RFC 4315)."""
+        with self._db.write() as tx:
+            added = self._add(tx, dst, [m for _, m in moves])
+            if remove_source:
+                self._remove(tx, src, [uid for uid, _ in moves])
+        return {uid: info.uid for (uid, _), info in zip(moves, added, strict=True)}
+
+    def changes_since(self, name: str, modseq: int) -> tuple[list[MessageInfo], list[int]]:
+        """Messages changed after ``modseq`` and UIDs expunged after it (RFC 7162)."""
+        sub = "(SELECT id FROM folders WHERE name = ?)"
+        changed = self._db.query(
+            f"SELECT {_COLUMNS} FROM messages WHERE folder_id = {sub} AND modseq > ? ORDER BY uid",
+            (name, modseq),
+        )
+        gone = self._db.query(
+            f"SELECT uid FROM expunged WHERE folder_id = {sub} AND modseq > ? ORDER BY uid",
+            (name, modseq),
+        )
+        return [_message(r) for r in changed], [r["uid"] for r in gone]

@@ -1,0 +1,543 @@
+"""The mail store facade: one object per user that keeps Maildir files and the index in step.
+
+Servers use this, not :mod:`maildir` or :mod:`index` directly::
+
+    store = MailStore(data_dir, accounts=accounts)      # one per process
+    mail = store.user("alice@a.test")                   # cached: same object for every session
+    uid = mail.deliver(message_bytes)                   # MDA; QuotaExceeded when over quota
+    inbox = mail.folder("INBOX")
+    inbox.sync()                                        # pick up files other programs dropped
+    inbox.status(); inbox.messages(); inbox.open(uid)   # SELECT / FETCH / POP3 RETR
+    unsubscribe = mail.watch(callback)                  # IDLE: callback(Change) after each change
+
+Order of writes (DESIGN principle 1): the file first (tmp -> fsync -> rename ->
+fsync dir), then the index commit. A crash in between leaves a file the next
+:meth:`Folder.sync` indexes with a fresh UID, or (expunge: file unlinked first)
+a row sync forgets and records as expunged. Never a row without its file for
+long, never a message lost or doubled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+from mailtool.errors import NotFound, QuotaExceeded
+from mailtool.store import address as addr
+from mailtool.store.accounts import Accounts
+from mailtool.store.index import INDEX_FILE, FolderStatus, Index, MessageInfo, NewMessage
+from mailtool.store.maildir import (
+    DEFAULT_FOLDERS,
+    FLAG_LETTERS,
+    INBOX,
+    Maildir,
+    canonical_flag,
+    flags_of_letters,
+    normalize_folder,
+    size_in_name,
+    split_filename,
+)
+
+log = logging.getLogger(__name__)
+
+#: directory mtimes younger than this are not trusted to skip a rescan (timestamp granularity)
+_STAMP_SETTLE_NS = 2_000_000_000
+
+StoreMode = Literal["add", "remove", "replace"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a watcher is told: ``kind`` is append, flags, expunge or folders."""
+
+    folder: str
+    kind: str
+    uids: tuple[int, ...]
+    modseq: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    messages: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """STORE's outcome: messages whose flags changed, UIDs refused by UNCHANGEDSINCE."""
+
+    changed: list[MessageInfo]
+    failed: list[int]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """CONDSTORE/QRESYNC: changed messages and vanished UIDs since a MODSEQ."""
+
+    changed: list[MessageInfo]
+    vanished: list[int]
+
+
+Watcher = Callable[[Change], None]
+
+
+class MailStore:
+    """All users' mail under ``<data_dir>/mail``; hands out one :class:`UserMail` per user."""
+
+    def __init__(self, data_dir: str | os.PathLike[str], *, accounts: Accounts | None = None):
+        self.root = Path(data_dir) / "mail"
+        self.accounts = accounts
+        self._users: dict[str, UserMail] = {}
+        self._lock = threading.Lock()
+
+    def user(self, address: str, *, create: bool = False) -> UserMail:
+        """The mail of ``address`` (NotFound if it has no Maildir, unless ``create``)."""
+        local, domain = addr.split(address)
+        key = f"{local}@{domain}"
+        with self._lock:
+            mail = self._users.get(key)
+            if mail is None:
+                path = self.root / domain / local
+                if not (path / "cur").is_dir():
+                    if not create:
+                        raise NotFound(f"{key} has no mailbox")
+                    Maildir(path).create()
+                mail = self._users[key] = UserMail(key, path, self)
+            return mail
+
+    def close(self) -> None:
+        with self._lock:
+            for mail in self._users.values():
+                mail.index.close()
+            self._users.clear()
+
+
+class UserMail:
+    """One user's folders: Maildir++ files plus the index, changed under one lock."""
+
+    def __init__(self, address: str, root: Path, store: MailStore) -> None:
+        self.address = address
+        self.maildir = Maildir(root)
+        self.index = Index(root / INDEX_FILE)
+        self._store = store
+        self._watchers: list[Watcher] = []
+        self.lock = threading.RLock()
+        self.sync_folders()
+
+    def __repr__(self) -> str:
+        return f"UserMail({self.address!r})"
+
+    # ---- notifications
+
+    def watch(self, callback: Watcher) -> Callable[[], None]:
+        """Call ``callback(Change)`` after every change made in this process; returns unwatch.
+
+        Called synchronously in the thread that made the change: an asyncio
+        server should hand it to its loop (``loop.call_soon_threadsafe``).
+        Changes by other processes show up as a higher HIGHESTMODSEQ after sync().
+        """
+        with self.lock:
+            self._watchers.append(callback)
+
+        def unwatch() -> None:
+            with self.lock:
+                if callback in self._watchers:
+                    self._watchers.remove(callback)
+
+        return unwatch
+
+    def _notify(self, folder: str, kind: str, uids: Iterable[int], modseq: int) -> None:
+        change = Change(folder, kind, tuple(uids), modseq)
+        for callback in list(self._watchers):
+            try:
+                callback(change)
+            except Exception:
+                log.exception("mail store watcher failed")
+
+    # ---- folders
+
+    def sync_folders(self) -> list[str]:
+        """Make the index's folder list match the disk (folders made by mutt, Dovecot...)."""
+        with self.lock:
+            on_disk = self.maildir.folders()
+            indexed = set(self.index.folder_names())
+            for name in set(on_disk) - indexed:
+                self.index.add_folder(name)
+            for name in indexed - set(on_disk):
+                self.index.remove_folder(name)
+            return on_disk
+
+    def folders(self) -> list[str]:
+        """Folder names (IMAP, '/' separated), INBOX first."""
+        return self.sync_folders()
+
+    def folder(self, name: str) -> Folder:
+        canonical = normalize_folder(name)
+        if not self.maildir.exists(canonical):
+            raise NotFound(f"folder {canonical!r} does not exist")
+        if canonical not in self.index.folder_names():
+            self.sync_folders()
+        return Folder(self, canonical)
+
+    def create_folder(self, name: str) -> Folder:
+        """Create ``name`` and any missing parents (``a/b/c`` makes ``a`` and ``a/b``)."""
+        canonical = normalize_folder(name)
+        parts = canonical.split("/")
+        with self.lock:
+            for i in range(1, len(parts)):
+                parent = "/".join(parts[:i])
+                if parent != INBOX and not self.maildir.exists(parent):
+                    self.maildir.create_folder(parent)
+                    self.index.add_folder(parent)
+            self.maildir.create_folder(canonical)
+            self.index.add_folder(canonical)
+        self._notify(canonical, "folders", (), 0)
+        return Folder(self, canonical)
+
+    def delete_folder(self, name: str) -> None:
+        canonical = normalize_folder(name)
+        with self.lock:
+            self.maildir.delete_folder(canonical)
+            self.index.remove_folder(canonical)
+        self._notify(canonical, "folders", (), 0)
+
+    def rename_folder(self, old: str, new: str) -> None:
+        """Rename a folder and its children; renaming INBOX moves its mail (RFC 9051 §6.3.6)."""
+        src, dst = normalize_folder(old), normalize_folder(new)
+        with self.lock:
+            if src == INBOX:
+                inbox = self.folder(INBOX)
+                target = self.create_folder(dst)
+                inbox.move([m.uid for m in inbox.messages()], target.name)
+            else:
+                pairs = self.maildir.rename_folder(src, dst)
+                self.index.rename_folders(pairs)
+        self._notify(src, "folders", (), 0)
+
+    def subscribe(self, name: str, subscribed: bool = True) -> None:
+        self.index.set_subscribed(self.folder(name).name, subscribed)
+
+    def subscriptions(self) -> list[str]:
+        return self.index.subscribed()
+
+    # ---- delivery and quota
+
+    def usage(self) -> Usage:
+        """Messages and bytes over all folders, from the index (no file is opened)."""
+        return Usage(*self.index.totals())
+
+    def check_quota(self, extra_messages: int, extra_bytes: int) -> None:
+        """Raise QuotaExceeded if adding this much would pass the user's limits (RFC 9208)."""
+        accounts = self._store.accounts
+        if accounts is None:
+            return
+        try:
+            quota = accounts.get_user(self.address).quota
+        except NotFound:
+            return
+        used = self.usage()
+        if quota.messages is not None and used.messages + extra_messages > quota.messages:
+            raise QuotaExceeded(f"{self.address} is over the message quota ({quota.messages})")
+        if quota.storage_bytes is not None and used.bytes + extra_bytes > quota.storage_bytes:
+            raise QuotaExceeded(
+                f"{self.address} is over the storage quota ({quota.storage_bytes} bytes)"
+            )
+
+    def deliver(
+        self,
+        message: bytes | BinaryIO,
+        folder: str = INBOX,
+        *,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+        size: int | None = None,
+    ) -> int:
+        """File a message (MDA); durable when it returns the new UID. ``size`` is needed for
+        the quota check when ``message`` is a file."""
+        return self.folder(folder).append(message, flags, internal_date, size=size).uid
+
+
+class Folder:
+    """One folder of one user. Cheap to make; holds no state beyond its name."""
+
+    def __init__(self, mail: UserMail, name: str) -> None:
+        self.mail = mail
+        self.name = name
+        self.path = mail.maildir.path(name)
+
+    def __repr__(self) -> str:
+        return f"Folder({self.mail.address!r}, {self.name!r})"
+
+    # ---- reading (index only)
+
+    def status(self) -> FolderStatus:
+        return self.mail.index.status(self.name)
+
+    def messages(self, uids: Iterable[int] | None = None) -> list[MessageInfo]:
+        """Messages in UID order (all, or the existing ones among ``uids``)."""
+        return self.mail.index.messages(self.name, uids)
+
+    def message(self, uid: int) -> MessageInfo:
+        found = self.messages([uid])
+        if not found:
+            raise NotFound(f"no message with UID {uid} in {self.name!r}")
+        return found[0]
+
+    def changes_since(self, modseq: int) -> Changes:
+        return Changes(*self.mail.index.changes_since(self.name, modseq))
+
+    # ---- reading files
+
+    def file_path(self, uid: int) -> Path:
+        """The message file's current path (follows renames by other programs)."""
+        info = self.message(uid)
+        path = self.path / info.path
+        if path.exists():
+            return path
+        rel = self.mail.maildir.find(self.name, info.base)
+        if rel is None:
+            raise NotFound(f"message UID {uid} in {self.name!r} is gone from disk")
+        self.mail.index.set_path(self.name, uid, rel)
+        return self.path / rel
+
+    def open(self, uid: int) -> BinaryIO:
+        """An open binary file (stream big messages; close it)."""
+        try:
+            return open(self.file_path(uid), "rb")
+        except FileNotFoundError:  # renamed between the lookup and the open: look again
+            return open(self.file_path(uid), "rb")
+
+    def read_bytes(self, uid: int) -> bytes:
+        with self.open(uid) as fh:
+            return fh.read()
+
+    # ---- writing
+
+    def append(
+        self,
+        message: bytes | BinaryIO,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+        *,
+        size: int | None = None,
+    ) -> MessageInfo:
+        """APPEND / delivery: file fsynced, then index committed, then watchers told."""
+        flagset = frozenset(canonical_flag(f) for f in flags)
+        if size is None and isinstance(message, bytes | bytearray):
+            size = len(message)
+        self.mail.check_quota(1, size or 0)
+        when = time.time() if internal_date is None else internal_date
+        base, rel, real_size = self.mail.maildir.deliver(
+            self.name, message, flags=flagset, internal_date=when
+        )
+        with self.mail.lock:
+            [info] = self.mail.index.add(
+                self.name, [NewMessage(base, rel, flagset, real_size, when)]
+            )
+        self.mail._notify(self.name, "append", [info.uid], info.modseq)
+        return info
+
+    def store(
+        self,
+        uids: Iterable[int],
+        flags: Iterable[str],
+        mode: StoreMode = "add",
+        *,
+        unchanged_since: int | None = None,
+    ) -> StoreResult:
+        """Change flags (RFC 9051 §6.4.6) in index and file name; RFC 7162 UNCHANGEDSINCE."""
+        wanted = frozenset(canonical_flag(f) for f in flags)
+        with self.mail.lock:
+            changes: dict[int, tuple[frozenset[str], str]] = {}
+            failed = []
+            for info in self.messages(uids):
+                if unchanged_since is not None and info.modseq > unchanged_since:
+                    failed.append(info.uid)
+                    continue
+                if mode == "add":
+                    new = info.flags | wanted
+                elif mode == "remove":
+                    new = info.flags - wanted
+                else:
+                    new = wanted
+                if new == info.flags:
+                    continue
+                rel = self._rename_for_flags(info, new)
+                if rel is not None:
+                    changes[info.uid] = (new, rel)
+            changed = self.mail.index.update(self.name, changes)
+        if changed:
+            self.mail._notify(self.name, "flags", [m.uid for m in changed], changed[0].modseq)
+        return StoreResult(changed, failed)
+
+    def _rename_for_flags(self, info: MessageInfo, flags: frozenset[str]) -> str | None:
+        rel = info.path
+        if not (self.path / rel).exists():
+            found = self.mail.maildir.find(self.name, info.base)
+            if found is None:
+                return None  # gone: the next sync records the expunge
+            rel = found
+        return self.mail.maildir.set_flags(self.name, rel, flags)
+
+    def claim_recent(self) -> list[int]:
+        """Move new/ files to cur/ and return their UIDs: the session that calls this first
+        shows them as ``\\Recent`` (IMAP4rev1, RFC 3501 §2.3.2; Dovecot does the same)."""
+        with self.mail.lock:
+            fresh = [m for m in self.messages() if m.recent]
+            changes = {}
+            for info in fresh:
+                rel = self._rename_for_flags(info, info.flags)
+                if rel is not None:
+                    changes[info.uid] = (info.flags, rel)
+            self.mail.index.update(self.name, changes)
+        return sorted(changes)
+
+    def expunge(self, uids: Iterable[int] | None = None) -> list[int]:
+        """Remove messages flagged ``\\Deleted`` (only those among ``uids`` when given, for
+        UID EXPUNGE, RFC 4315 §2.1); files first, then the index. Returns the UIDs."""
+        with self.mail.lock:
+            doomed = [m for m in self.messages(uids) if "\\Deleted" in m.flags]
+            if not doomed:
+                return []
+            for info in doomed:
+                self.mail.maildir.remove(self.name, info.path)
+                found = self.mail.maildir.find(self.name, info.base)  # renamed meanwhile?
+                if found is not None:
+                    self.mail.maildir.remove(self.name, found)
+            modseq = self.mail.index.remove(self.name, [m.uid for m in doomed])
+        gone = [m.uid for m in doomed]
+        self.mail._notify(self.name, "expunge", gone, modseq)
+        return gone
+
+    def copy(self, uids: Iterable[int], target: str) -> dict[int, int]:
+        """COPY: flags and internal date kept, new UIDs in ``target`` (source -> target UID)."""
+        return self._transfer(uids, target, move=False)
+
+    def move(self, uids: Iterable[int], target: str) -> dict[int, int]:
+        """MOVE (RFC 6851): the file is renamed into ``target``; the source UIDs are expunged."""
+        return self._transfer(uids, target, move=True)
+
+    def _transfer(self, uids: Iterable[int], target: str, *, move: bool) -> dict[int, int]:
+        dst = self.mail.folder(target)
+        if dst.name == self.name and move:
+            return {}
+        with self.mail.lock:
+            infos = self.messages(uids)
+            if not move:
+                self.mail.check_quota(len(infos), sum(m.size for m in infos))
+            moves: list[tuple[int, NewMessage]] = []
+            for info in infos:
+                rel = info.path if (self.path / info.path).exists() else None
+                rel = rel or self.mail.maildir.find(self.name, info.base)
+                if rel is None:
+                    continue
+                base, new_rel = self.mail.maildir.copy_in(
+                    self.name, rel, dst.name, info.flags, move=move
+                )
+                moves.append(
+                    (info.uid, NewMessage(base, new_rel, info.flags, info.size, info.internal_date))
+                )
+            mapping = self.mail.index.transfer(self.name, dst.name, moves, remove_source=move)
+        if mapping:
+            modseq = dst.status().highestmodseq
+            self.mail._notify(dst.name, "append", mapping.values(), modseq)
+            if move:
+                self.mail._notify(self.name, "expunge", mapping, self.status().highestmodseq)
+        return mapping
+
+    # ---- keeping in step with other programs
+
+    def sync(self, *, force: bool = False) -> Changes:
+        """Index files other programs dropped (fresh UIDs), forget vanished ones (recorded
+        as expunged), adopt flag changes made by renames. Skipped when new/ and cur/
+        have not changed since the last sync, unless ``force``."""
+        stamp = self._stamp()
+        if not force and stamp is not None and stamp == self.mail.index.scan_stamp(self.name):
+            return Changes([], [])
+        with self.mail.lock:
+            known = {m.base: m for m in self.messages()}
+            on_disk = dict(self.mail.maildir.scan(self.name))
+            fresh = [self._describe(b, rel) for b, rel in sorted(on_disk.items()) if b not in known]
+            added = self.mail.index.add(self.name, [f for f in fresh if f is not None])
+            gone = [
+                m.uid
+                for b, m in known.items()
+                if b not in on_disk and not (self.path / m.path).exists()
+            ]
+            if gone:
+                self.mail.index.remove(self.name, gone)
+            flagged = self._adopt_renames(known, on_disk)
+            self.mail.index.set_scan_stamp(self.name, stamp)
+            modseq = self.status().highestmodseq
+        for kind, uids in (
+            ("append", [m.uid for m in added]),
+            ("flags", flagged),
+            ("expunge", gone),
+        ):
+            if uids:
+                self.mail._notify(self.name, kind, uids, modseq)
+        return Changes(added + self.messages(flagged), sorted(gone))
+
+    def _adopt_renames(self, known: dict[str, MessageInfo], on_disk: dict[str, str]) -> list[int]:
+        changes = {}
+        for base, info in known.items():
+            rel = on_disk.get(base)
+            if rel is None or rel == info.path:
+                continue
+            letters = split_filename(rel.split("/", 1)[1])[1]
+            system = flags_of_letters(letters)
+            keywords = {f for f in info.flags if f not in FLAG_LETTERS}
+            new = frozenset(system | keywords)
+            if new == info.flags:
+                self.mail.index.set_path(self.name, info.uid, rel)
+            else:
+                changes[info.uid] = (new, rel)
+        self.mail.index.update(self.name, changes)
+        return sorted(changes)
+
+    def _describe(self, base: str, rel: str) -> NewMessage | None:
+        """Index entry for a file found on disk: stat only, never open."""
+        try:
+            st = os.stat(self.path / rel)
+        except FileNotFoundError:
+            return None
+        size = size_in_name(base)
+        letters = split_filename(rel.split("/", 1)[1])[1]
+        return NewMessage(
+            base,
+            rel,
+            frozenset(flags_of_letters(letters)),
+            st.st_size if size is None else size,
+            st.st_mtime,
+        )
+
+    def _stamp(self) -> str | None:
+        """mtimes of new/ and cur/, or None when too fresh to trust for skipping a scan."""
+        try:
+            times = [os.stat(self.path / d).st_mtime_ns for d in ("new", "cur")]
+        except FileNotFoundError:
+            return None
+        if time.time_ns() - max(times) < _STAMP_SETTLE_NS:
+            return None
+        return f"{times[0]}:{times[1]}"
+
+
+__all__ = [
+    "DEFAULT_FOLDERS",
+    "INBOX",
+    "Change",
+    "Changes",
+    "Folder",
+    "FolderStatus",
+    "MailStore",
+    "MessageInfo",
+    "StoreResult",
+    "Usage",
+    "UserMail",
+]
