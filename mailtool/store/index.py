@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS folders (
     uidnext INTEGER NOT NULL DEFAULT 1,
     highestmodseq INTEGER NOT NULL DEFAULT 1,
     subscribed INTEGER NOT NULL DEFAULT 1,
-    scan_stamp TEXT
+    scan_stamp TEXT,
+    special_use TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS messages (
     folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
@@ -137,6 +138,10 @@ class Index:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._db = Database(self.path, _SCHEMA)
+        columns = {r["name"] for r in self._db.query("PRAGMA table_info(folders)")}
+        if "special_use" not in columns:  # index made before special_use existed
+            with self._db.write() as tx:
+                tx.execute("ALTER TABLE folders ADD COLUMN special_use TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         self._db.close()
@@ -177,6 +182,18 @@ class Index:
     def subscribed(self) -> list[str]:
         rows = self._db.query("SELECT name FROM folders WHERE subscribed ORDER BY name")
         return [r["name"] for r in rows]
+
+    def set_special_use(self, name: str, uses: Iterable[str]) -> None:
+        """RFC 6154 attributes given at CREATE (USE (...)); space-separated."""
+        with self._db.write() as tx:
+            tx.execute(
+                "UPDATE folders SET special_use = ? WHERE name = ?", (" ".join(uses), name)
+            )
+
+    def special_uses(self) -> dict[str, tuple[str, ...]]:
+        """Folder name -> special-use attributes recorded with :meth:`set_special_use`."""
+        rows = self._db.query("SELECT name, special_use FROM folders WHERE special_use != ''")
+        return {r["name"]: tuple(r["special_use"].split()) for r in rows}
 
     def scan_stamp(self, name: str) -> str | None:
         row = self._db.one("SELECT scan_stamp FROM folders WHERE name = ?", (name,))
