@@ -1,0 +1,130 @@
+"""The SMTP listeners as services of ``mailtool serve`` (factory :func:`create`).
+
+``server.SERVICES`` maps ``smtp``, ``submission`` and ``submissions`` here. Each
+listener is an asyncio server whose protocol factory builds one
+:class:`~mailtool.mta.session.SMTPSession` per connection; the three share
+one :class:`~mailtool.mta.queue_runner.QueueRunner` (registered once on the
+context as a background task), so a message accepted on any of them is
+delivered from the same queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from mailtool.config import Config
+from mailtool.net.limits import ConnectionLimiter, LoginThrottle
+
+from .listener_kind import ListenerKind, kind_for
+from .queue_runner import QueueRunner
+
+if TYPE_CHECKING:
+    from mailtool.server import ServerContext
+
+    from .session import SMTPSession
+
+
+def new_queue_id() -> str:
+    """Sortable by arrival, unique without coordination: microseconds + 40 random bits."""
+    return f"{time.time_ns() // 1000:x}{secrets.token_hex(5)}".upper()
+
+
+@dataclass
+class SessionEnv:
+    """What every session of one listener shares."""
+
+    config: Config
+    kind: ListenerKind
+    tls_context: ssl.SSLContext | None
+    limiter: ConnectionLimiter
+    login_throttle: LoginThrottle
+    accounts: Callable[[], Any]
+    intake: QueueRunner
+    postmaster: str
+    sessions: set[SMTPSession] = field(default_factory=set)
+
+    @staticmethod
+    def new_queue_id() -> str:
+        return new_queue_id()
+
+
+def shared_runner(ctx: ServerContext) -> QueueRunner:
+    """The one queue runner of this server, started with the listeners."""
+
+    def build() -> QueueRunner:
+        runner = QueueRunner(
+            queue=lambda: ctx.queue,
+            mail=lambda: ctx.mail,
+            accounts=lambda: ctx.accounts,
+            config=ctx.config,
+        )
+        ctx.run_in_background(runner.run)
+        return runner
+
+    runner: QueueRunner = ctx.store("mta.queue_runner", build)
+    return runner
+
+
+class SMTPService:
+    """One listening socket (25, 587 or 465 or their configured twins)."""
+
+    def __init__(self, env: SessionEnv, host: str, port: int) -> None:
+        self.env = env
+        self.host = host
+        self.port = port
+        self._server: asyncio.Server | None = None
+
+    def _protocol(self) -> SMTPSession:
+        from .session import SMTPSession  # aiosmtpd is imported only when serving
+
+        return SMTPSession(self.env)
+
+    async def start(self) -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        implicit = self.env.kind.implicit_tls
+        self._server = await loop.create_server(
+            self._protocol,
+            self.host,
+            self.port,
+            ssl=self.env.tls_context if implicit else None,
+            ssl_handshake_timeout=30 if implicit else None,
+            reuse_address=True,
+        )
+        sockname = self._server.sockets[0].getsockname()
+        return sockname[0], sockname[1]
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop accepting; idle sessions get 421 now, busy ones ``grace`` seconds."""
+        if self._server is not None:
+            self._server.close()
+        for session in list(self.env.sessions):
+            session.shutdown()
+        deadline = time.monotonic() + grace
+        while self.env.sessions and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        for session in list(self.env.sessions):
+            if session.transport is not None:
+                session.transport.abort()  # type: ignore[attr-defined]
+        await asyncio.sleep(0)
+
+
+def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
+    """Factory named in ``server.SERVICES`` for ``smtp``, ``submission``, ``submissions``."""
+    cfg = ctx.config
+    env = SessionEnv(
+        config=cfg,
+        kind=kind_for(name),
+        tls_context=ctx.certs.context,
+        limiter=ctx.limiter(),
+        login_throttle=ctx.login_throttle,
+        accounts=lambda: ctx.accounts,
+        intake=shared_runner(ctx),
+        postmaster=f"postmaster@{cfg.hostname}",
+    )
+    return SMTPService(env, host, port)

@@ -1,0 +1,283 @@
+"""The mail transaction: MAIL, RCPT, DATA (RFC 5321 §3.3), mixed into the session.
+
+``250`` after DATA is sent only once the queue said the message and its
+envelope are fsynced (DESIGN principle 1); delivery happens after that, from
+the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mailtool.net.log import log_event
+from mailtool.protocol.smtp import (
+    DataError,
+    DataReader,
+    MailFrom,
+    Reply,
+    SMTPProtocolError,
+    codes,
+    format_path,
+    parse_mail_from,
+    parse_rcpt_to,
+)
+
+from .received import (
+    MAX_RECEIVED,
+    add_submission_headers,
+    count_received,
+    protocol_keyword,
+    received_header,
+)
+from .relay_policy import decide_recipient, sender_allowed
+
+if TYPE_CHECKING:
+    from .service import SessionEnv
+
+#: MAIL parameters for the extensions we announce (no DSN, no BINARYMIME yet)
+MAIL_PARAMS_INBOUND = frozenset({"SIZE", "BODY", "SMTPUTF8"})
+MAIL_PARAMS_SUBMISSION = MAIL_PARAMS_INBOUND | {"AUTH"}  # RFC 4954 §5
+READ_CHUNK = 64 * 1024
+
+
+@dataclass
+class Envelope:
+    """What the queue keeps next to the message."""
+
+    sender: str  #: "" for the null reverse-path
+    local: dict[str, None] = field(default_factory=dict)  #: resolved mailboxes, ordered set
+    remote: dict[str, None] = field(default_factory=dict)  #: addresses to relay to
+    rcpts: list[str] = field(default_factory=list)  #: as the client gave them
+    smtputf8: bool = False
+    body: str | None = None
+    user: str | None = None
+
+    @property
+    def recipients(self) -> list[str]:
+        return [*self.local, *self.remote]
+
+
+def _reply(code: int, text: str, enhanced: str) -> Reply:
+    return Reply(code, (text,), enhanced)
+
+
+AUTH_REQUIRED = _reply(codes.C530_AUTH_REQUIRED, "authentication required", "5.7.0")
+NEED_MAIL = _reply(codes.C503_BAD_SEQUENCE, "need MAIL first", "5.5.1")
+NEED_HELO = _reply(codes.C503_BAD_SEQUENCE, "send EHLO or HELO first", "5.5.1")
+
+
+class TransactionCommands:
+    """MAIL, RCPT, DATA for :class:`~mailtool.mta.session.SMTPSession`."""
+
+    env: SessionEnv
+    tx: Envelope | None
+    mail: MailFrom | None
+    user: str | None
+    helo: str
+    esmtp: bool
+    peer_ip: str
+    conn_id: str
+    messages: int
+    tls_info: str | None
+    hostname: str
+
+    if TYPE_CHECKING:  # provided by the session and aiosmtpd's SMTP
+
+        @property
+        def tls_active(self) -> bool: ...
+        def reply(self, reply: Reply) -> None: ...
+        async def flush(self) -> None: ...
+        def _reset_timeout(self, duration: float | None = None) -> None: ...
+
+    def reset_transaction(self) -> None:
+        self.tx = None
+        self.mail = None
+
+    def _needs_auth(self) -> bool:
+        return self.env.kind.submission and self.user is None
+
+    async def cmd_mail(self, arg: str) -> None:
+        if not self.helo:
+            self.reply(NEED_HELO)
+            return
+        if self._needs_auth():
+            self.reply(AUTH_REQUIRED)
+            return
+        if self.tx is not None:
+            self.reply(_reply(codes.C503_BAD_SEQUENCE, "nested MAIL command", "5.5.1"))
+            return
+        allowed = MAIL_PARAMS_SUBMISSION if self.env.kind.submission else MAIL_PARAMS_INBOUND
+        try:
+            mail = parse_mail_from(arg, allowed=allowed if self.esmtp else ())
+        except SMTPProtocolError as exc:
+            self.reply(exc.reply)
+            return
+        if mail.body == "BINARYMIME":  # RFC 3030: only with CHUNKING, which we lack
+            self.reply(_reply(codes.C501_PARAM_SYNTAX_ERROR, "BINARYMIME not supported", "5.5.4"))
+            return
+        limit = self.env.config.limits.max_message_size
+        if mail.size is not None and mail.size > limit:
+            # RFC 1870 §6.1: refuse a declared size over the limit at MAIL
+            self.reply(
+                _reply(
+                    codes.C552_STORAGE_EXCEEDED,
+                    f"message size exceeds the limit of {limit} octets",
+                    codes.ES_MSG_TOO_BIG,
+                )
+            )
+            return
+        if self.env.kind.submission:
+            assert self.user is not None
+            if not sender_allowed(mail.sender, self.user, self.env.accounts()):
+                # RFC 6409 §6.1: the sender must be the authenticated user's
+                self.reply(
+                    _reply(
+                        codes.C553_MAILBOX_NAME_NOT_ALLOWED,
+                        f"{format_path(mail.sender)} is not an address of {self.user}",
+                        codes.ES_RELAY_DENIED,
+                    )
+                )
+                return
+        self.mail = mail
+        self.tx = Envelope(
+            sender="" if mail.sender is None else str(mail.sender),
+            smtputf8=mail.smtputf8,
+            body=mail.body,
+            user=self.user,
+        )
+        self.reply(_reply(codes.C250_OK, "sender ok", codes.ES_SENDER_OK))
+
+    async def cmd_rcpt(self, arg: str) -> None:
+        if self._needs_auth():
+            # RFC 4954 §6 / RFC 6409: submission needs AUTH
+            self.reply(AUTH_REQUIRED)
+            return
+        if self.tx is None:
+            self.reply(NEED_MAIL)
+            return
+        tx = self.tx
+        if len(tx.rcpts) >= self.env.config.limits.max_recipients:
+            # RFC 5321 §4.5.3.1.10: 452 and the client sends the rest later
+            self.reply(_reply(codes.C452_INSUFFICIENT_STORAGE, "too many recipients",
+                              codes.ES_TOO_MANY_RCPTS))
+            return
+        try:
+            rcpt = parse_rcpt_to(arg, smtputf8=tx.smtputf8, allowed=())
+        except SMTPProtocolError as exc:
+            self.reply(exc.reply)
+            return
+        decision = decide_recipient(
+            rcpt.recipient,
+            authenticated=self.user is not None,
+            accounts=self.env.accounts(),
+            postmaster=self.env.postmaster,
+        )
+        if not decision.accepted:
+            log_event(
+                "smtp.rcpt", id=self.conn_id, peer=self.peer_ip, user=self.user,
+                rcpt=str(rcpt.recipient)[:200], outcome=decision.reason,
+            )
+            self.reply(decision.reply)
+            return
+        tx.rcpts.append(str(rcpt.recipient))
+        for box in decision.mailboxes:
+            tx.local[box] = None
+        if decision.remote:
+            tx.remote[decision.remote] = None
+        self.reply(decision.reply)
+
+    async def cmd_data(self, arg: str) -> None:
+        if not self.helo:
+            self.reply(NEED_HELO)
+            return
+        if self._needs_auth():
+            self.reply(AUTH_REQUIRED)
+            return
+        if self.tx is None:
+            self.reply(NEED_MAIL)
+            return
+        if not self.tx.rcpts:
+            self.reply(_reply(codes.C554_TRANSACTION_FAILED, "no valid recipients", "5.5.1"))
+            return
+        if arg:
+            self.reply(_reply(codes.C501_PARAM_SYNTAX_ERROR, "DATA takes no argument", "5.5.4"))
+            return
+        tx, self.tx = self.tx, None
+        self.reply(Reply(codes.C354_START_DATA, ("end data with <CR><LF>.<CR><LF>",)))
+        await self.flush()
+        try:
+            message = await self._read_data()
+        except DataError as exc:
+            self._log_message(tx, 0, "refused", str(exc.reply.text))
+            self.reply(exc.reply)
+            return
+        await self._accept(tx, message)
+
+    async def _read_data(self) -> bytes:
+        """The content up to ``CRLF.CRLF``, un-stuffed; DataError for bare CR/LF or size."""
+        reader = DataReader(max_size=self.env.config.limits.max_message_size)
+        stream = self._reader  # type: ignore[attr-defined]
+        chunks: list[bytes] = []
+        while not reader.done:
+            data = await stream.read(READ_CHUNK)
+            if not data:
+                raise ConnectionResetError
+            self._reset_timeout()  # a slow big message is not an idle client
+            out = reader.feed(data)
+            if out:
+                chunks.append(out)
+        if reader.rest:
+            # RFC 2920: commands pipelined after the dot go back to the command reader
+            stream._buffer[:0] = reader.rest
+        reader.finish()
+        return b"".join(chunks)
+
+    async def _accept(self, tx: Envelope, message: bytes) -> None:
+        hops = count_received(message)
+        if hops > MAX_RECEIVED:
+            # RFC 5321 §6.3: too many hops is a mail loop
+            self._log_message(tx, len(message), "refused", "loop")
+            self.reply(_reply(codes.C554_TRANSACTION_FAILED,
+                              f"mail loop: {hops} Received headers", codes.ES_LOOP))
+            return
+        if self.env.kind.submission:
+            message = add_submission_headers(message, self.hostname)
+        queue_id = self.env.new_queue_id()
+        trace = received_header(
+            helo=self.helo,
+            peer_ip=self.peer_ip,
+            by=self.hostname,
+            with_=protocol_keyword(
+                esmtp=self.esmtp, tls=self.tls_active, authenticated=self.user is not None,
+                smtputf8=tx.smtputf8,
+            ),
+            queue_id=queue_id,
+            recipient=tx.rcpts[0] if len(tx.rcpts) == 1 else None,
+            tls=self.tls_info if self.tls_active else None,
+        )
+        started = time.monotonic()
+        try:
+            await self.env.intake.submit(queue_id, tx, trace + message)
+        except Exception as exc:  # disk full, store trouble: the client retries
+            logging.getLogger("mailtool").exception("queue.write_failed id=%s", queue_id)
+            self._log_message(tx, len(message), "deferred", type(exc).__name__, queue_id)
+            self.reply(_reply(codes.C451_LOCAL_ERROR, "could not queue the message; try later",
+                              codes.ES_SYSTEM_TEMP))
+            return
+        self.messages += 1
+        self._log_message(tx, len(message), "queued", None, queue_id,
+                          ms=f"{(time.monotonic() - started) * 1000:.1f}")
+        self.reply(_reply(codes.C250_OK, f"queued as {queue_id}", codes.ES_MESSAGE_ACCEPTED))
+
+    def _log_message(
+        self, tx: Envelope, size: int, outcome: str, why: str | None,
+        queue_id: str | None = None, **extra: object,
+    ) -> None:
+        log_event(
+            "smtp.message", id=self.conn_id, queue=queue_id, peer=self.peer_ip, user=self.user,
+            sender=tx.sender or "<>", rcpts=len(tx.rcpts), size=size, outcome=outcome,
+            reason=why, **extra,
+        )

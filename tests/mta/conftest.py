@@ -1,0 +1,176 @@
+"""An in-process SMTP server (the real listeners and sessions, fake stores) on
+127.0.0.1 port 0, its event loop in a thread so blocking clients can drive it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mailtool import config as config_mod
+from mailtool.net.limits import LoginThrottle
+from mailtool.net.tls import CertStore
+from mailtool.server import ServerContext
+from tests.mta.fakes import FakeAccounts, FakeMail, FakeQueue
+
+KINDS = ("smtp", "submission", "submissions")
+
+
+class FakeStoresContext(ServerContext):
+    """The server's context with the stores replaced by the fakes."""
+
+    accounts = property(lambda self: self.stores["accounts"])  # type: ignore[assignment]
+    mail = property(lambda self: self.stores["mail"])  # type: ignore[assignment]
+    queue = property(lambda self: self.stores["queue"])  # type: ignore[assignment]
+
+
+class InProcessSMTP:
+    def __init__(self, tmp_path: Path, overrides: dict[str, Any]) -> None:
+        data = {
+            "data_dir": str(tmp_path / "data"),
+            "hostname": "mail.test",
+            "security": {"login_failure_delay": 0.0, "max_login_failures_per_ip": 3},
+        }
+        for key, value in overrides.items():
+            data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+        self.config = config_mod.from_dict(data)
+        (tmp_path / "data").mkdir(parents=True, exist_ok=True)
+        self.accounts = FakeAccounts(tmp_path / "mail")
+        self.queue = FakeQueue()
+        self.mail = FakeMail()
+        self.accounts.add_user("alice@local.test", "alice-pw")
+        self.accounts.add_user("bob@local.test", "bob-pw")
+        self.accounts.add_user("carol@local.test", "carol-pw")
+        self.accounts.aliases["team@local.test"] = ["alice@local.test", "bob@local.test"]
+        self.accounts.aliases["ally@local.test"] = ["alice@local.test"]
+        self.accounts.users["postmaster@mail.test"] = "x"
+        self.accounts.domains.add("mail.test")
+        certs = CertStore.open("", "", tmp_path / "data", "mail.test")
+        sec = self.config.security
+        self.ctx = FakeStoresContext(
+            config=self.config,
+            certs=certs,
+            login_throttle=LoginThrottle(sec.max_login_failures_per_ip, sec.login_failure_delay),
+            stores={"accounts": self.accounts, "queue": self.queue, "mail": self.mail},
+        )
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.ports: dict[str, int] = {}
+        self.services: dict[str, Any] = {}
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    def call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+
+    def start(self) -> InProcessSMTP:
+        from mailtool.mta.service import create
+
+        self.thread.start()
+        for kind in KINDS:
+            service = create(self.ctx, kind, "127.0.0.1", 0)
+            self.services[kind] = service
+            self.ports[kind] = self.call(service.start())[1]
+
+        async def background() -> None:
+            for factory in self.ctx._background:
+                self.tasks.append(asyncio.create_task(factory()))
+
+        self.call(background())
+        return self
+
+    def stop(self) -> None:
+        async def stop_all() -> None:
+            for service in self.services.values():
+                await service.stop(1.0)
+            for task in self.tasks:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+
+        self.call(stop_all())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+    # ---------------------------------------------------------------- helpers
+
+    def wait_delivered(self, count: int, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sum(len(v) for v in self.mail.boxes.values()) >= count:
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"expected {count} deliveries, have {self.mail.boxes.keys()}")
+
+    def raw(self, kind: str = "smtp", tls: bool = False) -> RawClient:
+        return RawClient(self.ports[kind], tls=tls)
+
+
+class RawClient:
+    """A socket speaking bytes, for what smtplib will not send (bare LF, pipelining)."""
+
+    def __init__(self, port: int, *, tls: bool = False) -> None:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        if tls:
+            sock = client_tls().wrap_socket(sock, server_hostname="mail.test")
+        self.sock = sock
+        self.buf = b""
+        self.greeting = self.reply()
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def line(self) -> bytes:
+        while b"\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"closed; buffer {self.buf!r}")
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return line + b"\n"
+
+    def reply(self) -> bytes:
+        """One whole (multi-line) reply."""
+        out = b""
+        while True:
+            line = self.line()
+            out += line
+            if line[3:4] != b"-":
+                return out
+
+    def cmd(self, text: str | bytes) -> bytes:
+        self.send((text.encode() if isinstance(text, str) else text) + b"\r\n")
+        return self.reply()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.close()
+
+
+def client_tls() -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+@pytest.fixture
+def smtp_server(tmp_path: Path) -> Iterator[Callable[..., InProcessSMTP]]:
+    """Factory: ``smtp_server(limits={...}, security={...})`` -> a started server."""
+    started: list[InProcessSMTP] = []
+
+    def start(**overrides: Any) -> InProcessSMTP:
+        server = InProcessSMTP(tmp_path / f"s{len(started)}", overrides).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
