@@ -156,6 +156,10 @@ class LimitsConfig:
     max_connections_per_ip: int = field(
         default=50, metadata=_doc("Concurrent connections from one IP address.", min=1)
     )
+    max_connections_per_user: int = field(
+        default=20,
+        metadata=_doc("Concurrent IMAP sessions one user may have logged in.", min=1),
+    )
     max_bad_commands: int = field(
         default=20, metadata=_doc("Bad commands before the server hangs up.", min=1)
     )

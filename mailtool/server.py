@@ -86,7 +86,10 @@ class ServerContext:
     def mail(self) -> Any:
         from mailtool.store.mailstore import MailStore
 
-        return self.store("mail", lambda: MailStore(self.config.data_path / "mail"))
+        # MailStore(data_dir) keeps mail in <data_dir>/mail, where AccountStore creates it
+        return self.store(
+            "mail", lambda: MailStore(self.config.data_path, accounts=self.accounts)
+        )
 
     @property
     def queue(self) -> Any:

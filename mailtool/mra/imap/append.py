@@ -1,0 +1,35 @@
+"""APPEND (RFC 9051 §6.3.12) with flags, internal date and APPENDUID (RFC 4315).
+
+The literal's size was already checked by the command reader against
+``limits.max_message_size`` (``NO [TOOBIG]`` before the client sends it, RFC
+7889); ``OK`` means the file and its index row are fsynced (DESIGN principle
+1), which is why the store call runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from mailtool.mra.imap.session import AUTH, Done, Session, command, no, ok
+from mailtool.mra.imap.store_cmd import clean_flags
+from mailtool.protocol.imap import commands as c
+from mailtool.protocol.imap.sequence import SequenceSet
+
+
+@command("APPEND", states=AUTH)
+async def append(s: Session, cmd: c.Append) -> Done:
+    assert s.mail is not None
+    if not s.mail.exists(cmd.mailbox):
+        raise no("Mailbox does not exist", "TRYCREATE")
+    if not cmd.message:
+        raise no("Empty message", "CANNOT")
+    if len(cmd.message) > s.config.limits.max_message_size:
+        raise no("Message too large", "TOOBIG")
+    flags = clean_flags(cmd.flags)
+    uidvalidity, uid = await asyncio.to_thread(
+        s.mail.append, cmd.mailbox, cmd.message, flags, cmd.internal_date
+    )
+    return ok("APPEND completed", "APPENDUID", (uidvalidity, SequenceSet.from_numbers([uid])))
+
+
+__all__ = ["append"]

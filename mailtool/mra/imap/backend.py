@@ -1,0 +1,142 @@
+"""What the IMAP server needs from the mail store, as one narrow interface.
+
+The command modules talk to a :class:`UserMail` (one per authenticated user)
+and never to SQLite or Maildir directly: the IMAP semantics (sequence numbers,
+pending untagged updates) live in :mod:`.selected`, persistence lives in
+:mod:`mailtool.store`, and :mod:`.store_adapter` maps one onto the other.
+
+Every method is synchronous (the store is SQLite + files); a method that may
+take long (APPEND's fsync, COPY of many files) is run in a worker thread by
+the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+#: RFC 9051 §2.3.2 system flags a client may set (\Recent is session-only)
+SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
+#: RFC 6154 special-use attributes we know
+SPECIAL_USES = ("\\All", "\\Archive", "\\Drafts", "\\Flagged", "\\Junk", "\\Sent", "\\Trash")
+
+
+@dataclass(frozen=True)
+class MessageMeta:
+    """What the index knows of a message without opening its file."""
+
+    uid: int
+    flags: frozenset[str]
+    modseq: int
+    size: int
+    internal_date: dt.datetime
+
+
+@dataclass(frozen=True)
+class FolderInfo:
+    """One folder of a user, for LIST."""
+
+    name: str  # "/"-separated, "INBOX" for the inbox
+    special_use: tuple[str, ...] = ()
+    subscribed: bool = False
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    """Counts from the index (RFC 9051 §6.3.11 STATUS items)."""
+
+    messages: int
+    unseen: int
+    uidnext: int
+    uidvalidity: int
+    highestmodseq: int
+    size: int
+    deleted: int
+    recent: int = 0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A folder opened for SELECT: every message's metadata, ascending UID."""
+
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    messages: list[MessageMeta]
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed in a folder since a MODSEQ (RFC 7162 §3.1)."""
+
+    changed: list[MessageMeta]  # new or re-flagged, ascending UID
+    vanished: list[int]  # expunged UIDs
+    highestmodseq: int
+    uidnext: int
+
+
+@dataclass(frozen=True)
+class Quota:
+    """RFC 9208: usage and limits, None when unlimited."""
+
+    storage_used_kb: int
+    storage_limit_kb: int | None
+    messages_used: int
+    messages_limit: int | None
+
+
+class UserMail(Protocol):
+    """One user's mailboxes, as IMAP needs them."""
+
+    user: str
+
+    # -- folders --------------------------------------------------------------
+    def folders(self) -> list[FolderInfo]: ...
+    def exists(self, name: str) -> bool: ...
+    def create(self, name: str, special_use: tuple[str, ...] = ()) -> None: ...
+    def delete(self, name: str) -> None: ...
+    def rename(self, old: str, new: str) -> None: ...
+    def subscriptions(self) -> set[str]: ...
+    def subscribe(self, name: str, on: bool) -> None: ...
+    def status(self, name: str) -> FolderStatus: ...
+
+    # -- messages -------------------------------------------------------------
+    def snapshot(self, name: str) -> Snapshot: ...
+    def changes(self, name: str, since_modseq: int) -> Changes: ...
+    def read(self, name: str, uid: int) -> bytes | None: ...
+    def append(
+        self, name: str, data: bytes, flags: Iterable[str], date: dt.datetime | None
+    ) -> tuple[int, int]: ...
+    def set_flags(
+        self,
+        name: str,
+        uids: list[int],
+        mode: str,
+        flags: Iterable[str],
+        unchangedsince: int | None = None,
+    ) -> tuple[list[MessageMeta], list[int]]: ...
+    def expunge(self, name: str, uids: list[int]) -> list[int]: ...
+    def copy(self, name: str, uids: list[int], dest: str) -> tuple[int, list[tuple[int, int]]]: ...
+    def move(self, name: str, uids: list[int], dest: str) -> tuple[int, list[tuple[int, int]]]: ...
+    def quota(self) -> Quota: ...
+
+    # -- concurrency ----------------------------------------------------------
+    def watch(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``callback(folder)`` after any change to this user's mail;
+        returns the function that stops watching."""
+        ...
+
+
+__all__ = [
+    "SPECIAL_USES",
+    "SYSTEM_FLAGS",
+    "Changes",
+    "FolderInfo",
+    "FolderStatus",
+    "MessageMeta",
+    "Quota",
+    "Snapshot",
+    "UserMail",
+]

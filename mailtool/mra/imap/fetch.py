@@ -1,0 +1,139 @@
+"""FETCH and UID FETCH (RFC 9051 §6.4.5, BINARY RFC 3516, CONDSTORE/QRESYNC
+RFC 7162 CHANGEDSINCE and VANISHED).
+
+Items answered from the index alone (FLAGS, UID, RFC822.SIZE, INTERNALDATE,
+MODSEQ) never open the message file; the others parse the message once per
+message with :mod:`mailtool.protocol.mime`. A body fetch without ``.PEEK``
+sets ``\\Seen`` (RFC 9051 §6.4.5) in one store call for the whole set, and
+those messages' responses carry the new FLAGS.
+"""
+
+from __future__ import annotations
+
+from mailtool.mra.imap import wire
+from mailtool.mra.imap.backend import MessageMeta
+from mailtool.mra.imap.selected import SelectedMailbox
+from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
+from mailtool.protocol import mime
+from mailtool.protocol.imap import commands as c
+from mailtool.protocol.imap.fetch import FetchAttr
+from mailtool.protocol.imap.responses import FetchData, Vanished
+
+#: items that need the message itself
+CONTENT_ITEMS = frozenset(
+    ("ENVELOPE", "BODY", "BODYSTRUCTURE", "RFC822", "RFC822.HEADER", "RFC822.TEXT",
+     "BINARY", "BINARY.SIZE")
+)  # fmt: skip
+#: items whose fetch marks the message \Seen unless .PEEK (RFC 9051 §6.4.5)
+SEEN_SETTING = frozenset(("RFC822", "RFC822.TEXT"))
+#: flush the output every this many messages so a huge FETCH streams
+FLUSH_EVERY = 500
+
+
+def _sets_seen(a: FetchAttr) -> bool:
+    if a.name in SEEN_SETTING:
+        return True
+    return a.name in ("BODY", "BINARY") and a.section is not None and not a.peek
+
+
+@command("FETCH", states=SELECTED, expunge_ok=True)
+async def fetch(s: Session, cmd: c.Fetch) -> Done:
+    box = s.selected
+    assert box is not None and s.mail is not None
+    attrs = list(cmd.attributes)
+    names = {a.name for a in attrs}
+    if "MODSEQ" in names or cmd.changedsince is not None:
+        s.enabled.add("CONDSTORE")  # RFC 7162 §3.1: CONDSTORE-enabling
+    if cmd.uid and "UID" not in names:
+        attrs.insert(0, FetchAttr("UID"))  # RFC 9051 §6.4.9
+    if cmd.changedsince is not None and "MODSEQ" not in names:
+        attrs.append(FetchAttr("MODSEQ"))  # RFC 7162 §3.1.4.1
+    uids = box.resolve(cmd.sequence_set, uid=cmd.uid)
+    if cmd.vanished and cmd.changedsince is not None:
+        gone = s.mail.changes(box.name, cmd.changedsince).vanished
+        top = max(box.uidnext - 1, 1)
+        gone = cmd.sequence_set.filter([u for u in gone if u not in box.meta], top)
+        if gone:
+            s.send(Vanished(wire.uid_set(gone), earlier=True))
+    if cmd.changedsince is not None:
+        uids = [u for u in uids if box.meta[u].modseq > cmd.changedsince]
+    reflagged = _mark_seen(s, box, uids, attrs)
+    needs_content = bool(names & CONTENT_ITEMS)
+    missing = False
+    for i, uid in enumerate(uids):
+        meta = box.meta[uid]
+        msg = None
+        if needs_content:
+            raw = s.mail.read(box.name, uid)
+            if raw is None:
+                missing = True  # expunged by another session, not yet announced
+                continue
+            msg = mime.parse(raw)
+        items = [(a.response_key(), _value(a, meta, msg)) for a in attrs]
+        if uid in reflagged and "FLAGS" not in names:
+            items.append((wire.FLAGS, wire.sorted_flags(meta.flags)))
+        if s.condstore and uid in reflagged and "MODSEQ" not in names:
+            items.append((wire.MODSEQ, meta.modseq))
+        s.send(FetchData(box.msn(uid), tuple(items)))
+        if i % FLUSH_EVERY == FLUSH_EVERY - 1:
+            await s.flush()
+    if missing:
+        raise no("Some messages were expunged", "EXPUNGEISSUED")
+    return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
+
+
+def _mark_seen(
+    s: Session, box: SelectedMailbox, uids: list[int], attrs: list[FetchAttr]
+) -> set[int]:
+    if box.readonly or not any(_sets_seen(a) for a in attrs):
+        return set()
+    unseen = [u for u in uids if "\\Seen" not in box.meta[u].flags and not box.expunged(u)]
+    if not unseen:
+        return set()
+    assert s.mail is not None
+    changed, _ = s.mail.set_flags(box.name, unseen, "+", ["\\Seen"])
+    box.note_own_flags(changed)
+    return {m.uid for m in changed}
+
+
+def _value(a: FetchAttr, meta: MessageMeta, msg: mime.Message | None) -> object:
+    name = a.name
+    if name == "UID":
+        return meta.uid
+    if name == "FLAGS":
+        return wire.sorted_flags(meta.flags)
+    if name == "RFC822.SIZE":
+        return meta.size
+    if name == "INTERNALDATE":
+        return meta.internal_date
+    if name == "MODSEQ":
+        return meta.modseq
+    assert msg is not None
+    if name == "ENVELOPE":
+        return mime.envelope(msg)
+    if name == "BODYSTRUCTURE" or (name == "BODY" and a.section is None):
+        return mime.bodystructure(msg, extended=name == "BODYSTRUCTURE")
+    if name == "RFC822":
+        return msg.raw
+    if name == "RFC822.HEADER":
+        return mime.section(msg, (), "HEADER")
+    if name == "RFC822.TEXT":
+        return mime.section(msg, (), "TEXT")
+    assert a.section is not None
+    try:
+        if name == "BODY":
+            data = mime.section(msg, a.section.part, a.section.text, a.section.fields)
+        elif name == "BINARY.SIZE":
+            return mime.binary_size(msg, a.section.part) or 0
+        else:
+            data = mime.binary(msg, a.section.part)
+    except mime.UnknownCTE:
+        # RFC 3516 §4.2: the server cannot decode this part
+        raise no("Unknown Content-Transfer-Encoding", "UNKNOWN-CTE") from None
+    if data is not None and a.partial is not None:
+        origin, length = a.partial
+        data = data[origin : origin + length if length is not None else None]
+    return b"" if data is None else data
+
+
+__all__ = ["fetch"]

@@ -1,0 +1,39 @@
+"""ID (RFC 2971) and ENABLE (RFC 5161: CONDSTORE, QRESYNC, IMAP4rev2)."""
+
+from __future__ import annotations
+
+from mailtool import __version__
+from mailtool.mra.imap.session import ANY, AUTH, Done, Session, command, ok
+from mailtool.net.log import log_event
+from mailtool.protocol.imap import commands as c
+from mailtool.protocol.imap.responses import Enabled, IdData
+
+#: what ENABLE can switch on (RFC 7162 §3.2.3: QRESYNC implies CONDSTORE)
+ENABLEABLE = ("CONDSTORE", "QRESYNC", "IMAP4REV2")
+
+
+@command("ID", states=ANY)
+async def id_(s: Session, cmd: c.Id) -> Done:
+    if cmd.params:
+        client = {k.lower(): v for k, v in cmd.params[:30]}
+        log_event("imap.id", id=s.conn.id, client=client.get("name"), version=client.get("version"))
+    s.send(IdData((("name", "mailtool"), ("version", __version__))))
+    return ok("ID completed")
+
+
+@command("ENABLE", states=AUTH)
+async def enable(s: Session, cmd: c.Enable) -> Done:
+    newly = []
+    for cap in cmd.capabilities:
+        cap = cap.upper()
+        if cap in ENABLEABLE and cap not in s.enabled:
+            s.enabled.add(cap)
+            newly.append("IMAP4rev2" if cap == "IMAP4REV2" else cap)
+    if "QRESYNC" in s.enabled:
+        s.enabled.add("CONDSTORE")
+    # RFC 5161 §3.1: only the extensions this command enabled
+    s.send(Enabled(tuple(newly)))
+    return ok("ENABLE completed")
+
+
+__all__ = ["enable", "id_"]

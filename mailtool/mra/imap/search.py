@@ -1,0 +1,297 @@
+"""SEARCH and UID SEARCH with every RFC 9051 §6.4.4 key, CONDSTORE's MODSEQ,
+ESEARCH return options (RFC 4731: MIN MAX COUNT ALL) and SEARCHRES (RFC 5182
+SAVE and ``$``).
+
+Keys on flags, size, dates, UIDs and MODSEQ are answered from the index; only
+header and text keys open messages, and then only the messages that survive
+the cheap keys of the same AND (cheap keys are evaluated first).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from collections.abc import Callable
+
+from mailtool.mra.imap.backend import MessageMeta
+from mailtool.mra.imap.selected import SelectedMailbox
+from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
+from mailtool.protocol import mime
+from mailtool.protocol.imap import commands as c
+from mailtool.protocol.imap.responses import ESearch, SearchResult
+from mailtool.protocol.imap.search import ModSeqCriterion, SearchKey
+from mailtool.protocol.imap.sequence import SequenceSet
+
+CHARSETS = ("US-ASCII", "UTF-8")
+FLAG_KEYS = {
+    "ANSWERED": ("\\Answered", True), "UNANSWERED": ("\\Answered", False),
+    "DELETED": ("\\Deleted", True), "UNDELETED": ("\\Deleted", False),
+    "DRAFT": ("\\Draft", True), "UNDRAFT": ("\\Draft", False),
+    "FLAGGED": ("\\Flagged", True), "UNFLAGGED": ("\\Flagged", False),
+    "SEEN": ("\\Seen", True), "UNSEEN": ("\\Seen", False),
+}  # fmt: skip
+HEADER_KEYS = {"FROM": "From", "TO": "To", "CC": "Cc", "BCC": "Bcc", "SUBJECT": "Subject"}
+CONTENT_KEYS = frozenset(
+    ("BODY", "TEXT", "HEADER", *HEADER_KEYS, "SENTBEFORE", "SENTON", "SENTSINCE")
+)
+
+
+class Candidate:
+    """One message under test; its parsed form is loaded at most once."""
+
+    __slots__ = ("_msg", "box", "meta", "msn", "s")
+
+    def __init__(self, s: Session, box: SelectedMailbox, meta: MessageMeta, msn: int) -> None:
+        self.s = s
+        self.box = box
+        self.meta = meta
+        self.msn = msn
+        self._msg: mime.Message | None = None
+
+    @property
+    def msg(self) -> mime.Message | None:
+        if self._msg is None:
+            assert self.s.mail is not None
+            raw = self.s.mail.read(self.box.name, self.meta.uid)
+            if raw is None:
+                return None
+            self._msg = mime.parse(raw)
+        return self._msg
+
+
+def _fold(text: str) -> str:
+    return text.casefold()
+
+
+def _header_values(msg: mime.Message, name: str) -> list[str]:
+    return [
+        mime.decode_header(f.value.decode("utf-8", "surrogateescape"))
+        for f in msg.root.get(name.encode())
+    ]
+
+
+def _header_contains(c: Candidate, name: str, needle: str) -> bool:
+    msg = c.msg
+    if msg is None:
+        return False
+    values = _header_values(msg, name)
+    if not needle:
+        return bool(values)  # RFC 9051 §6.4.4 HEADER with "": the field exists
+    n = _fold(needle)
+    return any(n in _fold(v) for v in values)
+
+
+def _text_parts(msg: mime.Message) -> list[str]:
+    """The decoded text of every text/* leaf (for BODY and TEXT)."""
+    out: list[str] = []
+    stack = [msg.root]
+    while stack:
+        part = stack.pop()
+        if part.children:
+            stack.extend(reversed(part.children))
+            continue
+        info = mime.content(part)
+        kind = (info.type or b"text").lower()
+        if kind != b"text":
+            continue
+        body = msg.raw[part.body_start : part.body_end]
+        try:
+            enc = None if info.encoding is None else info.encoding.decode("ascii", "replace")
+            body = mime.decode_body(body, enc)
+        except mime.MimeError:
+            pass
+        charset = dict((k.lower(), v) for k, v in info.params or ()).get(b"charset", b"utf-8")
+        try:
+            out.append(body.decode(charset.decode("ascii", "replace"), "replace"))
+        except LookupError:
+            out.append(body.decode("utf-8", "replace"))
+    return out
+
+
+def _body_contains(c: Candidate, needle: str, *, headers: bool) -> bool:
+    msg = c.msg
+    if msg is None:
+        return False
+    n = _fold(needle)
+    if headers:
+        for f in msg.root.fields:
+            value = mime.decode_header(f.value.decode("utf-8", "surrogateescape"))
+            if n in _fold(f.name.decode("ascii", "replace") + ": " + value):
+                return True
+    return any(n in _fold(t) for t in _text_parts(msg))
+
+
+def _sent_date(c: Candidate) -> dt.date | None:
+    msg = c.msg
+    if msg is None:
+        return None
+    values = msg.root.get(b"Date")
+    if not values:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(values[0].value.decode("ascii", "replace")).date()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _compare(day: dt.date | None, name: str, arg: dt.date) -> bool:
+    if day is None:
+        return False
+    if name.endswith("BEFORE"):
+        return day < arg
+    if name.endswith("ON"):
+        return day == arg
+    return day >= arg  # SINCE
+
+
+def matches(key: SearchKey, c: Candidate) -> bool:
+    """Whether the message satisfies ``key`` (RFC 9051 §6.4.4)."""
+    name, arg = key.name, key.arg
+    flags = c.meta.flags
+    if name == "ALL":
+        return True
+    if name in FLAG_KEYS:
+        flag, want = FLAG_KEYS[name]
+        return (flag in flags) == want
+    if name in ("NEW", "RECENT"):
+        return False  # no message is \Recent for us (RFC 9051 dropped it)
+    if name == "OLD":
+        return True
+    if name == "KEYWORD":
+        return str(arg) in flags
+    if name == "UNKEYWORD":
+        return str(arg) not in flags
+    if name == "LARGER":
+        return c.meta.size > arg  # type: ignore[operator]
+    if name == "SMALLER":
+        return c.meta.size < arg  # type: ignore[operator]
+    if name in ("BEFORE", "ON", "SINCE"):
+        return _compare(c.meta.internal_date.date(), name, arg)  # type: ignore[arg-type]
+    if name in ("OLDER", "YOUNGER"):  # RFC 5032
+        age = (dt.datetime.now(dt.UTC) - c.meta.internal_date).total_seconds()
+        return age >= arg if name == "OLDER" else age <= arg  # type: ignore[operator]
+    if name == "UID":
+        box = c.box
+        return arg.contains(c.meta.uid, box.uids[-1] if box.uids else 0)  # type: ignore[union-attr]
+    if name == "SEQ":
+        return arg.contains(c.msn, c.box.exists)  # type: ignore[union-attr]
+    if name == "MODSEQ":
+        crit: ModSeqCriterion = arg  # type: ignore[assignment]
+        return c.meta.modseq >= crit.modseq
+    if name == "NOT":
+        return not matches(arg, c)  # type: ignore[arg-type]
+    if name == "OR":
+        a, b = arg  # type: ignore[misc]
+        return matches(a, c) or matches(b, c)
+    if name == "AND":
+        return all_match(arg, c)  # type: ignore[arg-type]
+    if name in HEADER_KEYS:
+        return _header_contains(c, HEADER_KEYS[name], str(arg))
+    if name == "HEADER":
+        field, value = arg  # type: ignore[misc]
+        return _header_contains(c, field, value)
+    if name in ("BODY", "TEXT"):
+        return _body_contains(c, str(arg), headers=name == "TEXT")
+    if name in ("SENTBEFORE", "SENTON", "SENTSINCE"):
+        return _compare(_sent_date(c), name, arg)  # type: ignore[arg-type]
+    raise no(f"Unsupported search key {name}", "CANNOT")
+
+
+def _cost(key: SearchKey) -> int:
+    return 1 if key.name in CONTENT_KEYS else 0
+
+
+def all_match(keys: tuple[SearchKey, ...], c: Candidate) -> bool:
+    return all(matches(k, c) for k in sorted(keys, key=_cost))
+
+
+def _uses_modseq(keys: tuple[SearchKey, ...]) -> bool:
+    def walk(k: SearchKey) -> bool:
+        if k.name == "MODSEQ":
+            return True
+        if k.name == "NOT":
+            return walk(k.arg)  # type: ignore[arg-type]
+        if k.name in ("OR", "AND"):
+            return any(walk(x) for x in k.arg)  # type: ignore[union-attr]
+        return False
+
+    return any(walk(k) for k in keys)
+
+
+def _resolve_saved(keys: tuple[SearchKey, ...], box: SelectedMailbox) -> tuple[SearchKey, ...]:
+    """RFC 5182: ``$`` in a search program is the saved result (as UIDs)."""
+
+    def fix(k: SearchKey) -> SearchKey:
+        if k.name in ("SEQ", "UID") and isinstance(k.arg, SequenceSet) and k.arg.saved:
+            return SearchKey("UID", SequenceSet.from_numbers(box.saved) if box.saved else _NONE)
+        if k.name == "NOT":
+            return SearchKey("NOT", fix(k.arg))  # type: ignore[arg-type]
+        if k.name in ("OR", "AND"):
+            return SearchKey(k.name, tuple(fix(x) for x in k.arg))  # type: ignore[union-attr]
+        return k
+
+    return tuple(fix(k) for k in keys)
+
+
+#: a UID set nothing matches (UIDs start at 1)
+_NONE = SequenceSet(((2**32 - 1, 2**32 - 1),))
+
+
+def run_search(s: Session, box: SelectedMailbox, keys: tuple[SearchKey, ...]) -> list[int]:
+    """UIDs of the messages matching every key, ascending."""
+    keys = _resolve_saved(keys, box)
+    out = []
+    for msn, uid in enumerate(box.uids, 1):
+        if box.expunged(uid):
+            continue
+        if all_match(keys, Candidate(s, box, box.meta[uid], msn)):
+            out.append(uid)
+    return out
+
+
+@command("SEARCH", states=SELECTED)
+async def search(s: Session, cmd: c.Search) -> Done:
+    box = s.selected
+    assert box is not None
+    if cmd.charset is not None and cmd.charset.upper() not in CHARSETS:
+        raise no("Unsupported charset", "BADCHARSET", CHARSETS)
+    uids = run_search(s, box, cmd.keys)
+    numbers = uids if cmd.uid else [box.msn(u) for u in uids]
+    modseq = None
+    if _uses_modseq(cmd.keys):
+        s.enabled.add("CONDSTORE")
+        modseq = max((box.meta[u].modseq for u in uids), default=None)
+    opts = cmd.return_opts
+    if opts is None and not s.rev2:
+        s.send(SearchResult(tuple(numbers), modseq))
+    else:
+        wanted = set(opts or ()) or {"ALL"}
+        if "SAVE" in wanted:
+            box.saved = uids
+            wanted.discard("SAVE")
+            if not wanted and opts:  # RFC 5182 §2.1: SAVE alone returns no ESEARCH
+                return ok("SEARCH completed")
+        s.send(ESearch(cmd.tag, cmd.uid, tuple(_esearch_items(wanted, numbers, modseq))))
+    return ok(f"{'UID ' if cmd.uid else ''}SEARCH completed")
+
+
+def _esearch_items(
+    wanted: set[str], numbers: list[int], modseq: int | None
+) -> list[tuple[str, object]]:
+    items: list[tuple[str, object]] = []
+    if numbers and "MIN" in wanted:
+        items.append(("MIN", numbers[0]))
+    if numbers and "MAX" in wanted:
+        items.append(("MAX", numbers[-1]))
+    if numbers and "ALL" in wanted:
+        items.append(("ALL", SequenceSet.from_numbers(numbers)))
+    if "COUNT" in wanted:
+        items.append(("COUNT", len(numbers)))
+    if modseq is not None and numbers:
+        items.append(("MODSEQ", modseq))
+    return items
+
+
+Predicate = Callable[[Candidate], bool]
+
+__all__ = ["Candidate", "all_match", "matches", "run_search", "search"]

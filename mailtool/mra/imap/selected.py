@@ -1,0 +1,169 @@
+"""The selected mailbox as one session sees it: its own sequence-number view.
+
+RFC 9051 §2.3.1.2: message sequence numbers change only when the session is
+told (EXPUNGE / VANISHED). Other sessions and deliveries change the store at
+any time, so each session keeps the UIDs it has announced, in order, and
+turns the store's changes into pending untagged responses: new messages
+(EXISTS), expunged ones (EXPUNGE or, under QRESYNC, VANISHED) and flag changes
+(FETCH FLAGS). ``poll`` asks the store what changed since the highest MODSEQ
+seen (cheap: an index query), ``updates`` renders what may be sent now.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+
+from mailtool.mra.imap import wire
+from mailtool.mra.imap.backend import MessageMeta, Snapshot, UserMail
+from mailtool.protocol.imap.responses import Flags, Response, Vanished
+from mailtool.protocol.imap.sequence import SequenceSet
+
+#: PERMANENTFLAGS of a writable mailbox: system flags and any keyword (RFC 9051 §7.1)
+PERMANENT_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", "\\*")
+#: FLAGS announced at SELECT besides the keywords in use
+DEFINED_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
+
+
+class SelectedMailbox:
+    """One session's view of one open folder."""
+
+    def __init__(
+        self,
+        mail: UserMail,
+        name: str,
+        snap: Snapshot,
+        *,
+        readonly: bool,
+    ) -> None:
+        self.mail = mail
+        self.name = name
+        self.readonly = readonly
+        self.uidvalidity = snap.uidvalidity
+        self.uidnext = snap.uidnext
+        self.highestmodseq = snap.highestmodseq
+        self.uids: list[int] = [m.uid for m in snap.messages]
+        self.meta: dict[int, MessageMeta] = {m.uid: m for m in snap.messages}
+        self.keywords: set[str] = {f for m in snap.messages for f in m.flags if f[:1] != "\\"}
+        self._announced_exists = len(self.uids)
+        self._vanished: set[int] = set()
+        self._flag_changes: set[int] = set()
+        self._new_keywords = False
+        #: RFC 5182 SEARCHRES: UIDs of the last SEARCH RETURN (SAVE)
+        self.saved: list[int] = []
+
+    # ----------------------------------------------------------- numbering
+    @property
+    def exists(self) -> int:
+        return len(self.uids)
+
+    def msn(self, uid: int) -> int:
+        """1-based sequence number of ``uid`` (which must be in the view)."""
+        return bisect.bisect_left(self.uids, uid) + 1
+
+    def resolve(self, seqs: SequenceSet, *, uid: bool) -> list[int]:
+        """The UIDs a sequence set (of MSNs or UIDs) names, ascending."""
+        if seqs.saved:
+            return [u for u in self.saved if u in self.meta]
+        if uid:
+            if not self.uids:
+                return []
+            return seqs.filter(self.uids, self.uids[-1])
+        return [self.uids[n - 1] for n in seqs.expand(len(self.uids))]
+
+    def flags(self, uid: int) -> frozenset[str]:
+        return self.meta[uid].flags
+
+    def expunged(self, uid: int) -> bool:
+        """Gone from the store, not yet announced (RFC 9051 §7.5.1 keeps its number)."""
+        return uid in self._vanished
+
+    # ------------------------------------------------------------- changes
+    def poll(self) -> None:
+        """Fold the store's changes since our highest MODSEQ into pending updates."""
+        changes = self.mail.changes(self.name, self.highestmodseq)
+        self.apply(changes.changed, changes.vanished)
+        self.highestmodseq = max(self.highestmodseq, changes.highestmodseq)
+        self.uidnext = max(self.uidnext, changes.uidnext)
+
+    def apply(self, changed: Iterable[MessageMeta], vanished: Iterable[int]) -> None:
+        for m in changed:
+            old = self.meta.get(m.uid)
+            if old is None:
+                if self.uids and m.uid < self.uids[-1]:
+                    continue  # expunged before we saw it, or a stale row
+                self.uids.append(m.uid)
+            elif old.flags != m.flags:
+                self._flag_changes.add(m.uid)
+            self.meta[m.uid] = m
+            new = {f for f in m.flags if f[:1] != "\\"} - self.keywords
+            if new:
+                self.keywords |= new
+                self._new_keywords = True
+        for uid in vanished:
+            if uid in self.meta:
+                self._vanished.add(uid)
+
+    def note_own_flags(self, metas: Iterable[MessageMeta]) -> None:
+        """Flags this session changed and already reported (STORE, FETCH \\Seen)."""
+        for m in metas:
+            if m.uid in self.meta:
+                self.meta[m.uid] = m
+                self._flag_changes.discard(m.uid)
+                new = {f for f in m.flags if f[:1] != "\\"} - self.keywords
+                if new:
+                    self.keywords |= new
+                    self._new_keywords = True
+
+    def remove(self, uids: Iterable[int]) -> list[tuple[int, int]]:
+        """Drop ``uids`` from the view; returns (msn, uid) in descending MSN order,
+        each number valid at the moment its EXPUNGE is sent."""
+        gone = sorted((self.msn(u), u) for u in set(uids) if u in self.meta)
+        for _, u in reversed(gone):
+            idx = bisect.bisect_left(self.uids, u)
+            del self.uids[idx]
+            del self.meta[u]
+            self._vanished.discard(u)
+            self._flag_changes.discard(u)
+        self._announced_exists = len(self.uids)
+        return list(reversed(gone))
+
+    def expunge_responses(self, uids: Iterable[int], *, qresync: bool) -> list[Response | bytes]:
+        """Remove ``uids`` and render EXPUNGE (or VANISHED, RFC 7162 §3.2.10)."""
+        removed = self.remove(uids)
+        if not removed:
+            return []
+        if qresync:
+            return [Vanished(wire.uid_set(u for _, u in removed))]
+        return [wire.number(n, "EXPUNGE") for n, _ in removed]
+
+    def updates(
+        self, *, expunge_ok: bool, qresync: bool, condstore: bool
+    ) -> list[Response | bytes]:
+        """Untagged responses the client may be sent now."""
+        out: list[Response | bytes] = []
+        if expunge_ok and self._vanished:
+            out += self.expunge_responses(list(self._vanished), qresync=qresync)
+        if self._new_keywords:
+            self._new_keywords = False
+            out.append(Flags(self.all_flags()))
+        if len(self.uids) != self._announced_exists:
+            self._announced_exists = len(self.uids)
+            out.append(wire.number(len(self.uids), "EXISTS"))
+        for uid in sorted(self._flag_changes):
+            if uid in self.meta and uid not in self._vanished:
+                out.append(self.flags_response(uid, modseq=condstore))
+        self._flag_changes.clear()
+        return out
+
+    def flags_response(self, uid: int, *, modseq: bool = False) -> Response:
+        """``* n FETCH (FLAGS (...) UID u [MODSEQ (m)])``: UID always, as QRESYNC
+        requires (RFC 7162 §3.2.4) and every client accepts."""
+        m = self.meta[uid]
+        return wire.flags_fetch(self.msn(uid), uid, m.flags, m.modseq if modseq else None)
+
+    def all_flags(self) -> tuple[str, ...]:
+        return wire.sorted_flags({*DEFINED_FLAGS, *self.keywords})
+
+
+__all__ = ["DEFINED_FLAGS", "PERMANENT_FLAGS", "SelectedMailbox"]

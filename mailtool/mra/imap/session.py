@@ -1,0 +1,407 @@
+"""One IMAP connection: the state machine, the read loop and command dispatch.
+
+RFC 9051 §3: not authenticated -> authenticated -> selected -> logout. The
+session reads bytes into the sans-I/O :class:`CommandReader`, executes one
+command at a time through :data:`COMMANDS` (one module per command family
+registers its handlers there), and answers with the tagged status. Errors
+carry their response (:class:`~mailtool.protocol.imap.errors.ImapError`) and
+are caught once, here, at the command boundary; BAD answers are counted and
+too many end the connection (DESIGN principle 2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from mailtool.errors import AlreadyExists, NotFound, QuotaExceeded, StoreError
+from mailtool.mra.imap import wire
+from mailtool.net.limits import is_loopback
+from mailtool.net.listener import Connection
+from mailtool.net.log import log_event
+from mailtool.protocol.imap import commands as c
+from mailtool.protocol.imap.command_reader import (
+    NEED_DATA,
+    CommandReader,
+    ContinuationLine,
+    NeedContinuation,
+)
+from mailtool.protocol.imap.errors import ImapError
+from mailtool.protocol.imap.responses import Response, format_response
+from mailtool.protocol.imap.status import ResponseCode
+
+if TYPE_CHECKING:
+    from mailtool.mra.imap.backend import UserMail
+    from mailtool.mra.imap.selected import SelectedMailbox
+    from mailtool.mra.imap.service import ImapServer
+
+#: bytes read from the socket at once
+READ_SIZE = 64 * 1024
+
+
+class State(enum.Enum):
+    NOT_AUTHENTICATED = "not authenticated"
+    AUTHENTICATED = "authenticated"
+    SELECTED = "selected"
+    LOGOUT = "logout"
+
+
+ANY = frozenset(State)
+NOT_AUTH = frozenset({State.NOT_AUTHENTICATED})
+AUTH = frozenset({State.AUTHENTICATED, State.SELECTED})
+SELECTED = frozenset({State.SELECTED})
+
+#: capabilities every state advertises (RFC 9051 §7.2.2 and the extensions' RFCs)
+BASE_CAPABILITIES = (
+    "IMAP4rev1", "IMAP4rev2", "SASL-IR", "ID", "ENABLE", "LITERAL+", "IDLE", "NAMESPACE",
+    "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE",
+    "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "CONDSTORE", "QRESYNC",
+    "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "BINARY", "STATUS=SIZE",
+)  # fmt: skip
+AUTH_MECHANISMS = ("PLAIN", "SCRAM-SHA-256")
+
+
+def no(text: str, code: str | None = None, value: object = None) -> ImapError:
+    """A tagged NO to raise from a handler (the dispatcher fills in the tag)."""
+    return ImapError(text, status="NO", code=ResponseCode(code, value) if code else None)
+
+
+def bad(text: str, code: str | None = None) -> ImapError:
+    return ImapError(text, status="BAD", code=ResponseCode(code) if code else None)
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a handler returns: the text (and code) of the tagged OK."""
+
+    text: str
+    code: ResponseCode | None = None
+
+
+def ok(text: str, code: str | None = None, value: object = None) -> Done:
+    return Done(text, ResponseCode(code, value) if code else None)
+
+
+Handler = Callable[["Session", Any], Awaitable[Done | None]]
+
+
+@dataclass(frozen=True)
+class Registration:
+    handler: Handler
+    states: frozenset[State]
+    #: whether EXPUNGE responses may be sent after it (RFC 9051 §7.5.1: not
+    #: after FETCH, STORE, SEARCH, which address messages by sequence number)
+    expunge_ok: bool = True
+
+
+#: command name -> registration; filled by the command family modules
+COMMANDS: dict[str, Registration] = {}
+
+
+def command(
+    *names: str, states: frozenset[State], expunge_ok: bool = True
+) -> Callable[[Handler], Handler]:
+    """Register ``handler`` for ``names`` in ``states``."""
+
+    def register(handler: Handler) -> Handler:
+        for name in names:
+            COMMANDS[name] = Registration(handler, states, expunge_ok)
+        return handler
+
+    return register
+
+
+class Closing(Exception):
+    """End the connection after flushing what was written (BYE already queued)."""
+
+
+class Session:
+    """The state of one connection and the loop that serves it."""
+
+    def __init__(self, server: ImapServer, conn: Connection) -> None:
+        self.server = server
+        self.conn = conn
+        self.config = server.config
+        self.state = State.NOT_AUTHENTICATED
+        self.reader = CommandReader(server.limits)
+        self.user: str | None = None
+        self.counted_user: str | None = None  # counted against the per-user limit
+        self.mail: UserMail | None = None
+        self.selected: SelectedMailbox | None = None
+        self.enabled: set[str] = set()
+        self.bad_commands = 0
+        self.pipelined = 0
+        self._out: list[bytes] = []
+        self._read_task: asyncio.Task[bytes] | None = None
+        self._unwatch: Callable[[], None] | None = None
+        self.changed = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+
+    # ------------------------------------------------------------------ output
+    def send(self, data: Response | bytes) -> None:
+        """Queue a response (formatted here, once) or raw bytes."""
+        if not isinstance(data, bytes):
+            data = format_response(data, utf8=self.utf8)
+        self._out.append(data)
+
+    async def flush(self) -> None:
+        if self._out:
+            self.conn.write(b"".join(self._out))
+            self._out.clear()
+            await self.conn.drain()
+
+    # ------------------------------------------------------------- properties
+    @property
+    def plaintext_ok(self) -> bool:
+        """Whether passwords may cross this connection (TLS, or loopback when allowed)."""
+        if self.conn.tls:
+            return True
+        return self.config.security.plaintext_auth_on_loopback and is_loopback(self.conn.peer_ip)
+
+    @property
+    def condstore(self) -> bool:
+        return "CONDSTORE" in self.enabled
+
+    @property
+    def qresync(self) -> bool:
+        return "QRESYNC" in self.enabled
+
+    @property
+    def utf8(self) -> bool:
+        return "UTF8=ACCEPT" in self.enabled
+
+    @property
+    def rev2(self) -> bool:
+        return "IMAP4REV2" in self.enabled
+
+    def capabilities(self) -> list[str]:
+        caps = list(BASE_CAPABILITIES)
+        if self.state is State.NOT_AUTHENTICATED:
+            if not self.conn.tls and self.server.tls_available:
+                caps.append("STARTTLS")
+            if self.plaintext_ok:
+                caps += [f"AUTH={m}" for m in AUTH_MECHANISMS]
+            else:
+                # RFC 9051 §6.2.3: LOGIN is refused until TLS is in place
+                caps.append("LOGINDISABLED")
+        return caps
+
+    # ------------------------------------------------------------------- loop
+    async def run(self) -> None:
+        caps = " ".join(self.capabilities())
+        self.send(f"* OK [CAPABILITY {caps}] mailtool IMAP ready\r\n".encode())
+        try:
+            await self.flush()
+            while self.state is not State.LOGOUT:
+                event = await self._next_event()
+                if isinstance(event, NeedContinuation):
+                    self.send(b"+ Ready for literal data\r\n")
+                    await self.flush()
+                elif isinstance(event, c.Command):
+                    await self.execute(event)
+                    await self.flush()
+        except Closing:
+            with contextlib.suppress(Exception):
+                await self.flush()
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.close_mailbox()
+            self.unwatch()
+            if self._read_task is not None:
+                self._read_task.cancel()
+            self.server.release_user(self)
+
+    async def read_more(self, timeout: float | None = None) -> bytes:
+        """Bytes from the socket; raises :class:`Closing` on EOF or autologout."""
+        if self._read_task is None:
+            self._read_task = asyncio.ensure_future(self.conn.reader.read(READ_SIZE))
+        timeout = self.config.limits.imap_idle_timeout if timeout is None else timeout
+        done, _ = await asyncio.wait({self._read_task}, timeout=timeout)
+        if not done:
+            # RFC 9051 §5.4: autologout after at least 30 minutes of inactivity
+            self.send(wire.status(None, "BYE", "Autologout; idle for too long"))
+            log_event("imap.autologout", id=self.conn.id, user=self.user)
+            raise Closing
+        data = self._read_task.result()
+        self._read_task = None
+        if not data:
+            raise Closing
+        return data
+
+    async def read_or_wake(self, timeout: float) -> bytes | None:
+        """Bytes from the socket, or None when a store change (or ``timeout``) came
+        first; used by IDLE, which must listen to both."""
+        if self._read_task is None:
+            self._read_task = asyncio.ensure_future(self.conn.reader.read(READ_SIZE))
+        waiter = asyncio.ensure_future(self.changed.wait())
+        try:
+            done, _ = await asyncio.wait(
+                {self._read_task, waiter}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            waiter.cancel()
+        if self._read_task not in done:
+            return None
+        data = self._read_task.result()
+        self._read_task = None
+        if not data:
+            raise Closing
+        return data
+
+    def _buffered(self) -> bool:
+        """Whether the client sent more than we have read (it is pipelining)."""
+        buf = getattr(self.conn.reader, "_buffer", None)
+        return bool(buf)
+
+    async def _next_event(self) -> object:
+        while True:
+            try:
+                event = self.reader.next_event()
+            except ImapError as err:
+                await self._protocol_error(err)
+                continue
+            if event is not NEED_DATA:
+                return event
+            if not self._buffered():
+                self.pipelined = 0  # the client waits for us: not pipelining
+            await self.flush()
+            self.reader.receive_data(await self.read_more())
+
+    async def _protocol_error(self, err: ImapError) -> None:
+        self.send(err.response)
+        if err.fatal:
+            log_event("imap.bye", id=self.conn.id, user=self.user, reason=err.text)
+            raise Closing
+        if err.status == "BAD":
+            self.count_bad()
+
+    def count_bad(self) -> None:
+        self.bad_commands += 1
+        if self.bad_commands >= self.config.limits.max_bad_commands:
+            self.send(wire.status(None, "BYE", "Too many invalid commands"))
+            log_event("imap.bye", id=self.conn.id, user=self.user, reason="bad commands")
+            raise Closing
+
+    async def read_continuation(self) -> bytes:
+        """The next raw line (SASL response, IDLE's DONE)."""
+        self.reader.expect_line()
+        while True:
+            event = await self._next_event()
+            if isinstance(event, ContinuationLine):
+                return event.data
+
+    # --------------------------------------------------------------- dispatch
+    async def execute(self, cmd: c.Command) -> None:
+        name = cmd.name
+        reg = COMMANDS.get(name)
+        self.pipelined += 1
+        try:
+            if self.pipelined > self.server.max_pipelined:
+                raise no("Too many pipelined commands; read the responses", "LIMIT")
+            if reg is None:
+                raise bad(f"{name} is not supported")
+            if self.state not in reg.states:
+                raise bad(f"{name} is not allowed in the {self.state.value} state")
+            result = await reg.handler(self, cmd)
+            self.send_updates(expunge_ok=reg.expunge_ok and not _uses_msn(cmd))
+            done = result or ok(f"{name} completed")
+            self.send(wire.status(cmd.tag, "OK", done.text, done.code))
+        except ImapError as err:
+            err.with_tag(cmd.tag)
+            if err.status != "BAD" or self.state is State.SELECTED:
+                with contextlib.suppress(Exception):
+                    self.send_updates(expunge_ok=False)
+            self.send(err.response)
+            if err.status == "BAD":
+                self.count_bad()
+        except Closing:
+            raise
+        except StoreError as exc:
+            self.send(wire.status(cmd.tag, "NO", _store_text(exc), _store_code(exc)))
+        except Exception as exc:  # a bug: log it, keep the client's state sane
+            logging.getLogger("mailtool").exception(
+                "imap.crash id=%s command=%s: %s", self.conn.id, name, type(exc).__name__
+            )
+            self.send(
+                wire.status(cmd.tag, "NO", "Internal server error", ResponseCode("SERVERBUG"))
+            )
+
+    # ------------------------------------------------------ mailbox updates
+    def send_updates(self, *, expunge_ok: bool) -> None:
+        """Pending EXISTS / EXPUNGE / FETCH FLAGS for the selected mailbox."""
+        if self.selected is not None:
+            self.selected.poll()
+            for resp in self.selected.updates(
+                expunge_ok=expunge_ok, qresync=self.qresync, condstore=self.condstore
+            ):
+                self.send(resp)
+
+    def on_change(self, folder: str) -> None:
+        """Store notification (any thread): wake IDLE."""
+        self._loop.call_soon_threadsafe(self.changed.set)
+
+    def login(self, user: str, mail: UserMail) -> None:
+        self.user = user
+        self.conn.user = user
+        self.mail = mail
+        self.state = State.AUTHENTICATED
+        self._unwatch = mail.watch(self.on_change)
+
+    def close_mailbox(self) -> None:
+        self.selected = None
+        if self.state is State.SELECTED:
+            self.state = State.AUTHENTICATED
+
+    def unwatch(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+
+
+def _store_code(exc: StoreError) -> ResponseCode:
+    """RFC 5530 response codes for the store's errors."""
+    if isinstance(exc, NotFound):
+        return ResponseCode("NONEXISTENT")
+    if isinstance(exc, AlreadyExists):
+        return ResponseCode("ALREADYEXISTS")
+    if isinstance(exc, QuotaExceeded):
+        return ResponseCode("OVERQUOTA")
+    if type(exc).__name__ == "InvalidFolderName":
+        return ResponseCode("CANNOT")
+    return ResponseCode("SERVERBUG")
+
+
+def _store_text(exc: StoreError) -> str:
+    code = _store_code(exc).name
+    if code == "SERVERBUG":
+        log_event("imap.store_error", error=str(exc), level=logging.ERROR)
+        return "Internal server error"
+    return str(exc) or code.lower()
+
+
+def _uses_msn(cmd: c.Command) -> bool:
+    """FETCH / STORE / SEARCH / COPY by sequence number must not see EXPUNGEs."""
+    return isinstance(cmd, c.Fetch | c.Store | c.Search | c.Copy) and not cmd.uid
+
+
+__all__ = [
+    "ANY",
+    "AUTH",
+    "COMMANDS",
+    "NOT_AUTH",
+    "SELECTED",
+    "Closing",
+    "Done",
+    "Session",
+    "State",
+    "bad",
+    "command",
+    "no",
+    "ok",
+]

@@ -1,0 +1,209 @@
+"""The IMAP view (:class:`~mailtool.mra.imap.backend.UserMail`) over
+:mod:`mailtool.store.mailstore`.
+
+One adapter per user per process, shared by that user's sessions. Files other
+programs drop into ``new/`` (or rename to change flags) are picked up by
+``Folder.sync``, run at SELECT and at most every :data:`SYNC_INTERVAL` seconds
+per folder when sessions poll; changes made through this process's store need
+no sync, they are in the index and announced through ``watch``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from mailtool.errors import NotFound
+from mailtool.mra.imap.backend import (
+    Changes,
+    FolderInfo,
+    FolderStatus,
+    MessageMeta,
+    Quota,
+    Snapshot,
+)
+from mailtool.store.index import MessageInfo
+from mailtool.store.maildir import SPECIAL_USE
+from mailtool.store.mailstore import Change, MailStore
+
+#: seconds between Maildir rescans of one folder triggered by polling sessions
+SYNC_INTERVAL = 1.0
+_MODES = {"+": "add", "-": "remove", "": "replace"}
+
+
+def _meta(m: MessageInfo) -> MessageMeta:
+    return MessageMeta(
+        m.uid, m.flags, m.modseq, m.size, dt.datetime.fromtimestamp(m.internal_date, dt.UTC)
+    )
+
+
+class StoreUserMail:
+    """:class:`~mailtool.mra.imap.backend.UserMail` backed by the shared MailStore."""
+
+    def __init__(self, store: MailStore, user: str) -> None:
+        self.user = user
+        self.mail = store.user(user, create=True)
+        self._store = store
+        self._synced: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def _folder(self, name: str):  # type: ignore[no-untyped-def]
+        return self.mail.folder(name)
+
+    def _sync(self, name: str, *, force: bool = False) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if not force and now - self._synced.get(name, 0.0) < SYNC_INTERVAL:
+                return
+            self._synced[name] = now
+        self._folder(name).sync()
+
+    # -- folders --------------------------------------------------------------
+    def folders(self) -> list[FolderInfo]:
+        names = self.mail.folders()
+        subscribed = set(self.mail.subscriptions())
+        uses = self.mail.index.special_uses()
+        out = []
+        for name in names:
+            use = uses.get(name) or ((SPECIAL_USE[name],) if name in SPECIAL_USE else ())
+            out.append(FolderInfo(name, use, name in subscribed))
+        return out
+
+    def exists(self, name: str) -> bool:
+        try:
+            self._folder(name)
+        except NotFound:
+            return False
+        except Exception:
+            return False
+        return True
+
+    def create(self, name: str, special_use: tuple[str, ...] = ()) -> None:
+        folder = self.mail.create_folder(name)
+        if special_use:
+            self.mail.index.set_special_use(folder.name, special_use)
+
+    def delete(self, name: str) -> None:
+        self.mail.delete_folder(name)
+
+    def rename(self, old: str, new: str) -> None:
+        self.mail.rename_folder(old, new)
+
+    def subscriptions(self) -> set[str]:
+        return set(self.mail.subscriptions())
+
+    def subscribe(self, name: str, on: bool) -> None:
+        if on or self.exists(name):
+            self.mail.subscribe(name, on)
+
+    def status(self, name: str) -> FolderStatus:
+        self._sync(name)
+        folder = self._folder(name)
+        st = folder.status()
+        deleted = sum(1 for m in folder.messages() if "\\Deleted" in m.flags)
+        return FolderStatus(
+            messages=st.messages,
+            unseen=st.unseen,
+            uidnext=st.uidnext,
+            uidvalidity=st.uidvalidity,
+            highestmodseq=st.highestmodseq,
+            size=st.size,
+            deleted=deleted,
+            recent=st.recent,
+        )
+
+    # -- messages -------------------------------------------------------------
+    def snapshot(self, name: str) -> Snapshot:
+        self._sync(name, force=True)
+        folder = self._folder(name)
+        st = folder.status()
+        return Snapshot(
+            st.uidvalidity, st.uidnext, st.highestmodseq, [_meta(m) for m in folder.messages()]
+        )
+
+    def changes(self, name: str, since_modseq: int) -> Changes:
+        self._sync(name)
+        folder = self._folder(name)
+        st = folder.status()
+        if st.highestmodseq <= since_modseq:
+            return Changes([], [], st.highestmodseq, st.uidnext)
+        ch = folder.changes_since(since_modseq)
+        return Changes(
+            [_meta(m) for m in ch.changed], list(ch.vanished), st.highestmodseq, st.uidnext
+        )
+
+    def read(self, name: str, uid: int) -> bytes | None:
+        try:
+            return self._folder(name).read_bytes(uid)
+        except (NotFound, FileNotFoundError):
+            return None
+
+    def append(
+        self, name: str, data: bytes, flags: Iterable[str], date: dt.datetime | None
+    ) -> tuple[int, int]:
+        folder = self._folder(name)
+        info = folder.append(data, flags, date.timestamp() if date else None)
+        return folder.status().uidvalidity, info.uid
+
+    def set_flags(
+        self,
+        name: str,
+        uids: list[int],
+        mode: str,
+        flags: Iterable[str],
+        unchangedsince: int | None = None,
+    ) -> tuple[list[MessageMeta], list[int]]:
+        result = self._folder(name).store(
+            uids,
+            flags,
+            _MODES[mode],
+            unchanged_since=unchangedsince,  # type: ignore[arg-type]
+        )
+        return [_meta(m) for m in result.changed], list(result.failed)
+
+    def expunge(self, name: str, uids: list[int]) -> list[int]:
+        return self._folder(name).expunge(uids)
+
+    def _transfer(
+        self, name: str, uids: list[int], dest: str, *, move: bool
+    ) -> tuple[int, list[tuple[int, int]]]:
+        folder = self._folder(name)
+        mapping = folder.move(uids, dest) if move else folder.copy(uids, dest)
+        uidvalidity = self._folder(dest).status().uidvalidity
+        return uidvalidity, sorted(mapping.items())
+
+    def copy(self, name: str, uids: list[int], dest: str) -> tuple[int, list[tuple[int, int]]]:
+        return self._transfer(name, uids, dest, move=False)
+
+    def move(self, name: str, uids: list[int], dest: str) -> tuple[int, list[tuple[int, int]]]:
+        return self._transfer(name, uids, dest, move=True)
+
+    def quota(self) -> Quota:
+        usage = self.mail.usage()
+        limits = None
+        accounts = self._store.accounts
+        if accounts is not None:
+            try:
+                limits = accounts.get_user(self.user).quota
+            except NotFound:
+                limits = None
+        storage = getattr(limits, "storage_bytes", None)
+        messages = getattr(limits, "messages", None)
+        return Quota(
+            storage_used_kb=(usage.bytes + 1023) // 1024,
+            storage_limit_kb=None if storage is None else storage // 1024,
+            messages_used=usage.messages,
+            messages_limit=messages,
+        )
+
+    # -- concurrency ----------------------------------------------------------
+    def watch(self, callback: Callable[[str], None]) -> Callable[[], None]:
+        def on_change(change: Change) -> None:
+            callback(change.folder)
+
+        return self.mail.watch(on_change)
+
+
+__all__ = ["StoreUserMail"]

@@ -1,0 +1,106 @@
+"""Fixtures for the IMAP server tests: a real ``mailtool serve`` with imap + imaps
+and a user, plus small imaplib helpers."""
+
+from __future__ import annotations
+
+import imaplib
+import ssl
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.harness import MailtoolServer
+
+USER = "alice@example.test"
+PASSWORD = "correct horse"
+
+
+def add_user(server: MailtoolServer, address: str = USER, password: str = PASSWORD) -> None:
+    """Create a user (through the CLI when it exists, else through the store)."""
+    result = server.cli("user", "--help", check=False)
+    if result.returncode == 0:
+        server.add_user(address, password)
+        return
+    from mailtool.store.accounts import AccountStore
+
+    accounts = AccountStore(server.data_dir / "accounts.db")
+    try:
+        domain = address.rpartition("@")[2]
+        if domain not in accounts.domains():
+            accounts.add_domain(domain)
+        accounts.add_user(address, password)
+    finally:
+        accounts.close()
+
+
+def client_tls() -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class Imap:
+    """A started server and ways to talk to it."""
+
+    def __init__(self, server: MailtoolServer) -> None:
+        self.server = server
+
+    @property
+    def port(self) -> int:
+        return self.server.port("imap")
+
+    @property
+    def tls_port(self) -> int:
+        return self.server.port("imaps")
+
+    def plain(self) -> imaplib.IMAP4:
+        return imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
+
+    def connect(self, user: str = USER, password: str = PASSWORD) -> imaplib.IMAP4:
+        """Logged in over IMAPS."""
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.tls_port, ssl_context=client_tls(), timeout=30)
+        c.login(user, password)
+        return c
+
+    def mail(self, user: str = USER) -> Any:
+        """The user's MailStore view, in this (test) process, for direct fills."""
+        from mailtool.store.mailstore import MailStore
+
+        return MailStore(self.server.data_dir).user(user, create=True)
+
+
+@pytest.fixture
+def imap_server(mailtool_server: Callable[..., MailtoolServer]) -> Callable[..., Imap]:
+    """Factory: ``imap_server(config={...})`` -> :class:`Imap` with user alice."""
+
+    def start(config: dict[str, Any] | None = None, **kwargs: Any) -> Imap:
+        server = mailtool_server(services=("imap", "imaps", "smtp"), config=config or {}, **kwargs)
+        add_user(server)
+        return Imap(server)
+
+    return start
+
+
+@pytest.fixture
+def imap(imap_server: Callable[..., Imap]) -> Imap:
+    return imap_server()
+
+
+@pytest.fixture
+def client(imap: Imap) -> Iterator[imaplib.IMAP4]:
+    c = imap.connect()
+    yield c
+    try:
+        c.logout()
+    except (imaplib.IMAP4.abort, OSError):
+        pass
+
+
+def message(subject: str = "hello", body: str = "Hi there.", sender: str = "bob@example.test") -> bytes:
+    return (
+        f"From: Bob <{sender}>\r\nTo: {USER}\r\nSubject: {subject}\r\n"
+        f"Date: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{subject.replace(' ', '.')}@example.test>\r\n"
+        f"\r\n{body}\r\n"
+    ).encode()
