@@ -85,6 +85,8 @@ class Part:
     media: bytes = b""
     children: list[Part] = field(default_factory=list)
     boundary: bytes | None = None
+    # the header block ended with an empty line (not at a boundary or the end)
+    blank_line: bool = False
     # beyond MimeLimits: kept as a leaf although its type has children
     too_deep: bool = False
 
@@ -213,6 +215,7 @@ class Message:
             content_end = lf - 1 if lf > pos and data[lf - 1] == 0x0D else (end if lf < 0 else lf)
             if content_end == pos and lf >= 0:  # the empty line: end of header
                 part.body_start = line_end
+                part.blank_line = True
                 return None
             # continuation lines (RFC 5322 §2.2.3 folding) join the field with LF
             value_parts = [data[pos:content_end]]

@@ -28,17 +28,15 @@ def find_part(msg: Message, path: Sequence[int]) -> Part | None:
     """The entity a part-number path names, or None when it does not exist."""
     part = msg.root
     for i, n in enumerate(path):
+        more = i + 1 < len(path)
         if part.kind == MULTIPART:
             if not 1 <= n <= len(part.children):
                 return None
             part = part.children[n - 1]
-        elif n != 1:
-            return None
-        if i + 1 < len(path):
-            if part.kind == RFC822:
-                part = part.children[0]  # numbers go on inside the encapsulated message
-            elif part.kind != MULTIPART:
-                return None
+        elif n != 1 or (more and part.kind != RFC822):
+            return None  # only "1" below a non-multipart, and nothing below a leaf
+        if more and part.kind == RFC822:
+            part = part.children[0]  # numbers go on inside the encapsulated message
     return part
 
 
@@ -53,7 +51,14 @@ def section(
     ``text`` is one of :data:`SECTION_TEXTS` or None; ``fields`` the header
     names for ``HEADER.FIELDS[.NOT]`` (any case).
     """
-    msg = parse(raw)
+    data = _section(parse(raw), path, text, fields)
+    # RFC 9051 §4.3: a literal is CHAR8, no NUL; like Dovecot we send 0x80 instead
+    return None if data is None else data.replace(b"\x00", b"\x80")
+
+
+def _section(
+    msg: Message, path: Sequence[int], text: str | None, fields: Iterable[str]
+) -> bytes | None:
     spec = text.upper() if text else None
     if spec is not None and spec not in SECTION_TEXTS:
         raise MimeError(f"unknown section text {text!r}")
@@ -67,7 +72,9 @@ def section(
         return data if not path else data[part.body_start : part.body_end]
     if spec == "MIME":
         return data[part.start : part.body_start]
-    if path and part.kind == RFC822:
+    if path:
+        if part.kind != RFC822:
+            return b""  # HEADER / TEXT of a part that is not a message: empty (Dovecot)
         part = part.children[0]
     if spec == "HEADER":
         return data[part.start : part.body_start]
@@ -77,7 +84,9 @@ def section(
     keep = spec == "HEADER.FIELDS"
     out = [data[f.start : f.end] for f in part.fields if (f.name.lower() in wanted) == keep]
     out = [line if line.endswith(b"\n") else line + b"\r\n" for line in out]
-    return b"".join(out) + b"\r\n"
+    # the blank line that ends a header is sent when the header had one; a
+    # result is never empty: no header, no match -> just CRLF (Dovecot)
+    return b"".join(out) + (b"\r\n" if part.blank_line or not out else b"")
 
 
 def _base64(data: bytes) -> bytes:

@@ -32,6 +32,7 @@ _HUMAN_SPACE = re.compile(rb"[\r\n\t ]+")
 _FOLD_BEFORE_TEXT = re.compile(rb"[\r\n](?=[^ \t\r\n])")
 _CRLF = re.compile(rb"[\r\n]")
 DEFAULT_CHARSET = "us-ascii"  # RFC 2045 §5.2
+_FFFD = "\ufffd".encode()  # what a NUL in a header becomes (Dovecot)
 
 
 def _s(data: bytes) -> str:
@@ -43,12 +44,12 @@ def _nstring(data: bytes | None) -> str | None:
     if data is None:
         return None
     data = _CRLF.sub(b"", _FOLD_BEFORE_TEXT.sub(b" ", data))
-    return _s(data.replace(b"\x00", "\ufffd".encode()))
+    return _s(data.replace(b"\x00", _FFFD))
 
 
 def _for_humans(data: bytes) -> str:
     """Subject and display names: whitespace runs -> one space, trimmed (Dovecot)."""
-    return _s(_HUMAN_SPACE.sub(b" ", data.replace(b"\x00", b"\x80")).strip(b" "))
+    return _s(_HUMAN_SPACE.sub(b" ", data.replace(b"\x00", _FFFD)).strip(b" "))
 
 
 # -- ENVELOPE ------------------------------------------------------------------
@@ -57,39 +58,37 @@ _ADDRESS_FIELDS = (b"from", b"sender", b"reply-to", b"to", b"cc", b"bcc")
 _STRING_FIELDS = (b"date", b"subject", b"in-reply-to", b"message-id")
 
 
-def _addresses(value: bytes | None) -> list[list[str | None]] | None:
-    if value is None:
-        return None
-    addrs = parse_addresses(value)
-    if not addrs:
-        return None
+def _addresses(value: bytes) -> list[list[str | None]]:
     return [
         [None if n is None else _for_humans(n), _nstring(r), _nstring(m), _nstring(h)]
-        for n, r, m, h in addrs
+        for n, r, m, h in parse_addresses(value)
     ]
 
 
 def _envelope(part: Part) -> list[object]:
     # RFC 9051 §7.5.2: date, subject, from, sender, reply-to, to, cc, bcc,
     # in-reply-to, message-id.  When a field repeats, the last one counts (Dovecot).
+    # in-reply-to, message-id.  A repeated string field: the last one counts; a
+    # repeated address field: the lists are joined (both as Dovecot does).
     last: dict[bytes, bytes] = {}
+    addrs: dict[bytes, list[list[str | None]]] = {}
     for f in part.fields:
         lname = f.name.lower()
-        if lname in _ADDRESS_FIELDS or lname in _STRING_FIELDS:
+        if lname in _STRING_FIELDS:
             last[lname] = f.value
+        elif lname in _ADDRESS_FIELDS:
+            addrs.setdefault(lname, []).extend(_addresses(f.value))
     subject = last.get(b"subject")
-    frm = _addresses(last.get(b"from"))
-    sender = _addresses(last.get(b"sender")) or frm  # RFC 9051: default to From
-    reply_to = _addresses(last.get(b"reply-to")) or frm
+    frm = addrs.get(b"from") or None
     return [
         _nstring(last.get(b"date")),
         None if subject is None else _for_humans(subject),
         frm,
-        sender,
-        reply_to,
-        _addresses(last.get(b"to")),
-        _addresses(last.get(b"cc")),
-        _addresses(last.get(b"bcc")),
+        addrs.get(b"sender") or frm,  # RFC 9051 §7.5.2: default to From
+        addrs.get(b"reply-to") or frm,
+        addrs.get(b"to") or None,
+        addrs.get(b"cc") or None,
+        addrs.get(b"bcc") or None,
         _nstring(last.get(b"in-reply-to")),
         _nstring(last.get(b"message-id")),
     ]
