@@ -13,8 +13,7 @@ def _domains(data_dir: str) -> list[str]:
     except ImportError:
         return []
     try:
-        store = AccountStore.open(data_dir)  # type: ignore[attr-defined]
-        return [d if isinstance(d, str) else d.name for d in store.list_domains()]
+        return AccountStore.in_data_dir(data_dir).domains()
     except Exception:
         return []
 
