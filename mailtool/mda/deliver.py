@@ -25,18 +25,23 @@ from mailtool.errors import NotFound, PermanentFailure, QuotaExceeded, StoreErro
 INBOX = "INBOX"
 
 
-class MailDelivery(Protocol):
-    """The part of the mail store the MDA writes through."""
-
-    def deliver(self, address: str, data: bytes, *, folder: str = INBOX) -> object:
-        """Store ``data`` durably in ``address``'s ``folder`` and index it."""
+class UserMailbox(Protocol):
+    def deliver(self, message: bytes, folder: str = INBOX) -> int:
+        """File ``message`` durably (Maildir + index); returns its UID."""
         ...
+
+
+class MailDelivery(Protocol):
+    """The part of :class:`mailtool.store.mailstore.MailStore` the MDA writes through."""
+
+    def user(self, address: str) -> UserMailbox: ...
 
 
 @dataclass(frozen=True)
 class Delivered:
     recipient: str
     size: int
+    uid: int
 
 
 def _clean(value: str) -> str:
@@ -57,7 +62,7 @@ def deliver(mail: MailDelivery, message: bytes, *, sender: str, recipient: str) 
     """
     data = trace_headers(sender, recipient) + message
     try:
-        mail.deliver(recipient, data, folder=INBOX)
+        uid = mail.user(recipient).deliver(data, INBOX)
     except QuotaExceeded as exc:
         # RFC 3463 X.2.2 mailbox full: transient, the user may make room
         raise TemporaryFailure(f"{recipient}: {exc}", code=452, enhanced="4.2.2") from exc
@@ -71,4 +76,4 @@ def deliver(mail: MailDelivery, message: bytes, *, sender: str, recipient: str) 
             f"{recipient}: {exc.strerror or exc}", code=452 if enhanced == "4.3.1" else 451,
             enhanced=enhanced,
         ) from exc
-    return Delivered(recipient, len(data))
+    return Delivered(recipient, len(data), uid)

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mailtool.errors import PermanentFailure, TemporaryFailure
+from mailtool.errors import NotFound, PermanentFailure, TemporaryFailure
 from mailtool.mda.deliver import deliver
 from mailtool.net.log import log_event
 
@@ -42,22 +42,20 @@ RETRY_MAX = 3600.0
 DELIVERY_CONCURRENCY = 8
 #: how much of a delivered file is read to find our queue id after a crash
 SCAN_HEAD = 4096
-_QUEUE_ID = re.compile(rb"\n\tid ([0-9A-Z]+)")
+_TRACE_ID = re.compile(rb"\n\tid ([0-9A-Z]+)")
 
-PENDING = "pending"
-PENDING_REMOTE = "pending-remote"
-DELIVERED = "delivered"
-FAILED = "failed"
+#: the queue's note on a remote recipient until the outbound relay (a later issue) exists
+PENDING_REMOTE_NOTE = "pending-remote: waiting for the outbound relay"
 
 
 class QueueRunner:
     """Writes accepted mail to the queue and delivers local recipients from it."""
 
-    def __init__(self, *, queue: Callable[[], Any], mail: Callable[[], Any], config: Config,
-                 accounts: Callable[[], Any]) -> None:
+    def __init__(
+        self, *, queue: Callable[[], Any], mail: Callable[[], Any], config: Config
+    ) -> None:
         self._queue = queue
         self._mail = mail
-        self._accounts = accounts
         self.config = config
         self._slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -70,14 +68,20 @@ class QueueRunner:
 
     # ------------------------------------------------------------------ intake
 
-    async def submit(self, queue_id: str, tx: Envelope, message: bytes) -> None:
-        """Durably queue ``message``; returns only once it is fsynced (then 250)."""
+    async def submit(self, trace_id: str, tx: Envelope, message: bytes, **meta: Any) -> str:
+        """Durably queue ``message``; returns the queue id only once it is fsynced (then 250).
+
+        ``trace_id`` is the id our ``Received:`` header carries; the envelope's
+        metadata keeps it (crash recovery looks for it) and which recipients are
+        local mailboxes (the MDA's) and which are remote (the relay's).
+        """
         local, remote = list(tx.local), list(tx.remote)
-        await asyncio.to_thread(
-            self.queue.enqueue, tx.sender, local + remote, message,
-            id=queue_id, local=local,
+        metadata = {"trace_id": trace_id, "local": local, "remote": remote, **meta}
+        entry = await asyncio.to_thread(
+            self.queue.enqueue, tx.sender, local + remote, message, metadata=metadata
         )
-        self._start(queue_id)
+        self._start(entry.id)
+        return str(entry.id)
 
     def _start(self, queue_id: str) -> None:
         if queue_id in self._busy:
@@ -87,10 +91,10 @@ class QueueRunner:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver_soon(self, queue_id: str) -> None:
+    async def _deliver_soon(self, queue_id: str, recovering: bool = False) -> None:
         try:
             async with self._slots:
-                await asyncio.to_thread(self.deliver_one, queue_id, False)
+                await asyncio.to_thread(self.deliver_one, queue_id, recovering)
         except Exception:
             logging.getLogger("mailtool").exception("queue.deliver_crash queue=%s", queue_id)
         finally:
@@ -98,59 +102,78 @@ class QueueRunner:
 
     # ------------------------------------------------------------------ delivery (thread)
 
-    def deliver_one(self, queue_id: str, recovering: bool) -> None:
-        """Deliver every pending local recipient of one queued message."""
+    def deliver_one(self, queue_id: str, recovering: bool = False) -> None:
+        """Deliver every due local recipient of one queued message."""
         queue = self.queue
-        entry = queue.get(queue_id)
-        if entry is None:
-            return
-        message = queue.read(queue_id)
-        mail = self._mail()
-        now = time.time()
-        for rcpt, state in entry.recipients.items():
-            if state.status != PENDING:
-                continue
-            if not entry.is_local(rcpt):
-                queue.mark(queue_id, rcpt, PENDING_REMOTE)
-                continue
-            if recovering and self._already_delivered(rcpt, queue_id, entry.created):
-                queue.mark(queue_id, rcpt, DELIVERED)
-                log_event("mda.deliver", queue=queue_id, rcpt=rcpt, outcome="found-after-crash")
-                continue
-            try:
-                done = deliver(mail, message, sender=entry.sender, recipient=rcpt)
-            except TemporaryFailure as exc:
-                attempts = state.attempts + 1
-                delay = min(RETRY_FIRST * 2 ** (attempts - 1), RETRY_MAX)
-                queue.mark(queue_id, rcpt, PENDING, error=f"{exc.code} {exc.enhanced} {exc}",
-                           next_attempt=now + delay)
-                log_event("mda.deliver", queue=queue_id, rcpt=rcpt, outcome="deferred",
-                          error=f"{exc.enhanced} {exc}", retry_in=int(delay),
-                          level=logging.WARNING)
-                continue
-            except PermanentFailure as exc:
-                queue.mark(queue_id, rcpt, FAILED, error=f"{exc.code} {exc.enhanced} {exc}")
-                log_event("mda.deliver", queue=queue_id, rcpt=rcpt, outcome="failed",
-                          error=f"{exc.enhanced} {exc}", level=logging.WARNING)
-                continue
-            queue.mark(queue_id, rcpt, DELIVERED)
-            log_event("mda.deliver", queue=queue_id, rcpt=rcpt, size=done.size,
-                      outcome="delivered")
-        entry = queue.get(queue_id)
-        if entry is not None and all(
-            s.status in (DELIVERED, FAILED) for s in entry.recipients.values()
-        ):
-            # bounces for FAILED recipients belong to the relay issue; nothing is lost
-            # silently: the failure is logged above
-            queue.remove(queue_id)
-
-    def _already_delivered(self, rcpt: str, queue_id: str, since: float) -> bool:
-        """After a crash: is a copy of ``queue_id`` already in ``rcpt``'s INBOX?"""
         try:
-            root = Path(self._accounts().maildir_path(rcpt))
+            entry = queue.get(queue_id)
+        except NotFound:
+            return  # removed meanwhile (``mailtool queue delete``)
+        local = set(entry.metadata.get("local", ()))
+        trace_id = str(entry.metadata.get("trace_id", ""))
+        now = time.time()
+        unsettled = {r.address for r in entry.recipients if not r.settled}
+        message: bytes | None = None
+        for state in entry.pending(now):
+            rcpt = state.address
+            if rcpt not in local:
+                if state.last_error is None:
+                    queue.mark(queue_id, rcpt, "pending", error=PENDING_REMOTE_NOTE)
+                continue
+            if recovering and trace_id and self._already_delivered(rcpt, trace_id, entry.created):
+                log_event("mda.deliver", queue=queue_id, rcpt=rcpt, outcome="found-after-crash")
+            else:
+                if message is None:
+                    message = entry.read_message()
+                if not self._deliver_to(queue_id, rcpt, state.attempts, entry.sender, message,
+                                        now):
+                    continue
+            unsettled.discard(rcpt)
+            if unsettled:
+                queue.mark(queue_id, rcpt, "delivered")
+        if not unsettled:
+            # the last recipient is settled: the entry goes without a last rewrite (a
+            # crash before the removal is caught by the start-up scan above)
+            queue.remove(queue_id, force=True)
+            log_event("queue.done", queue=queue_id)
+
+    def _deliver_to(
+        self, queue_id: str, rcpt: str, attempts: int, sender: str, message: bytes, now: float
+    ) -> bool:
+        """One delivery; True when it is in the mailbox, else the queue says why."""
+        queue = self.queue
+        try:
+            done = deliver(self._mail(), message, sender=sender, recipient=rcpt)
+        except TemporaryFailure as exc:
+            delay = min(RETRY_FIRST * 2**attempts, RETRY_MAX)
+            queue.mark(queue_id, rcpt, "pending", error=f"{exc.code} {exc.enhanced} {exc}",
+                       next_attempt=now + delay)
+            log_event("mda.deliver", queue=queue_id, rcpt=rcpt, outcome="deferred",
+                      error=f"{exc.enhanced} {exc}", retry_in=int(delay), level=logging.WARNING)
+            return False
+        except PermanentFailure as exc:
+            # "failed" is not settled: the entry stays until the relay issue bounces it
+            queue.mark(queue_id, rcpt, "failed", error=f"{exc.code} {exc.enhanced} {exc}")
+            log_event("mda.deliver", queue=queue_id, rcpt=rcpt, outcome="failed",
+                      error=f"{exc.enhanced} {exc}", level=logging.WARNING)
+            return False
+        log_event("mda.deliver", queue=queue_id, rcpt=rcpt, uid=done.uid, size=done.size,
+                  outcome="delivered")
+        return True
+
+    def _already_delivered(self, rcpt: str, trace_id: str, since: float) -> bool:
+        """After a crash: is a copy (our Received id ``trace_id``) already in the INBOX?
+
+        The INBOX is synced first, so a file whose index entry the crash cut off
+        gets its UID now and the index agrees with the Maildir again.
+        """
+        try:
+            mailbox = self._mail().user(rcpt)
+            mailbox.folder("INBOX").sync(force=True)
+            root = Path(mailbox.maildir.root)
         except Exception:
             return False
-        wanted = queue_id.encode()
+        wanted = trace_id.encode()
         for sub in ("new", "cur"):
             with contextlib.suppress(FileNotFoundError):
                 for item in (root / sub).iterdir():
@@ -161,7 +184,7 @@ class QueueRunner:
                             head = fh.read(SCAN_HEAD)
                     except OSError:
                         continue
-                    if any(m.group(1) == wanted for m in _QUEUE_ID.finditer(head)):
+                    if any(m.group(1) == wanted for m in _TRACE_ID.finditer(head)):
                         return True
         return False
 
@@ -173,20 +196,19 @@ class QueueRunner:
 
     async def run(self) -> None:
         """Start-up recovery, then retries when they fall due."""
-        for queue_id in await asyncio.to_thread(self.queue.ids):
-            if queue_id in self._busy:
-                continue
-            self._busy.add(queue_id)
-            try:
-                async with self._slots:
-                    await asyncio.to_thread(self.deliver_one, queue_id, True)
-            except Exception:
-                logging.getLogger("mailtool").exception("queue.recover_crash queue=%s", queue_id)
-            finally:
-                self._busy.discard(queue_id)
+        queue = self.queue
+        removed = await asyncio.to_thread(queue.recover)
+        if removed:
+            log_event("queue.recover", removed=len(removed))
+        for queue_id in await asyncio.to_thread(queue.ids):
+            if queue_id not in self._busy:
+                self._busy.add(queue_id)
+                await self._deliver_soon(queue_id, recovering=True)
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=RETRY_FIRST / 4)
             self._wake.clear()
-            for queue_id in await asyncio.to_thread(self.queue.due, time.time()):
-                self._start(queue_id)
+            for entry in await asyncio.to_thread(queue.due, time.time()):
+                local = set(entry.metadata.get("local", ()))
+                if any(r.address in local for r in entry.pending(time.time())):
+                    self._start(entry.id)

@@ -61,7 +61,6 @@ def shared_runner(ctx: ServerContext) -> QueueRunner:
         runner = QueueRunner(
             queue=lambda: ctx.queue,
             mail=lambda: ctx.mail,
-            accounts=lambda: ctx.accounts,
             config=ctx.config,
         )
         ctx.run_in_background(runner.run)

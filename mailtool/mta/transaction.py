@@ -245,7 +245,7 @@ class TransactionCommands:
             return
         if self.env.kind.submission:
             message = add_submission_headers(message, self.hostname)
-        queue_id = self.env.new_queue_id()
+        trace_id = self.env.new_queue_id()
         trace = received_header(
             helo=self.helo,
             peer_ip=self.peer_ip,
@@ -254,21 +254,25 @@ class TransactionCommands:
                 esmtp=self.esmtp, tls=self.tls_active, authenticated=self.user is not None,
                 smtputf8=tx.smtputf8,
             ),
-            queue_id=queue_id,
+            queue_id=trace_id,
             recipient=tx.rcpts[0] if len(tx.rcpts) == 1 else None,
             tls=self.tls_info if self.tls_active else None,
         )
         started = time.monotonic()
         try:
-            await self.env.intake.submit(queue_id, tx, trace + message)
+            queue_id = await self.env.intake.submit(
+                trace_id, tx, trace + message, peer=self.peer_ip, helo=self.helo[:200],
+                user=self.user, tls=self.tls_info if self.tls_active else None,
+                received=time.time(),
+            )
         except Exception as exc:  # disk full, store trouble: the client retries
-            logging.getLogger("mailtool").exception("queue.write_failed id=%s", queue_id)
-            self._log_message(tx, len(message), "deferred", type(exc).__name__, queue_id)
+            logging.getLogger("mailtool").exception("queue.write_failed id=%s", trace_id)
+            self._log_message(tx, len(message), "deferred", type(exc).__name__, trace_id)
             self.reply(_reply(codes.C451_LOCAL_ERROR, "could not queue the message; try later",
                               codes.ES_SYSTEM_TEMP))
             return
         self.messages += 1
-        self._log_message(tx, len(message), "queued", None, queue_id,
+        self._log_message(tx, len(message), "queued", None, queue_id, trace=trace_id,
                           ms=f"{(time.monotonic() - started) * 1000:.1f}")
         self.reply(_reply(codes.C250_OK, f"queued as {queue_id}", codes.ES_MESSAGE_ACCEPTED))
 

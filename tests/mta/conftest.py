@@ -19,7 +19,8 @@ from mailtool import config as config_mod
 from mailtool.net.limits import LoginThrottle
 from mailtool.net.tls import CertStore
 from mailtool.server import ServerContext
-from tests.mta.fakes import FakeAccounts, FakeMail, FakeQueue
+from mailtool.store.queue import Queue
+from tests.mta.fakes import FakeAccounts, FakeMail
 
 KINDS = ("smtp", "submission", "submissions")
 
@@ -44,7 +45,19 @@ class InProcessSMTP:
         self.config = config_mod.from_dict(data)
         (tmp_path / "data").mkdir(parents=True, exist_ok=True)
         self.accounts = FakeAccounts(tmp_path / "mail")
-        self.queue = FakeQueue()
+        self.queue = Queue(tmp_path / "data" / "queue")
+        self.enqueued: list[str] = []
+        self.fail_writes = False
+        real_enqueue = self.queue.enqueue
+
+        def enqueue(*args: Any, **kwargs: Any) -> Any:
+            if self.fail_writes:
+                raise OSError(28, "No space left on device")
+            entry = real_enqueue(*args, **kwargs)
+            self.enqueued.append(entry.id)
+            return entry
+
+        self.queue.enqueue = enqueue  # type: ignore[method-assign]
         self.mail = FakeMail()
         self.accounts.add_user("alice@local.test", "alice-pw")
         self.accounts.add_user("bob@local.test", "bob-pw")
@@ -108,6 +121,12 @@ class InProcessSMTP:
                 return
             time.sleep(0.01)
         raise AssertionError(f"expected {count} deliveries, have {self.mail.boxes.keys()}")
+
+    def wait_queue_empty(self, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while self.queue.ids() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert self.queue.ids() == []
 
     def raw(self, kind: str = "smtp", tls: bool = False) -> RawClient:
         return RawClient(self.ports[kind], tls=tls)

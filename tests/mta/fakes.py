@@ -8,8 +8,6 @@ through ``mailtool serve``.
 from __future__ import annotations
 
 import threading
-import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from mailtool.errors import QuotaExceeded
@@ -53,76 +51,26 @@ class FakeAccounts:
         return self.root / domain / local
 
 
-@dataclass
-class RcptState:
-    status: str = "pending"
-    attempts: int = 0
-    error: str | None = None
-    next_attempt: float = 0.0
-
-
-@dataclass
-class Entry:
-    sender: str
-    recipients: dict[str, RcptState]
-    local: set[str]
-    message: bytes
-    created: float = field(default_factory=time.time)
-
-    def is_local(self, rcpt: str) -> bool:
-        return rcpt in self.local
-
-
-class FakeQueue:
-    def __init__(self) -> None:
-        self.entries: dict[str, Entry] = {}
-        self.removed: list[str] = []
-        self.fail_writes = False
-        self.lock = threading.Lock()
-
-    def enqueue(self, sender, recipients, message, *, id, local=()):
-        if self.fail_writes:
-            raise OSError(28, "No space left on device")
-        with self.lock:
-            self.entries[id] = Entry(
-                sender, {r: RcptState() for r in recipients}, set(local), bytes(message)
-            )
-        return id
-
-    def get(self, queue_id):
-        return self.entries.get(queue_id)
-
-    def read(self, queue_id):
-        return self.entries[queue_id].message
-
-    def mark(self, queue_id, rcpt, status, *, error=None, next_attempt=0.0):
-        state = self.entries[queue_id].recipients[rcpt]
-        if status == "pending" and error:
-            state.attempts += 1
-        state.status, state.error, state.next_attempt = status, error, next_attempt
-
-    def remove(self, queue_id):
-        with self.lock:
-            self.entries.pop(queue_id, None)
-            self.removed.append(queue_id)
-
-    def ids(self):
-        return list(self.entries)
-
-    def due(self, now):
-        return [
-            i
-            for i, e in list(self.entries.items())
-            if any(s.status == "pending" and s.next_attempt <= now for s in e.recipients.values())
-        ]
-
-
 class FakeMail:
+    """``MailStore``'s delivery side: ``user(address).deliver(message, folder)``."""
+
     def __init__(self) -> None:
         self.boxes: dict[str, list[bytes]] = {}
         self.full: set[str] = set()
+        self.lock = threading.Lock()
 
-    def deliver(self, address: str, data: bytes, *, folder: str = "INBOX") -> None:
-        if address in self.full:
-            raise QuotaExceeded(f"{address} is over quota")
-        self.boxes.setdefault(address, []).append(bytes(data))
+    def user(self, address: str) -> FakeUserMail:
+        return FakeUserMail(self, address)
+
+
+class FakeUserMail:
+    def __init__(self, mail: FakeMail, address: str) -> None:
+        self.mail, self.address = mail, address
+
+    def deliver(self, message: bytes, folder: str = "INBOX") -> int:
+        if self.address in self.mail.full:
+            raise QuotaExceeded(f"{self.address} is over quota")
+        with self.mail.lock:
+            box = self.mail.boxes.setdefault(self.address, [])
+            box.append(bytes(message))
+            return len(box)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import smtplib
+import time
 
 import pytest
 
@@ -55,9 +56,17 @@ def test_auth_then_send_to_local_and_remote(smtp_server, kind, mech):
     s.wait_delivered(1)
     stored = s.mail.boxes["bob@local.test"][0]
     assert b"with ESMTPSA" in stored
-    (entry,) = s.queue.entries.values()  # the remote recipient waits for the relay
-    assert entry.recipients["friend@other.test"].status == "pending-remote"
-    assert entry.recipients["bob@local.test"].status == "delivered"
+    deadline = time.monotonic() + 10
+    while s.queue.get(s.enqueued[0]).recipient("friend@other.test").last_error is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    (entry,) = s.queue.list()  # the remote recipient waits for the relay
+    remote = entry.recipient("friend@other.test")
+    assert remote.status == "pending" and remote.last_error.startswith("pending-remote")
+    assert entry.recipient("bob@local.test").status == "delivered"
+    assert entry.metadata["remote"] == ["friend@other.test"]
+    assert entry.metadata["local"] == ["bob@local.test"]
+    assert entry.metadata["user"] == "alice@local.test"
 
 
 def test_scram_sha_256(smtp_server):
