@@ -68,6 +68,7 @@ class PlainClient:
     done: bool = False
 
     def initial_response(self) -> bytes:
+        self.done = True  # PLAIN says everything at once
         return self.message()
 
     def message(self) -> bytes:
