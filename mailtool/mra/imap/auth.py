@@ -15,6 +15,7 @@ import logging
 
 from mailtool.mra.imap import wire
 from mailtool.mra.imap.session import (
+    ANSWERED,
     ANY,
     NOT_AUTH,
     Closing,
@@ -62,7 +63,7 @@ async def logout(s: Session, cmd: c.Simple) -> None:
 
 
 @command("STARTTLS", states=NOT_AUTH)
-async def starttls(s: Session, cmd: c.Simple) -> None:
+async def starttls(s: Session, cmd: c.Simple) -> Done:
     if s.conn.tls:
         raise bad("TLS is already active")
     s.send(wire.status(cmd.tag, "OK", "Begin TLS negotiation now"))
@@ -80,11 +81,7 @@ async def starttls(s: Session, cmd: c.Simple) -> None:
             "imap.starttls_failed", id=s.conn.id, peer=s.conn.peer_ip, error=type(exc).__name__
         )
         raise Closing from None
-    raise _Silent
-
-
-class _Silent(Exception):
-    """The handler already sent its tagged response."""
+    return ANSWERED
 
 
 async def _finish_login(s: Session, user: str) -> Done:

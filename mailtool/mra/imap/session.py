@@ -87,6 +87,10 @@ def ok(text: str, code: str | None = None, value: object = None) -> Done:
     return Done(text, ResponseCode(code, value) if code else None)
 
 
+#: returned by a handler that already sent its tagged response (STARTTLS)
+ANSWERED = Done("")
+
+
 Handler = Callable[["Session", Any], Awaitable[Done | None]]
 
 
@@ -310,8 +314,9 @@ class Session:
                 raise bad(f"{name} is not allowed in the {self.state.value} state")
             result = await reg.handler(self, cmd)
             self.send_updates(expunge_ok=reg.expunge_ok and not _uses_msn(cmd))
-            done = result or ok(f"{name} completed")
-            self.send(wire.status(cmd.tag, "OK", done.text, done.code))
+            if result is not ANSWERED:
+                done = result or ok(f"{name} completed")
+                self.send(wire.status(cmd.tag, "OK", done.text, done.code))
         except ImapError as err:
             err.with_tag(cmd.tag)
             if err.status != "BAD" or self.state is State.SELECTED:
@@ -391,6 +396,7 @@ def _uses_msn(cmd: c.Command) -> bool:
 
 
 __all__ = [
+    "ANSWERED",
     "ANY",
     "AUTH",
     "COMMANDS",

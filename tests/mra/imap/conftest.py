@@ -4,6 +4,7 @@ and a user, plus small imaplib helpers."""
 from __future__ import annotations
 
 import imaplib
+import re
 import ssl
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,17 +12,15 @@ from typing import Any
 import pytest
 
 from tests.harness import MailtoolServer
+from tests.mra.imap.wireclient import Wire
 
 USER = "alice@example.test"
 PASSWORD = "correct horse"
 
 
 def add_user(server: MailtoolServer, address: str = USER, password: str = PASSWORD) -> None:
-    """Create a user (through the CLI when it exists, else through the store)."""
-    result = server.cli("user", "--help", check=False)
-    if result.returncode == 0:
-        server.add_user(address, password)
-        return
+    """Create a user directly in the server's account store (the CLI costs a
+    process start per call; SQLite in WAL mode is safe across processes)."""
     from mailtool.store.accounts import AccountStore
 
     accounts = AccountStore(server.data_dir / "accounts.db")
@@ -42,10 +41,11 @@ def client_tls() -> ssl.SSLContext:
 
 
 class Imap:
-    """A started server and ways to talk to it."""
+    """A started server, the test's user, and ways to talk to it."""
 
-    def __init__(self, server: MailtoolServer) -> None:
+    def __init__(self, server: MailtoolServer, user: str = USER) -> None:
         self.server = server
+        self.user = user
 
     @property
     def port(self) -> int:
@@ -58,17 +58,24 @@ class Imap:
     def plain(self) -> imaplib.IMAP4:
         return imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
 
-    def connect(self, user: str = USER, password: str = PASSWORD) -> imaplib.IMAP4:
+    def connect(self, user: str | None = None, password: str = PASSWORD) -> imaplib.IMAP4:
         """Logged in over IMAPS."""
         c = imaplib.IMAP4_SSL("127.0.0.1", self.tls_port, ssl_context=client_tls(), timeout=30)
-        c.login(user, password)
+        c.login(user or self.user, password)
         return c
 
-    def mail(self, user: str = USER) -> Any:
+    def wire(self, *, login: bool = True) -> Wire:
+        """A raw connection over IMAPS, logged in unless told otherwise."""
+        w = Wire(self.tls_port, tls=True)
+        if login:
+            assert w.login(self.user, PASSWORD).status == "OK"
+        return w
+
+    def mail(self, user: str | None = None) -> Any:
         """The user's MailStore view, in this (test) process, for direct fills."""
         from mailtool.store.mailstore import MailStore
 
-        return MailStore(self.server.data_dir).user(user, create=True)
+        return MailStore(self.server.data_dir).user(user or self.user, create=True)
 
 
 @pytest.fixture
@@ -83,9 +90,23 @@ def imap_server(mailtool_server: Callable[..., MailtoolServer]) -> Callable[...,
     return start
 
 
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailtoolServer]:
+    """One server for a whole test module (start-up costs ~1.5 s); tests get fresh users."""
+    server = MailtoolServer(
+        tmp_path_factory.mktemp("imap"), services=("imap", "imaps", "smtp")
+    ).start()
+    yield server
+    assert server.stop() == 0, server.log()
+
+
 @pytest.fixture
-def imap(imap_server: Callable[..., Imap]) -> Imap:
-    return imap_server()
+def imap(shared_server: MailtoolServer, request: pytest.FixtureRequest) -> Imap:
+    """The module's server with a user of this test's own (no state leaks between tests)."""
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[-50:].strip("-")
+    user = f"{name}@example.test"
+    add_user(shared_server, user)
+    return Imap(shared_server, user)
 
 
 @pytest.fixture
@@ -98,9 +119,12 @@ def client(imap: Imap) -> Iterator[imaplib.IMAP4]:
         pass
 
 
-def message(subject: str = "hello", body: str = "Hi there.", sender: str = "bob@example.test") -> bytes:
+def message(
+    subject: str = "hello", body: str = "Hi there.", sender: str = "bob@example.test"
+) -> bytes:
     return (
         f"From: Bob <{sender}>\r\nTo: {USER}\r\nSubject: {subject}\r\n"
-        f"Date: Fri, 27 Nov 2026 10:00:00 +0000\r\nMessage-ID: <{subject.replace(' ', '.')}@example.test>\r\n"
+        "Date: Fri, 27 Nov 2026 10:00:00 +0000\r\n"
+        f"Message-ID: <{subject.replace(' ', '.')}@example.test>\r\n"
         f"\r\n{body}\r\n"
     ).encode()

@@ -1,0 +1,177 @@
+"""The POP3 maildrop: a locked snapshot of one user's INBOX for one session.
+
+RFC 1939 §8: the server acquires an exclusive lock on the maildrop when the
+session enters the TRANSACTION state, numbers the messages 1..n as they were
+then, and only changes the maildrop in the UPDATE state (after QUIT). So:
+
+* the lock is an ``flock`` on ``<maildir root>/mailtool-pop3.lock``. flock
+  locks belong to an open file description, so a second session in the same
+  process conflicts just like one in another ``mailtool serve`` process;
+  a crashed process releases it with its file descriptors;
+* the snapshot comes from the store's index (sizes without opening files);
+  DELE only marks, RSET unmarks, :meth:`Maildrop.commit` expunges through
+  the store, so IMAP sessions see ordinary expunges (MODSEQ, VANISHED);
+* UIDL is Dovecot's default ``%08Xu%08Xv`` (UID then UIDVALIDITY, upper-case
+  hex): stable for as long as the message lives and never reused, because
+  UIDs are never reused within a UIDVALIDITY (RFC 1939 §7).
+
+IMAP keeps working on the same INBOX meanwhile; a message IMAP expunges
+before POP3 reads it gives ``-ERR`` for that message only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from mailtool.errors import NotFound
+
+INBOX = "INBOX"
+LOCK_FILE = "mailtool-pop3.lock"
+
+
+class MaildropInUse(Exception):
+    """Another POP3 session holds the maildrop (RFC 2449 §8.1.1 ``[IN-USE]``)."""
+
+
+class MaildropLock:
+    """An exclusive, non-blocking ``flock`` on one file; :meth:`release` is idempotent."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        """True when we now hold the lock, False when someone else does."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd = fd
+        return True
+
+    def release(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+
+def uidl_of(uid: int, uidvalidity: int) -> str:
+    """RFC 1939 §7 unique-id: 16 hex digits, Dovecot's default ``%08Xu%08Xv``."""
+    return f"{uid:08X}{uidvalidity:08X}"
+
+
+@dataclass
+class Entry:
+    """One message of the snapshot, by its POP3 message number."""
+
+    number: int
+    uid: int
+    size: int
+    uidl: str
+    deleted: bool = False
+
+
+class NoSuchMessage(Exception):
+    """The number is outside 1..n or the message is marked deleted (RFC 1939 §5)."""
+
+
+class Maildrop:
+    """The session's view of INBOX: messages numbered from 1, marks kept in memory."""
+
+    def __init__(self, folder: Any, lock: MaildropLock) -> None:
+        self.folder = folder
+        self.lock = lock
+        status = folder.status()
+        self.uidvalidity: int = status.uidvalidity
+        self.entries = [
+            Entry(i, m.uid, m.size, uidl_of(m.uid, self.uidvalidity))
+            for i, m in enumerate(folder.messages(), start=1)
+        ]
+        self.retrieved: set[int] = set()
+
+    @classmethod
+    def open(cls, mail_store: Any, user: str) -> Maildrop:
+        """Lock ``user``'s INBOX and snapshot it; :class:`MaildropInUse` when locked.
+
+        Blocking (file system and SQLite): call it from a worker thread.
+        """
+        mail = mail_store.user(user, create=True)
+        lock = MaildropLock(Path(mail.maildir.root) / LOCK_FILE)
+        if not lock.acquire():
+            raise MaildropInUse(user)
+        try:
+            folder = mail.folder(INBOX)
+            folder.sync()  # files other programs dropped get their UIDs now
+            return cls(folder, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    # ---- what the TRANSACTION commands read
+
+    def get(self, number: int) -> Entry:
+        if not 1 <= number <= len(self.entries):
+            raise NoSuchMessage(f"no message {number}")
+        entry = self.entries[number - 1]
+        if entry.deleted:
+            raise NoSuchMessage(f"message {number} already deleted")
+        return entry
+
+    def live(self) -> list[Entry]:
+        return [e for e in self.entries if not e.deleted]
+
+    def stat(self) -> tuple[int, int]:
+        live = self.live()
+        return len(live), sum(e.size for e in live)
+
+    def open_message(self, number: int) -> BinaryIO:
+        """The message file for RETR/TOP; NoSuchMessage when IMAP expunged it meanwhile."""
+        entry = self.get(number)
+        try:
+            return self.folder.open(entry.uid)
+        except (NotFound, FileNotFoundError):
+            raise NoSuchMessage(f"message {number} was removed by another session") from None
+
+    # ---- marks
+
+    def dele(self, number: int) -> None:
+        self.get(number).deleted = True
+
+    def rset(self) -> None:
+        """RFC 1939 §5 RSET: unmark everything."""
+        for entry in self.entries:
+            entry.deleted = False
+
+    # ---- UPDATE state and the end of the session
+
+    def commit(self) -> list[int]:
+        """RFC 1939 §6: expunge the marked messages through the store (and set ``\\Seen``
+        on the retrieved ones, as Dovecot does); returns the expunged UIDs. Blocking."""
+        doomed = [e.uid for e in self.entries if e.deleted]
+        seen = sorted(self.retrieved - set(doomed))
+        if seen:
+            self.folder.store(seen, ["\\Seen"], "add")
+        if not doomed:
+            return []
+        self.folder.store(doomed, ["\\Deleted"], "add")
+        return self.folder.expunge(doomed)
+
+    def close(self) -> None:
+        """Release the lock without touching the messages (a dropped session, RFC 1939 §6)."""
+        self.lock.release()

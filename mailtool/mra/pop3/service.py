@@ -1,0 +1,93 @@
+"""The POP3 service: the factory ``mailtool serve`` calls, and what sessions share.
+
+``create(ctx, name, host, port)`` (see :mod:`mailtool.server`) returns a
+:class:`Pop3Service` for ``pop3`` (110, STLS, RFC 2595) or ``pop3s`` (995,
+implicit TLS, RFC 8314). Both listeners share one :class:`Pop3Server` per
+process: limits, the login throttle, the account and mail stores. The
+maildrop lock lives on disk (see :mod:`mailtool.mra.pop3.maildrop`), so it
+holds across listeners and processes alike.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import TYPE_CHECKING, Any
+
+from mailtool.mra.pop3.session import Session
+from mailtool.net.listener import Connection, StreamListener
+from mailtool.protocol.pop3 import COMMAND_LINE_LIMIT
+
+if TYPE_CHECKING:
+    from mailtool.server import ServerContext
+
+#: RFC 2449 §8 / RFC 3206 §4: a temporary condition, try again later
+BUSY_REPLY = b"-ERR [SYS/TEMP] too many connections, try again later\r\n"
+
+
+class Pop3Server:
+    """State shared by every POP3 session of the process."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.config = ctx.config
+        limits = ctx.config.limits
+        self.hostname: str = ctx.config.hostname
+        # lines up to this are read whole and answered "-ERR line too long" when over
+        # RFC 2449's 255; longer ones are discarded as they arrive
+        self.max_line = max(limits.max_line_length, COMMAND_LINE_LIMIT)
+        self.max_bad_commands: int = limits.max_bad_commands
+        self.idle_timeout: float = limits.pop3_idle_timeout
+        self.throttle = ctx.login_throttle
+
+    @property
+    def tls_context(self) -> ssl.SSLContext:
+        return self.ctx.certs.context  # the live context: SIGHUP reloads apply
+
+    @property
+    def accounts(self) -> Any:
+        return self.ctx.accounts
+
+    @property
+    def mail(self) -> Any:
+        return self.ctx.mail
+
+    def canonical_user(self, user: str) -> str:
+        """The account's own spelling of ``user`` (case, IDNA), for the maildrop path."""
+        try:
+            return str(self.accounts.get_user(user).address)
+        except Exception:
+            return user
+
+
+class Pop3Service:
+    """One listener (pop3 or pop3s) serving :class:`Session` objects."""
+
+    def __init__(self, server: Pop3Server, name: str, host: str, port: int) -> None:
+        self.server = server
+        self.listener = StreamListener(
+            name,
+            host,
+            port,
+            self.handle,
+            limiter=server.ctx.limiter(),
+            busy_reply=BUSY_REPLY,
+            ssl_context=server.tls_context if name == "pop3s" else None,
+        )
+
+    async def handle(self, conn: Connection) -> None:
+        await Session(self.server, conn).run()
+
+    async def start(self) -> tuple[str, int]:
+        return await self.listener.start()
+
+    async def stop(self, grace: float = 10.0) -> None:
+        await self.listener.stop(grace)
+
+
+def create(ctx: ServerContext, name: str, host: str, port: int) -> Pop3Service:
+    """Factory named in :data:`mailtool.server.SERVICES` for ``pop3`` and ``pop3s``."""
+    server = ctx.store("pop3-server", lambda: Pop3Server(ctx))
+    return Pop3Service(server, name, host, port)
+
+
+__all__ = ["BUSY_REPLY", "Pop3Server", "Pop3Service", "create"]

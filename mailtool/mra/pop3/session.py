@@ -1,0 +1,386 @@
+"""One POP3 session: AUTHORIZATION -> TRANSACTION -> UPDATE (RFC 1939 §3).
+
+Parsing and formatting are :mod:`mailtool.protocol.pop3`'s; this module keeps
+the state, talks to the maildrop and the account store, and enforces the
+bounds of DESIGN principle 2:
+
+* command lines: RFC 2449 §4's 255 octets (``-ERR``), read with a hard cap of
+  ``limits.max_line_length`` (longer lines are discarded unread);
+* ``limits.max_bad_commands`` unknown/malformed/out-of-state commands, then
+  ``-ERR`` and the connection is closed;
+* ``limits.pop3_idle_timeout`` seconds of silence: the connection is closed
+  without a response and without entering UPDATE (RFC 1939 §3 autologout);
+* failed logins wait ``security.login_failure_delay`` and count against the
+  peer's ``security.max_login_failures_per_ip`` per minute.
+
+Passwords (USER/PASS, AUTH PLAIN) need TLS, or a loopback peer when
+``security.plaintext_auth_on_loopback`` is set (RFC 2595 §4, RFC 8314).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from mailtool.mra.pop3.maildrop import Maildrop, MaildropInUse, NoSuchMessage
+from mailtool.mra.pop3.stream import stuffed_chunks
+from mailtool.net.limits import is_loopback
+from mailtool.net.listener import ConnectionClosed, LineTooLong, ReadTimeout
+from mailtool.net.log import log_event
+from mailtool.protocol import pop3
+from mailtool.protocol.pop3 import Command, Continuation, Response
+from mailtool.protocol.sasl import (
+    MAX_SASL_LINE,
+    Done,
+    SaslAuthFailed,
+    SaslError,
+    decode_initial_response,
+    decode_response,
+    encode_challenge,
+    server_mechanism,
+)
+
+if TYPE_CHECKING:
+    from mailtool.mra.pop3.service import Pop3Server
+    from mailtool.net.listener import Connection
+
+AUTHORIZATION = "AUTHORIZATION"
+TRANSACTION = "TRANSACTION"
+UPDATE = "UPDATE"
+
+#: the SASL mechanisms we serve (RFC 5034); PLAIN only where passwords may travel
+SASL_MECHANISMS = ("SCRAM-SHA-256", "PLAIN")
+
+
+class _Close(Exception):
+    """End the session (after QUIT, too many bad commands, a failed STLS)."""
+
+
+def ok(text: str = "") -> Response:
+    return Response(True, text)
+
+
+def err(text: str, code: str | None = None) -> Response:
+    return Response(False, text, code)
+
+
+class Session:
+    """Serves one connection; :meth:`run` returns when it is over."""
+
+    def __init__(self, server: Pop3Server, conn: Connection) -> None:
+        self.server = server
+        self.conn = conn
+        self.state = AUTHORIZATION
+        self.user_arg: str | None = None  # USER's argument, waiting for PASS
+        self.maildrop: Maildrop | None = None
+        self.bad_commands = 0
+
+    # ---- wire
+
+    def send(self, response: Response | Continuation | bytes) -> None:
+        self.conn.write(response if isinstance(response, bytes) else response.format())
+
+    async def read_line(self, limit: int) -> bytes:
+        return await self.conn.read_line(limit, self.server.idle_timeout)
+
+    @property
+    def plaintext_ok(self) -> bool:
+        """May a password cross this connection? (RFC 2595 §4)"""
+        return self.conn.tls or (
+            self.server.config.security.plaintext_auth_on_loopback
+            and is_loopback(self.conn.peer_ip)
+        )
+
+    # ---- the loop
+
+    async def run(self) -> None:
+        self.send(ok(f"{self.server.hostname} POP3 ready"))
+        try:
+            await self.conn.drain()
+            while True:
+                try:
+                    line = await self.read_line(self.server.max_line)
+                    cmd = pop3.parse_command(line)
+                except (LineTooLong, pop3.POP3ProtocolError) as exc:
+                    reply = exc.reply if isinstance(exc, pop3.POP3ProtocolError) else None
+                    await self.bad(reply or err("line too long"))
+                    continue
+                await self.dispatch(cmd)
+                await self.conn.drain()
+        except ReadTimeout:
+            # RFC 1939 §3: autologout closes without a response and without UPDATE
+            log_event("pop3.idle_timeout", id=self.conn.id, peer=self.conn.peer_ip)
+        except (_Close, ConnectionClosed, ConnectionError):
+            pass
+        finally:
+            if self.maildrop is not None:
+                maildrop, self.maildrop = self.maildrop, None
+                await asyncio.to_thread(maildrop.close)
+
+    async def bad(self, reply: Response) -> None:
+        """A command we refuse as malformed or out of place: count it, maybe hang up."""
+        self.bad_commands += 1
+        if self.bad_commands >= self.server.max_bad_commands:
+            self.send(err("Too many bad commands, closing connection"))
+            await self.conn.drain()
+            log_event(
+                "pop3.bad_commands", id=self.conn.id, peer=self.conn.peer_ip,
+                level=logging.WARNING,
+            )  # fmt: skip
+            raise _Close
+        self.send(reply)
+        await self.conn.drain()
+
+    async def dispatch(self, cmd: Command) -> None:
+        allowed = (
+            pop3.AUTHORIZATION_COMMANDS
+            if self.state == AUTHORIZATION
+            else pop3.TRANSACTION_COMMANDS
+        )
+        if cmd.name not in allowed:
+            await self.bad(err(f"{cmd.name} is not valid in the {self.state} state"))
+            return
+        handler = getattr(self, f"do_{cmd.name.lower()}")
+        await handler(cmd)
+
+    # ---- any state
+
+    async def do_capa(self, cmd: Command) -> None:
+        self.send(self.capabilities().format())
+
+    def capabilities(self) -> pop3.Capabilities:
+        """RFC 2449 §6; USER and PLAIN only where passwords may travel."""
+        caps: dict[str, tuple[str, ...]] = {
+            "TOP": (),
+            "UIDL": (),
+            "RESP-CODES": (),
+            "AUTH-RESP-CODE": (),
+            "PIPELINING": (),
+            "EXPIRE": ("NEVER",),
+            "LOGIN-DELAY": ("0",),
+            "IMPLEMENTATION": ("mailtool",),
+        }
+        if self.state == AUTHORIZATION:
+            if self.plaintext_ok:
+                caps["USER"] = ()
+            caps["SASL"] = tuple(m for m in SASL_MECHANISMS if m != "PLAIN" or self.plaintext_ok)
+            if not self.conn.tls:
+                caps["STLS"] = ()
+        return pop3.Capabilities(caps)
+
+    async def do_quit(self, cmd: Command) -> None:
+        if self.state == TRANSACTION and self.maildrop is not None:
+            self.state = UPDATE
+            try:
+                gone = await asyncio.to_thread(self.maildrop.commit)
+            except Exception as exc:  # RFC 1939 §6: say so if some deletions failed
+                logging.getLogger("mailtool").exception("pop3.update failed id=%s", self.conn.id)
+                self.send(err(f"some deleted messages not removed ({type(exc).__name__})"))
+            else:
+                log_event("pop3.update", id=self.conn.id, user=self.conn.user, expunged=len(gone))
+                self.send(ok(f"{self.server.hostname} signing off ({len(gone)} deleted)"))
+        else:
+            self.send(ok(f"{self.server.hostname} signing off"))
+        await self.conn.drain()
+        raise _Close
+
+    # ---- AUTHORIZATION
+
+    async def do_stls(self, cmd: Command) -> None:
+        if self.conn.tls:
+            await self.bad(err("TLS is already active"))
+            return
+        self.send(ok("Begin TLS negotiation"))
+        await self.conn.drain()
+        # RFC 2595 §3.1 / RFC 3207-style: anything pipelined after STLS arrived in
+        # plaintext and must not be executed inside the TLS session
+        buffer = getattr(self.conn.reader, "_buffer", None)
+        if buffer:
+            buffer.clear()
+        self.user_arg = None
+        try:
+            await self.conn.start_tls(self.server.tls_context)
+        except (OSError, ValueError) as exc:
+            log_event("pop3.stls_failed", id=self.conn.id, error=type(exc).__name__)
+            raise _Close from None
+
+    async def do_apop(self, cmd: Command) -> None:
+        # we keep no plaintext secrets, which APOP needs (RFC 1939 §7)
+        self.send(err("APOP is not supported, use AUTH SCRAM-SHA-256"))
+
+    async def do_user(self, cmd: Command) -> None:
+        if not self.plaintext_ok:
+            # RFC 2595 §4, RFC 3206 §4: AUTH response code
+            self.send(err("Plaintext authentication disallowed without TLS, use STLS", pop3.AUTH))
+            return
+        self.user_arg = str(cmd.args[0])
+        self.send(ok("send PASS"))
+
+    async def do_pass(self, cmd: Command) -> None:
+        user, self.user_arg = self.user_arg, None
+        if user is None:
+            await self.bad(err("USER first"))
+            return
+        if not await self.throttle_ok():
+            return
+        accounts = self.server.accounts
+        good = await asyncio.to_thread(accounts.verify_password, user, str(cmd.args[0]))
+        if not good:
+            await self.login_failed(user, "bad-credentials")
+            return
+        await self.login(user)
+
+    async def do_auth(self, cmd: Command) -> None:
+        if not cmd.args:  # the widespread pre-RFC 5034 mechanism listing
+            mechs = self.capabilities().sasl
+            self.send(pop3.format_multiline(ok("SASL mechanisms follow"), mechs))
+            return
+        mech_name = str(cmd.args[0]).upper()
+        if mech_name not in self.capabilities().sasl:
+            if mech_name == "PLAIN":
+                self.send(err("PLAIN needs TLS, use STLS", pop3.AUTH))
+            else:
+                self.send(err(f"unsupported mechanism {mech_name[:40]}"))
+            return
+        if not await self.throttle_ok():
+            return
+        accounts = self.server.accounts
+        mech = server_mechanism(
+            mech_name, verify=accounts.verify_password, lookup=accounts.scram_credentials
+        )
+        try:
+            initial = decode_initial_response(str(cmd.args[1]) if len(cmd.args) > 1 else None)
+            out = await asyncio.to_thread(mech.step, initial)
+            while not isinstance(out, Done):
+                self.send(Continuation(encode_challenge(out)))  # RFC 5034 §4
+                await self.conn.drain()
+                line = await self.read_line(MAX_SASL_LINE + 2)
+                out = await asyncio.to_thread(mech.step, decode_response(line))
+        except SaslAuthFailed:
+            await self.login_failed(None, "bad-credentials")
+            return
+        except LineTooLong:
+            self.server.throttle.failed(self.conn.peer_ip)
+            self.send(err("SASL response too long"))
+            return
+        except SaslError as exc:
+            self.server.throttle.failed(self.conn.peer_ip)
+            self.send(pop3.reply_for_sasl_error(exc))
+            return
+        if out.authzid and out.authzid.lower() != out.authcid.lower():
+            await self.login_failed(out.authcid, "authzid")
+            return
+        await self.login(out.authcid)
+
+    async def throttle_ok(self) -> bool:
+        if self.server.throttle.allowed(self.conn.peer_ip):
+            return True
+        log_event("pop3.login", id=self.conn.id, peer=self.conn.peer_ip, outcome="throttled")
+        await asyncio.sleep(self.server.throttle.delay)
+        # RFC 3206 §4: SYS/TEMP, a temporary condition not tied to these credentials
+        self.send(err("Too many failed logins, try again later", pop3.SYS_TEMP))
+        return False
+
+    async def login_failed(self, user: str | None, reason: str) -> None:
+        self.server.throttle.failed(self.conn.peer_ip)
+        log_event(
+            "pop3.login", id=self.conn.id, peer=self.conn.peer_ip, user=user, outcome=reason,
+            level=logging.WARNING,
+        )  # fmt: skip
+        await asyncio.sleep(self.server.throttle.delay)
+        self.send(err("Authentication failed", pop3.AUTH))
+
+    async def login(self, user: str) -> None:
+        """Credentials are good: lock the maildrop and enter TRANSACTION (RFC 1939 §4)."""
+        self.server.throttle.succeeded(self.conn.peer_ip)
+        user = self.server.canonical_user(user)
+        try:
+            maildrop = await asyncio.to_thread(Maildrop.open, self.server.mail, user)
+        except MaildropInUse:
+            log_event("pop3.login", id=self.conn.id, peer=self.conn.peer_ip, user=user,
+                      outcome="in-use")  # fmt: skip
+            self.send(err("Maildrop is locked by another POP3 session", pop3.IN_USE))
+            return
+        self.maildrop = maildrop
+        self.state = TRANSACTION
+        self.conn.user = user
+        log_event("pop3.login", id=self.conn.id, peer=self.conn.peer_ip, user=user, outcome="ok")
+        count, size = maildrop.stat()
+        self.send(ok(f"Logged in, {count} messages ({size} octets)"))
+
+    # ---- TRANSACTION
+
+    def _drop(self) -> Maildrop:
+        assert self.maildrop is not None
+        return self.maildrop
+
+    async def _entry_or_err(self, number: int) -> bool:
+        try:
+            self._drop().get(number)
+        except NoSuchMessage as exc:
+            self.send(err(str(exc)))
+            return False
+        return True
+
+    async def do_stat(self, cmd: Command) -> None:
+        self.send(pop3.format_stat(*self._drop().stat()))
+
+    async def do_noop(self, cmd: Command) -> None:
+        self.send(ok())
+
+    async def do_rset(self, cmd: Command) -> None:
+        drop = self._drop()
+        drop.rset()
+        count, size = drop.stat()
+        self.send(ok(f"maildrop has {count} messages ({size} octets)"))
+
+    async def do_dele(self, cmd: Command) -> None:
+        number = int(cmd.args[0])
+        if await self._entry_or_err(number):
+            self._drop().dele(number)
+            self.send(ok(f"message {number} deleted"))
+
+    async def do_list(self, cmd: Command) -> None:
+        drop = self._drop()
+        if cmd.number is not None:
+            if await self._entry_or_err(cmd.number):
+                entry = drop.get(cmd.number)
+                self.send(ok(pop3.format_scan_listing(entry.number, entry.size)))
+            return
+        count, size = drop.stat()
+        lines = [pop3.format_scan_listing(e.number, e.size) for e in drop.live()]
+        self.send(pop3.format_multiline(ok(f"{count} messages ({size} octets)"), lines))
+
+    async def do_uidl(self, cmd: Command) -> None:
+        drop = self._drop()
+        if cmd.number is not None:
+            if await self._entry_or_err(cmd.number):
+                entry = drop.get(cmd.number)
+                self.send(ok(pop3.format_uid_listing(entry.number, entry.uidl)))
+            return
+        lines = [pop3.format_uid_listing(e.number, e.uidl) for e in drop.live()]
+        self.send(pop3.format_multiline(ok(), lines))
+
+    async def do_retr(self, cmd: Command) -> None:
+        await self._send_message(int(cmd.args[0]), None)
+
+    async def do_top(self, cmd: Command) -> None:
+        await self._send_message(int(cmd.args[0]), int(cmd.args[1]))
+
+    async def _send_message(self, number: int, body_lines: int | None) -> None:
+        """RETR / TOP: stream the file, byte-stuffed, draining after every chunk."""
+        drop = self._drop()
+        try:
+            fh = await asyncio.to_thread(drop.open_message, number)
+        except NoSuchMessage as exc:
+            self.send(err(str(exc)))
+            return
+        entry = drop.get(number)
+        with fh:
+            self.send(ok(f"{entry.size} octets"))
+            for piece in stuffed_chunks(fh, body_lines):
+                self.conn.write(piece)
+                await self.conn.drain()
+        if body_lines is None:
+            drop.retrieved.add(entry.uid)
