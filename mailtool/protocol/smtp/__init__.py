@@ -5,7 +5,15 @@ Import from here; the submodules are an implementation detail.
 """
 
 from . import codes
-from .address import MAX_PATH, Address, format_path, is_valid_domain, parse_mailbox, parse_path
+from .address import (
+    MAX_PATH,
+    Address,
+    format_path,
+    is_valid_domain,
+    parse_helo_domain,
+    parse_mailbox,
+    parse_path,
+)
 from .auth import reply_for_sasl_error
 from .command import (
     AUTH_LINE_LIMIT,
@@ -77,6 +85,7 @@ __all__ = [
     "is_valid_domain",
     "parse_command",
     "parse_ehlo",
+    "parse_helo_domain",
     "parse_mail_from",
     "parse_mailbox",
     "parse_path",

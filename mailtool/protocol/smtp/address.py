@@ -160,6 +160,27 @@ def _is_valid_literal(literal: str) -> bool:
         return False
 
 
+def parse_helo_domain(argument: str) -> str:
+    """The argument of HELO / EHLO: ``Domain / address-literal`` (RFC 5321
+    §4.1.1.1), returned as written; U-labels are accepted (RFC 6531 §3.7.1 lets
+    an SMTPUTF8 client use them). Anything else is ``501 5.5.4``."""
+    domain = argument.strip(" ")
+    ok = (
+        _is_valid_literal(domain)
+        if domain.startswith("[")
+        else is_valid_domain(domain, smtputf8=True)
+    )
+    if not ok:
+        raise CommandSyntaxError(
+            Reply(
+                codes.C501_PARAM_SYNTAX_ERROR,
+                ("EHLO needs a domain or an address literal",),
+                codes.ES_INVALID_ARGS,
+            )
+        )
+    return domain
+
+
 def parse_mailbox(text: str, *, smtputf8: bool = False, reverse: bool = False) -> Address:
     """``Mailbox = Local-part "@" ( Domain / address-literal )``, the whole of ``text``."""
     if not text.isascii() and not smtputf8:
@@ -185,9 +206,7 @@ def parse_mailbox(text: str, *, smtputf8: bool = False, reverse: bool = False) -
     return Address(local, domain)
 
 
-def parse_path(
-    text: str, *, reverse: bool = False, smtputf8: bool = False
-) -> Address | None:
+def parse_path(text: str, *, reverse: bool = False, smtputf8: bool = False) -> Address | None:
     """A ``<path>`` per RFC 5321 §4.1.2.
 
     ``reverse=True`` parses a Reverse-path: ``<>`` gives None (the null sender of

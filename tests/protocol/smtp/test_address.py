@@ -7,7 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mailtool.errors import ProtocolError
-from mailtool.protocol.smtp import MAX_PATH, Address, CommandSyntaxError, format_path, parse_path
+from mailtool.protocol.smtp import (
+    MAX_PATH,
+    Address,
+    CommandSyntaxError,
+    format_path,
+    parse_helo_domain,
+    parse_path,
+)
 
 
 @pytest.mark.parametrize(
@@ -171,3 +178,15 @@ def test_any_text_gives_address_or_protocol_error(text, reverse, utf8):
         parse_path("<" + text + ">", reverse=reverse, smtputf8=utf8)
     except ProtocolError:
         pass
+
+
+@pytest.mark.parametrize("arg", ["bar.com", "[192.0.2.1]", "[IPv6:::1]", "localhost", "bücher.de"])
+def test_helo_domain_accepts_domains_and_literals(arg):
+    assert parse_helo_domain(arg) == arg
+
+
+@pytest.mark.parametrize("arg", ["", "bar com", "[1.2.3]", "-x.com", "a@b", "x" * 300])
+def test_helo_domain_refuses_the_rest(arg):
+    with pytest.raises(CommandSyntaxError) as exc:
+        parse_helo_domain(arg)
+    assert exc.value.reply.code == 501
