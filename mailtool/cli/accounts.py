@@ -200,10 +200,16 @@ def user_add(
 
 def _usage(ctx: click.Context, address: str) -> tuple[int, int] | None:
     from mailtool.errors import StoreError
+    from mailtool.store.address import split
+    from mailtool.store.index import INDEX_FILE
     from mailtool.store.mailstore import MailStore
 
+    local, domain = split(address)
+    data_path = load_config(ctx).data_path
+    if not (data_path / "mail" / domain / local / INDEX_FILE).exists():
+        return None  # no server has opened this mailbox yet: do not create files for it here
     try:
-        store = MailStore(load_config(ctx).data_path)
+        store = MailStore(data_path)
         try:
             used = store.user(address).usage()
         finally:
