@@ -12,13 +12,14 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from mailtool.errors import ProtocolError
 
 from .sasl import SaslAuthFailed, SaslCancelled, SaslError, SaslUnsupported
 from .smtp.dotstuff import DotReader, DotStuffer
+from .smtp.extensions import KeywordMap
 from .smtp.lines import LineReader
 
 #: RFC 2449 §4: a command line is at most 255 octets including CRLF
@@ -327,45 +328,16 @@ def parse_uid_listing(line: str) -> tuple[int, str]:
 # --- CAPA ----------------------------------------------------------------------
 
 
-class Capabilities(Mapping[str, tuple[str, ...]]):
+class Capabilities(KeywordMap):
     """RFC 2449 §5: capability name -> arguments, e.g. ``{"SASL": ("PLAIN",)}``.
     Names are case-insensitive and kept upper-cased."""
 
-    def __init__(self, items: Mapping[str, Iterable[str]] | None = None) -> None:
-        self._items: dict[str, tuple[str, ...]] = {}
-        for name, args in (items or {}).items():
-            args = tuple(args)
-            if not _CAPA_NAME.fullmatch(name) or not all(_CAPA_NAME.fullmatch(a) for a in args):
-                raise ValueError(f"bad capability {name!r} {args!r}")
-            self._items[name.upper()] = args
-
-    def __getitem__(self, name: str) -> tuple[str, ...]:
-        return self._items[name.upper()]
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.upper() in self._items
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Capabilities) and self._items == other._items
-
-    def __hash__(self) -> int:
-        return hash(tuple(self._items.items()))
-
-    def __repr__(self) -> str:
-        return f"Capabilities({self._items!r})"
+    _key_syntax = _CAPA_NAME
+    _param_syntax = _CAPA_NAME
 
     @property
     def sasl(self) -> tuple[str, ...]:
         return tuple(m.upper() for m in self._items.get("SASL", ()))
-
-    def lines(self) -> list[str]:
-        return [" ".join((k, *v)) for k, v in self._items.items()]
 
     def format(self) -> bytes:
         """The whole CAPA answer: ``+OK``, one line per capability, ``.``."""
@@ -379,7 +351,7 @@ class Capabilities(Mapping[str, tuple[str, ...]]):
             if count >= 256:
                 break
             words = line.split()
-            if words and all(_CAPA_NAME.fullmatch(w) for w in words):
+            if cls.valid_line(words):
                 items.setdefault(words[0].upper(), tuple(words[1:]))
         return cls(items)
 

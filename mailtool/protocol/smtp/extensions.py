@@ -9,7 +9,7 @@ send is read as ``AUTH``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from . import codes
@@ -23,15 +23,22 @@ _KEYWORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _PARAM = re.compile(r"[\x21-\x7e]+")
 
 
-class Extensions(Mapping[str, tuple[str, ...]]):
-    """Keyword -> parameters, e.g. ``{"SIZE": ("10240000",), "AUTH": ("PLAIN",)}``."""
+class KeywordMap(Mapping[str, tuple[str, ...]]):
+    """Case-insensitive keyword -> parameters, the shape of both EHLO extensions
+    and POP3 CAPA (RFC 2449 §5). Subclasses set the two syntax checks."""
 
-    def __init__(self, items: Mapping[str, tuple[str, ...]] | None = None) -> None:
+    _key_syntax: re.Pattern[str] = _KEYWORD
+    _param_syntax: re.Pattern[str] = _PARAM
+
+    def __init__(self, items: Mapping[str, Iterable[str]] | None = None) -> None:
         self._items: dict[str, tuple[str, ...]] = {}
         for key, params in (items or {}).items():
-            if not _KEYWORD.fullmatch(key) or not all(_PARAM.fullmatch(p) for p in params):
-                raise ValueError(f"bad EHLO keyword or parameter: {key} {params}")
-            self._items[key.upper()] = tuple(params)
+            params = tuple(params)
+            if not self._key_syntax.fullmatch(key) or not all(
+                self._param_syntax.fullmatch(p) for p in params
+            ):
+                raise ValueError(f"bad keyword or parameter: {key!r} {params!r}")
+            self._items[key.upper()] = params
 
     def __getitem__(self, key: str) -> tuple[str, ...]:
         return self._items[key.upper()]
@@ -46,13 +53,28 @@ class Extensions(Mapping[str, tuple[str, ...]]):
         return len(self._items)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Extensions) and self._items == other._items
+        return type(other) is type(self) and self._items == other._items  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
         return hash(tuple(self._items.items()))
 
     def __repr__(self) -> str:
-        return f"Extensions({self._items!r})"
+        return f"{type(self).__name__}({self._items!r})"
+
+    def lines(self) -> list[str]:
+        """One ``KEYWORD param param`` line per entry, in order."""
+        return [" ".join((k, *v)) for k, v in self._items.items()]
+
+    @classmethod
+    def valid_line(cls, words: list[str]) -> bool:
+        """Whether a received line (split in words) is well-formed for this map."""
+        return bool(words) and bool(cls._key_syntax.fullmatch(words[0])) and all(
+            cls._param_syntax.fullmatch(w) for w in words[1:]
+        )
+
+
+class Extensions(KeywordMap):
+    """Keyword -> parameters, e.g. ``{"SIZE": ("10240000",), "AUTH": ("PLAIN",)}``."""
 
     @property
     def size(self) -> int | None:
@@ -67,9 +89,6 @@ class Extensions(Mapping[str, tuple[str, ...]]):
     def auth_mechanisms(self) -> tuple[str, ...]:
         """RFC 4954 §3: the SASL mechanisms after AUTH, upper-cased."""
         return tuple(m.upper() for m in self._items.get("AUTH", ()))
-
-    def lines(self) -> list[str]:
-        return [" ".join((k, *v)) for k, v in self._items.items()]
 
 
 @dataclass(frozen=True)
@@ -104,7 +123,7 @@ def parse_ehlo(reply: Reply) -> Ehlo:
         key, *params = words
         if key.upper().startswith("AUTH="):  # pre-RFC 2554 form
             key, params = "AUTH", [key[5:], *params]
-        if not _KEYWORD.fullmatch(key) or not all(_PARAM.fullmatch(p) for p in params):
+        if not Extensions.valid_line([key, *params]):
             continue
         items.setdefault(key.upper(), tuple(params))
     return Ehlo(domain, Extensions(items), greeting)
