@@ -256,3 +256,49 @@ def test_100k_message_folder_status_and_listing_open_no_file(mail, monkeypatch):
     assert len(msgs) == n and msgs[-1].uid == n
     assert mail.usage().messages == n
     assert inbox.changes_since(st.highestmodseq).changed == []
+
+
+def test_concurrent_appends_from_threads_get_distinct_uids(mail):
+    import threading
+
+    inbox = mail.folder("INBOX")
+    uids: list[int] = []
+
+    def work() -> None:
+        for _ in range(20):
+            uids.append(inbox.append(MSG).uid)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(uids) == list(range(1, 81))
+    assert len(list((inbox.path / "new").iterdir())) == 80
+    assert inbox.sync(force=True).changed == []
+
+
+def _append_in_process(data_dir, n):
+    store = MailStore(data_dir)
+    inbox = store.user("alice@a.test").folder("INBOX")
+    for _ in range(n):
+        inbox.append(MSG)
+        inbox.sync()
+    store.close()
+
+
+def test_two_processes_appending_and_syncing_never_duplicate(tmp_path, mail):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_append_in_process, args=(tmp_path, 15)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    inbox = mail.folder("INBOX")
+    inbox.sync(force=True)
+    msgs = inbox.messages()
+    assert len(msgs) == 30 and len({m.base for m in msgs}) == 30
+    assert [m.uid for m in msgs] == list(range(1, 31))
