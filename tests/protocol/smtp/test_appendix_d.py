@@ -79,3 +79,45 @@ def test_appendix_d1_client_side_stuffing():
     wire = dot_stuff(b"Blah blah blah...\r\n..etc. etc. etc.\r\n")
     assert wire == b"Blah blah blah...\r\n...etc. etc. etc.\r\n.\r\n"
     assert wire in CLIENT
+
+
+def _commands(wire: bytes) -> list:
+    lines = command_reader()
+    lines.receive_data(wire)
+    out = []
+    while (line := lines.next_line()) is not None:
+        out.append(parse_command(line))
+    return out
+
+
+def test_appendix_d2_aborted_transaction():
+    cmds = _commands(
+        b"EHLO bar.com\r\nMAIL FROM:<Smith@bar.com>\r\nRCPT TO:<Jones@foo.com>\r\n"
+        b"RCPT TO:<Green@foo.com>\r\nRSET\r\nQUIT\r\n"
+    )
+    assert [c.verb for c in cmds] == ["EHLO", "MAIL", "RCPT", "RCPT", "RSET", "QUIT"]
+    assert [parse_rcpt_to(c.argument).recipient for c in cmds[2:4]] == [
+        Address("Jones", "foo.com"),
+        Address("Green", "foo.com"),
+    ]
+    replies = ReplyParser().feed(b"250 OK\r\n550 No such user here\r\n250 OK\r\n")
+    assert [r.code for r in replies] == [250, 550, 250]
+    assert replies[1].is_permanent and not replies[1].is_transient
+
+
+def test_appendix_d3_relay_source_route_is_ignored():
+    # step 1 of D.3 names the relay in a source route; RFC 5321 §3.6.1 / App. C:
+    # we check its syntax and deliver to the mailbox alone, as step 2 does
+    (mail, rcpt, data) = _commands(
+        b"MAIL FROM:<JQP@bar.com>\r\nRCPT TO:<@foo.com:Jones@XYZ.COM>\r\nDATA\r\n"
+    )
+    assert parse_mail_from(mail.argument).sender == Address("JQP", "bar.com")
+    assert parse_rcpt_to(rcpt.argument).recipient == Address("Jones", "XYZ.COM")
+    assert data == parse_command(b"DATA")
+    body = (
+        b"Date: Thu, 21 May 1998 05:33:29 -0700\r\nFrom: John Q. Public <JQP@bar.com>\r\n"
+        b"Subject: The Next Meeting of the Board\r\nTo: Jones@xyz.com\r\n\r\nBill:\r\n"
+        b"The next meeting of the board of directors will be\r\non Tuesday.\r\nJohn.\r\n"
+    )
+    reader = DataReader()
+    assert reader.feed(dot_stuff(body)) == body and reader.finish() == len(body)
