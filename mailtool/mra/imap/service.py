@@ -104,6 +104,7 @@ class ImapService:
 
     def __init__(self, server: ImapServer, name: str, host: str, port: int) -> None:
         self.server = server
+        self.sessions: set[Session] = set()
         implicit = name == "imaps"
         self.listener = StreamListener(
             name,
@@ -116,12 +117,20 @@ class ImapService:
         )
 
     async def handle(self, conn: Connection) -> None:
-        await Session(self.server, conn).run()
+        session = Session(self.server, conn)
+        self.sessions.add(session)
+        try:
+            await session.run()
+        finally:
+            self.sessions.discard(session)
 
     async def start(self) -> tuple[str, int]:
         return await self.listener.start()
 
     async def stop(self, grace: float = 10.0) -> None:
+        # RFC 9051 §7.1.5: idle sessions get BYE now; a command in progress finishes
+        for session in list(self.sessions):
+            session.shutdown()
         await self.listener.stop(grace)
 
 

@@ -144,6 +144,7 @@ class Session:
         self._read_task: asyncio.Task[bytes] | None = None
         self._unwatch: Callable[[], None] | None = None
         self.changed = asyncio.Event()
+        self.shutting_down = False
         self._loop = asyncio.get_running_loop()
 
     # ------------------------------------------------------------------ output
@@ -232,11 +233,7 @@ class Session:
             self.send(wire.status(None, "BYE", "Autologout; idle for too long"))
             log_event("imap.autologout", id=self.conn.id, user=self.user)
             raise Closing
-        data = self._read_task.result()
-        self._read_task = None
-        if not data:
-            raise Closing
-        return data
+        return self._take_read()
 
     async def read_or_wake(self, timeout: float) -> bytes | None:
         """Bytes from the socket, or None when a store change (or ``timeout``) came
@@ -251,12 +248,30 @@ class Session:
         finally:
             waiter.cancel()
         if self._read_task not in done:
+            if self.shutting_down:
+                self._read_task.cancel()
+                return self._take_read()
             return None
-        data = self._read_task.result()
-        self._read_task = None
+        return self._take_read()
+
+    def _take_read(self) -> bytes:
+        task, self._read_task = self._read_task, None
+        assert task is not None
+        if self.shutting_down or task.cancelled():
+            self.send(wire.status(None, "BYE", "Server shutting down"))
+            raise Closing
+        data = task.result()
         if not data:
             raise Closing
         return data
+
+    def shutdown(self) -> None:
+        """Server stop: end the session at its next wait for input (a command in
+        progress finishes first)."""
+        self.shutting_down = True
+        self.changed.set()
+        if self._read_task is not None:
+            self._read_task.cancel()
 
     def _buffered(self) -> bool:
         """Whether the client sent more than we have read (it is pipelining)."""

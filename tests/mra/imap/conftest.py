@@ -4,6 +4,7 @@ and a user, plus small imaplib helpers."""
 from __future__ import annotations
 
 import imaplib
+import itertools
 import re
 import ssl
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ from tests.harness import MailtoolServer
 from tests.mra.imap.wireclient import Wire
 
 USER = "alice@example.test"
+_ids = itertools.count(1)
 PASSWORD = "correct horse"
 
 
@@ -103,8 +105,8 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailtool
 @pytest.fixture
 def imap(shared_server: MailtoolServer, request: pytest.FixtureRequest) -> Imap:
     """The module's server with a user of this test's own (no state leaks between tests)."""
-    name = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[-50:].strip("-")
-    user = f"{name}@example.test"
+    name = re.sub(r"[^a-z0-9]+", "-", request.node.originalname.lower())[-40:].strip("-")
+    user = f"{name}-{next(_ids)}@example.test"
     add_user(shared_server, user)
     return Imap(shared_server, user)
 
