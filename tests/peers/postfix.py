@@ -67,6 +67,7 @@ class Postfix:
         domains: Iterable[str] = ("postfix.test",),
         tls: Any = None,  # a trustme.LeafCert: enables STARTTLS
         options: Mapping[str, str] | None = None,
+        port: int = 0,  # 0: a free one (give one to share a port across 127.0.0.x hosts)
     ) -> None:
         self.binary = require_tool("postfix")
         # Postfix's daemons drop to the postfix user, which must reach the data
@@ -80,7 +81,7 @@ class Postfix:
         self.domains = list(domains)
         self.tls = tls
         self.options = dict(options or {})
-        self.port = 0
+        self.port = port
         self.running = False
 
     def main_cf(self) -> dict[str, str]:
@@ -138,7 +139,7 @@ class Postfix:
             # key first, then its chain (smtpd_tls_chain_files)
             self.tls.private_key_and_cert_chain_pem.write_to_path(str(self.etc / "tls.pem"))
             (self.etc / "tls.pem").chmod(0o600)
-        self.port = free_port(self.host)
+        self.port = self.port or free_port(self.host)
         (self.etc / "main.cf").write_text(
             "".join(f"{k} = {v}\n" for k, v in self.main_cf().items())
         )

@@ -1,0 +1,90 @@
+"""Run the check families concurrently and collect one :class:`Report`.
+
+Groups (``--only`` / ``--skip``) map to check-family modules; each module
+has ``async def run(ctx) -> list[Finding]``. A family that crashes yields
+one ``error`` finding instead of sinking the whole diagnosis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import importlib
+import time
+from collections.abc import Callable, Iterable
+
+from mailtool.dns import Resolver
+
+from .context import Context, Options
+from .findings import Check, Finding, Status
+from .report import Report
+
+#: group -> the family modules it runs, in report order
+GROUPS: dict[str, tuple[str, ...]] = {
+    "routing": ("routing",),
+    "policy": ("spf", "dmarc", "dkim"),
+    "transport": ("transport", "mtasts", "dane"),
+    "client": ("client_access",),
+    "reputation": ("reputation",),
+    "cross": ("crosscheck",),
+}
+
+CRASHED = Check(
+    "diagnose.internal",
+    "A check family could not run",
+    "A bug or an unexpected answer stopped this family; its checks are unknown.",
+    fix="Report the error with the command line that produced it.",
+)
+
+
+def select_groups(only: Iterable[str] = (), skip: Iterable[str] = ()) -> tuple[str, ...]:
+    only, skip = set(only), set(skip)
+    unknown = (only | skip) - set(GROUPS)
+    if unknown:
+        raise ValueError(f"unknown group(s): {', '.join(sorted(unknown))}")
+    return tuple(g for g in GROUPS if (not only or g in only) and g not in skip)
+
+
+async def _family(ctx: Context, name: str) -> list[Finding]:
+    module = importlib.import_module(f"mailtool.diagnose.{name}")
+    try:
+        return list(await module.run(ctx))
+    except Exception as exc:  # one family's bug must not hide the others' results
+        return [CRASHED(Status.ERROR, f"{name}: {type(exc).__name__}: {exc}", subject=name)]
+
+
+async def diagnose(
+    domain: str,
+    resolver: Resolver,
+    options: Options | None = None,
+    *,
+    only: Iterable[str] = (),
+    skip: Iterable[str] = (),
+    progress: Callable[[str], None] | None = None,
+) -> Report:
+    """Diagnose ``domain``'s mail set-up; never raises for what the domain does."""
+    groups = select_groups(only, skip)
+    domain = domain.strip().rstrip(".").lower()
+    ctx = Context(domain, resolver, options or Options(), progress or (lambda _m: None))
+    report = Report(
+        domain,
+        groups,
+        started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        nameservers=tuple(ctx.nameservers),
+    )
+    t0 = time.monotonic()
+    families = [f for g in groups for f in GROUPS[g]]
+    done = 0
+
+    async def one(name: str) -> list[Finding]:
+        nonlocal done
+        result = await _family(ctx, name)
+        done += 1
+        ctx.progress(f"{done}/{len(families)} check families done ({name})")
+        return result
+
+    results = await asyncio.gather(*(one(f) for f in families))
+    for findings in results:
+        report.findings += findings
+    report.duration = time.monotonic() - t0
+    return report
