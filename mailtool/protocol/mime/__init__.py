@@ -20,6 +20,9 @@ bad request (section text, unknown transfer encoding for BINARY) raises
 from mailtool.protocol.mime.encoded_words import decode_header
 from mailtool.protocol.mime.parser import (
     DEFAULT_LIMITS,
+    LEAF,
+    MULTIPART,
+    RFC822,
     Message,
     MimeError,
     MimeLimits,
@@ -39,6 +42,9 @@ from mailtool.protocol.mime.structure import Content, bodystructure, content, en
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "LEAF",
+    "MULTIPART",
+    "RFC822",
     "SECTION_TEXTS",
     "Content",
     "Message",

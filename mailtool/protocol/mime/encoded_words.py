@@ -15,7 +15,7 @@ import codecs
 import re
 
 # RFC 2047 §2 encoded-word = "=?" charset ["*" language] "?" encoding "?" encoded-text "?="
-_WORD = re.compile(r"=\?([^?\s*]+)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
+_WORD = re.compile(r"=\?([!#-)+-/0-9A-Z^-~]+)(?:\*[!#-)+-/0-9A-Z^-~]*)?\?([QqBb])\?([!->@-~]*)\?=")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _ONLY_SPACE = re.compile(r"[ \t\r\n]*")
 _Q_HEX = re.compile(rb"=([0-9A-Fa-f]{2})")
@@ -53,10 +53,11 @@ def _decode_word(encoding: str, text: str) -> bytes | None:
 
 def _charset_ok(charset: str) -> bool:
     try:
-        codecs.lookup(charset)
+        info = codecs.lookup(charset)
     except LookupError:
         return False
-    return True
+    # "base64", "rot13", "zip": codecs, but not text encodings
+    return getattr(info, "_is_text_encoding", True)
 
 
 def decode_header(value: str) -> str:
