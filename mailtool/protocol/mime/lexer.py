@@ -53,44 +53,51 @@ class Lexer:
     def more(self) -> int:
         return 1 if self.pos < self.end else 0
 
-    # RFC 5322 §3.2.2 comment, nested, with quoted-pairs
-    def skip_comment(self) -> int:
-        data, lc = self.data, self.last_comment
-        if lc is not None:
-            del lc[:]
+    def _copy_until(self, out: bytearray, close: int, nest: int = -1) -> bool:
+        """Copy quoted text up to ``close`` (after the opening char) into ``out``.
+
+        Folding [CR]LF is dropped, quoted-pairs unescaped, NUL replaced when
+        asked; ``nest`` is the char that opens a nested level (comments).
+        """
+        data = self.data
         self.pos += 1
         start = pos = self.pos
         level = 1
         while pos < self.end:
             c = data[pos]
-            if c == 0x28:  # (
+            if c == nest:
                 level += 1
-            elif c == 0x29:  # )
+            elif c == close:
                 level -= 1
                 if level == 0:
-                    if lc is not None:
-                        lc += data[start:pos]
+                    out += data[start:pos]
                     self.pos = pos + 1
-                    return self.more()
-            elif c == 0x0A and lc is not None:  # folding inside a comment: drop [CR]LF
-                lc += data[start : pos - 1 if pos > start and data[pos - 1] == 0x0D else pos]
+                    return True
+            elif c == 0x0A:  # folding: drop the [CR]LF
+                out += data[start : pos - 1 if pos > start and data[pos - 1] == 0x0D else pos]
                 start = pos + 1
-            elif c == 0 and lc is not None and self.nul_replacement is not None:
-                lc += data[start:pos] + self.nul_replacement
+            elif c == 0 and self.nul_replacement is not None:
+                out += data[start:pos] + self.nul_replacement
                 start = pos + 1
             elif c == 0x5C:  # quoted-pair
                 pos += 1
                 if pos >= self.end:
-                    self.pos = pos
-                    return -1
+                    break
                 if data[pos] in b"\r\n\x00":
                     continue
-                if lc is not None:
-                    lc += data[start : pos - 1]
+                out += data[start : pos - 1]
                 start = pos
             pos += 1
         self.pos = pos
-        return -1  # missing ")"
+        return False  # not closed
+
+    # RFC 5322 §3.2.2 comment, nested, with quoted-pairs
+    def skip_comment(self) -> int:
+        lc = self.last_comment
+        if lc is not None:
+            del lc[:]
+        ok = self._copy_until(lc if lc is not None else bytearray(), 0x29, 0x28)
+        return self.more() if ok else -1
 
     # RFC 5322 §3.2.2 CFWS
     def skip_lwsp(self) -> int:
@@ -149,33 +156,7 @@ class Lexer:
 
     # RFC 5322 §3.2.4 quoted-string; folding removed, quoted-pairs unescaped
     def quoted_string(self, out: bytearray) -> int:
-        data = self.data
-        self.pos += 1
-        start = pos = self.pos
-        while pos < self.end:
-            c = data[pos]
-            if c == 0x22:
-                out += data[start:pos]
-                self.pos = pos + 1
-                return self.skip_lwsp()
-            if c == 0x0A:
-                out += data[start : pos - 1 if pos > start and data[pos - 1] == 0x0D else pos]
-                start = pos + 1
-            elif c == 0 and self.nul_replacement is not None:
-                out += data[start:pos] + self.nul_replacement
-                start = pos + 1
-            elif c == 0x5C:
-                pos += 1
-                if pos >= self.end:
-                    self.pos = pos
-                    return -1
-                if data[pos] in b"\r\n\x00":
-                    continue
-                out += data[start : pos - 1]
-                start = pos
-            pos += 1
-        self.pos = pos
-        return -1  # missing closing quote
+        return self.skip_lwsp() if self._copy_until(out, 0x22) else -1
 
     # RFC 5322 §3.2.5 phrase (with obs-phrase dots); words joined by one space
     def phrase(self, out: bytearray) -> int:
