@@ -89,6 +89,12 @@ def zone(spki_sha256: bytes) -> list[str]:
         txt("_mta-sts.partly.test", "v=STSv1; id=7"),
         f"host-record=mta-sts.partly.test,{HTTPS_IP}",
         tlsa_rr("_25._tcp.mx.partly.test", 3, 1, 1, b"\x00" * 32),
+        # ---- noptr.test: one MX without PTR, one whose PTR does not resolve back
+        "mx-host=noptr.test,mx1.noptr.test,10",
+        "mx-host=noptr.test,mx2.noptr.test,20",
+        "address=/mx1.noptr.test/127.0.0.13",
+        "address=/mx2.noptr.test/127.0.0.14",
+        "ptr-record=14.0.0.127.in-addr.arpa,elsewhere.test",
         # ---- others
         "dns-rr=null.test,15,00:00:00",
         "server=/servfail.test/127.0.0.1#9",
