@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "domain": "mailtool.cli.accounts:domain",
     "user": "mailtool.cli.accounts:user",
     "alias": "mailtool.cli.accounts:alias",
+    "tui": "mailtool.cli.tui:tui",
+    "send": "mailtool.cli.send:send",
     "diagnose": "mailtool.cli.diagnose:diagnose",
     "probe": "mailtool.cli.probe:probe",
     "dns": "mailtool.cli.dns_cmd:dns",

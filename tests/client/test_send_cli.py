@@ -1,0 +1,67 @@
+"""``mailtool send``: real SMTP + IMAP; the never-lose path checked with imaplib."""
+
+from __future__ import annotations
+
+import email
+import subprocess
+import sys
+
+from tests.tui.servers import OTHER, USER
+
+
+def run_send(args: list[str], body: str, env_config) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mailtool", "--config", str(env_config), "send", *args],
+        input=body, capture_output=True, text=True, timeout=60,
+    )
+
+
+def _messages(server, folder: str) -> list[email.message.Message]:
+    imap = server.check()
+    if imap.select(folder)[0] != "OK":  # a folder that was never created holds nothing
+        return []
+    _typ, data = imap.uid("SEARCH", "ALL")
+    out = []
+    for uid in data[0].split():
+        _t, fetched = imap.uid("FETCH", uid, "(BODY.PEEK[])")
+        out.append(email.message_from_bytes(fetched[0][1]))
+    imap.logout()
+    return out
+
+
+def test_send_delivers_files_in_sent_and_leaves_no_draft(mail_server, account_config, tmp_path):
+    attachment = tmp_path / "report.csv"
+    attachment.write_text("a,b\n1,2\n")
+    result = run_send(["--to", OTHER, "--subject", "Hello Bob", "--attach", str(attachment)],
+                      "See you at 5.\n", account_config)
+    assert result.returncode == 0, result.stderr
+    assert "Sending..." in result.stderr
+    assert _messages(mail_server, "INBOX") == []  # Bcc-free: nothing went to alice
+    bob = mail_server.check(OTHER)
+    bob.select("INBOX")
+    _t, data = bob.uid("SEARCH", 'SUBJECT "Hello Bob"')
+    assert data[0].split(), "the message did not arrive in bob's INBOX"
+    _t, fetched = bob.uid("FETCH", data[0].split()[0], "(BODY.PEEK[])")
+    msg = email.message_from_bytes(fetched[0][1])
+    assert msg["From"] == f"Alice <{USER}>"
+    parts = {p.get_filename(): p for p in msg.walk() if p.get_filename()}
+    assert parts["report.csv"].get_payload(decode=True) == b"a,b\n1,2\n"
+    sent = _messages(mail_server, "Sent")
+    assert [m["Subject"] for m in sent] == ["Hello Bob"]
+    assert _messages(mail_server, "Drafts") == []
+
+
+def test_smtp_failure_leaves_the_draft_in_drafts(mail_server, account_config):
+    if not hasattr(mail_server, "smtp"):
+        import pytest
+
+        pytest.skip("needs a submission server we can make refuse")
+    mail_server.smtp.reject_with = "554 5.7.1 policy says no"
+    result = run_send(["--to", OTHER, "--subject", "Important"], "Do not lose me.\n",
+                      account_config)
+    assert result.returncode != 0
+    assert "554" in result.stderr and "Drafts" in result.stderr
+    drafts = _messages(mail_server, "Drafts")
+    assert [m["Subject"] for m in drafts] == ["Important"]
+    assert "Do not lose me." in drafts[0].get_payload()
+    assert _messages(mail_server, "Sent") == []
