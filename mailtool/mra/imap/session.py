@@ -213,6 +213,9 @@ class Session:
         except Closing:
             with contextlib.suppress(Exception):
                 await self.flush()
+            if self.shutting_down:
+                # do not wait for a TLS close_notify the client may never send
+                self.conn.writer.transport.abort()
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
