@@ -212,6 +212,27 @@ class AccountConfig:
 
 
 @dataclass(frozen=True)
+class TuiConfig:
+    """The terminal client, ``mailtool tui``."""
+
+    keys: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            'Key remapping, one "ACTION=KEY" per entry, e.g. ["delete=x", "reply=ctrl+r"]; '
+            "action ids are listed in docs/tui.md and in the command palette."
+        ),
+    )
+    theme: str = field(
+        default="",
+        metadata=_doc('A Textual theme ("textual-dark", "nord", "gruvbox", ...); empty = default.'),
+    )
+    poll_interval: float = field(
+        default=60.0,
+        metadata=_doc("Seconds between STATUS polls of the folders other than INBOX.", min=5),
+    )
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole effective configuration."""
 
@@ -236,6 +257,7 @@ class Config:
         default_factory=dict,
         metadata=_doc("Client accounts, one [accounts.NAME] table each.", table_of=AccountConfig),
     )
+    tui: TuiConfig = field(default_factory=TuiConfig)
 
     #: the file this came from, for messages; not a key
     source: str | None = field(default=None, compare=False, metadata={"internal": True})

@@ -1,0 +1,193 @@
+"""Connections that come back: the main IMAP session and the IDLE watcher.
+
+:class:`MailSession` is the connection every user action uses. It connects on
+first use, and when a command finds the connection gone it reconnects once,
+re-selects the folder and retries, so a server restart costs one slow action
+instead of an error.
+
+:class:`IdleWatcher` keeps a second connection in IDLE on INBOX (RFC 2177),
+re-issued before 29 minutes, and between IDLEs polls STATUS of the other
+folders. It reports each change through ``on_change(folder)`` and its state
+(``connected`` / ``idle`` / ``reconnecting in N s`` / ``offline``) through
+``on_state``; a dropped connection is retried with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aioimaplib import aioimaplib as _aio
+
+from mailtool.client.account import Account
+from mailtool.client.imap import ImapClient
+from mailtool.client.imap_parse import MailboxInfo
+from mailtool.client.imap_transport import ConnectionLost, ImapClientError
+from mailtool.errors import AuthError
+
+T = TypeVar("T")
+#: RFC 2177 §3: servers may log out idle clients after 30 minutes
+IDLE_RENEW = 29 * 60.0
+BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+StateCallback = Callable[[str, float | None], None]
+
+
+class MailSession:
+    """The main connection of an account; see the module docstring."""
+
+    def __init__(self, account: Account, password: str, *, cafile: str | None = None) -> None:
+        self.account = account
+        self.password = password
+        self.cafile = cafile
+        self._client: ImapClient | None = None
+        self._lock = asyncio.Lock()
+        self.stale = False
+
+    async def client(self) -> ImapClient:
+        async with self._lock:
+            if self._client is None or not self._client.connected:
+                selected = self._client.selected if self._client else None
+                client = ImapClient(self.account.imap, cafile=self.cafile)
+                try:
+                    await client.connect(self.account.username, self.password)
+                except BaseException:
+                    await client.close()
+                    raise
+                if selected:
+                    await client.select(selected)
+                self._client = client
+                self.stale = False
+            return self._client
+
+    async def call(self, action: Callable[[ImapClient], Awaitable[T]]) -> T:
+        """Run ``action(client)``; on a dropped connection reconnect once and retry."""
+        client = await self.client()
+        try:
+            return await action(client)
+        except ConnectionLost:
+            self.stale = True
+            client = await self.client()
+            return await action(client)
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+
+class IdleWatcher:
+    """Push for INBOX (IDLE) and polling for the rest; see the module docstring."""
+
+    def __init__(self, account: Account, password: str, *,
+                 on_change: Callable[[str], None], on_state: StateCallback,
+                 folders: Callable[[], list[str]] = lambda: [], poll_interval: float = 60.0,
+                 cafile: str | None = None, backoff: tuple[float, ...] = BACKOFF) -> None:
+        self.account = account
+        self.password = password
+        self.on_change = on_change
+        self.on_state = on_state
+        self.folders = folders
+        self.poll_interval = poll_interval
+        self.cafile = cafile
+        self.backoff = backoff
+        self._status: dict[str, tuple[int, int, int]] = {}
+        self._client: ImapClient | None = None
+        self._stopping = False
+
+    async def run(self) -> None:
+        """Forever: connect, watch, and on failure wait (backoff) and reconnect."""
+        failures = 0
+        while not self._stopping:
+            try:
+                self.on_state("connecting", None)
+                client = ImapClient(self.account.imap, cafile=self.cafile)
+                self._client = client
+                await client.connect(self.account.username, self.password)
+                if failures and self._status:
+                    self.on_change("*")  # reconnected: everything may have changed
+                failures = 0
+                await self._watch(client)
+            except AuthError:
+                self.on_state("offline", None)
+                return
+            except (TimeoutError, ImapClientError, OSError, _aio.AioImapException):
+                pass
+            finally:
+                if self._client is not None:
+                    with contextlib.suppress(Exception):
+                        await self._client.close()
+                    self._client = None
+            if self._stopping:
+                break
+            delay = self.backoff[min(failures, len(self.backoff) - 1)]
+            failures += 1
+            self.on_state("reconnecting", delay)
+            await asyncio.sleep(delay)
+        self.on_state("offline", None)
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.close()
+
+    async def _watch(self, client: ImapClient) -> None:
+        await client.select("INBOX", readonly=True)
+        await self._poll(client)
+        while not self._stopping:
+            if not client.has("IDLE"):
+                self.on_state("connected", None)
+                await asyncio.sleep(self.poll_interval)
+                await client.noop()
+                await self._poll(client, include_inbox=True)
+                continue
+            self.on_state("idle", None)
+            changed = await self._idle_once(client, min(self.poll_interval, IDLE_RENEW))
+            if changed:
+                self.on_change("INBOX")
+            await self._poll(client)
+
+    async def _idle_once(self, client: ImapClient, timeout: float) -> bool:
+        """One IDLE ... DONE; True if the server reported a change."""
+        imap = client.transport.imap
+        assert imap is not None
+        idle = await imap.idle_start(timeout=timeout)
+        changed = False
+        try:
+            while True:
+                lines = await imap.wait_server_push(timeout=timeout + 5)
+                if lines == _aio.STOP_WAIT_SERVER_PUSH:
+                    break
+                text = b" ".join(bytes(x) for x in lines).upper()
+                if b"BYE" in text or client.transport.lost:
+                    raise ConnectionLost("server closed the connection")
+                if any(w in text for w in (b"EXISTS", b"EXPUNGE", b"FETCH")):
+                    changed = True
+                    break
+        finally:
+            if imap.has_pending_idle() and not client.transport.lost:
+                imap.idle_done()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(idle, 10)
+        if client.transport.lost:
+            raise ConnectionLost("connection lost during IDLE")
+        return changed
+
+    async def _poll(self, client: ImapClient, *, include_inbox: bool = False) -> None:
+        """STATUS of each watched folder; report those whose counts moved."""
+        for folder in self.folders():
+            if folder == "INBOX" and not include_inbox:
+                continue
+            try:
+                info: MailboxInfo = await client.status(folder)
+            except ImapClientError as exc:
+                if isinstance(exc, ConnectionLost):
+                    raise
+                continue
+            key = (info.exists, info.unseen, info.uidnext)
+            if self._status.get(folder, key) != key:
+                self.on_change(folder)
+            self._status[folder] = key
