@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import select
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -277,9 +278,18 @@ class Session:
             self._read_task.cancel()
 
     def _buffered(self) -> bool:
-        """Whether the client sent more than we have read (it is pipelining)."""
-        buf = getattr(self.conn.reader, "_buffer", None)
-        return bool(buf)
+        """Whether the client sent more than we have read (it is pipelining): bytes
+        in the stream's buffer or still in the kernel's."""
+        if getattr(self.conn.reader, "_buffer", None):
+            return True
+        sock = self.conn.writer.get_extra_info("socket")
+        if sock is None:
+            return False
+        try:
+            ready, _, _ = select.select([sock.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return bool(ready)
 
     async def _next_event(self) -> object:
         while True:

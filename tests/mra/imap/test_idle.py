@@ -4,7 +4,6 @@ and during IDLE; an SMTP delivery shows up in IDLE."""
 from __future__ import annotations
 
 import smtplib
-import socket
 
 from tests.mra.imap.conftest import Imap, message
 from tests.mra.imap.wireclient import Wire
@@ -25,7 +24,7 @@ def pushed(w: Wire) -> bytes:
     w.sock.settimeout(PUSH_DEADLINE)
     try:
         return w.line()
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise AssertionError("no update pushed within the deadline") from None
     finally:
         w.sock.settimeout(30)
@@ -41,7 +40,8 @@ def test_noop_shows_other_sessions_changes(imap: Imap) -> None:
     a, b = imap.wire(), imap.wire()
     a.cmd("SELECT INBOX")
     b.cmd("SELECT INBOX")
-    b.cmd("APPEND INBOX {%d+}\r\n" % len(message("two")) + message("two").decode())
+    data = message("two")
+    b.cmd(f"APPEND INBOX {{{len(data)}+}}\r\n".encode() + data)
     assert a.cmd("NOOP").untagged == [b"* 2 EXISTS\r\n"]
     b.cmd("STORE 1 +FLAGS (\\Flagged)")
     assert a.cmd("NOOP").untagged == [b"* 1 FETCH (FLAGS (\\Flagged) UID 1)\r\n"]
