@@ -1,0 +1,290 @@
+"""SMTP ingest + local delivery: mailtool against a private Postfix, same load, same run.
+
+Load: Postfix's ``smtp-source -s 20 -l 2048 -m N`` (20 parallel sessions, 2 KB
+messages). Measured end to end: from the first connection until the N-th
+message is a file in the recipient's Maildir ``new/`` (both sides fsync: our
+queue and Maildir writes, Postfix's queue file and virtual(8) delivery). Every
+run goes to a fresh recipient / data directory (see BENCHMARKING.md: never
+time file creation right after deleting many files); everything is removed
+after the whole benchmark.
+
+    .venv/bin/python bench/bench_smtp.py            # 3 runs each, 20000 messages
+    .venv/bin/python bench/bench_smtp.py --messages 5000 --runs 3
+
+Needs root (Postfix's daemons and its vmail user), postfix and smtp-source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+POSTFIX = "/usr/sbin/postfix"
+DOMAIN = "example.com"
+SESSIONS = 20
+SIZE = 2048
+MAILUSER = "vmail"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def count_new(maildir_new: Path) -> int:
+    try:
+        return sum(1 for _ in os.scandir(maildir_new))
+    except FileNotFoundError:
+        return 0
+
+
+def drive(port: int, rcpt: str, messages: int, maildir_new: Path) -> tuple[float, float]:
+    """Run smtp-source; returns (seconds until all accepted, seconds until all delivered)."""
+    start = time.perf_counter()
+    subprocess.run(
+        [SMTP_SOURCE, "-s", str(SESSIONS), "-l", str(SIZE), "-m", str(messages),
+         "-f", f"load@source.test", "-t", rcpt, "-M", "source.test", f"127.0.0.1:{port}"],
+        check=True, stdout=subprocess.DEVNULL,
+    )
+    accepted = time.perf_counter() - start
+    deadline = time.monotonic() + 600
+    while count_new(maildir_new) < messages:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {count_new(maildir_new)} of {messages} delivered")
+        time.sleep(0.005)
+    return accepted, time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- mailtool
+
+
+class Mailtool:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data = root / "data"
+        self.config = root / "mailtool.toml"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def cli(self, *args: str, stdin: str | None = None) -> None:
+        subprocess.run([sys.executable, "-m", "mailtool", "--config", str(self.config), *args],
+                       input=stdin, text=True, check=True, capture_output=True)
+
+    def start(self, users: list[str]) -> None:
+        self.root.mkdir(parents=True)
+        off = ["submission", "submissions", "imap", "imaps", "pop3", "pop3s"]
+        listen = "\n".join([f'smtp = "127.0.0.1:0"', *(f"{s} = false" for s in off)])
+        self.config.write_text(
+            f'data_dir = "{self.data}"\nhostname = "mt.bench.test"\n[listen]\n{listen}\n'
+            "[limits]\nmax_connections_per_ip = 1000\n"
+        )
+        self.cli("domain", "add", DOMAIN)
+        for user in users:
+            self.cli("user", "add", user, "--password-stdin", stdin="bench-password\n")
+        log = open(self.root / "serve.log", "wb")  # noqa: SIM115 - the child owns it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mailtool", "--config", str(self.config), "serve"],
+            stdout=subprocess.DEVNULL, stderr=log,
+        )
+        listeners = self.data / "run" / "listeners.json"
+        deadline = time.monotonic() + 60
+        while not listeners.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((self.root / "serve.log").read_text())
+            time.sleep(0.05)
+        self.port = int(json.loads(listeners.read_text())["smtp"].rpartition(":")[2])
+
+    def maildir_new(self, user: str) -> Path:
+        local, domain = user.split("@")
+        return self.data / "mail" / domain / local / "new"
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(60)
+
+
+# --------------------------------------------------------------------------- Postfix
+
+
+class PrivatePostfix:
+    """``postfix -c DIR``: own main.cf/master.cf, queue, and virtual(8) Maildirs under root
+    (as /work/shared/peers/postfix/setup.sh does, on a free port)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.etc = root / "etc"
+        self.port = free_port()
+
+    def start(self, users: list[str]) -> None:
+        if subprocess.run(["id", "-u", MAILUSER], capture_output=True).returncode != 0:
+            subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir",
+                            "/nonexistent", "--shell", "/usr/sbin/nologin", MAILUSER], check=True)
+        uid = subprocess.run(["id", "-u", MAILUSER], capture_output=True, text=True).stdout.strip()
+        gid = subprocess.run(["id", "-g", MAILUSER], capture_output=True, text=True).stdout.strip()
+        for sub in ("etc", "queue", "data", "vmail", "log"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        self.root.chmod(0o755)
+        shutil.chown(self.root / "data", "postfix", "postfix")
+        (self.root / "data").chmod(0o700)
+        os.chown(self.root / "vmail", int(uid), int(gid))
+        (self.etc / "vmailbox").write_text(
+            "".join(f"{u} {DOMAIN}/{u.split('@')[0]}/\n" for u in users)
+        )
+        r = self.root
+        (self.etc / "main.cf").write_text(f"""\
+compatibility_level = 3.6
+queue_directory = {r}/queue
+data_directory = {r}/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = pf.bench.test
+mydomain = bench.test
+myorigin = $myhostname
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost =
+relay_domains =
+local_recipient_maps =
+local_transport = error:local delivery disabled
+alias_maps =
+alias_database =
+biff = no
+append_dot_mydomain = no
+smtpd_banner = $myhostname ESMTP
+virtual_mailbox_domains = {DOMAIN}
+virtual_mailbox_base = {r}/vmail
+virtual_mailbox_maps = texthash:{self.etc}/vmailbox
+virtual_uid_maps = static:{uid}
+virtual_gid_maps = static:{gid}
+maillog_file = {r}/log/maillog
+maillog_file_prefixes = /var, /dev/stdout, {r}/log
+""")
+        master = Path("/work/shared/peers/postfix/etc/master.cf")
+        if master.exists():
+            text = master.read_text().replace("127.0.0.1:10025", f"127.0.0.1:{self.port}")
+        else:
+            text = _MASTER.format(port=self.port)
+        (self.etc / "master.cf").write_text(text)
+        subprocess.run([POSTFIX, "-c", str(self.etc), "start"], check=True, capture_output=True)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    if s.recv(100).startswith(b"220"):
+                        s.sendall(b"QUIT\r\n")
+                        return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("postfix did not start")
+            time.sleep(0.1)
+
+    def maildir_new(self, user: str) -> Path:
+        return self.root / "vmail" / DOMAIN / user.split("@")[0] / "new"
+
+    def stop(self) -> None:
+        subprocess.run([POSTFIX, "-c", str(self.etc), "stop"], capture_output=True)
+
+
+_MASTER = """\
+127.0.0.1:{port} inet n  -       n       -       -       smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+proxywrite unix -       -       n       -       1       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+local     unix  -       n       n       -       -       local
+virtual   unix  -       n       n       -       -       virtual
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+
+# --------------------------------------------------------------------------- main
+
+
+def machine() -> str:
+    def version(cmd: list[str]) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+        except OSError:
+            return "?"
+
+    from importlib.metadata import version as pkg_version
+
+    return (
+        f"{platform.node()} nproc={os.cpu_count()} {platform.platform()} "
+        f"python={platform.python_version()} aiosmtpd={pkg_version('aiosmtpd')} "
+        f"{version(['postconf', '-d', '-h', 'mail_version']) and 'postfix=' + version(['postconf', '-d', '-h', 'mail_version'])}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--messages", type=int, default=20000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    args = parser.parse_args()
+    for tool in (SMTP_SOURCE, POSTFIX):
+        if not os.access(tool, os.X_OK):
+            sys.exit(f"{tool} missing: apt-get install postfix")
+    users = [f"rcpt{i}@{DOMAIN}" for i in range(args.runs)]
+    root = Path(tempfile.mkdtemp(prefix="bench-smtp-", dir="/var/tmp"))
+    root.chmod(0o755)
+    mt, pf = Mailtool(root / "mailtool"), PrivatePostfix(root / "postfix")
+    print(f"machine: {machine()}")
+    print(f"load: smtp-source -s {SESSIONS} -l {SIZE} -m {args.messages}, "
+          "end to end (accepted + delivered into Maildir new/, fsync on both sides)")
+    results: dict[str, list[float]] = {"mailtool": [], "postfix": []}
+    try:
+        mt.start(users)
+        pf.start(users)
+        for run, user in enumerate(users, 1):
+            for name, side in (("mailtool", mt), ("postfix", pf)):
+                accepted, delivered = drive(side.port, user, args.messages,
+                                            side.maildir_new(user))
+                rate = args.messages / delivered
+                results[name].append(rate)
+                print(f"run {run} {name:8s}: accepted in {accepted:6.2f} s, delivered in "
+                      f"{delivered:6.2f} s -> {rate:7.0f} msg/s")
+    finally:
+        mt.stop()
+        pf.stop()
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+    med_mt = statistics.median(results["mailtool"])
+    med_pf = statistics.median(results["postfix"])
+    print(f"median mailtool {med_mt:.0f} msg/s, postfix {med_pf:.0f} msg/s, "
+          f"ratio mailtool/postfix = {med_mt / med_pf:.2f}x (target >= 1.0x, < 0.5x is a defect)")
+
+
+if __name__ == "__main__":
+    main()
