@@ -13,6 +13,7 @@ import asyncio
 from mailtool.mra.imap.session import AUTH, Done, Session, command, no, ok
 from mailtool.mra.imap.store_cmd import clean_flags
 from mailtool.protocol.imap import commands as c
+from mailtool.protocol.mime import to_crlf
 from mailtool.protocol.imap.sequence import SequenceSet
 
 
@@ -26,8 +27,11 @@ async def append(s: Session, cmd: c.Append) -> Done:
     if len(cmd.message) > s.config.limits.max_message_size:
         raise no("Message too large", "TOOBIG")
     flags = clean_flags(cmd.flags)
+    # RFC 9051 §2.2 / §6.3.12: messages are CRLF text; store what FETCH will send,
+    # so RFC822.SIZE (the file size) equals the size of BODY[]
+    data = to_crlf(cmd.message)
     uidvalidity, uid = await asyncio.to_thread(
-        s.mail.append, cmd.mailbox, cmd.message, flags, cmd.internal_date
+        s.mail.append, cmd.mailbox, data, flags, cmd.internal_date
     )
     return ok("APPEND completed", "APPENDUID", (uidvalidity, SequenceSet.from_numbers([uid])))
 
