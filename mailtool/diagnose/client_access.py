@@ -72,7 +72,8 @@ SERVICES = {
 }
 
 
-async def _srv(ctx: Context) -> tuple[list[Finding], dict[str, tuple[str, int]]]:
+async def _srv(ctx: Context) -> tuple[list[Finding], dict[str, tuple[str, int] | None]]:
+    """SRV findings, and service -> (target, port), or None for a "." target."""
     out, targets = [], {}
     for service, (label, _port, _kind, _tls) in SERVICES.items():
         name = f"{label}.{ctx.domain}"
@@ -85,6 +86,7 @@ async def _srv(ctx: Context) -> tuple[list[Finding], dict[str, tuple[str, int]]]
             targets[service] = (records[0].target, records[0].port)
             out.append(SRV(Status.PASS, f"{records[0].target}:{records[0].port}", subject=name))
         elif records:
+            targets[service] = None
             out.append(SRV(Status.INFO, "'.' target: service not offered", subject=name))
     if not out:
         out.append(
@@ -116,7 +118,9 @@ async def run(ctx: Context) -> list[Finding]:
     default = await _default_host(ctx)
     jobs = []
     for service, (_label, port, kind, tls) in SERVICES.items():
-        host, real_port = targets.get(service, (default, port))
+        if service in targets and targets[service] is None:
+            continue  # RFC 6186 §4: the domain says it does not offer it
+        host, real_port = targets.get(service) or (default, port)
         if host:
             jobs.append(_service(ctx, service, kind, tls, host, real_port, service in targets))
     for found in await asyncio.gather(*jobs):
@@ -143,8 +147,10 @@ async def _service(
     address, real = addresses[0], ctx.port(port)
     subject = f"{service} {host}:{port}"
     ctx.progress(f"{service} {host}")
+    # "auto" rather than "starttls": a server without STARTTLS is still probed
+    # (capabilities, plaintext login) and judged by client.tls below
     common = {
-        "tls": tls,
+        "tls": "tls" if tls == "tls" else "auto",
         "server_name": host,
         "cafile": ctx.options.cafile,
         "greeting_timeout": ctx.options.greeting_timeout,

@@ -6,7 +6,8 @@
 - Postfix at 127.0.0.10 (good: STARTTLS with a trustme certificate for
   mx.good.test, relay refused) and at 127.0.0.11 (bad: no TLS, open relay, no
   postmaster), both on the same port so that one --port-map 25=N reaches both;
-- an HTTPS server at 127.0.0.12 serving the MTA-STS policies.
+- an HTTPS server at 127.0.0.12 serving the MTA-STS policies;
+- Dovecot (IMAP, POP3, no TLS) on 127.0.0.1, advertised by clients.test's SRV.
 
 Every address in these zones is 127.0.0.x: diagnose never leaves loopback.
 """
@@ -21,6 +22,7 @@ import pytest
 
 from tests.peers import free_port
 from tests.peers.dnsmasq import DnsServer
+from tests.peers.dovecot import Dovecot
 from tests.peers.https import HTTPSServer
 from tests.peers.postfix import Postfix
 
@@ -50,7 +52,7 @@ def tlsa_rr(name: str, usage: int, selector: int, mtype: int, data: bytes) -> st
     return f"dns-rr={name},52," + ":".join(f"{b:02x}" for b in raw)
 
 
-def zone(spki_sha256: bytes) -> list[str]:
+def zone(spki_sha256: bytes, imap_port: int, pop3_port: int) -> list[str]:
     many = " ".join(["a"] * 8)
     return [
         # ---- good.test: everything right
@@ -95,6 +97,11 @@ def zone(spki_sha256: bytes) -> list[str]:
         "address=/mx1.noptr.test/127.0.0.13",
         "address=/mx2.noptr.test/127.0.0.14",
         "ptr-record=14.0.0.127.in-addr.arpa,elsewhere.test",
+        # ---- clients.test: IMAP and POP3 (Dovecot, no TLS) advertised by SRV
+        "host-record=imap.clients.test,127.0.0.1",
+        f"srv-host=_imap._tcp.clients.test,imap.clients.test,{imap_port},0,1",
+        f"srv-host=_pop3._tcp.clients.test,imap.clients.test,{pop3_port},0,1",
+        "srv-host=_imaps._tcp.clients.test,.,0,0,0",
         # ---- others
         "dns-rr=null.test,15,00:00:00",
         "server=/servfail.test/127.0.0.1#9",
@@ -112,6 +119,7 @@ class Lab:
     https: HTTPSServer
     cafile: str
     closed_port: int
+    dovecot: Dovecot
 
     def args(self, domain: str, *extra: str) -> list[str]:
         """``mailtool diagnose`` arguments that reach this lab only."""
@@ -178,13 +186,19 @@ def lab(tmp_path_factory: Any, certificate_authority: Any) -> Any:
             ("mta-sts.bad.test", POLICY_PATH): (200, "text/html", b"<html>"),
         },
     )
-    dns = DnsServer(tmp / "dns", zone(hashlib.sha256(spki).digest()))
+    dovecot = Dovecot(tmp / "dovecot", users={"alice": "pw"})
     started: list[Any] = []
     try:
+        dovecot.start()
+        started.append(dovecot)
+        dns = DnsServer(
+            tmp / "dns",
+            zone(hashlib.sha256(spki).digest(), dovecot.imap_port, dovecot.pop3_port),
+        )
         for server in (dns, good, bad, https):
             server.start()
             started.append(server)
-        yield Lab(dns, good, bad, https, str(cafile), free_port())
+        yield Lab(dns, good, bad, https, str(cafile), free_port(), dovecot)
     finally:
         for server in reversed(started):
             server.stop()

@@ -321,6 +321,19 @@ def test_client_access(lab):
     assert statuses(partly, "client.cert") == ["fail"]
 
 
+def test_client_access_without_tls_fails(lab):
+    _, r = run(lab, "clients.test", "--only", "client")
+    services = {f["subject"]: f["status"] for f in r["findings"] if f["id"] == "client.service"}
+    assert services[f"imap imap.clients.test:{lab.dovecot.imap_port}"] == "pass"
+    assert services[f"pop3 imap.clients.test:{lab.dovecot.pop3_port}"] == "pass"
+    assert not any(s.startswith("imaps ") for s in services)  # SRV "." : not probed
+    unadvertised = ("submissions ", "submission ", "pop3s ")
+    assert {v for k, v in services.items() if k.startswith(unadvertised)} == {"info"}
+    assert statuses(r, "client.plaintext_login") == ["fail", "fail"]  # no TLS, login offered
+    assert statuses(r, "client.tls") == ["fail", "fail"]
+    assert "info" in statuses(r, "client.srv")  # _imaps._tcp "." = not offered
+
+
 # ------------------------------------------------------------------ reputation
 
 
