@@ -6,6 +6,7 @@ from __future__ import annotations
 import imaplib
 import poplib
 import re
+from pathlib import Path
 
 import pytest
 
@@ -153,3 +154,28 @@ def test_retr_marks_seen_for_imap(pop3_env: Pop3Env) -> None:
     pop.quit()
     flags = {m.uid: m.flags for m in pop3_env.inbox(user).messages()}
     assert [("\\Seen" in f) for f in flags.values()] == [False, True]
+
+
+def _memory_kb(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(f"no {field} for {pid}")
+
+
+def test_retr_of_a_25_mb_message_streams(pop3_env: Pop3Env) -> None:
+    """The server's peak RSS grows by far less than the message while sending it."""
+    line = b"y" * 996 + b"\r\n"
+    data = b"Subject: big\r\n\r\n" + line * (25 * 1024 * 1024 // len(line))
+    user = pop3_env.new_user()
+    pop3_env.deliver(user, data)
+    pop = pop3_env.login(user)
+    pid = pop3_env.server.proc.pid  # type: ignore[union-attr]
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")  # reset the peak (VmHWM) to the current RSS
+    before = _memory_kb(pid, "VmRSS")
+    _, lines, octets = pop.retr(1)
+    peak = _memory_kb(pid, "VmHWM")
+    pop.quit()
+    assert octets == len(data) and joined(lines) == data
+    assert (peak - before) * 1024 < len(data) // 2
