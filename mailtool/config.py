@@ -191,6 +191,93 @@ class DNSConfig:
 
 
 @dataclass(frozen=True)
+class RelayConfig:
+    """Smart host: send every outbound message through one relay instead of to the
+    recipients' MX hosts (the usual set-up where port 25 is blocked). Empty ``host``:
+    deliver directly by MX."""
+
+    host: str = field(default="", metadata=_doc("Smart host name or address; empty = MX delivery."))
+    port: int = field(
+        default=587, metadata=_doc("Smart host port (587 submission, 465 TLS).", min=1)
+    )
+    tls: str = field(
+        default="starttls",
+        metadata=_doc(
+            '"starttls" (required, not opportunistic), "tls" (implicit) or "none".',
+            choices=TLS_MODES,
+        ),
+    )
+    verify_tls: bool = field(
+        default=True, metadata=_doc("Check the smart host's certificate and name.")
+    )
+    username: str = field(default="", metadata=_doc("AUTH user name; empty = no AUTH."))
+    password_file: str = field(
+        default="",
+        metadata=_doc("File whose first line is the AUTH password (never put it in this file)."),
+    )
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """When the queue retries, warns and gives up (RFC 5321 §4.5.4.1)."""
+
+    retry_first: float = field(
+        default=300.0,
+        metadata=_doc("Seconds before the first retry of a deferred recipient.", min=0.1),
+    )
+    retry_factor: float = field(
+        default=2.0, metadata=_doc("Each retry waits this many times longer than the last.", min=1)
+    )
+    retry_max: float = field(
+        default=4 * 3600.0, metadata=_doc("Longest wait between two retries, in seconds.", min=0.1)
+    )
+    max_lifetime: float = field(
+        default=5 * 86400.0,
+        metadata=_doc("Seconds a message may stay queued before it bounces (4.4.7).", min=1),
+    )
+    delay_warning: float = field(
+        default=4 * 3600.0,
+        metadata=_doc("Seconds after which the sender gets one delay notice; 0 = never.", min=0),
+    )
+    poll_interval: float = field(
+        default=15.0,
+        metadata=_doc(
+            "Seconds between scans of the spool for due retries and for changes made by "
+            "`mailtool queue` (flush/retry/bounce also wake the server within a second).",
+            min=0.1,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class OutboundConfig:
+    """How mail leaves for other domains."""
+
+    port: int = field(
+        default=25,
+        metadata=_doc("Port of the MX hosts (always 25 on the Internet; for tests).", min=1),
+    )
+    require_tls: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "Domains whose MX must offer STARTTLS; without it the message waits (not verified: "
+            "the certificate is not checked, as with opportunistic TLS)."
+        ),
+    )
+    helo: str = field(default="", metadata=_doc("Name said in EHLO; empty = `hostname`."))
+    source_address: str = field(
+        default="", metadata=_doc("Local address outbound connections come from; empty = any.")
+    )
+    connect_timeout: float = field(
+        default=30.0, metadata=_doc("Seconds to wait for a connection and the greeting.", min=0.1)
+    )
+    timeout: float = field(
+        default=300.0,
+        metadata=_doc("Seconds to wait for any later reply (RFC 5321 §4.5.3.2).", min=0.1),
+    )
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     """A mail account the client side (``mailtool tui``, ``mailtool send``) uses."""
 
@@ -253,6 +340,9 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     dns: DNSConfig = field(default_factory=DNSConfig)
+    relay: RelayConfig = field(default_factory=RelayConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    outbound: OutboundConfig = field(default_factory=OutboundConfig)
     accounts: dict[str, AccountConfig] = field(
         default_factory=dict,
         metadata=_doc("Client accounts, one [accounts.NAME] table each.", table_of=AccountConfig),
@@ -378,6 +468,10 @@ def _validate(cfg: Config) -> None:
             parse_hostport(ns, key="dns.nameservers", default_port=53)
     except ConfigError as exc:
         raise ConfigError(str(exc), file=file) from None
+    if cfg.relay.password_file and not cfg.relay.username:
+        raise ConfigError(
+            "relay.password_file needs relay.username", file=file, key="relay.username"
+        )
     if bool(cfg.tls.cert) != bool(cfg.tls.key):
         raise ConfigError("tls.cert and tls.key must be given together", file=file, key="tls")
 

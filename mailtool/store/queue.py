@@ -258,6 +258,32 @@ class Queue:
             self._write_envelope(entry)
         return entry
 
+    def reschedule(
+        self, entry_id: str, *, next_attempt: float | None = None, fail: str | None = None
+    ) -> QueueEntry:
+        """Change unsettled recipients without counting an attempt (``mailtool queue``):
+        pending ones get ``next_attempt`` (None: now); with ``fail``, every pending
+        recipient becomes "failed" with that error, so the runner bounces it."""
+        with self._locked():
+            entry = self.get(entry_id)
+            for r in entry.recipients:
+                if r.status != "pending":
+                    continue
+                if fail is not None:
+                    r.status, r.last_error, r.next_attempt = "failed", fail, None
+                else:
+                    r.next_attempt = next_attempt
+            self._write_envelope(entry)
+        return entry
+
+    def update_metadata(self, entry_id: str, **values: Any) -> QueueEntry:
+        """Add or replace metadata keys (the relay notes a delay warning sent)."""
+        with self._locked():
+            entry = self.get(entry_id)
+            entry.metadata.update(values)
+            self._write_envelope(entry)
+        return entry
+
     def remove(self, entry_id: str, *, force: bool = False) -> None:
         """Delete an entry once every recipient is settled (``force``: the admin says so)."""
         msg, env = self._paths(entry_id)

@@ -1,0 +1,196 @@
+"""``mailtool queue list|show|flush|retry|delete|bounce``: look at and steer the spool.
+
+The commands work on the spool files directly (lock-file-safe next to a
+running server, see :mod:`mailtool.store.queue`). Flush, retry and bounce
+rewrite the recipients' state, then touch ``queue/.wake``: a running server
+notices within a second and acts; a stopped one acts when it starts.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from mailtool.cli.common import json_option, load_config, print_json
+from mailtool.errors import StoreError
+
+if TYPE_CHECKING:
+    from mailtool.store.queue import Queue, QueueEntry
+
+ADMIN_BOUNCE = "550 5.0.0 returned to the sender by the administrator (mailtool queue bounce)"
+
+
+def _queue(ctx: click.Context) -> Queue:
+    from mailtool.store.queue import Queue
+
+    return Queue.in_data_dir(load_config(ctx).data_path)
+
+
+def _wake(queue: Queue) -> None:
+    from mailtool.mta.relay import wake_server
+
+    wake_server(queue.path)
+
+
+def _age(seconds: float) -> str:
+    seconds = max(int(seconds), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def entry_json(entry: QueueEntry) -> dict[str, Any]:
+    data = entry.to_json()
+    data.pop("format", None)
+    data["size"] = entry.message_path.stat().st_size if entry.message_path.exists() else None
+    return data
+
+
+def _recipient_line(r: Any, now: float) -> str:
+    when = ""
+    if r.status == "pending" and r.next_attempt and r.next_attempt > now:
+        when = f", next in {_age(r.next_attempt - now)}"
+    error = f"\n    {r.last_error}" if r.last_error else ""
+    return f"{r.address} [{r.status}, {r.attempts} attempts{when}]{error}"
+
+
+@click.group()
+def queue() -> None:
+    """Messages waiting for delivery (the spool).
+
+    \b
+    Examples:
+      mailtool queue list
+      mailtool queue show 0000018c1f2e3d4a-1a2b3c4d
+      mailtool queue flush              try every deferred message now
+    """
+
+
+@queue.command("list")
+@json_option
+@click.pass_context
+def queue_list(ctx: click.Context, as_json: bool) -> None:
+    """List queued messages, oldest first, with each recipient's state.
+
+    \b
+    Examples:
+      mailtool queue list
+      mailtool queue list --json | jq '.[].id'
+    """
+    entries = _queue(ctx).list()
+    if as_json:
+        print_json([entry_json(e) for e in entries])
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    now = time.time()
+    table = Table(title=f"Queue: {len(entries)} messages", title_justify="left")
+    for col in ("id", "age", "sender", "recipients"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        rcpts = "\n".join(_recipient_line(r, now) for r in e.recipients)
+        table.add_row(e.id, _age(now - e.created), e.sender or "<>", rcpts)
+    Console().print(table)
+
+
+@queue.command("show")
+@click.argument("queue_id")
+@json_option
+@click.option("--body", is_flag=True, help="Print the whole message, not only its header.")
+@click.pass_context
+def queue_show(ctx: click.Context, queue_id: str, as_json: bool, body: bool) -> None:
+    """Show one message's envelope, recipients and header.
+
+    \b
+    Examples:
+      mailtool queue show 0000018c1f2e3d4a-1a2b3c4d
+      mailtool queue show 0000018c1f2e3d4a-1a2b3c4d --body
+    """
+    entry = _queue(ctx).get(queue_id)
+    if as_json:
+        print_json(entry_json(entry))
+        return
+    now = time.time()
+    click.echo(f"id:      {entry.id}")
+    click.echo(f"age:     {_age(now - entry.created)}")
+    click.echo(f"sender:  {entry.sender or '<>'}")
+    for r in entry.recipients:
+        click.echo("rcpt:    " + _recipient_line(r, now))
+    click.echo("")
+    message = entry.read_message()
+    if not body:
+        end = message.find(b"\r\n\r\n")
+        message = message[: end + 2] if end != -1 else message
+    click.echo(message.decode("utf-8", "replace").replace("\r\n", "\n"), nl=False)
+
+
+@queue.command("flush")
+@click.pass_context
+def queue_flush(ctx: click.Context) -> None:
+    """Try every deferred recipient now, ignoring the retry schedule.
+
+    \b
+    Example:
+      mailtool queue flush
+    """
+    q = _queue(ctx)
+    count = 0
+    for entry_id in q.ids():
+        try:
+            q.reschedule(entry_id, next_attempt=None)
+        except StoreError:  # delivered and removed meanwhile: nothing to flush
+            continue
+        count += 1
+    _wake(q)
+    click.echo(f"flushed {count} messages")
+
+
+@queue.command("retry")
+@click.argument("queue_id")
+@click.pass_context
+def queue_retry(ctx: click.Context, queue_id: str) -> None:
+    """Try one message's deferred recipients now.
+
+    \b
+    Example:
+      mailtool queue retry 0000018c1f2e3d4a-1a2b3c4d
+    """
+    q = _queue(ctx)
+    q.reschedule(queue_id, next_attempt=None)
+    _wake(q)
+    click.echo(f"{queue_id}: will be retried now")
+
+
+@queue.command("delete")
+@click.argument("queue_id")
+@click.pass_context
+def queue_delete(ctx: click.Context, queue_id: str) -> None:
+    """Delete a message from the queue without telling its sender.
+
+    \b
+    Example:
+      mailtool queue delete 0000018c1f2e3d4a-1a2b3c4d
+    """
+    _queue(ctx).remove(queue_id, force=True)
+    click.echo(f"{queue_id}: deleted")
+
+
+@queue.command("bounce")
+@click.argument("queue_id")
+@click.pass_context
+def queue_bounce(ctx: click.Context, queue_id: str) -> None:
+    """Give up on a message: its sender gets a bounce (DSN) for every recipient not yet
+    delivered, then it leaves the queue.
+
+    \b
+    Example:
+      mailtool queue bounce 0000018c1f2e3d4a-1a2b3c4d
+    """
+    q = _queue(ctx)
+    q.reschedule(queue_id, fail=ADMIN_BOUNCE)
+    _wake(q)
+    click.echo(f"{queue_id}: will be returned to its sender")
