@@ -1,0 +1,148 @@
+"""The message as Sieve tests see it: decoded header values, addresses, body parts.
+
+Parsed once, lazily, from the raw bytes the MDA holds. Header values are
+unfolded and RFC 2047-decoded for ``header`` (RFC 5228 §5.7); address
+headers are parsed from the raw value (an encoded display name may hide a
+comma) for ``address`` (§5.1). Body text for the ``body`` test (RFC 5173) is
+decoded per MIME part, at most :data:`MAX_BODY_CHARS` characters in all.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
+from email.utils import getaddresses
+from functools import cached_property
+
+#: bounded cost: characters of decoded body the body test looks at
+MAX_BODY_CHARS = 1024 * 1024
+#: RFC 5233 §3: the subaddress separator we use (also our plus-addressing)
+DETAIL_SEPARATOR = "+"
+
+_TAG_RE = re.compile(r"<[^>]*>")
+
+
+def decode_value(raw: str) -> str:
+    """Unfold and RFC 2047-decode a header value; undecodable words stay as they are."""
+    unfolded = re.sub(r"\r?\n(?=[ \t])", "", raw)
+    try:
+        return str(make_header(decode_header(unfolded))).strip()
+    except (UnicodeError, LookupError, ValueError, email.errors.HeaderParseError):
+        return unfolded.strip()
+
+
+def address_part(address: str, part: str) -> str | None:
+    """One part of an address (RFC 5228 §2.7.4, RFC 5233 §4); None: the part does not exist."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        local, domain = address, ""
+    if part == "localpart":
+        return local
+    if part == "domain":
+        return domain
+    if part == "user":
+        return local.partition(DETAIL_SEPARATOR)[0]
+    if part == "detail":
+        _user, sep, detail = local.partition(DETAIL_SEPARATOR)
+        return detail if sep else None
+    return address
+
+
+class MessageView:
+    """Read-only access to one message for the tests."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+    @cached_property
+    def _parsed(self) -> Message:
+        return email.message_from_bytes(self.raw, policy=email.policy.compat32)
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+    def raw_headers(self, name: str) -> list[str]:
+        return [str(v) for v in self._parsed.get_all(name, [])]
+
+    def headers(self, name: str) -> list[str]:
+        """Every value of header ``name`` (case-insensitive), decoded."""
+        return [decode_value(v) for v in self.raw_headers(name)]
+
+    def has_header(self, name: str) -> bool:
+        return self._parsed.get(name) is not None
+
+    def addresses(self, name: str) -> list[str]:
+        """The addr-specs in every ``name`` header (groups flattened, empty ones left out)."""
+        raw = [re.sub(r"\r?\n(?=[ \t])", "", v) for v in self.raw_headers(name)]
+        return [a for _n, a in getaddresses(raw) if a]
+
+    @cached_property
+    def raw_body(self) -> str:
+        """RFC 5173 :raw — the body octets undecoded, as text."""
+        data = self.raw
+        for sep in (b"\r\n\r\n", b"\n\n"):
+            idx = data.find(sep)
+            if idx >= 0:
+                body = data[idx + len(sep) :]
+                break
+        else:
+            body = b""
+        return body[:MAX_BODY_CHARS].decode("utf-8", "replace")
+
+    @cached_property
+    def _mime(self) -> EmailMessage:
+        msg = email.message_from_bytes(self.raw, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        return msg
+
+    def body_parts(self, content_types: list[str] | None) -> list[str]:
+        """RFC 5173 :content / :text — decoded leaf parts whose type matches.
+
+        ``None`` means :text (every text/* part, HTML with its tags removed).
+        A type ``"text"`` matches text/*, ``"text/html"`` exactly, ``""`` any
+        part (RFC 5173 §5.2).
+        """
+        out: list[str] = []
+        budget = MAX_BODY_CHARS
+        for part in self._mime.walk():
+            if part.is_multipart() or budget <= 0:
+                continue
+            ctype = part.get_content_type().lower()
+            if content_types is None:
+                if part.get_content_maintype() != "text":
+                    continue
+            elif not any(_type_matches(ctype, t.lower()) for t in content_types):
+                continue
+            text = _decoded(part)
+            if content_types is None and ctype == "text/html":
+                text = _TAG_RE.sub(" ", text)
+            text = text[:budget]
+            budget -= len(text)
+            out.append(text)
+        return out
+
+
+def _type_matches(ctype: str, wanted: str) -> bool:
+    if not wanted:
+        return True
+    if "/" in wanted:
+        return ctype == wanted
+    return ctype.split("/", 1)[0] == wanted
+
+
+def _decoded(part: Message) -> str:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if not isinstance(payload, bytes):
+        return ""
+    charset = part.get_content_charset() or "us-ascii"
+    try:
+        return payload[:MAX_BODY_CHARS].decode(charset, "replace")
+    except LookupError:
+        return payload[:MAX_BODY_CHARS].decode("utf-8", "replace")

@@ -1,0 +1,27 @@
+"""Small builders shared by the Sieve tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mailtool.mda.sieve import Envelope, run
+
+
+def msg(headers: dict[str, str] | list[tuple[str, str]], body: str = "hello\r\n") -> bytes:
+    items = headers.items() if isinstance(headers, dict) else headers
+    head = "".join(f"{k}: {v}\r\n" for k, v in items)
+    return (head + "\r\n" + body).encode()
+
+
+def sieve(
+    script: str,
+    message: bytes,
+    sender: str = "sender@example.org",
+    recipient: str = "me@example.com",
+    **options: Any,
+) -> list[Any]:
+    return run(script, Envelope(sender, recipient), message, **options)
+
+
+def folders(actions: list[Any]) -> list[str]:
+    return [a.folder for a in actions if hasattr(a, "folder")]
