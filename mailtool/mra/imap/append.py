@@ -13,8 +13,8 @@ import asyncio
 from mailtool.mra.imap.session import AUTH, Done, Session, command, no, ok
 from mailtool.mra.imap.store_cmd import clean_flags
 from mailtool.protocol.imap import commands as c
-from mailtool.protocol.mime import to_crlf
 from mailtool.protocol.imap.sequence import SequenceSet
+from mailtool.protocol.mime import to_crlf
 
 
 @command("APPEND", states=AUTH)
