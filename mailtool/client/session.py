@@ -155,6 +155,8 @@ class IdleWatcher:
         imap = client.transport.imap
         assert imap is not None
         idle = await imap.idle_start(timeout=timeout)
+        # if the connection drops, nobody awaits the IDLE task: consume its exception
+        idle.add_done_callback(lambda t: t.cancelled() or t.exception())
         changed = False
         try:
             while True:

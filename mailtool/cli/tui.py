@@ -1,0 +1,35 @@
+"""``mailtool tui``: the terminal mail client."""
+
+from __future__ import annotations
+
+import click
+
+from mailtool.cli.common import load_config
+
+
+@click.command()
+@click.option("--account", "-a", "account_name", help="Account to open (default: the first).")
+@click.option("--setup", metavar="ADDRESS",
+              help="Discover the servers of ADDRESS (SRV, autoconfig, MX), test them, and "
+                   "write an [accounts.NAME] table.")
+@click.pass_context
+def tui(ctx: click.Context, account_name: str | None, setup: str | None) -> None:
+    """Read and write mail in the terminal (IMAP + SMTP, any standard server).
+
+    \b
+    Examples:
+      mailtool tui                      open the first account in the config
+      mailtool tui --account work       open [accounts.work]
+      mailtool tui --setup me@example.com   find the servers and add the account
+    """
+    if setup:
+        from mailtool.cli.tui_setup import run_setup
+
+        run_setup(ctx, setup)
+        return
+    from mailtool.client.account import load_account, load_accounts
+    from mailtool.tui.app import MailApp
+
+    cfg = load_config(ctx)
+    load_account(cfg, account_name)  # fails early, with the config's words, if it is wrong
+    MailApp(load_accounts(cfg), account=account_name, tui=cfg.tui).run()

@@ -1,0 +1,106 @@
+"""Every user action of the TUI: an id, a default key, a description.
+
+The id is public (``[tui] keys = ["delete=x"]`` remaps it, docs/tui.md lists
+them); the key defaults follow mutt and vim (j/k, enter, r, R, f, d, s, /, c).
+Screens build their Textual ``BINDINGS`` from this table with
+:func:`bindings`, and the command palette lists it with each current key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.binding import Binding
+
+from mailtool.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    key: str
+    description: str
+    screen: str = "main"  # "main", "compose" or "app"
+    show: bool = True  # in the footer
+
+
+ACTIONS: tuple[Action, ...] = (
+    # moving around
+    Action("next", "j,down", "Next message", show=False),
+    Action("prev", "k,up", "Previous message", show=False),
+    Action("open", "enter", "Open message"),
+    Action("first", "g,home", "First message", show=False),
+    Action("last", "G,end", "Last message", show=False),
+    Action("page_down", "pagedown,space", "Page down", show=False),
+    Action("page_up", "pageup", "Page up", show=False),
+    Action("focus_next", "tab", "Next pane", show=False),
+    # writing
+    Action("compose", "c,m", "Compose"),
+    Action("reply", "r", "Reply"),
+    Action("reply_all", "R", "Reply all"),
+    Action("forward", "f", "Forward inline", show=False),
+    Action("forward_attached", "ctrl+f", "Forward as attachment", show=False),
+    Action("edit_draft", "e", "Edit draft / send again", show=False),
+    # acting
+    Action("delete", "d", "Delete (to Trash)"),
+    Action("move", "s", "Move to folder"),
+    Action("copy", "C", "Copy to folder", show=False),
+    Action("archive", "a", "Archive", show=False),
+    Action("flag", "F", "Flag / unflag", show=False),
+    Action("toggle_read", "N", "Read / unread", show=False),
+    Action("mark", "t", "Mark / unmark", show=False),
+    Action("mark_range", "T", "Mark range to here", show=False),
+    Action("clear_marks", "ctrl+t", "Clear marks", show=False),
+    Action("undo", "u", "Undo last move/delete/archive", show=False),
+    Action("search", "slash", "Search this folder"),
+    Action("search_all", "question_mark", "Search all folders", show=False),
+    Action("clear_search", "escape", "Clear search", show=False),
+    Action("sort", "o", "Sort: date/from/subject/size", show=False),
+    Action("thread", "O", "Threads on/off", show=False),
+    Action("refresh", "dollar_sign,ctrl+l", "Refresh", show=False),
+    # reading
+    Action("toggle_headers", "h", "All headers", show=False),
+    Action("toggle_quotes", "z", "Fold quotes", show=False),
+    Action("raw", "ctrl+u", "Raw source", show=False),
+    Action("parts", "p", "Parts / attachments", show=False),
+    # folders
+    Action("create_folder", "plus", "New folder", show=False),
+    Action("rename_folder", "equals_sign", "Rename folder", show=False),
+    Action("delete_folder", "minus", "Delete folder", show=False),
+    Action("switch_account", "A", "Switch account", show=False),
+    # composing
+    Action("send", "ctrl+s", "Send", screen="compose"),
+    Action("save_draft", "ctrl+d", "Save draft", screen="compose"),
+    Action("editor", "ctrl+e", "Edit in $EDITOR", screen="compose"),
+    Action("attach", "ctrl+a", "Attach file", screen="compose"),
+    Action("cancel", "escape", "Close (keeps a draft)", screen="compose"),
+    # app
+    Action("quit", "q", "Quit", screen="app"),
+)
+
+BY_ID = {a.id: a for a in ACTIONS}
+
+
+def parse_remap(entries: tuple[str, ...]) -> dict[str, str]:
+    """``("delete=x", ...)`` -> {"delete": "x"}; unknown ids are config errors."""
+    out: dict[str, str] = {}
+    for entry in entries:
+        action, sep, key = entry.partition("=")
+        action, key = action.strip(), key.strip()
+        if not sep or not key or action not in BY_ID:
+            raise ConfigError(f'given {entry!r}, expected "ACTION=KEY" with ACTION one of: '
+                              f"{', '.join(sorted(BY_ID))}", key="tui.keys")
+        out[action] = key
+    return out
+
+
+def key_for(action_id: str, remap: dict[str, str]) -> str:
+    return remap.get(action_id, BY_ID[action_id].key)
+
+
+def bindings(screen: str, remap: dict[str, str]) -> list[Binding]:
+    """Textual bindings for ``screen`` with the user's remapping applied."""
+    return [
+        Binding(key_for(a.id, remap), a.id, a.description, show=a.show, id=a.id)
+        for a in ACTIONS if a.screen == screen
+    ]

@@ -1,0 +1,40 @@
+"""The command palette lists every action with its current key."""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from mailtool.tui.actions import ACTIONS, key_for
+
+
+class ActionCommands(Provider):
+    """One palette entry per action of the active screen (and the app's)."""
+
+    def _entries(self) -> list[tuple[str, str, str]]:
+        screen = self.screen
+        remap = getattr(self.app, "remap", {})
+        kind = "compose" if type(screen).__name__ == "ComposeScreen" else "main"
+        out = []
+        for a in ACTIONS:
+            if a.screen in (kind, "app"):
+                key = key_for(a.id, remap).split(",")[0]
+                out.append((f"{a.description}  [{key}]", a.id, a.screen))
+        return out
+
+    async def _run(self, action_id: str, where: str) -> None:
+        target = self.app if where == "app" else self.screen
+        await target.run_action(action_id)
+
+    async def discover(self) -> Hits:
+        for label, action_id, where in self._entries():
+            yield DiscoveryHit(label, partial(self._run, action_id, where), help=action_id)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for label, action_id, where in self._entries():
+            score = matcher.match(label)
+            if score > 0:
+                yield Hit(score, matcher.highlight(label), partial(self._run, action_id, where),
+                          help=action_id)

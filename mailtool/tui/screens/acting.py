@@ -1,0 +1,342 @@
+"""Acting on messages and folders: flags, move/copy/delete/archive with undo,
+compose/reply/forward, parts, folder management, search across folders.
+
+A mixin of :class:`~mailtool.tui.screens.main.MainScreen`; every network step
+runs in a worker. The list changes only after the server said OK, and each
+action is what an independent IMAP client sees afterwards (tests check that
+with imaplib).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from mailtool.client.compose import Draft, draft_from_message, forward, reply
+from mailtool.client.imap_transport import ImapClientError
+from mailtool.client.reading import parse, parts, save_part
+from mailtool.tui.folder_view import quote, search_program
+from mailtool.tui.screens.compose import ComposeScreen
+from mailtool.tui.screens.picker import PickerScreen
+from mailtool.tui.screens.prompt import PromptScreen
+
+if TYPE_CHECKING:
+    from mailtool.tui.screens.main import MainScreen as _Base
+else:
+    _Base = object
+
+
+@dataclass
+class Undo:
+    """How to take back a move: where the messages went and their new UIDs."""
+
+    description: str
+    source: str
+    dest: str
+    new_uids: list[int]
+    message_ids: list[str]
+
+
+class Acting(_Base):
+    # -- marking ----------------------------------------------------------------------
+
+    def action_mark(self) -> None:
+        self.mlist.toggle_mark()
+        self.mlist.move(1)
+
+    def action_mark_range(self) -> None:
+        self.mlist.mark_range()
+
+    def action_clear_marks(self) -> None:
+        self.mlist.marked.clear()
+        self.mlist.refresh()
+
+    # -- flags ------------------------------------------------------------------------
+
+    def action_flag(self) -> None:
+        uids = self.mlist.selection()
+        if uids:
+            add = not all("\\Flagged" in self._flags(u) for u in uids)
+            self.set_flag(uids, "\\Flagged", add)
+
+    def action_toggle_read(self) -> None:
+        uids = self.mlist.selection()
+        if uids:
+            add = not all("\\Seen" in self._flags(u) for u in uids)
+            self.set_flag(uids, "\\Seen", add)
+
+    @work(group="act")
+    async def set_flag(self, uids: list[int], flag: str, add: bool) -> None:
+        folder = self.folder
+        try:
+            await self.session.call(lambda c: self._in(c, folder, c.store(uids, [flag], add=add)))
+        except ImapClientError as exc:
+            self.notify(f"not changed: {exc}", severity="error")
+            return
+        for uid in uids:
+            flags = set(self._flags(uid))
+            flags = flags | {flag} if add else flags - {flag}
+            self.mlist.update_flags(uid, tuple(sorted(flags)))
+        self.cache.set_flags(folder, {u: self._flags(u) for u in uids})
+        self.refresh_status(folder)
+
+    async def _in(self, client, folder: str, coro):
+        """Await ``coro`` with ``folder`` selected (a reconnect may have lost it)."""
+        if client.selected != folder:
+            coro.close()
+            raise ImapClientError("folder changed; try again")
+        return await coro
+
+    # -- moving -----------------------------------------------------------------------
+
+    def action_delete(self) -> None:
+        self.move_to_special("\\Trash", "deleted")
+
+    def action_archive(self) -> None:
+        self.move_to_special("\\Archive", "archived")
+
+    def action_move(self) -> None:
+        self._pick_folder("Move to:", lambda dest: self.move_messages(
+            self.mlist.selection(), dest, f"moved to {dest}"))
+
+    def action_copy(self) -> None:
+        self._pick_folder("Copy to:", lambda dest: self.copy_messages(
+            self.mlist.selection(), dest))
+
+    def _pick_folder(self, title: str, then) -> None:
+        choices = [(n, n) for n in self.folder_tree.names() if n != self.folder]
+
+        def done(dest: str | None) -> None:
+            if dest:
+                then(dest)
+
+        self.app.push_screen(PickerScreen(title, choices), done)
+
+    @work(group="act")
+    async def move_to_special(self, use: str, verb: str) -> None:
+        uids = self.mlist.selection()
+        if not uids:
+            return
+        try:
+            dest = await self.session.call(lambda c: c.special_folder(use))
+        except ImapClientError as exc:
+            self.notify(f"no {use} folder: {exc}", severity="error")
+            return
+        if dest == self.folder and use == "\\Trash":
+            await self._expunge(uids)
+            return
+        await self._move(uids, dest, verb)
+
+    @work(group="act")
+    async def move_messages(self, uids: list[int], dest: str, verb: str) -> None:
+        await self._move(uids, dest, verb)
+
+    async def _move(self, uids: list[int], dest: str, verb: str) -> None:
+        folder = self.folder
+        ids = [self.mlist.envelopes[u].message_id for u in uids if u in self.mlist.envelopes]
+        try:
+            mapping = await self.session.call(
+                lambda c: self._in(c, folder, c.move(uids, dest)))
+        except ImapClientError as exc:
+            self.notify(f"not {verb}: {exc}", severity="error")
+            return
+        self.undo_stack.append(Undo(verb, folder, dest, sorted(mapping.values()), ids))
+        self.mlist.remove(set(uids))
+        self.reader.clear()
+        self.notify(f"{len(uids)} message(s) {verb} (u to undo)")
+        self.refresh_status(folder)
+        self.refresh_status(dest)
+
+    async def _expunge(self, uids: list[int]) -> None:
+        folder = self.folder
+        try:
+            await self.session.call(lambda c: self._in(c, folder, c.expunge(uids)))
+        except ImapClientError as exc:
+            self.notify(f"not deleted: {exc}", severity="error")
+            return
+        self.mlist.remove(set(uids))
+        self.notify(f"{len(uids)} message(s) deleted for good")
+
+    @work(group="act")
+    async def copy_messages(self, uids: list[int], dest: str) -> None:
+        folder = self.folder
+        try:
+            await self.session.call(lambda c: self._in(c, folder, c.copy(uids, dest)))
+        except ImapClientError as exc:
+            self.notify(f"not copied: {exc}", severity="error")
+            return
+        self.notify(f"{len(uids)} message(s) copied to {dest}")
+        self.refresh_status(dest)
+
+    def action_undo(self) -> None:
+        if not self.undo_stack:
+            self.notify("nothing to undo")
+            return
+        self.undo(self.undo_stack.pop())
+
+    @work(group="act")
+    async def undo(self, entry: Undo) -> None:
+        async def back(client):
+            await client.select(entry.dest)
+            uids = entry.new_uids
+            if not uids:  # no COPYUID: find them by Message-ID
+                for mid in entry.message_ids:
+                    uids += await client.search(f"HEADER Message-ID {quote(mid)}")
+            if uids:
+                await client.move(uids, entry.source)
+            await client.select(self.folder)
+            return len(uids)
+
+        try:
+            n = await self.session.call(back)
+        except ImapClientError as exc:
+            self.notify(f"cannot undo: {exc}", severity="error")
+            return
+        self.notify(f"undone: {n} message(s) back in {entry.source}")
+        self.refresh_folder()
+        self.refresh_status(entry.dest)
+
+    # -- writing ----------------------------------------------------------------------
+
+    def _open_composer(self, draft: Draft) -> None:
+        def done(result: object) -> None:
+            if result is not None:
+                self.refresh_status("*")
+        self.app.push_screen(ComposeScreen(draft, self.account, self.session, self.cache,
+                                           self.remap), done)
+
+    def action_compose(self) -> None:
+        self._open_composer(Draft(from_=self.account.from_header))
+
+    def _current(self):
+        msg = self.reader.message
+        if msg is None:
+            self.notify("open a message first (enter)")
+        return msg
+
+    def action_reply(self) -> None:
+        if (msg := self._current()) is not None:
+            self._open_composer(reply(msg, self.account.from_header))
+
+    def action_reply_all(self) -> None:
+        if (msg := self._current()) is not None:
+            self._open_composer(reply(msg, self.account.from_header, reply_all=True))
+
+    def action_forward(self) -> None:
+        if (msg := self._current()) is not None:
+            self._open_composer(forward(msg, self.account.from_header))
+
+    def action_forward_attached(self) -> None:
+        if (msg := self._current()) is not None:
+            self._open_composer(forward(msg, self.account.from_header, attach=True,
+                                  raw=self.reader.raw))
+
+    def action_edit_draft(self) -> None:
+        if (msg := self._current()) is not None:
+            self._open_composer(draft_from_message(msg))
+
+    # -- parts ------------------------------------------------------------------------
+
+    def action_parts(self) -> None:
+        msg = self._current()
+        if msg is None:
+            return
+        choices = [(f"{p.content_type}  {p.filename}  {p.size} bytes", p.index)
+                   for p in parts(msg)]
+
+        def done(index: int | None) -> None:
+            if index is None:
+                return
+            directory = Path(tempfile.gettempdir()) if not Path.home().is_dir() else \
+                Path.home() / "Downloads"
+            directory.mkdir(exist_ok=True)
+            path = save_part(msg, index, directory)
+            self.notify(f"saved {path}")
+            self.app.open_url(path.as_uri()) if hasattr(self.app, "open_url") else None
+
+        self.app.push_screen(PickerScreen("Save part:", choices), done)
+
+    # -- folders ----------------------------------------------------------------------
+
+    def action_create_folder(self) -> None:
+        self._ask("New folder name:", "", lambda name: self.folder_op("create", name))
+
+    def action_rename_folder(self) -> None:
+        old = self.folder_tree.current or self.folder
+        self._ask(f"Rename {old} to:", old, lambda new: self.folder_op("rename", old, new))
+
+    def action_delete_folder(self) -> None:
+        name = self.folder_tree.current or self.folder
+        self._ask(f"Delete folder {name} and its messages? Type its name to confirm:", "",
+                  lambda typed: self.folder_op("delete", name) if typed == name else None)
+
+    def _ask(self, question: str, value: str, then) -> None:
+        self.app.push_screen(PromptScreen(question, value),
+                             lambda answer: then(answer) if answer else None)
+
+    @work(group="act")
+    async def folder_op(self, op: str, name: str, new: str = "") -> None:
+        try:
+            if op == "create":
+                await self.session.call(lambda c: c.create_folder(name))
+            elif op == "rename":
+                await self.session.call(lambda c: c.rename_folder(name, new))
+            else:
+                await self.session.call(lambda c: c.delete_folder(name))
+                if self.folder == name:
+                    self.open_folder("INBOX")
+        except ImapClientError as exc:
+            self.notify(f"{op} failed: {exc}", severity="error")
+            return
+        self.notify(f"folder {name} {op}d" + (f" to {new}" if new else ""))
+        await self._load_folders()
+
+    # -- search across folders ----------------------------------------------------------
+
+    def action_search_all(self) -> None:
+        self._ask("Search all folders:", "", self.search_all)
+
+    @work(exclusive=True, group="search")
+    async def search_all(self, query: str) -> None:
+        program = search_program(query)
+        found: list[tuple[str, tuple[str, int]]] = []
+        self.status(f"searching all folders for {query}...")
+
+        async def run(client):
+            for name in self.folder_tree.names():
+                try:
+                    await client.select(name, readonly=True)
+                    uids = await client.search(program)
+                    for env in await client.fetch_envelopes(uids[-50:]):
+                        who = env.from_[0].email if env.from_ else ""
+                        found.append((f"{name}: {env.subject}  ({who})", (name, env.uid)))
+                except ImapClientError:
+                    continue
+            await client.select(self.folder)
+
+        await self.session.call(run)
+        self.status(f"{len(found)} found")
+
+        def done(choice: tuple[str, int] | None) -> None:
+            if choice is not None:
+                self.search_query = None
+                self.open_folder(choice[0])
+
+        self.app.push_screen(PickerScreen(f"{len(found)} results for {query}", found), done)
+
+    # -- message list events ------------------------------------------------------------
+
+    def on_message_list_highlighted(self, event) -> None:
+        pass
+
+    def reopen_message(self) -> None:
+        uid = self.mlist.current_uid
+        if uid is not None:
+            self.load_message(uid)
+
+
+__all__ = ["Acting", "Undo", "parse"]

@@ -1,0 +1,203 @@
+"""The composer: headers, body (in-app editor or $EDITOR), attachments, send.
+
+Sending goes through :func:`mailtool.client.sendpath.send`: the draft is in
+Drafts before SMTP starts, "Sending..." shows while it runs, and on failure
+the screen stays open with the error and the draft stays in Drafts.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.suggester import Suggester
+from textual.widgets import Footer, Input, Label, Static, TextArea
+
+from mailtool.client.account import Account
+from mailtool.client.cache import EnvelopeCache
+from mailtool.client.compose import Draft, build
+from mailtool.client.imap_transport import ImapClientError
+from mailtool.client.sendpath import SendFailed, SendResult, remove_draft, save_draft, send
+from mailtool.client.session import MailSession
+from mailtool.errors import MailtoolError
+from mailtool.tui.actions import bindings
+from mailtool.tui.screens.prompt import PromptScreen
+
+FIELDS = (("from_", "From"), ("to", "To"), ("cc", "Cc"), ("bcc", "Bcc"), ("subject", "Subject"))
+
+
+class AddressSuggester(Suggester):
+    """Completes the address being typed (after the last comma) from seen addresses."""
+
+    def __init__(self, cache: EnvelopeCache | None) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.addresses = cache
+
+    async def get_suggestion(self, value: str) -> str | None:
+        head, sep, last = value.rpartition(",")
+        last = last.lstrip()
+        if self.addresses is None or len(last) < 2:
+            return None
+        found = self.addresses.complete_address(last, 1)
+        if not found:
+            return None
+        return (head + sep + (" " if sep else "") + found[0]) if found else None
+
+
+class ComposeScreen(Screen[SendResult | None]):
+    def __init__(self, draft: Draft, account: Account, session: MailSession | None,
+                 cache: EnvelopeCache | None, remap: dict[str, str]) -> None:
+        super().__init__()
+        self.draft = draft
+        self.account = account
+        self.session = session
+        self.cache = cache
+        self._saved: tuple[str, int | None] | None = None
+        self._bindings_remap = remap
+        for b in bindings("compose", remap):
+            self._bindings.bind(b.key, b.action, b.description, show=b.show)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="compose-headers"):
+            for name, label in FIELDS:
+                with Horizontal(classes="field"):
+                    yield Label(f"{label}:", classes="field-label")
+                    suggester = AddressSuggester(self.cache) if name in ("to", "cc", "bcc") \
+                        else None
+                    yield Input(getattr(self.draft, name), id=f"field-{name}",
+                                suggester=suggester)
+        yield TextArea(self.draft.body, id="body", soft_wrap=True, show_line_numbers=False)
+        yield Static(self._attachments_text(), id="attachments")
+        yield Static("", id="compose-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        target = "#field-to" if not self.draft.to else "#body"
+        self.query_one(target).focus()
+
+    def _attachments_text(self) -> str:
+        names = [p.name for p in self.draft.attachments]
+        names += [f"forwarded message {i + 1}" for i in range(len(self.draft.attached_messages))]
+        return ("Attachments: " + ", ".join(names)) if names else ""
+
+    def collect(self) -> Draft:
+        for name, _label in FIELDS:
+            setattr(self.draft, name, self.query_one(f"#field-{name}", Input).value)
+        self.draft.body = self.query_one("#body", TextArea).text
+        return self.draft
+
+    def set_status(self, text: str, *, error: bool = False) -> None:
+        status = self.query_one("#compose-status", Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+    @property
+    def status_text(self) -> str:
+        return str(self.query_one("#compose-status", Static).render())
+
+    # -- actions -----------------------------------------------------------------------
+
+    def action_send(self) -> None:
+        self.collect()
+        if not self.draft.recipients():
+            self.set_status("No recipient.", error=True)
+            return
+        self._send()
+
+    def action_save_draft(self) -> None:
+        self.collect()
+        self._save(close=False)
+
+    def action_cancel(self) -> None:
+        self.collect()
+        if self.draft.body.strip() or self.draft.subject.strip():
+            self._save(close=True)
+        else:
+            self.dismiss(None)
+
+    def action_attach(self) -> None:
+        def done(path: str | None) -> None:
+            if not path:
+                return
+            p = Path(path).expanduser()
+            if not p.is_file():
+                self.set_status(f"No such file: {p}", error=True)
+                return
+            self.draft.attachments.append(p)
+            self.query_one("#attachments", Static).update(self._attachments_text())
+
+        self.app.push_screen(PromptScreen("Attach file:"), done)
+
+    def action_editor(self) -> None:
+        self.collect()
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+        with tempfile.NamedTemporaryFile("w+", suffix=".eml", delete=False) as fh:
+            fh.write(self.draft.body)
+            path = fh.name
+        try:
+            with self.app.suspend():
+                subprocess.run([*shlex.split(editor), path], check=False)
+            self.query_one("#body", TextArea).text = Path(path).read_text()
+        finally:
+            os.unlink(path)
+
+    # -- workers -----------------------------------------------------------------------
+
+    async def _client(self):
+        if self.session is None:
+            return None
+        try:
+            return await self.session.client()
+        except (ImapClientError, OSError):
+            return None
+
+    async def _replace_saved(self, client: object) -> None:
+        if self._saved is not None:
+            location, uid = self._saved
+            self._saved = None
+            try:
+                await remove_draft(client, location, uid, self.draft.message_id)  # type: ignore[arg-type]
+            except ImapClientError:
+                pass
+
+    @work(exclusive=True, group="compose")
+    async def _save(self, close: bool) -> None:
+        client = await self._client()
+        await self._replace_saved(client)
+        msg = build(self.draft)
+        self._saved = await save_draft(client, msg)
+        self.notify(f"Draft saved in {self._saved[0]}")
+        if close:
+            self.dismiss(None)
+
+    @work(exclusive=True, group="compose")
+    async def _send(self) -> None:
+        self.set_status("Saving draft...")
+        client = await self._client()
+        await self._replace_saved(client)
+        msg = build(self.draft)
+        password = self.session.password if self.session else \
+            await self.account.password()
+        try:
+            result = await send(self.account, msg, imap=client, password=password,
+                                progress=self.set_status)
+        except SendFailed as exc:
+            self._saved = (exc.draft_location, None)
+            self.set_status(f"NOT SENT: {exc}", error=True)
+            self.notify(str(exc), title="Not sent", severity="error", timeout=10)
+            return
+        except MailtoolError as exc:
+            self.set_status(f"NOT SENT: {exc}", error=True)
+            self.notify(str(exc), title="Not sent", severity="error", timeout=10)
+            return
+        if result.warning:
+            self.notify(result.warning, severity="warning")
+        self.notify(f"Sent: {self.draft.subject or '(no subject)'}")
+        self.dismiss(result)

@@ -1,0 +1,392 @@
+"""The main screen: folder tree | message list over reader, footer, status line.
+
+Loading lives here; acting on messages lives in :mod:`.acting` (a mixin).
+All network work runs in ``@work`` workers; they post
+:mod:`mailtool.tui.messages` up to this screen, which updates its widgets.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from mailtool.client.account import Account
+from mailtool.client.cache import EnvelopeCache
+from mailtool.client.imap_parse import Folder, MailboxInfo
+from mailtool.client.imap_transport import ImapClientError
+from mailtool.client.session import IdleWatcher, MailSession
+from mailtool.errors import MailtoolError
+from mailtool.tui import messages as m
+from mailtool.tui.actions import bindings
+from mailtool.tui.folder_view import SORTS, folder_rows
+from mailtool.tui.screens.acting import Acting
+from mailtool.tui.screens.prompt import PromptScreen
+from mailtool.tui.widgets.connection import ConnectionIndicator
+from mailtool.tui.widgets.folder_tree import FolderTree
+from mailtool.tui.widgets.message_list import MessageList
+from mailtool.tui.widgets.reader import Reader
+
+
+class MainScreen(Acting, Screen[None]):
+    def __init__(self, account: Account, *, remap: dict[str, str], poll_interval: float = 60.0,
+                 cafile: str | None = None) -> None:
+        super().__init__()
+        self.account = account
+        self.remap = remap
+        self.poll_interval = poll_interval
+        self.cafile = cafile
+        self.session: MailSession | None = None
+        self.watcher: IdleWatcher | None = None
+        self.cache = EnvelopeCache(account.name)
+        self.folder = "INBOX"
+        self.sort = "arrival"
+        self.threaded = False
+        self.search_query: str | None = None
+        self.undo_stack: list = []
+        self.folder_names: list[str] = []
+        for b in bindings("main", remap):
+            self._bindings.bind(b.key, b.action, b.description, show=b.show)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="panes"):
+            yield FolderTree(id="folders")
+            with Vertical(id="right"):
+                yield MessageList(id="messages")
+                yield Reader(id="reader")
+        with Horizontal(id="statusbar"):
+            yield Static("", id="status")
+            yield ConnectionIndicator(id="connection")
+        yield Footer()
+
+    # -- widgets -----------------------------------------------------------------------
+
+    @property
+    def folder_tree(self) -> FolderTree:
+        return self.query_one(FolderTree)
+
+    @property
+    def mlist(self) -> MessageList:
+        return self.query_one(MessageList)
+
+    @property
+    def reader(self) -> Reader:
+        return self.query_one(Reader)
+
+    def status(self, text: str) -> None:
+        self.query_one("#status", Static).update(text)
+
+    def _title(self) -> None:
+        what = self.folder + (f"  search: {self.search_query}" if self.search_query else "")
+        order = "threads" if self.threaded else f"sort: {self.sort}"
+        self.mlist.border_title = f"{what}  [{order}]"
+
+    # -- start-up ----------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self._paint_from_cache()
+        self.mlist.focus()
+        self.start()
+
+    def _paint_from_cache(self) -> None:
+        """Instant start-up and offline browsing: show what the cache has, marked stale."""
+        folders = self.cache.folders()
+        if folders:
+            status = {f.name: s for f in folders if (s := self.cache.status(f.name))}
+            self.folder_tree.set_folders(folders, status, self.folder)
+        _validity, uids = self.cache.uids(self.folder)
+        if uids:
+            rows = [(u, 0) for u in reversed(uids)]
+            self.mlist.set_rows(self.folder, rows, self.cache.envelopes(self.folder, uids[-200:]))
+            self.mlist.add_class("stale")
+            self.status("cached list; connecting...")
+        self._title()
+
+    @work(exclusive=True, group="connect")
+    async def start(self) -> None:
+        async def ask(question: str) -> str:
+            answer = await self.app.push_screen_wait(PromptScreen(question, password=True))
+            return answer or ""
+
+        self.post_message(m.ConnectionState(self.account.name, "connecting"))
+        try:
+            password = await self.account.password(ask)
+            self.session = MailSession(self.account, password, cafile=self.cafile)
+            await self.session.client()
+        except (MailtoolError, OSError) as exc:
+            self.post_message(m.ConnectionState(self.account.name, "offline"))
+            self.status(f"offline: {exc}")
+            self.notify(str(exc), title="Cannot connect", severity="error", timeout=10)
+            return
+        self.post_message(m.ConnectionState(self.account.name, "connected"))
+        await self._load_folders()
+        await self._open(self.folder)
+        self.watcher = IdleWatcher(
+            self.account, password, cafile=self.cafile, poll_interval=self.poll_interval,
+            on_change=lambda f: self.post_message(m.FolderChanged(f)),
+            on_state=lambda s, d: self.post_message(m.ConnectionState(self.account.name, s, d)),
+            folders=lambda: list(self.folder_names),
+        )
+        self.run_watcher()
+
+    @work(group="watcher")
+    async def run_watcher(self) -> None:
+        assert self.watcher is not None
+        await self.watcher.run()
+
+    async def _load_folders(self) -> None:
+        assert self.session is not None
+        folders: list[Folder] = await self.session.call(lambda c: c.list_folders())
+        status: dict[str, MailboxInfo] = {}
+        for f in folders:
+            if f.selectable:
+                try:
+                    status[f.name] = await self.session.call(lambda c, n=f.name: c.status(n))
+                except ImapClientError:
+                    continue
+        self.cache.save_folders(folders)
+        for name, info in status.items():
+            self.cache.save_status(name, info)
+        self.post_message(m.FoldersLoaded(folders, status))
+
+    async def _open(self, folder: str, *, keep_cursor: bool = False) -> None:
+        """Select ``folder`` and compute its rows (UIDs only; envelopes on demand)."""
+        assert self.session is not None
+        self.status(f"opening {folder}...")
+
+        async def load(client):
+            info = await client.select(folder)
+            rows, uids = await folder_rows(client, self.cache, folder, sort=self.sort,
+                                           threaded=self.threaded, query=self.search_query)
+            if self.search_query is None:
+                self.cache.save_uids(folder, info.uidvalidity, uids, info.highestmodseq)
+            cached = self.cache.envelopes(folder, [u for u, _d in rows[:500]])
+            if cached:  # flags may have changed since the cache was written
+                flags = await client.fetch_flags(sorted(cached))
+                for uid, env in cached.items():
+                    if uid in flags:
+                        env.flags = flags[uid]
+            return rows, cached, info
+
+        rows, cached, info = await self.session.call(load)
+        self.post_message(m.FolderLoaded(folder, rows, cached))
+        found = f", {len(rows)} found" if self.search_query else ""
+        self.status(f"{folder}: {info.exists} messages{found}")
+
+    # -- messages from workers -----------------------------------------------------------
+
+    @on(m.FoldersLoaded)
+    def _folders_loaded(self, event: m.FoldersLoaded) -> None:
+        self.folder_tree.set_folders(event.folders, event.status, self.folder)
+        self.folder_names = self.folder_tree.names()
+
+    @on(m.FolderLoaded)
+    def _folder_loaded(self, event: m.FolderLoaded) -> None:
+        if event.folder != self.folder:
+            return
+        self.mlist.set_rows(event.folder, event.rows, event.envelopes)
+        self.mlist.set_class(event.stale, "stale")
+        self._title()
+
+    @on(m.EnvelopesLoaded)
+    def _envelopes_loaded(self, event: m.EnvelopesLoaded) -> None:
+        if event.folder == self.mlist.folder:
+            self.mlist.add_envelopes(event.envelopes)
+
+    @on(m.MessageLoaded)
+    def _message_loaded(self, event: m.MessageLoaded) -> None:
+        if event.folder == self.folder and event.uid == self.mlist.current_uid:
+            self.reader.show(event.raw)
+            self.mlist.update_flags(event.uid, tuple({*self._flags(event.uid), "\\Seen"}))
+
+    @on(m.ConnectionState)
+    def _connection_state(self, event: m.ConnectionState) -> None:
+        self.query_one(ConnectionIndicator).set_state(event.account, event.state, event.delay)
+        if event.state in ("reconnecting", "offline"):
+            self.mlist.add_class("stale")
+            self.mlist.border_subtitle = "stale"
+        elif event.state in ("idle", "connected"):
+            self.mlist.remove_class("stale")
+            self.mlist.border_subtitle = ""
+
+    @on(m.FolderChanged)
+    def _folder_changed(self, event: m.FolderChanged) -> None:
+        if event.folder in (self.folder, "*"):
+            self.refresh_folder(notify_new=True)
+        self.refresh_status(event.folder)
+
+    @on(MessageList.NeedEnvelopes)
+    def _need_envelopes(self, event: MessageList.NeedEnvelopes) -> None:
+        self.fetch_envelopes(self.mlist.folder, event.uids)
+
+    @on(MessageList.Opened)
+    def _opened(self, event: MessageList.Opened) -> None:
+        self.load_message(event.uid)
+
+    @on(FolderTree.Chosen)
+    def _folder_chosen(self, event: FolderTree.Chosen) -> None:
+        self.open_folder(event.folder)
+
+    # -- workers -----------------------------------------------------------------------
+
+    def _flags(self, uid: int) -> tuple[str, ...]:
+        env = self.mlist.envelopes.get(uid)
+        return env.flags if env else ()
+
+    @work(group="envelopes")
+    async def fetch_envelopes(self, folder: str, uids: list[int]) -> None:
+        if self.session is None:
+            return
+        cached = self.cache.envelopes(folder, uids)
+        if cached:
+            self.post_message(m.EnvelopesLoaded(folder, list(cached.values())))
+        missing = [u for u in uids if u not in cached]
+        if not missing or folder != self.folder:
+            return
+        try:
+            envs = await self.session.call(lambda c: c.fetch_envelopes(missing))
+        except ImapClientError as exc:
+            self.status(f"cannot fetch headers: {exc}")
+            return
+        self.cache.save_envelopes(folder, envs)
+        self.post_message(m.EnvelopesLoaded(folder, envs))
+
+    @work(exclusive=True, group="open")
+    async def open_folder(self, folder: str) -> None:
+        self.folder = folder
+        self.search_query = None
+        self.reader.clear()
+        _v, uids = self.cache.uids(folder)
+        self.mlist.set_rows(folder, [(u, 0) for u in reversed(uids)], {}, keep_cursor=False)
+        self._title()
+        if self.session is None:
+            return
+        try:
+            await self._open(folder)
+        except ImapClientError as exc:
+            self.status(f"cannot open {folder}: {exc}")
+
+    @work(exclusive=True, group="open")
+    async def refresh_folder(self, notify_new: bool = False) -> None:
+        if self.session is None:
+            return
+        before = {uid for uid, _d in self.mlist.rows}
+        try:
+            await self._open(self.folder, keep_cursor=True)
+        except ImapClientError as exc:
+            self.status(f"refresh failed: {exc}")
+            return
+        if notify_new:
+            _v, uids = self.cache.uids(self.folder)
+            new = [u for u in uids if u not in before]
+            if new and before:
+                envs = await self.session.call(lambda c: c.fetch_envelopes(new[-5:]))
+                for env in envs:
+                    who = env.from_[0] if env.from_ else None
+                    self.notify(f"{(who.name or who.email) if who else ''}: {env.subject}",
+                                title=f"New mail in {self.folder}")
+
+    @work(group="status")
+    async def refresh_status(self, folder: str) -> None:
+        if self.session is None:
+            return
+        names = self.folder_tree.names() if folder == "*" else [folder]
+        for name in names:
+            try:
+                info = await self.session.call(lambda c, n=name: c.status(n))
+            except ImapClientError:
+                continue
+            self.cache.save_status(name, info)
+            self.folder_tree.set_status(name, info)
+
+    @work(exclusive=True, group="message")
+    async def load_message(self, uid: int) -> None:
+        if self.session is None:
+            return
+        folder = self.folder
+        self.status("loading message...")
+        try:
+            raw = await self.session.call(lambda c: c.fetch_message(uid))
+        except ImapClientError as exc:
+            self.status(f"cannot load message: {exc}")
+            return
+        self.post_message(m.MessageLoaded(folder, uid, raw))
+        self.status("")
+        self.refresh_status(folder)
+
+    # -- moving around -------------------------------------------------------------------
+
+    def action_next(self) -> None:
+        self.mlist.move(1)
+
+    def action_prev(self) -> None:
+        self.mlist.move(-1)
+
+    def action_first(self) -> None:
+        self.mlist.go(0)
+
+    def action_last(self) -> None:
+        self.mlist.go(len(self.mlist.rows) - 1)
+
+    def action_page_down(self) -> None:
+        self.mlist.page(1)
+
+    def action_page_up(self) -> None:
+        self.mlist.page(-1)
+
+    def action_focus_next(self) -> None:
+        self.focus_next()
+
+    def action_open(self) -> None:
+        if self.focused is self.folder_tree and self.folder_tree.current:
+            self.open_folder(self.folder_tree.current)
+            self.mlist.focus()
+            return
+        uid = self.mlist.current_uid
+        if uid is not None:
+            self.load_message(uid)
+
+    def action_refresh(self) -> None:
+        self.refresh_folder()
+        self.refresh_status("*")
+
+    def action_sort(self) -> None:
+        self.threaded = False
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.refresh_folder()
+
+    def action_thread(self) -> None:
+        self.threaded = not self.threaded
+        self.refresh_folder()
+
+    def action_search(self) -> None:
+        def done(query: str | None) -> None:
+            if query is not None:
+                self.search_query = query.strip() or None
+                self.refresh_folder()
+
+        self.app.push_screen(PromptScreen("Search (from:x subject:y text, or =IMAP):",
+                                          self.search_query or ""), done)
+
+    def action_clear_search(self) -> None:
+        if self.search_query:
+            self.search_query = None
+            self.refresh_folder()
+
+    def action_toggle_headers(self) -> None:
+        self.reader.toggle_headers()
+
+    def action_toggle_quotes(self) -> None:
+        self.reader.toggle_quotes()
+
+    def action_raw(self) -> None:
+        self.reader.toggle_raw()
+
+    async def on_unmount(self) -> None:
+        if self.watcher is not None:
+            await self.watcher.stop()
+        if self.session is not None:
+            await self.session.close()
+        self.cache.close()

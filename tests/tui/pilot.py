@@ -1,0 +1,39 @@
+"""Helpers for driving the TUI with Pilot against a real server."""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Callable
+from pathlib import Path
+
+from mailtool.client.account import load_accounts
+from mailtool.config import load
+from mailtool.tui.app import MailApp
+
+#: an upper bound for "eventually", never a timing assertion
+PATIENCE = 20.0
+
+
+def make_app(config: Path) -> MailApp:
+    cfg = load(config)
+    return MailApp(load_accounts(cfg), tui=cfg.tui)
+
+
+async def until(pilot, condition: Callable[[], object], what: str = "condition",
+                patience: float = PATIENCE) -> None:
+    """Let the app run until ``condition()`` is true; fail after ``patience`` seconds."""
+    waited = 0.0
+    while not condition():
+        if waited > patience:
+            raise AssertionError(f"gave up waiting for {what}")
+        await pilot.pause(0.05)
+        waited += 0.05
+
+
+def message(subject: str, body: str = "hello\n", *, sender: str = "Bob <bob@example.test>",
+            to: str = "alice@example.test", msgid: str | None = None,
+            date: str = "Mon, 02 Jan 2023 10:00:00 +0000", extra: str = "") -> bytes:
+    msgid = msgid or email.utils.make_msgid(domain="example.test")
+    return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\n"
+            f"Message-ID: {msgid}\r\n{extra}MIME-Version: 1.0\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}").encode()

@@ -1,0 +1,94 @@
+"""Pilot drives the real app against a real server; imaplib checks every action."""
+
+from __future__ import annotations
+
+import email
+
+from tests.tui.pilot import make_app, message, until
+from tests.tui.servers import OTHER, USER
+
+
+def flags_of(server, subject: str, folder: str = "INBOX") -> str:
+    imap = server.check()
+    imap.select(folder)
+    _t, data = imap.uid("SEARCH", "SUBJECT", f'"{subject}"')
+    uid = data[0].split()[0]
+    _t, fetched = imap.uid("FETCH", uid, "(FLAGS)")
+    imap.logout()
+    return fetched[0].decode()
+
+
+async def test_open_folder_read_and_see_seen(mail_server, account_config):
+    for i in range(3):
+        mail_server.deliver(message(f"Hello {i}", f"body {i}\n\n> quoted\n"))
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.screen
+        await until(pilot, lambda: len(main.mlist.rows) == 3, "3 rows")
+        await until(pilot, lambda: len(main.mlist.envelopes) == 3, "envelopes")
+        assert "INBOX" in main.folder_tree.names()
+        # newest first: the cursor is on "Hello 2"
+        assert main.mlist.envelopes[main.mlist.current_uid].subject == "Hello 2"
+        await pilot.press("j", "enter")
+        await until(pilot, lambda: "body 1" in main.reader.body_text, "message body")
+        assert "\\Seen" in flags_of(mail_server, "Hello 1")
+        assert "\\Seen" not in flags_of(mail_server, "Hello 0")
+        await pilot.press("h")  # all headers
+        assert main.reader.all_headers
+        await pilot.press("ctrl+u")  # raw source
+        assert "Message-ID:" in main.reader.body_text
+
+
+async def test_reply_sends_and_it_arrives(mail_server, account_config):
+    mail_server.deliver(message("Lunch?", "Shall we?\n", msgid="<lunch@example.test>"))
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.screen
+        await until(pilot, lambda: len(main.mlist.rows) == 1, "1 row")
+        await pilot.press("enter")
+        await until(pilot, lambda: "Shall we?" in main.reader.body_text, "body")
+        await pilot.press("r")
+        await until(pilot, lambda: type(app.screen).__name__ == "ComposeScreen", "composer")
+        composer = app.screen
+        draft = composer.collect()
+        assert draft.to == "Bob <bob@example.test>"
+        assert draft.subject == "Re: Lunch?"
+        assert "> Shall we?" in draft.body
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is main, "composer closed after sending")
+    bob = mail_server.check(OTHER)
+    bob.select("INBOX")
+    _t, data = bob.uid("SEARCH", "SUBJECT", '"Re: Lunch?"')
+    assert data[0].split(), "the reply did not arrive"
+    _t, fetched = bob.uid("FETCH", data[0].split()[0], "(BODY.PEEK[])")
+    reply = email.message_from_bytes(fetched[0][1])
+    assert reply["In-Reply-To"] == "<lunch@example.test>"
+    assert "<lunch@example.test>" in reply["References"]
+    assert reply["From"] == f"Alice <{USER}>"
+    assert mail_server.uids("Sent"), "no copy in Sent"
+    assert mail_server.uids("Drafts") == [], "the draft was not removed after 250"
+
+
+async def test_failed_send_keeps_the_draft_and_says_so(mail_server, account_config):
+    mail_server.smtp.reject_with = "554 5.7.1 not today"
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.screen
+        await until(pilot, lambda: main.session is not None and main.folder_tree.names(),
+                    "connected")
+        await pilot.press("c")
+        await until(pilot, lambda: type(app.screen).__name__ == "ComposeScreen", "composer")
+        composer = app.screen
+        composer.query_one("#field-to").value = OTHER
+        composer.query_one("#field-subject").value = "Precious"
+        composer.query_one("#body").text = "Irreplaceable words.\n"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: "NOT SENT" in composer.status_text, "error shown")
+        assert "554" in composer.status_text
+        assert app.screen is composer  # still open, text still there
+    drafts = mail_server.check()
+    drafts.select("Drafts")
+    _t, data = drafts.uid("SEARCH", "SUBJECT", '"Precious"')
+    assert len(data[0].split()) == 1
+    _t, fetched = drafts.uid("FETCH", data[0].split()[0], "(BODY.PEEK[])")
+    assert b"Irreplaceable words." in fetched[0][1]
