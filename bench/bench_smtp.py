@@ -55,7 +55,7 @@ def drive(port: int, rcpt: str, messages: int, maildir_new: Path) -> tuple[float
     start = time.perf_counter()
     subprocess.run(
         [SMTP_SOURCE, "-s", str(SESSIONS), "-l", str(SIZE), "-m", str(messages),
-         "-f", f"load@source.test", "-t", rcpt, "-M", "source.test", f"127.0.0.1:{port}"],
+         "-f", "load@source.test", "-t", rcpt, "-M", "source.test", f"127.0.0.1:{port}"],
         check=True, stdout=subprocess.DEVNULL,
     )
     accepted = time.perf_counter() - start
@@ -85,7 +85,7 @@ class Mailtool:
     def start(self, users: list[str]) -> None:
         self.root.mkdir(parents=True)
         off = ["submission", "submissions", "imap", "imaps", "pop3", "pop3s"]
-        listen = "\n".join([f'smtp = "127.0.0.1:0"', *(f"{s} = false" for s in off)])
+        listen = "\n".join(['smtp = "127.0.0.1:0"', *(f"{s} = false" for s in off)])
         self.config.write_text(
             f'data_dir = "{self.data}"\nhostname = "mt.bench.test"\n[listen]\n{listen}\n'
             "[limits]\nmax_connections_per_ip = 1000\n"
@@ -240,10 +240,11 @@ def machine() -> str:
 
     from importlib.metadata import version as pkg_version
 
+    postfix = version(["postconf", "-d", "-h", "mail_version"]) or "?"
     return (
         f"{platform.node()} nproc={os.cpu_count()} {platform.platform()} "
         f"python={platform.python_version()} aiosmtpd={pkg_version('aiosmtpd')} "
-        f"{version(['postconf', '-d', '-h', 'mail_version']) and 'postfix=' + version(['postconf', '-d', '-h', 'mail_version'])}"
+        f"postfix={postfix}"
     )
 
 
