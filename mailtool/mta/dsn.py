@@ -110,7 +110,7 @@ def _human(
         lines.append(f"<{r.recipient}>: {r.diagnostic or r.status}")
         if r.remote_mta:
             lines.append(f"    (answered by {r.remote_mta})")
-    return "\r\n".join(lines) + "\r\n"
+    return "\n".join(lines).replace("\n", "\r\n") + "\r\n"
 
 
 def _status_part(

@@ -117,6 +117,23 @@ def _mail_options(smtp: aiosmtplib.SMTP, message: bytes, utf8: bool) -> list[str
     return options
 
 
+async def _authenticate(smtp: aiosmtplib.SMTP, route: Route) -> None:
+    """One AUTH with the best offered mechanism (RFC 4954): trying every mechanism with
+    a wrong password only multiplies failures at the smart host."""
+    assert route.credentials is not None
+    user, password = route.credentials.username, route.credentials.password
+    offered = [m.upper() for m in smtp.server_auth_methods]
+    for mechanism, method in (
+        ("PLAIN", smtp.auth_plain),
+        ("LOGIN", smtp.auth_login),
+        ("CRAM-MD5", smtp.auth_crammd5),
+    ):
+        if mechanism in offered:
+            await method(user, password)
+            return
+    raise aiosmtplib.SMTPAuthenticationError(504, "no AUTH mechanism we support is offered")
+
+
 async def _open(route: Route, hop: Hop, settings: Settings, use_starttls: bool) -> aiosmtplib.SMTP:
     """Connect, EHLO, STARTTLS, AUTH: a session ready for MAIL, or HopFailed."""
     verify = route.verify_tls
@@ -160,7 +177,7 @@ async def _open(route: Route, hop: Hop, settings: Settings, use_starttls: bool) 
             # RFC 3207 §4.1: a client that requires TLS does not send without it
             raise HopFailed(451, "4.7.10", f"{where} does not offer STARTTLS and TLS is required")
         if route.credentials is not None:
-            await smtp.login(route.credentials.username, route.credentials.password)
+            await _authenticate(smtp, route)
     except HopFailed:
         smtp.close()
         raise
@@ -258,11 +275,12 @@ async def deliver(
                 last = exc
                 await _close(smtp)
                 break
+            tls = smtp.is_connected and smtp.get_transport_info("sslcontext") is not None
             await _close(smtp)
             log_event(
                 "relay.session",
                 **where,
-                tls=smtp.get_transport_info("sslcontext") is not None,
+                tls=tls,
                 recipients=len(recipients),
                 delivered=sum(r.outcome == "delivered" for r in results),
             )
