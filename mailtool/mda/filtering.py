@@ -1,0 +1,219 @@
+"""Filtering at final delivery: the global Sieve script, then the user's, then built-in rules.
+
+:func:`run_filters` is pure (no store access): scripts + envelope + message in,
+a :class:`Decision` out. :func:`filter_for_user` reads the scripts and the
+user's settings from :class:`~mailtool.store.sieve_scripts.SieveScripts`, and
+:func:`file_message` writes a decision's deliveries into the user's folders.
+
+Nothing is ever lost to a script: a script that does not parse is skipped, one
+that fails at run time has its actions undone (RFC 5228 §2.10.6), and either
+way the implicit keep files the message into INBOX; the error is logged and
+kept in :attr:`Decision.errors`.
+
+Built-in rules:
+
+* the *junk* rule is the default global script (:data:`DEFAULT_GLOBAL_SCRIPT`):
+  ``X-Spam-Flag: YES`` (added by :mod:`mailtool.mda.scanners` above the junk
+  threshold) files into Junk. Installing a global script replaces it.
+* the per-user *promotions* rule (off by default): bulk mail (``List-Id``,
+  ``List-Unsubscribe``, ``Precedence: bulk``/``list``) that would otherwise land
+  in INBOX through the implicit keep goes to Promotions, created on demand.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mailtool.errors import NotFound, QuotaExceeded, StoreError
+from mailtool.mda.sieve import (
+    Action,
+    Discard,
+    Envelope,
+    FileInto,
+    Interpreter,
+    Keep,
+    Limits,
+    Redirect,
+    Reject,
+    SieveError,
+    Vacation,
+    parse,
+)
+from mailtool.mda.sieve.message import MessageView
+from mailtool.net.log import log_event
+
+log = logging.getLogger("mailtool")
+
+INBOX = "INBOX"
+PROMOTIONS = "Promotions"
+JUNK = "Junk"
+#: settings key of the promotions rule in SieveScripts.settings()
+PROMOTIONS_SETTING = "promotions"
+
+DEFAULT_GLOBAL_SCRIPT = """\
+# mailtool's default global script: the scanner marks spam above the junk threshold
+require ["fileinto"];
+if header :is "X-Spam-Flag" "YES" {
+    fileinto "Junk";
+    stop;
+}
+"""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    folder: str
+    flags: frozenset[str] = frozenset()
+
+
+@dataclass
+class Decision:
+    """What to do with one message for one recipient."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    redirects: list[str] = field(default_factory=list)
+    vacations: list[Vacation] = field(default_factory=list)
+    reject: Reject | None = None
+    errors: list[str] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+
+    @property
+    def discarded(self) -> bool:
+        return not self.deliveries and not self.redirects and self.reject is None
+
+
+def is_bulk_mail(message: MessageView) -> bool:
+    """The promotions rule's test: list or bulk headers (RFC 2369, RFC 2919, RFC 3834 §2)."""
+    if message.has_header("List-Unsubscribe") or message.has_header("List-Id"):
+        return True
+    precedence = " ".join(message.headers("Precedence")).strip().lower()
+    return precedence in ("bulk", "list")
+
+
+def run_filters(
+    user_script: str | None,
+    global_script: str | None,
+    envelope: Envelope,
+    message: bytes,
+    *,
+    promotions: bool = False,
+    user_addresses: Iterable[str] = (),
+    vacation_memory: Any = None,
+    limits: Limits | None = None,
+    now: float | None = None,
+) -> Decision:
+    """Run ``global_script`` then ``user_script`` (either may be None) and the built-ins."""
+    errors: list[str] = []
+    interp = Interpreter(
+        envelope, message, limits=limits, user_addresses=user_addresses,
+        vacation_memory=vacation_memory, now=now,
+    )  # fmt: skip
+    for label, source in (("global", global_script), ("user", user_script)):
+        if not source:
+            continue
+        try:
+            interp.execute(parse(source, limits=limits, name=label))
+        except SieveError as exc:
+            errors.append(f"{label} script: {exc}")
+        except Exception as exc:  # a bug must not lose mail either
+            log.exception("sieve.crash script=%s", label)
+            errors.append(f"{label} script: internal error {type(exc).__name__}")
+            interp.actions, interp.implicit_keep = [], True
+    try:
+        actions = interp.finish()
+    except Exception as exc:
+        log.exception("sieve.finish_failed")
+        errors.append(f"internal error {type(exc).__name__}")
+        actions = [Keep(implicit=True)]
+    if promotions and is_bulk_mail(interp.message):
+        actions = [
+            FileInto(PROMOTIONS, a.flags) if isinstance(a, Keep) and a.implicit else a
+            for a in actions
+        ]
+    for error in errors:
+        log_event("sieve.error", recipient=envelope.recipient, error=error,
+                  level=logging.WARNING)  # fmt: skip
+    return _decision(actions, errors)
+
+
+def _decision(actions: list[Action], errors: list[str]) -> Decision:
+    decision = Decision(errors=errors, actions=actions)
+    for action in actions:
+        if isinstance(action, Keep | FileInto):
+            decision.deliveries.append(Delivery(action.folder, action.flags))
+        elif isinstance(action, Redirect):
+            decision.redirects.append(action.address)
+        elif isinstance(action, Vacation):
+            decision.vacations.append(action)
+        elif isinstance(action, Reject):
+            decision.reject = action
+        else:
+            assert isinstance(action, Discard)
+    return decision
+
+
+def filter_for_user(
+    scripts: Any,
+    user: str,
+    envelope: Envelope,
+    message: bytes,
+    *,
+    user_addresses: Iterable[str] = (),
+    limits: Limits | None = None,
+    now: float | None = None,
+) -> Decision:
+    """:func:`run_filters` with the scripts and settings of ``user`` from a SieveScripts."""
+    global_script = scripts.global_script()
+    if global_script is None:
+        global_script = DEFAULT_GLOBAL_SCRIPT
+    settings = scripts.settings(user)
+    return run_filters(
+        scripts.active_script(user),
+        global_script,
+        envelope,
+        message,
+        promotions=bool(settings.get(PROMOTIONS_SETTING)),
+        user_addresses=[user, *user_addresses],
+        vacation_memory=scripts.vacation_memory(user),
+        limits=limits,
+        now=now,
+    )
+
+
+def file_message(mail: Any, decision: Decision, message: bytes) -> list[tuple[str, int]]:
+    """Write the decision's deliveries into ``mail`` (a UserMail); returns (folder, uid).
+
+    Folders a script names are created on demand; a folder that cannot be
+    used (bad name) falls back to INBOX. The quota is checked once for all
+    copies first, so a full mailbox raises QuotaExceeded before any write
+    (the queue retries; nothing is doubled).
+    """
+    deliveries = decision.deliveries
+    if not deliveries:
+        return []
+    mail.check_quota(len(deliveries), len(message) * len(deliveries))
+    done: list[tuple[str, int]] = []
+    for delivery in deliveries:
+        try:
+            uid = _deliver(mail, message, delivery.folder, delivery.flags)
+            done.append((delivery.folder, uid))
+        except QuotaExceeded:
+            raise
+        except StoreError as exc:
+            if delivery.folder == INBOX or any(f == INBOX for f, _ in done):
+                raise
+            log_event("sieve.fileinto_failed", folder=delivery.folder, error=str(exc),
+                      level=logging.WARNING)  # fmt: skip
+            done.append((INBOX, _deliver(mail, message, INBOX, delivery.flags)))
+    return done
+
+
+def _deliver(mail: Any, message: bytes, folder: str, flags: frozenset[str]) -> int:
+    try:
+        return int(mail.deliver(message, folder, flags=flags))
+    except NotFound:
+        mail.create_folder(folder)
+        return int(mail.deliver(message, folder, flags=flags))
