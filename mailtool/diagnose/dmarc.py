@@ -4,6 +4,7 @@ walking up the tree, its policy, alignment and reporting addresses."""
 from __future__ import annotations
 
 from mailtool.dns import DNSError
+from mailtool.protocol.authrecords import parse_tags
 
 from .context import Context
 from .findings import Check, Finding, Status, dig
@@ -42,16 +43,6 @@ RUA = Check(
 )
 
 MAX_WALK = 8  # DMARCbis tree walk: at most 8 lookups
-
-
-def parse_tags(record: str) -> dict[str, str]:
-    """``tag=value; tag=value`` (RFC 7489 §6.4); tags are case-insensitive."""
-    tags = {}
-    for part in record.split(";"):
-        if "=" in part:
-            key, _, value = part.partition("=")
-            tags.setdefault(key.strip().lower(), value.strip())
-    return tags
 
 
 async def find_record(ctx: Context, domain: str) -> tuple[str, list[str]]:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 from mailtool.client.probe_tls import name_matches
 from mailtool.dns import DNSError
+from mailtool.protocol.authrecords import check_policy, parse_tags
 
 from .context import Context
-from .dmarc import parse_tags
 from .findings import Check, Finding, Status, dig
 
 RECORD = Check(
@@ -49,9 +49,6 @@ TLSRPT = Check(
     'Publish "_smtp._tls.DOMAIN. TXT v=TLSRPTv1; rua=mailto:tls-reports@DOMAIN".',
 )
 
-MAX_AGE_LIMIT = 31557600  # RFC 8461 §3.2
-
-
 @dataclass
 class MTASTS:
     """The policy in force (``mode`` "" when none)."""
@@ -63,16 +60,6 @@ class MTASTS:
 
     def matches(self, host: str) -> bool:
         return any(name_matches(p, host) for p in self.mx)
-
-
-def parse_policy(text: str) -> dict[str, list[str]]:
-    """``key: value`` lines (RFC 8461 §3.2); mx may repeat."""
-    out: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            out.setdefault(key.strip().lower(), []).append(value.strip())
-    return out
 
 
 async def load(ctx: Context) -> MTASTS:
@@ -154,18 +141,9 @@ async def _policy(ctx: Context, state: MTASTS) -> None:
         problems.append(f"HTTP status {got.status} (redirects are not followed)")
     elif not got.headers.get("content-type", "").lower().startswith("text/plain"):
         problems.append(f"Content-Type {got.headers.get('content-type', '(none)')}")
-    policy = parse_policy(got.body.decode("utf-8", "replace")) if not problems else {}
-    if not problems:
-        mode = (policy.get("mode") or [""])[0]
-        age = (policy.get("max_age") or [""])[0]
-        if (policy.get("version") or [""])[0] != "STSv1":
-            problems.append("version is not STSv1")
-        if mode not in ("enforce", "testing", "none"):
-            problems.append(f"mode {mode!r}")
-        if not age.isdigit() or int(age) > MAX_AGE_LIMIT:
-            problems.append(f"max_age {age!r}")
-        if not policy.get("mx") and mode != "none":
-            problems.append("no mx: line")
+    policy = check_policy(got.body.decode("utf-8", "replace")) if not problems else None
+    if policy is not None:
+        problems += policy.problems
     if problems:
         state.findings.append(
             POLICY(
@@ -177,12 +155,13 @@ async def _policy(ctx: Context, state: MTASTS) -> None:
             )
         )
         return
-    state.mode = policy["mode"][0]
-    state.mx = policy.get("mx", [])
+    assert policy is not None
+    state.mode = policy.mode
+    state.mx = list(policy.mx)
     state.findings.append(
         POLICY(
             Status.PASS if state.mode == "enforce" else Status.INFO,
-            f"mode {state.mode}, mx {', '.join(state.mx)}, max_age {policy['max_age'][0]}",
+            f"mode {state.mode}, mx {', '.join(state.mx)}, max_age {policy.max_age}",
             subject=url,
             reproduce=repro,
         )

@@ -4,10 +4,11 @@ that exist, and no include loops."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from mailtool.dns import DNSError
+from mailtool.protocol.authrecords import SPF_TERM as _TERM
+from mailtool.protocol.authrecords import spf_records
 
 from .context import Context
 from .findings import Check, Finding, Status, dig
@@ -68,12 +69,6 @@ LOOP = Check(
 
 MECHANISMS = {"all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists"}
 LOOKUP_TERMS = {"include", "a", "mx", "ptr", "exists"}
-_TERM = re.compile(r"^([+?~-]?)([a-z0-9][a-z0-9._-]*)([:=/].*)?$", re.I)
-
-
-def spf_records(texts: list[str]) -> list[str]:
-    """RFC 7208 §4.5: records start with "v=spf1" followed by a space or end."""
-    return [t for t in texts if re.match(r"^v=spf1( |$)", t, re.I)]
 
 
 @dataclass
