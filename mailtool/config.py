@@ -278,6 +278,63 @@ class OutboundConfig:
 
 
 @dataclass(frozen=True)
+class DkimConfig:
+    """DKIM signing of mail submitted by authenticated users (RFC 6376, RFC 8463). Keys live
+    in ``DATA_DIR/dkim/DOMAIN/SELECTOR.key`` (``mailtool dkim keygen``); every key of the
+    From domain signs, so an RSA and an Ed25519 key give two signatures."""
+
+    sign: bool = field(
+        default=True, metadata=_doc("Sign submitted mail when its From domain has a key.")
+    )
+    selector: str = field(
+        default="mailtool",
+        metadata=_doc(
+            "Default selector of `mailtool dkim keygen` (Ed25519 keys get SELECTOR-ed25519)."
+        ),
+    )
+    algorithms: tuple[str, ...] = field(
+        default=("rsa", "ed25519"),
+        metadata=_doc('Algorithms `mailtool dkim keygen` creates by default: "rsa", "ed25519".'),
+    )
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """Checks of mail arriving on port 25 (SPF, DKIM, DMARC, ARC) and outbound TLS policy
+    (MTA-STS, TLS-RPT). See docs/authentication.md."""
+
+    check_inbound: bool = field(
+        default=True,
+        metadata=_doc("Check SPF, DKIM, DMARC and ARC and add Authentication-Results."),
+    )
+    dmarc_enforce: bool = field(
+        default=True,
+        metadata=_doc(
+            "Refuse (550 5.7.1) mail failing DMARC p=reject and junk p=quarantine; false = "
+            "only report the result."
+        ),
+    )
+    dmarc_allow: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "From domains (or sending IPs) whose DMARC failures are accepted anyway, e.g. "
+            "for a mailing list that rewrites messages."
+        ),
+    )
+    mta_sts: bool = field(
+        default=True,
+        metadata=_doc("Fetch and obey recipients' MTA-STS policies on outbound delivery."),
+    )
+    mta_sts_port: int = field(
+        default=443, metadata=_doc("HTTPS port MTA-STS policies are fetched from (tests).", min=1)
+    )
+    tlsrpt: bool = field(
+        default=True,
+        metadata=_doc("Record outbound TLS results and send daily TLS-RPT reports (RFC 8460)."),
+    )
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     """A mail account the client side (``mailtool tui``, ``mailtool send``) uses."""
 
@@ -343,6 +400,8 @@ class Config:
     relay: RelayConfig = field(default_factory=RelayConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
+    dkim: DkimConfig = field(default_factory=DkimConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
     accounts: dict[str, AccountConfig] = field(
         default_factory=dict,
         metadata=_doc("Client accounts, one [accounts.NAME] table each.", table_of=AccountConfig),
@@ -472,6 +531,12 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             "relay.password_file needs relay.username", file=file, key="relay.username"
         )
+    for algorithm in cfg.dkim.algorithms:
+        if algorithm not in ("rsa", "ed25519"):
+            raise ConfigError(
+                f'given {algorithm!r}, expected "rsa" or "ed25519"', file=file,
+                key="dkim.algorithms",
+            )
     if bool(cfg.tls.cert) != bool(cfg.tls.key):
         raise ConfigError("tls.cert and tls.key must be given together", file=file, key="tls")
 
