@@ -84,17 +84,13 @@ def queue_list(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         print_json([entry_json(e) for e in entries])
         return
-    from rich.console import Console
-    from rich.table import Table
-
+    # one block per message, like postqueue -p: greppable, never folded to the terminal
     now = time.time()
-    table = Table(title=f"Queue: {len(entries)} messages", title_justify="left")
-    for col in ("id", "age", "sender", "recipients"):
-        table.add_column(col, overflow="fold")
     for e in entries:
-        rcpts = "\n".join(_recipient_line(r, now) for r in e.recipients)
-        table.add_row(e.id, _age(now - e.created), e.sender or "<>", rcpts)
-    Console().print(table)
+        click.echo(f"{e.id}  {_age(now - e.created):>4}  from {e.sender or '<>'}")
+        for r in e.recipients:
+            click.echo("    " + _recipient_line(r, now).replace("\n", "\n    "))
+    click.echo(f"{len(entries)} messages in the queue")
 
 
 @queue.command("show")
