@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "domain": "mailtool.cli.accounts:domain",
     "user": "mailtool.cli.accounts:user",
     "alias": "mailtool.cli.accounts:alias",
+    "sieve": "mailtool.cli.sieve:sieve",
     "queue": "mailtool.cli.queue:queue",
     "tui": "mailtool.cli.tui:tui",
     "send": "mailtool.cli.send:send",
