@@ -84,6 +84,7 @@ class Entry:
     uid: int
     size: int
     uidl: str
+    path: str  # relative to the folder, as the index last saw it
     deleted: bool = False
 
 
@@ -100,7 +101,7 @@ class Maildrop:
         status = folder.status()
         self.uidvalidity: int = status.uidvalidity
         self.entries = [
-            Entry(i, m.uid, m.size, uidl_of(m.uid, self.uidvalidity))
+            Entry(i, m.uid, m.size, uidl_of(m.uid, self.uidvalidity), m.path)
             for i, m in enumerate(folder.messages(), start=1)
         ]
         self.retrieved: set[int] = set()
@@ -141,8 +142,15 @@ class Maildrop:
         return len(live), sum(e.size for e in live)
 
     def open_message(self, number: int) -> BinaryIO:
-        """The message file for RETR/TOP; NoSuchMessage when IMAP expunged it meanwhile."""
+        """The message file for RETR/TOP; NoSuchMessage when IMAP expunged it meanwhile.
+
+        Tries the path from the snapshot first (one ``open``, no index query); when
+        another program renamed the file (flags changed), asks the store."""
         entry = self.get(number)
+        try:
+            return open(self.folder.path / entry.path, "rb")
+        except FileNotFoundError:
+            pass
         try:
             return self.folder.open(entry.uid)
         except (NotFound, FileNotFoundError):

@@ -24,7 +24,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from mailtool.mra.pop3.maildrop import Maildrop, MaildropInUse, NoSuchMessage
-from mailtool.mra.pop3.stream import stuffed_chunks
+from mailtool.mra.pop3.stream import CHUNK_SIZE, stuffed_chunks
 from mailtool.net.limits import is_loopback
 from mailtool.net.listener import ConnectionClosed, LineTooLong, ReadTimeout
 from mailtool.net.log import log_event
@@ -369,18 +369,26 @@ class Session:
         await self._send_message(int(cmd.args[0]), int(cmd.args[1]))
 
     async def _send_message(self, number: int, body_lines: int | None) -> None:
-        """RETR / TOP: stream the file, byte-stuffed, draining after every chunk."""
+        """RETR / TOP: stream the file, byte-stuffed, draining after every chunk.
+
+        Opening a file is a few microseconds, so it happens on the loop; the status
+        line and a small message go out in one write (one send(2))."""
         drop = self._drop()
         try:
-            fh = await asyncio.to_thread(drop.open_message, number)
+            fh = drop.open_message(number)
         except NoSuchMessage as exc:
             self.send(err(str(exc)))
             return
         entry = drop.get(number)
         with fh:
-            self.send(ok(f"{entry.size} octets"))
+            batch = [ok(f"{entry.size} octets").format()]
             for piece in stuffed_chunks(fh, body_lines):
-                self.conn.write(piece)
-                await self.conn.drain()
+                batch.append(piece)
+                if sum(map(len, batch)) >= CHUNK_SIZE:
+                    self.conn.write(b"".join(batch))
+                    batch = []
+                    await self.conn.drain()
+            if batch:
+                self.conn.write(b"".join(batch))
         if body_lines is None:
             drop.retrieved.add(entry.uid)

@@ -1,0 +1,182 @@
+"""POP3 retrieval: RETR of every message, mailtool against a private Dovecot, same run.
+
+Both servers get the same N messages (2-8 KB, CRLF) as files in the user's
+Maildir ``new/``; each indexes them itself at the first login, which happens in
+an untimed warm-up session (that session also RETRs everything, so the
+``\\Seen`` flag updates both servers make on QUIT are out of the timed runs).
+A timed run is one poplib session, USER/PASS without TLS on loopback (both
+servers allow it there), ``RETR 1`` .. ``RETR N``, ``QUIT``; the client checks
+every message's length. Medians of the runs (at least 3), every run printed,
+the ratio mailtool/Dovecot in messages per second (> 1 means mailtool is faster).
+
+    sudo .venv/bin/python bench/bench_pop3.py                 # 2000 messages, 3 runs
+    sudo .venv/bin/python bench/bench_pop3.py --messages 500 --runs 5
+
+Needs Dovecot (Debian ``dovecot-pop3d``); as root Dovecot's mail belongs to the
+system user ``vmail`` (created when missing). Nothing is deleted between runs
+(RETR only); everything is removed at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import poplib
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.harness import MailtoolServer
+from tests.peers.dovecot import Dovecot, ensure_mail_user
+
+USER = "bench@bench.test"
+PASSWORD = "bench-password"
+WORDS = ["lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "elit"]
+
+
+def make_messages(count: int, seed: int = 1) -> list[bytes]:
+    rng = random.Random(seed)
+    out = []
+    for n in range(count):
+        lines = [
+            f"From: sender{n % 17}@example.test",
+            f"To: {USER}",
+            f"Subject: message {n} {' '.join(rng.choices(WORDS, k=5))}",
+            f"Message-ID: <{n}.bench@example.test>",
+            "Date: Fri, 27 Nov 2026 12:00:00 +0000",
+            "",
+        ]
+        target = rng.randint(2048, 8192)
+        size = sum(len(x) + 2 for x in lines)
+        while size < target:
+            line = " ".join(rng.choices(WORDS, k=rng.randint(5, 12)))
+            if rng.random() < 0.02:
+                line = "." + line  # some lines need byte-stuffing
+            lines.append(line)
+            size += len(line) + 2
+        out.append(("\r\n".join(lines) + "\r\n").encode())
+    return out
+
+
+def fill_maildir(root: Path, messages: list[bytes], owner: tuple[int, int] | None) -> None:
+    """Plain Maildir files in new/, as any MDA leaves them; both servers index them."""
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    host = platform.node() or "bench"
+    for n, data in enumerate(messages):
+        name = f"{1_700_000_000 + n}.M{n}P{os.getpid()}.{host},S={len(data)}"
+        (root / "new" / name).write_bytes(data)
+    if owner is not None:
+        for path in [root, *root.rglob("*")]:
+            os.chown(path, *owner)
+
+
+def retr_all(port: int, user: str, expected: list[int]) -> float:
+    """One session: log in, RETR every message, QUIT; seconds from connect to QUIT's answer."""
+    start = time.perf_counter()
+    pop = poplib.POP3("127.0.0.1", port, timeout=120)
+    pop.user(user)
+    pop.pass_(PASSWORD)
+    count, _ = pop.stat()
+    if count != len(expected):
+        raise RuntimeError(f"{count} messages on the server, expected {len(expected)}")
+    for n, size in enumerate(expected, 1):
+        _, _, octets = pop.retr(n)
+        if octets != size:
+            raise RuntimeError(f"message {n}: {octets} octets, expected {size}")
+    pop.quit()
+    return time.perf_counter() - start
+
+
+def start_mailtool(root: Path, messages: list[bytes]) -> MailtoolServer:
+    from mailtool.store.accounts import AccountStore
+
+    server = MailtoolServer(
+        root / "mailtool",
+        services=("pop3",),
+        config={
+            "security": {"plaintext_auth_on_loopback": True},
+            "limits": {"max_line_length": 8192},
+        },
+    )
+    accounts = AccountStore(server.data_dir / "accounts.db")
+    accounts.add_domain(USER.split("@")[1])
+    accounts.add_user(USER, PASSWORD)
+    maildir = accounts.maildir_path(USER)
+    accounts.close()
+    fill_maildir(maildir, messages, None)
+    return server.start()
+
+
+def start_dovecot(root: Path, messages: list[bytes]) -> Dovecot:
+    local = USER.split("@")[0]
+    dovecot = Dovecot(root / "dovecot", users={local: PASSWORD}, imap=False, pop3=True).start()
+    owner = None
+    if os.geteuid() == 0:
+        pw = ensure_mail_user()
+        owner = (pw.pw_uid, pw.pw_gid)
+    fill_maildir(dovecot.maildir(local), messages, owner)
+    return dovecot
+
+
+def machine() -> str:
+    dovecot = subprocess.run(["dovecot", "--version"], capture_output=True, text=True).stdout
+    return (
+        f"nproc={os.cpu_count()} python={platform.python_version()} "
+        f"dovecot={dovecot.strip()} kernel={platform.release()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directories")
+    args = parser.parse_args()
+    if args.runs < 3:
+        parser.error("at least 3 runs (BENCHMARKING.md)")
+
+    messages = make_messages(args.messages)
+    sizes = [len(m) for m in messages]
+    root = Path(tempfile.mkdtemp(prefix="bench-pop3-", dir="/var/tmp"))
+    print(f"# {machine()}")
+    print(f"# {args.messages} messages, {sum(sizes) / 1e6:.1f} MB, {args.runs} runs each")
+    mailtool = start_mailtool(root, messages)
+    dovecot = None
+    try:
+        dovecot = start_dovecot(root, messages)
+        sides = {
+            "mailtool": (mailtool.port("pop3"), USER),
+            "dovecot": (dovecot.pop3_port, USER.split("@")[0]),
+        }
+        for name, (port, user) in sides.items():  # untimed: indexing, \Seen updates
+            print(f"{name:9} warm-up {retr_all(port, user, sizes):7.3f} s")
+        times: dict[str, list[float]] = {name: [] for name in sides}
+        for run in range(1, args.runs + 1):
+            for name, (port, user) in sides.items():  # interleaved: same noise for both
+                seconds = retr_all(port, user, sizes)
+                times[name].append(seconds)
+                rate = args.messages / seconds
+                print(f"{name:9} run {run}   {seconds:7.3f} s  {rate:8.0f} msg/s")
+        medians = {name: statistics.median(t) for name, t in times.items()}
+        for name, median in medians.items():
+            print(f"{name:9} median {median:7.3f} s  {args.messages / median:8.0f} msg/s")
+        print(f"ratio mailtool/dovecot (msg/s): {medians['dovecot'] / medians['mailtool']:.2f}")
+    finally:
+        mailtool.stop()
+        if dovecot is not None:
+            dovecot.stop()
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
