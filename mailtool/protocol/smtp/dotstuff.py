@@ -137,7 +137,10 @@ class DotStuffer:
             self._held_cr = chunk.endswith(b"\r")
             if self._held_cr:
                 chunk = chunk[:-1]
-            chunk = re.sub(rb"\r\n|\r|\n", b"\r\n", chunk)
+            crlf = chunk.count(b"\r\n")
+            # fast path: content that is CRLF already (what SMTP stored) needs no rewrite
+            if not (chunk.count(b"\r") == crlf == chunk.count(b"\n")):
+                chunk = re.sub(rb"\r\n|\r|\n", b"\r\n", chunk)
             if not chunk:
                 return b""
         # a dot after *any* LF is stuffed: a lenient receiver may take a bare LF
