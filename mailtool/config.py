@@ -37,6 +37,7 @@ SERVICE_PORTS: dict[str, tuple[int, int]] = {
     "imaps": (993, 2993),
     "pop3": (110, 2110),
     "pop3s": (995, 2995),
+    "managesieve": (4190, 24190),
 }
 
 
@@ -93,6 +94,10 @@ class ListenConfig:
     pop3s: str | bool = field(
         default_factory=lambda: default_listen("pop3s"),
         metadata=_doc("POP3 over implicit TLS; 995 when root, 2995 otherwise."),
+    )
+    managesieve: str | bool = field(
+        default_factory=lambda: default_listen("managesieve"),
+        metadata=_doc("ManageSieve (RFC 5804) with STARTTLS; 4190 when root, 24190 otherwise."),
     )
 
     def enabled(self) -> dict[str, tuple[str, int]]:
@@ -335,6 +340,56 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class SieveConfig:
+    """Sieve filtering at delivery and ManageSieve (RFC 5228, RFC 5804)."""
+
+    max_script_size: int = field(
+        default=64 * 1024, metadata=_doc("Largest Sieve script a user may store, in bytes.", min=64)
+    )
+    max_scripts: int = field(
+        default=20, metadata=_doc("Scripts one user may keep through ManageSieve.", min=1)
+    )
+    max_redirects: int = field(
+        default=4, metadata=_doc("redirect actions one script run may take.", min=0)
+    )
+    max_actions: int = field(default=64, metadata=_doc("Actions one script run may take.", min=1))
+
+
+@dataclass(frozen=True)
+class ScanConfig:
+    """Virus and spam scanning before the 250 after DATA (clamd, spamd)."""
+
+    clamd: str = field(
+        default="",
+        metadata=_doc('clamd as "HOST:PORT" or a unix socket path; empty = no virus scan.'),
+    )
+    spamd: str = field(
+        default="", metadata=_doc('spamd as "HOST:PORT" (SPAMC/1.5); empty = no spam scan.')
+    )
+    timeout: float = field(
+        default=30.0, metadata=_doc("Seconds to wait for each scanner.", min=0.1)
+    )
+    reject_threshold: float = field(
+        default=15.0, metadata=_doc("Spam score at or above which DATA gets 550 5.7.1.")
+    )
+    junk_threshold: float = field(
+        default=5.0,
+        metadata=_doc("Spam score at or above which X-Spam-Flag: YES files the mail into Junk."),
+    )
+    on_failure: str = field(
+        default="tempfail",
+        metadata=_doc(
+            'A scanner that is down: "tempfail" (451 4.7.1) or "accept-and-tag".',
+            choices=("tempfail", "accept-and-tag"),
+        ),
+    )
+    max_size: int = field(
+        default=25 * 1024 * 1024,
+        metadata=_doc("Messages larger than this are not sent to the scanners.", min=1024),
+    )
+
+
+@dataclass(frozen=True)
 class AccountConfig:
     """A mail account the client side (``mailtool tui``, ``mailtool send``) uses."""
 
@@ -402,6 +457,8 @@ class Config:
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
     dkim: DkimConfig = field(default_factory=DkimConfig)
     auth: AuthConfig = field(default_factory=AuthConfig)
+    sieve: SieveConfig = field(default_factory=SieveConfig)
+    scan: ScanConfig = field(default_factory=ScanConfig)
     accounts: dict[str, AccountConfig] = field(
         default_factory=dict,
         metadata=_doc("Client accounts, one [accounts.NAME] table each.", table_of=AccountConfig),
@@ -534,7 +591,8 @@ def _validate(cfg: Config) -> None:
     for algorithm in cfg.dkim.algorithms:
         if algorithm not in ("rsa", "ed25519"):
             raise ConfigError(
-                f'given {algorithm!r}, expected "rsa" or "ed25519"', file=file,
+                f'given {algorithm!r}, expected "rsa" or "ed25519"',
+                file=file,
                 key="dkim.algorithms",
             )
     if bool(cfg.tls.cert) != bool(cfg.tls.key):

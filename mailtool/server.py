@@ -35,6 +35,7 @@ SERVICES: dict[str, str] = {
     "imaps": "mailtool.mra.imap.service:create",
     "pop3": "mailtool.mra.pop3.service:create",
     "pop3s": "mailtool.mra.pop3.service:create",
+    "managesieve": "mailtool.mra.managesieve.service:create",
 }
 
 #: services whose socket speaks TLS from the first byte (RFC 8314)
@@ -90,6 +91,19 @@ class ServerContext:
         return self.store(
             "mail", lambda: MailStore(self.config.data_path, accounts=self.accounts)
         )
+
+    @property
+    def sieve_scripts(self) -> Any:
+        from mailtool.store.sieve_scripts import SieveScripts
+
+        return self.store("sieve", lambda: SieveScripts(self.config.data_path))
+
+    @property
+    def sieve(self) -> Any:
+        """The Sieve language (check, EXTENSIONS) for ManageSieve: mra may not import mda."""
+        import mailtool.mda.sieve
+
+        return mailtool.mda.sieve
 
     @property
     def queue(self) -> Any:

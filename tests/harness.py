@@ -17,7 +17,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-SERVICES = ("smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s")
+SERVICES = (
+    "smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s", "managesieve",
+)  # fmt: skip
 
 
 def toml_value(value: Any) -> str:

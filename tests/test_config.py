@@ -34,6 +34,7 @@ def test_defaults_without_root_use_twin_ports_on_loopback(monkeypatch, tmp_path)
         "imaps": ("127.0.0.1", 2993),
         "pop3": ("127.0.0.1", 2110),
         "pop3s": ("127.0.0.1", 2995),
+        "managesieve": ("127.0.0.1", 24190),
     }
     assert cfg.limits.max_recipients == 100
 
