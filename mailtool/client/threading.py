@@ -74,7 +74,7 @@ def jwz(envelopes: list[Envelope]) -> list[tuple[int, int]]:
         if c.env is not None:
             rows.append((c.env.uid, depth))
             depth += 1
-        for child in sorted(c.children, key=_when):
+        for child in sorted(c.children, key=lambda k: _when(k.env) if k.env else _newest(k)):
             emit(child, depth)
 
     for root in sorted(roots, key=_newest, reverse=True):
