@@ -10,6 +10,7 @@ holds across listeners and processes alike.
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from typing import TYPE_CHECKING, Any
 
@@ -74,14 +75,28 @@ class Pop3Service:
             ssl_context=server.tls_context if name == "pop3s" else None,
         )
 
+        self.sessions: set[Session] = set()
+
     async def handle(self, conn: Connection) -> None:
-        await Session(self.server, conn).run()
+        session = Session(self.server, conn)
+        self.sessions.add(session)
+        try:
+            await session.run()
+        finally:
+            self.sessions.discard(session)
 
     async def start(self) -> tuple[str, int]:
         return await self.listener.start()
 
     async def stop(self, grace: float = 10.0) -> None:
-        await self.listener.stop(grace)
+        """Sessions waiting for a command are dropped at once (no UPDATE, so nothing is
+        deleted: RFC 1939 §6); one busy with RETR or QUIT gets ``grace`` seconds."""
+        stopping = asyncio.create_task(self.listener.stop(grace))
+        await asyncio.sleep(0)  # the listener stops accepting first
+        for session in list(self.sessions):
+            if session.waiting:
+                session.conn.writer.transport.abort()
+        await stopping
 
 
 def create(ctx: ServerContext, name: str, host: str, port: int) -> Pop3Service:

@@ -75,6 +75,7 @@ class Session:
         self.user_arg: str | None = None  # USER's argument, waiting for PASS
         self.maildrop: Maildrop | None = None
         self.bad_commands = 0
+        self.waiting = False
 
     # ---- wire
 
@@ -82,7 +83,11 @@ class Session:
         self.conn.write(response if isinstance(response, bytes) else response.format())
 
     async def read_line(self, limit: int) -> bytes:
-        return await self.conn.read_line(limit, self.server.idle_timeout)
+        self.waiting = True  # between commands: safe to drop at shutdown
+        try:
+            return await self.conn.read_line(limit, self.server.idle_timeout)
+        finally:
+            self.waiting = False
 
     @property
     def plaintext_ok(self) -> bool:

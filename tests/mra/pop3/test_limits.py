@@ -12,7 +12,7 @@ import socket
 
 import pytest
 
-from tests.mra.pop3.conftest import PASSWORD, Pop3Env
+from tests.mra.pop3.conftest import LENIENT, PASSWORD, Pop3Env
 
 
 def raw(env: Pop3Env, source: str = "127.0.0.1") -> tuple[socket.socket, object]:
@@ -90,3 +90,20 @@ def test_failed_logins_are_throttled_per_ip(pop3_lenient: Pop3Env) -> None:
     assert other.pass_(PASSWORD).startswith(b"+OK")
     other.quit()
     assert pop3_lenient.is_alive()
+
+
+def test_shutdown_mid_session_deletes_nothing(mailtool_server) -> None:  # type: ignore[no-untyped-def]
+    server = mailtool_server(services=("pop3",), config=LENIENT)
+    env = Pop3Env(server)
+    try:
+        user = env.new_user(messages=2)
+        pop = env.plain()
+        pop.user(user)
+        pop.pass_(PASSWORD)
+        pop.dele(1)
+        assert server.stop() == 0  # SIGTERM while the session waits for a command
+        assert pop.file.readline() == b""  # dropped: no QUIT, so no UPDATE
+        pop.close()
+        assert len(env.inbox(user).messages()) == 2
+    finally:
+        env.close()
