@@ -157,7 +157,9 @@ async def _open(route: Route, hop: Hop, settings: Settings, use_starttls: bool) 
             451, codes.ES_NET_NO_ANSWER, f"{where} greeted {exc.code} {exc.message}"
         ) from None
     except (aiosmtplib.SMTPException, OSError, ssl.SSLError) as exc:
-        raise HopFailed(451, codes.ES_NET_NO_ANSWER, f"cannot connect to {where}: {exc}") from None
+        why = exc.__cause__ if isinstance(exc.__cause__, OSError) else exc
+        text = getattr(why, "strerror", None) or str(why) or type(why).__name__
+        raise HopFailed(451, codes.ES_NET_NO_ANSWER, f"cannot connect to {where}: {text}") from None
     smtp.timeout = settings.timeout
     try:
         try:

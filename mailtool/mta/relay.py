@@ -126,12 +126,18 @@ class Relay:
         warned = bool(entry.metadata.get("delay_warned"))
         return should_notify(entry.sender) and self.policy.warning_due(entry.created, now, warned)
 
-    async def wait_for_work(self, timeout: float) -> None:
-        """Sleep up to ``timeout`` s, less when ``mailtool queue`` touched the wake file."""
+    async def wait_for_work(self, timeout: float, wake: asyncio.Event | None = None) -> None:
+        """Sleep up to ``timeout`` s; less when ``wake`` is set (in-process callers) or
+        ``mailtool queue`` touched the wake file (other processes)."""
         path = Path(self.queue.path) / WAKE_FILE
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            await asyncio.sleep(min(WAKE_CHECK, max(deadline - time.monotonic(), 0)))
+        while (left := deadline - time.monotonic()) > 0:
+            if wake is None:
+                await asyncio.sleep(min(WAKE_CHECK, left))
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), timeout=min(WAKE_CHECK, left))
+                    return
             with contextlib.suppress(OSError):
                 mtime = path.stat().st_mtime
                 if mtime != self._wake_mtime:

@@ -18,7 +18,7 @@ from email import policy
 from pathlib import Path
 from typing import Any
 
-from tests.harness import MailtoolServer
+from tests.harness import MailtoolServer, render_toml
 from tests.peers.dnsmasq import DnsServer
 
 A_IP, B_IP = "127.0.0.2", "127.0.0.3"
@@ -59,11 +59,20 @@ def domain_server(workdir: Path, ip: str, hostname: str, port: int, dns: DnsServ
         "hostname": hostname,
         "listen": {"smtp": f"{ip}:{port}"},
         "dns": {"nameservers": [dns.address]},
-        "outbound": {"port": port},
+        "outbound": {"port": port, "source_address": ip},
         "queue": {**FAST_QUEUE, **(queue or {})},
     }
     cfg.update(config)
     return MailtoolServer(workdir, host=ip, services=("smtp", "submission", "imaps"), config=cfg)
+
+
+def start_with_users(server: MailtoolServer, users: dict[str, str]) -> MailtoolServer:
+    """Create the users before the server listens, so no mail can arrive before them."""
+    server.workdir.mkdir(parents=True, exist_ok=True)
+    server.config_path.write_text(render_toml(server.config))
+    for address, password in users.items():
+        server.add_user(address, password)
+    return server.start()
 
 
 def insecure() -> ssl.SSLContext:

@@ -16,6 +16,7 @@ from tests.e2e.two_domains import (
     domain_server,
     imap_messages,
     shared_port,
+    start_with_users,
     submit,
 )
 
@@ -101,10 +102,9 @@ def test_mx_down_then_up_delivered_on_retry(world, tmp_path):
         assert time.monotonic() < deadline, a.log()
         time.sleep(0.2)
     assert rcpts[0]["status"] == "pending" and "cannot connect" in rcpts[0]["last_error"]
-    late = domain_server(tmp_path / "late", LATE_IP, "mx.late.test", world["port"],
-                         world["dns"]).start()
+    late = domain_server(tmp_path / "late", LATE_IP, "mx.late.test", world["port"], world["dns"])
+    start_with_users(late, {"dave@late.test": "dave-pw"})
     try:
-        late.add_user("dave@late.test", "dave-pw")
         (got,) = imap_messages(late, "dave@late.test", "dave-pw")
         assert got["Subject"] == "to dave"
     finally:
