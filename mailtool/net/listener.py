@@ -71,10 +71,11 @@ class Connection:
         :class:`ReadTimeout` or :class:`ConnectionClosed`.
         """
         try:
-            line = await asyncio.wait_for(self._read_line(limit), timeout)
+            # asyncio.timeout, not wait_for: no extra Task (and event loop pass) per line
+            async with asyncio.timeout(timeout):
+                return await self._read_line(limit)
         except TimeoutError:
             raise ReadTimeout from None
-        return line
 
     async def _read_line(self, limit: int) -> bytes:
         reader = self.reader
