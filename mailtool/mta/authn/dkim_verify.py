@@ -1,0 +1,124 @@
+"""DKIM verification (RFC 6376 §6), by dkimpy.
+
+dkimpy asks DNS itself, synchronously. We give it a ``dnsfunc`` that answers
+from a dictionary filled beforehand by :mod:`mailtool.dns` (every
+``s._domainkey.d`` the signatures name, fetched in parallel), so the lookups
+are asynchronous, use the configured resolvers (dnsmasq in tests) and a
+temporary DNS failure is told apart from "no key" (RFC 6376 §6.1.2: temperror
+versus permerror).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from mailtool.dns import DNSTemporaryError, Resolver
+
+from . import headers
+
+#: at most this many signatures are checked (RFC 6376 §6.1: verifiers may limit them)
+MAX_SIGNATURES = 8
+_quiet = logging.getLogger("mailtool.dkimpy")
+_quiet.addHandler(logging.NullHandler())
+_quiet.propagate = False
+
+
+@dataclass(frozen=True)
+class DkimResult:
+    """One signature's outcome (RFC 8601 §2.7.1 result names)."""
+
+    result: str  # pass, fail, neutral, temperror, permerror
+    domain: str = ""
+    selector: str = ""
+    algorithm: str = ""
+    reason: str = ""
+    #: the first 8 characters of b= (RFC 6008 header.b), telling signatures apart
+    b: str = ""
+
+
+class KeyTable:
+    """Pre-fetched TXT records by name, and the names whose lookup failed temporarily."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, bytes | None] = {}
+        self.failed: set[str] = set()
+
+    async def fetch(self, resolver: Resolver, names: set[str]) -> None:
+        async def one(name: str) -> None:
+            try:
+                texts = await resolver.txt(name)
+            except DNSTemporaryError:
+                self.failed.add(name)
+                return
+            # RFC 6376 §3.6.2.2: several records at one name make the result undefined;
+            # dkimpy takes the first, as we do
+            self.records[name] = texts[0].encode() if texts else None
+
+        await asyncio.gather(*(one(n) for n in names - set(self.records)))
+
+    def dnsfunc(self) -> Callable[..., bytes | None]:
+        import dkim
+
+        def lookup(name: bytes | str, timeout: float = 5) -> bytes | None:
+            key = (name.decode() if isinstance(name, bytes) else name).rstrip(".").lower()
+            if key in self.failed:
+                raise dkim.DnsTimeoutError(f"{key}: temporary DNS failure")
+            return self.records.get(key)
+
+        return lookup
+
+
+async def keys_for(resolver: Resolver, message: bytes, *names: str) -> KeyTable:
+    table = KeyTable()
+    await table.fetch(resolver, headers.signature_keys(message, names))
+    return table
+
+
+def _verify_all(message: bytes, table: KeyTable) -> list[DkimResult]:
+    import dkim
+
+    count = len(headers.values(message, "dkim-signature"))
+    out: list[DkimResult] = []
+    for idx in range(min(count, MAX_SIGNATURES)):
+        d = dkim.DKIM(message, logger=_quiet, minkey=1024)
+        tags: dict[bytes, Any] = {}
+        try:
+            ok = d.verify(idx=idx, dnsfunc=table.dnsfunc())
+            tags = d.signature_fields or {}
+            result, reason = ("pass", "") if ok else ("fail", "signature did not verify")
+        except dkim.DnsTimeoutError as exc:
+            tags = d.signature_fields or {}
+            result, reason = "temperror", str(exc)
+        except dkim.DKIMException as exc:
+            tags = getattr(d, "signature_fields", None) or {}
+            # RFC 8601 §2.7.1: a signature we cannot evaluate (bad syntax, no key) is
+            # permerror; one that is well-formed but wrong is fail
+            result = "fail" if isinstance(exc, dkim.ValidationError) else "permerror"
+            reason = str(exc)
+        out.append(
+            DkimResult(
+                result,
+                _text(tags.get(b"d")).lower(),
+                _text(tags.get(b"s")),
+                _text(tags.get(b"a")),
+                reason[:200],
+                "".join(_text(tags.get(b"b")).split())[:8],
+            )
+        )
+    return out
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("ascii", "replace")
+    return "" if value is None else str(value)
+
+
+async def verify_dkim(resolver: Resolver, message: bytes) -> list[DkimResult]:
+    """Every DKIM-Signature's result; empty for an unsigned message (dkim=none)."""
+    table = await keys_for(resolver, message, "dkim-signature")
+    return await asyncio.to_thread(_verify_all, message, table)

@@ -1,0 +1,183 @@
+"""DKIM keys on disk: ``DATA_DIR/dkim/DOMAIN/SELECTOR.key`` (private, mode 0600) and
+``SELECTOR.pub`` (the TXT record to publish at ``SELECTOR._domainkey.DOMAIN``).
+
+RSA keys are 2048 bits (RFC 8301 §3.2: at least 1024, 2048 recommended) in
+PKCS#1 PEM, the format dkimpy, OpenDKIM and rspamd all read. Ed25519 keys
+(RFC 8463) are PKCS#8 PEM; their TXT record carries the bare 32-byte public
+key (RFC 8463 §4.2), not a SubjectPublicKeyInfo.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from mailtool.errors import AlreadyExists, MailtoolError
+
+Algorithm = Literal["rsa", "ed25519"]
+ALGORITHMS: tuple[Algorithm, ...] = ("rsa", "ed25519")
+RSA_BITS = 2048
+#: a selector is a dot-atom of DNS labels (RFC 6376 §3.1); we keep it to one safe file name
+_SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]+$")
+
+
+class DkimKeyError(MailtoolError):
+    """A DKIM key cannot be made or read (bad selector or domain, unreadable file)."""
+
+
+@dataclass(frozen=True)
+class DkimKey:
+    """One signing key: who it signs for and with what."""
+
+    domain: str
+    selector: str
+    algorithm: Algorithm
+    private_pem: bytes
+    public: bytes  #: DER SubjectPublicKeyInfo (RSA) or the raw 32 bytes (Ed25519)
+
+    @property
+    def signature_algorithm(self) -> bytes:
+        """The ``a=`` tag (RFC 6376 §3.5, RFC 8463 §3)."""
+        return b"rsa-sha256" if self.algorithm == "rsa" else b"ed25519-sha256"
+
+    @property
+    def dkimpy_private(self) -> bytes:
+        """The private key as dkimpy takes it: PEM for RSA, base64 seed for Ed25519."""
+        if self.algorithm == "rsa":
+            return self.private_pem
+        from cryptography.hazmat.primitives import serialization
+
+        key = serialization.load_pem_private_key(self.private_pem, password=None)
+        raw = key.private_bytes(  # type: ignore[union-attr]
+            serialization.Encoding.Raw,
+            serialization.PrivateFormat.Raw,
+            serialization.NoEncryption(),
+        )
+        return base64.b64encode(raw)
+
+    @property
+    def record_name(self) -> str:
+        return f"{self.selector}._domainkey.{self.domain}"
+
+    def txt_record(self) -> str:
+        """The TXT value to publish (RFC 6376 §3.6.1)."""
+        return txt_record(self.algorithm, self.public)
+
+
+def txt_record(algorithm: Algorithm, public: bytes) -> str:
+    return f"v=DKIM1; k={algorithm}; p={base64.b64encode(public).decode()}"
+
+
+def key_dir(data_dir: str | os.PathLike[str]) -> Path:
+    return Path(data_dir) / "dkim"
+
+
+def check_names(domain: str, selector: str) -> str:
+    """The normalised domain; raises :class:`DkimKeyError` for names that are not DNS labels
+    (they also become file names, so nothing may climb out of the key directory)."""
+    domain = domain.strip().lower().rstrip(".")
+    if not _DOMAIN.match(domain):
+        raise DkimKeyError(f"{domain!r} is not a domain name")
+    if not _SELECTOR.match(selector):
+        raise DkimKeyError(f"{selector!r} is not a valid selector (one DNS label)")
+    return domain
+
+
+def _public_of(private_pem: bytes) -> tuple[Algorithm, bytes]:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    key = serialization.load_pem_private_key(private_pem, password=None)
+    if isinstance(key, rsa.RSAPrivateKey):
+        der = key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        return "rsa", der
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        raw = key.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        return "ed25519", raw
+    raise DkimKeyError(f"unsupported key type {type(key).__name__}")
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Create the key file 0600 from the start (never world-readable for an instant)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def generate(
+    data_dir: str | os.PathLike[str],
+    domain: str,
+    selector: str,
+    algorithm: Algorithm = "rsa",
+    *,
+    bits: int = RSA_BITS,
+) -> DkimKey:
+    """Make and store a new key; an existing selector is never overwritten."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+    domain = check_names(domain, selector)
+    if algorithm not in ALGORITHMS:
+        raise DkimKeyError(f"algorithm {algorithm!r}: expected rsa or ed25519")
+    folder = key_dir(data_dir) / domain
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = folder / f"{selector}.key"
+    if path.exists():
+        raise AlreadyExists(f"{path} exists: pick another selector (keys are never replaced)")
+    if algorithm == "rsa":
+        pem = rsa.generate_private_key(public_exponent=65537, key_size=bits).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,  # PKCS#1, read by every signer
+            serialization.NoEncryption(),
+        )
+    else:
+        pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    _write_private(path, pem)
+    key = load_key(path, domain)
+    (folder / f"{selector}.pub").write_text(key.txt_record() + "\n")
+    return key
+
+
+def load_key(path: Path, domain: str) -> DkimKey:
+    try:
+        pem = path.read_bytes()
+    except OSError as exc:
+        raise DkimKeyError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        algorithm, public = _public_of(pem)
+    except ValueError as exc:
+        raise DkimKeyError(f"{path}: not a PEM private key ({exc})") from None
+    return DkimKey(domain, path.stem, algorithm, pem, public)
+
+
+def load_keys(data_dir: str | os.PathLike[str], domain: str) -> list[DkimKey]:
+    """Every key of ``domain``, RSA first (the signature most verifiers know), by selector."""
+    domain = domain.strip().lower().rstrip(".")
+    if not _DOMAIN.match(domain):
+        return []
+    folder = key_dir(data_dir) / domain
+    if not folder.is_dir():
+        return []
+    keys = [load_key(p, domain) for p in sorted(folder.glob("*.key"))]
+    return sorted(keys, key=lambda k: (k.algorithm != "rsa", k.selector))
+
+
+def all_domains(data_dir: str | os.PathLike[str]) -> list[str]:
+    root = key_dir(data_dir)
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.key")))
