@@ -23,6 +23,9 @@ PACKAGES = {
     "postfix": "postfix",
     "smtp-source": "postfix",
     "dovecot": "dovecot-imapd",
+    "sieve-connect": "sieve-connect",
+    "clamd": "clamav-daemon",
+    "spamd": "spamassassin",
 }
 
 SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
