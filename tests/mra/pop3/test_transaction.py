@@ -104,6 +104,25 @@ def test_second_session_gets_in_use(pop3_env: Pop3Env) -> None:
     second.quit()
 
 
+def test_lock_holds_across_processes(pop3_env: Pop3Env) -> None:
+    """Another process (here: the test) holding the maildrop lock means [IN-USE] too."""
+    from mailtool.mra.pop3.maildrop import LOCK_FILE, MaildropLock
+
+    user = pop3_env.new_user(messages=1)
+    lock = MaildropLock(pop3_env.mail.user(user).maildir.root / LOCK_FILE)
+    assert lock.acquire()
+    try:
+        pop = pop3_env.tls()
+        pop.user(user)
+        with pytest.raises(poplib.error_proto, match=r"-ERR \[IN-USE\]"):
+            pop.pass_(PASSWORD)
+    finally:
+        lock.release()
+    pop.user(user)
+    assert pop.pass_(PASSWORD).startswith(b"+OK")
+    pop.quit()
+
+
 def test_uidl_is_stable_and_never_reused(pop3_env: Pop3Env) -> None:
     user = pop3_env.new_user(messages=2)
     pop = pop3_env.login(user)
