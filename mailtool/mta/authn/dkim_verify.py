@@ -87,16 +87,16 @@ def _verify_all(message: bytes, table: KeyTable) -> list[DkimResult]:
         d = dkim.DKIM(message, logger=_quiet, minkey=1024)
         tags: dict[bytes, Any] = {}
         try:
-            ok = d.verify(idx=idx, dnsfunc=table.dnsfunc())
+            prep = d.verify_headerprep(idx)
             tags = d.signature_fields or {}
-            result, reason = ("pass", "") if ok else ("fail", "signature did not verify")
-        except dkim.DnsTimeoutError as exc:
-            tags = d.signature_fields or {}
-            result, reason = "temperror", str(exc)
+            result, reason = _key_problem(table, tags)
+            if not result:
+                ok = bool(prep) and d.verify(idx=idx, dnsfunc=table.dnsfunc())
+                result, reason = ("pass", "") if ok else ("fail", "signature did not verify")
         except dkim.DKIMException as exc:
-            tags = getattr(d, "signature_fields", None) or {}
-            # RFC 8601 §2.7.1: a signature we cannot evaluate (bad syntax, no key) is
-            # permerror; one that is well-formed but wrong is fail
+            tags = getattr(d, "signature_fields", None) or tags
+            # RFC 8601 §2.7.1: a well-formed signature that does not match (body hash)
+            # fails; one we cannot evaluate (bad syntax) is a permerror
             result = "fail" if isinstance(exc, dkim.ValidationError) else "permerror"
             reason = str(exc)
         out.append(
@@ -110,6 +110,25 @@ def _verify_all(message: bytes, table: KeyTable) -> list[DkimResult]:
             )
         )
     return out
+
+
+def _key_problem(table: KeyTable, tags: dict[bytes, Any]) -> tuple[str, str]:
+    """("temperror"|"permerror", why) when the key cannot be had or used, else ("", "").
+
+    dkimpy folds these into a plain False; RFC 6376 §6.1.2 tells them apart."""
+    import dkim
+
+    name = f"{_text(tags.get(b's'))}._domainkey.{_text(tags.get(b'd'))}".lower()
+    if name in table.failed:
+        return "temperror", f"key lookup for {name} failed"
+    record = table.records.get(name)
+    if record is None:
+        return "permerror", f"no key at {name}"
+    try:
+        dkim.evaluate_pk(name.encode(), record)
+    except (dkim.DKIMException, ValueError) as exc:
+        return "permerror", f"unusable key at {name}: {exc}"
+    return "", ""
 
 
 def _text(value: Any) -> str:
