@@ -18,10 +18,19 @@ MESSAGE = b"From: alice@a.test\r\nTo: bob@b.test\r\nSubject: stuck\r\n\r\nthe bo
 @pytest.fixture
 def spool(tmp_path):
     queue = Queue.in_data_dir(tmp_path)
-    entry = queue.enqueue("alice@a.test", ["bob@b.test", "carol@c.test"], MESSAGE,
-                          metadata={"local": [], "remote": ["bob@b.test", "carol@c.test"]})
-    queue.mark(entry.id, "bob@b.test", "pending", error="451 4.4.1 cannot connect (from mx.b)",
-               next_attempt=time.time() + 3600)
+    entry = queue.enqueue(
+        "alice@a.test",
+        ["bob@b.test", "carol@c.test"],
+        MESSAGE,
+        metadata={"local": [], "remote": ["bob@b.test", "carol@c.test"]},
+    )
+    queue.mark(
+        entry.id,
+        "bob@b.test",
+        "pending",
+        error="451 4.4.1 cannot connect (from mx.b)",
+        next_attempt=time.time() + 3600,
+    )
     queue.mark(entry.id, "carol@c.test", "delivered", error="250 2.0.0 ok")
     return queue, entry.id
 

@@ -10,6 +10,7 @@ from tests.e2e.two_domains import (
     A_IP,
     B_IP,
     BASE_RECORDS,
+    alice_and_bob,
     domain_server,
     imap_messages,
     shared_port,
@@ -20,13 +21,7 @@ pytestmark = pytest.mark.peer
 
 
 def test_alice_and_bob_across_two_domains(tmp_path, dns_server):
-    dns = dns_server(BASE_RECORDS)
-    port = shared_port(A_IP, B_IP)
-    a = domain_server(tmp_path / "a", A_IP, "mx.a.test", port, dns).start()
-    b = domain_server(tmp_path / "b", B_IP, "mx.b.test", port, dns).start()
-    try:
-        a.add_user("alice@a.test", "alice-pw")
-        b.add_user("bob@b.test", "bob-pw")
+    with alice_and_bob(tmp_path, dns_server(BASE_RECORDS)) as (a, b):
         submit(a, "alice@a.test", "alice-pw", ["bob@b.test"], "lunch")
         (got,) = imap_messages(b, "bob@b.test", "bob-pw")
         assert got["Subject"] == "lunch" and got["From"] == "alice@a.test"
@@ -34,19 +29,23 @@ def test_alice_and_bob_across_two_domains(tmp_path, dns_server):
         # B received it from A's address, over TLS (STARTTLS was offered, so it was used)
         assert any(f"[{A_IP}]" in r and "by mx.b.test with ESMTPS" in r for r in received)
         assert any("by mx.a.test with ESMTPSA" in r for r in received)  # A's submission
-        submit(b, "bob@b.test", "bob-pw", ["alice@a.test"], "re lunch",
-               extra=f"In-Reply-To: {got['Message-ID']}\r\n")
+        submit(
+            b,
+            "bob@b.test",
+            "bob-pw",
+            ["alice@a.test"],
+            "re lunch",
+            extra=f"In-Reply-To: {got['Message-ID']}\r\n",
+        )
         (reply,) = imap_messages(a, "alice@a.test", "alice-pw")
         assert reply["Subject"] == "re lunch" and reply["In-Reply-To"] == "<lunch@a.test>"
         assert a.cli("queue", "list", "--json").stdout.strip() == "[]"
         assert b.cli("queue", "list", "--json").stdout.strip() == "[]"
-    finally:
-        a.stop()
-        b.stop()
 
 
-def test_postfix_as_b_test_mx_and_postfix_sending_to_us(tmp_path, dns_server,
-                                                        certificate_authority):
+def test_postfix_as_b_test_mx_and_postfix_sending_to_us(
+    tmp_path, dns_server, certificate_authority
+):
     import pwd
     import smtplib
     import subprocess
@@ -76,8 +75,9 @@ def test_postfix_as_b_test_mx_and_postfix_sending_to_us(tmp_path, dns_server,
         },
     )
     mail = pf.workdir / "mail"
-    pf.options.update(virtual_mailbox_base=str(mail),
-                      virtual_mailbox_maps=f"texthash:{pf.workdir / 'vmailbox'}")
+    pf.options.update(
+        virtual_mailbox_base=str(mail), virtual_mailbox_maps=f"texthash:{pf.workdir / 'vmailbox'}"
+    )
     try:
         mail.mkdir()
         (pf.workdir / "vmailbox").write_text("bob@b.test b.test/bob/\n")
@@ -94,9 +94,12 @@ def test_postfix_as_b_test_mx_and_postfix_sending_to_us(tmp_path, dns_server,
         assert b"Subject: hello postfix" in data
         assert b"(using TLS" in data  # Postfix's Received: we used its STARTTLS
         with smtplib.SMTP(B_IP, port, timeout=30) as c:
-            c.sendmail("bob@b.test", ["alice@a.test"],
-                       b"From: bob@b.test\r\nTo: alice@a.test\r\nSubject: from postfix\r\n"
-                       b"\r\nHi alice.\r\n")
+            c.sendmail(
+                "bob@b.test",
+                ["alice@a.test"],
+                b"From: bob@b.test\r\nTo: alice@a.test\r\nSubject: from postfix\r\n"
+                b"\r\nHi alice.\r\n",
+            )
         (got,) = imap_messages(a, "alice@a.test", "alice-pw")
         assert got["Subject"] == "from postfix"
         assert any("from mx.b.test" in r and "by mx.a.test" in r for r in got.get_all("Received"))

@@ -14,6 +14,8 @@ import smtplib
 import socket
 import ssl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import policy
 from pathlib import Path
 from typing import Any
@@ -51,8 +53,15 @@ def shared_port(*hosts: str) -> int:
     raise RuntimeError("no port free on all of " + ", ".join(hosts))
 
 
-def domain_server(workdir: Path, ip: str, hostname: str, port: int, dns: DnsServer,
-                  queue: dict[str, Any] | None = None, **config: Any) -> MailtoolServer:
+def domain_server(
+    workdir: Path,
+    ip: str,
+    hostname: str,
+    port: int,
+    dns: DnsServer,
+    queue: dict[str, Any] | None = None,
+    **config: Any,
+) -> MailtoolServer:
     """A mailtool for one domain: inbound SMTP on ``ip:port``, submission and IMAPS on
     ephemeral ports, relaying to ``port`` of the other domains' MX hosts."""
     cfg: dict[str, Any] = {
@@ -75,6 +84,21 @@ def start_with_users(server: MailtoolServer, users: dict[str, str]) -> MailtoolS
     return server.start()
 
 
+@contextmanager
+def alice_and_bob(workdir: Path, dns: DnsServer) -> Iterator[tuple[MailtoolServer, MailtoolServer]]:
+    """a.test's server with alice (password alice-pw), b.test's with bob (bob-pw)."""
+    port = shared_port(A_IP, B_IP)
+    a = domain_server(workdir / "a", A_IP, "mx.a.test", port, dns)
+    b = domain_server(workdir / "b", B_IP, "mx.b.test", port, dns)
+    try:
+        start_with_users(a, {"alice@a.test": "alice-pw"})
+        start_with_users(b, {"bob@b.test": "bob-pw"})
+        yield a, b
+    finally:
+        b.stop()
+        a.stop()
+
+
 def insecure() -> ssl.SSLContext:
     """The servers use their generated self-signed certificates."""
     ctx = ssl.create_default_context()
@@ -83,8 +107,9 @@ def insecure() -> ssl.SSLContext:
     return ctx
 
 
-def submit(server: MailtoolServer, user: str, password: str, to: list[str], subject: str,
-           extra: str = "") -> bytes:
+def submit(
+    server: MailtoolServer, user: str, password: str, to: list[str], subject: str, extra: str = ""
+) -> bytes:
     """``user`` sends a message on 587 with STARTTLS and AUTH, as a mail client would."""
     msg = (
         f"From: {user}\r\nTo: {', '.join(to)}\r\nSubject: {subject}\r\n"
@@ -98,8 +123,9 @@ def submit(server: MailtoolServer, user: str, password: str, to: list[str], subj
     return msg
 
 
-def imap_messages(server: MailtoolServer, user: str, password: str, count: int = 1,
-                  timeout: float = 30) -> list[email.message.EmailMessage]:
+def imap_messages(
+    server: MailtoolServer, user: str, password: str, count: int = 1, timeout: float = 30
+) -> list[email.message.EmailMessage]:
     """Wait until ``user``'s INBOX holds ``count`` messages, read over IMAPS."""
     deadline = time.monotonic() + timeout
     while True:

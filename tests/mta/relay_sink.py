@@ -47,8 +47,9 @@ class Sink:
         self.sessions: list[Session] = []
         self._current: dict[int, Session] = {}
 
-        def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
-                          auth_data: Any) -> Any:
+        def authenticator(
+            server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+        ) -> Any:
             ok = self.users.get(auth_data.login.decode()) == auth_data.password.decode()
             if ok:
                 self._session(session).login = auth_data.login.decode()
@@ -61,7 +62,10 @@ class Sink:
             kwargs.update(authenticator=authenticator, auth_require_tls=tls is not None)
         # aiosmtpd's Controller probes its own port, so it cannot take port 0
         self.controller = Controller(
-            self, hostname=host, port=port or free_port(host), server_hostname="mx.sink.test",
+            self,
+            hostname=host,
+            port=port or free_port(host),
+            server_hostname="mx.sink.test",
             **kwargs,
         )
 
@@ -71,24 +75,27 @@ class Sink:
             self._current[key] = Session()
         return self._current[key]
 
-    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
-                          responses: list[str]) -> list[str]:
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
         s = self._session(session)
         s.helo = hostname
         s.tls = session.ssl is not None
         session.host_name = hostname
         return responses
 
-    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
-                          options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
         s = self._session(session)
         s.sender, s.mail_options = address, list(options)
         envelope.mail_from = address
         envelope.mail_options.extend(options)
         return "250 2.1.0 OK"
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
         reply = self.rcpt_replies.get(address, "250 2.1.5 OK")
         if reply.startswith("2"):
             envelope.rcpt_tos.append(address)

@@ -23,8 +23,15 @@ def parse(raw: bytes):
 
 def test_bounce_is_a_multipart_report_with_the_original_headers():
     report = RecipientReport("bob@b.test", "5.1.1", "550 5.1.1 no such user", "mx.b.test", 1e9)
-    raw = build_dsn(reporting_mta="mx.a.test", queue_id="Q1", sender="alice@a.test",
-                    original=ORIGINAL, arrival=1e9, reports=[report], now=1e9 + 5)
+    raw = build_dsn(
+        reporting_mta="mx.a.test",
+        queue_id="Q1",
+        sender="alice@a.test",
+        original=ORIGINAL,
+        arrival=1e9,
+        reports=[report],
+        now=1e9 + 5,
+    )
     msg = parse(raw)
     assert msg.get_content_type() == "multipart/report"
     assert msg.get_param("report-type") == "delivery-status"
@@ -33,9 +40,14 @@ def test_bounce_is_a_multipart_report_with_the_original_headers():
     assert "bob@b.test" in human.get_content() and "550 5.1.1 no such user" in human.get_content()
     assert status.get_content_type() == "message/delivery-status"
     text = status.as_bytes().decode()
-    for line in ("Reporting-MTA: dns; mx.a.test", "Final-Recipient: rfc822; bob@b.test",
-                 "Action: failed", "Status: 5.1.1", "Remote-MTA: dns; mx.b.test",
-                 "Diagnostic-Code: smtp; 550 5.1.1 no such user"):
+    for line in (
+        "Reporting-MTA: dns; mx.a.test",
+        "Final-Recipient: rfc822; bob@b.test",
+        "Action: failed",
+        "Status: 5.1.1",
+        "Remote-MTA: dns; mx.b.test",
+        "Diagnostic-Code: smtp; 550 5.1.1 no such user",
+    ):
         assert line in text
     assert headers.get_content_type() == "text/rfc822-headers"
     body = headers.get_payload(decode=True)
@@ -45,9 +57,16 @@ def test_bounce_is_a_multipart_report_with_the_original_headers():
 
 def test_delay_notice_says_until_when():
     report = RecipientReport("bob@b.test", "4.4.1", "451 4.4.1 no answer")
-    raw = build_dsn(reporting_mta="mx.a.test", queue_id="Q2", sender="alice@a.test",
-                    original=ORIGINAL, arrival=0, reports=[report], action="delayed",
-                    retry_until=5 * 86400)
+    raw = build_dsn(
+        reporting_mta="mx.a.test",
+        queue_id="Q2",
+        sender="alice@a.test",
+        original=ORIGINAL,
+        arrival=0,
+        reports=[report],
+        action="delayed",
+        retry_until=5 * 86400,
+    )
     text = raw.decode()
     assert "Action: delayed" in text and "Will-Retry-Until: Tue, 06 Jan 1970" in text
     assert "Delayed Mail" in parse(raw)["Subject"]
@@ -64,13 +83,19 @@ def test_original_headers_bounded_and_crlf():
 
 def test_queue_error_round_trip():
     assert parse_error("550 5.1.1 no such user (from mx.b.test)") == (
-        "5.1.1", "550 5.1.1 no such user", "mx.b.test")
+        "5.1.1",
+        "550 5.1.1 no such user",
+        "mx.b.test",
+    )
     assert parse_error("garbage") == ("5.0.0", "garbage", "")
 
 
 def test_retry_schedule_is_exponential_capped_and_ends_with_the_lifetime():
-    p = RetryPolicy.from_config(QueueConfig(retry_first=60, retry_factor=2, retry_max=600,
-                                            max_lifetime=3600, delay_warning=1800))
+    p = RetryPolicy.from_config(
+        QueueConfig(
+            retry_first=60, retry_factor=2, retry_max=600, max_lifetime=3600, delay_warning=1800
+        )
+    )
     assert [p.delay(n) for n in range(1, 7)] == [60, 120, 240, 480, 600, 600]
     assert p.delay(10_000) == 600  # no overflow
     assert p.next_attempt(created=0, attempts=1, now=100) == 160

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from mailtool.mta.queue_runner import DELIVERY_CONCURRENCY
-from tests.e2e.two_domains import A_IP, B_IP, BASE_RECORDS, domain_server, insecure, shared_port
+from tests.e2e.two_domains import BASE_RECORDS, alice_and_bob, insecure
 from tests.mta.maildir_view import mailbox_files
 
 pytestmark = pytest.mark.peer
@@ -28,20 +28,17 @@ def message_ids(server, user):
 
 
 def test_sigkill_while_relaying(tmp_path, dns_server):
-    dns = dns_server(BASE_RECORDS)
-    port = shared_port(A_IP, B_IP)
-    a = domain_server(tmp_path / "a", A_IP, "mx.a.test", port, dns).start()
-    b = domain_server(tmp_path / "b", B_IP, "mx.b.test", port, dns).start()
-    try:
-        a.add_user("alice@a.test", "alice-pw")
-        b.add_user("bob@b.test", "bob-pw")
+    with alice_and_bob(tmp_path, dns_server(BASE_RECORDS)) as (a, b):
         with smtplib.SMTP(*a.address("submission"), timeout=30) as c:
             c.starttls(context=insecure())
             c.login("alice@a.test", "alice-pw")
             for n in range(COUNT):
-                c.sendmail("alice@a.test", ["bob@b.test"],
-                           f"From: alice@a.test\r\nTo: bob@b.test\r\nMessage-ID: <{n}@crash>\r\n"
-                           f"Subject: {n}\r\n\r\nmessage {n}\r\n".encode())
+                c.sendmail(
+                    "alice@a.test",
+                    ["bob@b.test"],
+                    f"From: alice@a.test\r\nTo: bob@b.test\r\nMessage-ID: <{n}@crash>\r\n"
+                    f"Subject: {n}\r\n\r\nmessage {n}\r\n".encode(),
+                )
         deadline = time.monotonic() + 60
         while len(mailbox_files(b, "bob@b.test")) < COUNT // 4:
             assert time.monotonic() < deadline, a.log()
@@ -57,6 +54,3 @@ def test_sigkill_while_relaying(tmp_path, dns_server):
         resent = len(ids) - COUNT
         # at most the sessions that were between the remote 250 and our bookkeeping
         assert resent <= DELIVERY_CONCURRENCY and max(ids.count(n) for n in set(ids)) <= 2
-    finally:
-        a.stop()
-        b.stop()

@@ -51,22 +51,25 @@ def test_one_session_carries_every_recipient_with_its_own_result():
 
 def test_data_refused_fails_every_accepted_recipient():
     with Sink(data_reply="554 5.6.0 content rejected") as sink:
-        results = run(deliver(route(sink.port), "a@a.test", ["b@b.test", "c@b.test"], MESSAGE,
-                              SETTINGS))
+        results = run(
+            deliver(route(sink.port), "a@a.test", ["b@b.test", "c@b.test"], MESSAGE, SETTINGS)
+        )
     assert {(r.outcome, r.enhanced) for r in results} == {("failed", "5.6.0")}
 
 
 def test_first_host_down_second_takes_the_mail():
     with Sink() as sink:
-        results = run(deliver(route(free_port(), sink.port), "a@a.test", ["b@b.test"], MESSAGE,
-                              SETTINGS))
+        results = run(
+            deliver(route(free_port(), sink.port), "a@a.test", ["b@b.test"], MESSAGE, SETTINGS)
+        )
     assert results[0].outcome == "delivered" and results[0].remote == "mx1.b.test"
     assert len(sink.sessions) == 1
 
 
 def test_every_host_down_defers_with_the_reason():
-    (result,) = run(deliver(route(free_port(), free_port()), "a@a.test", ["b@b.test"], MESSAGE,
-                            SETTINGS))
+    (result,) = run(
+        deliver(route(free_port(), free_port()), "a@a.test", ["b@b.test"], MESSAGE, SETTINGS)
+    )
     assert result.outcome == "deferred" and result.code == 451
     assert "cannot connect" in result.text
 
@@ -81,8 +84,9 @@ def test_opportunistic_starttls_is_used_when_offered(tls_server_context):
 def test_plaintext_when_starttls_not_offered_unless_required():
     with Sink() as sink:
         (plain,) = run(deliver(route(sink.port), "a@a.test", ["b@b.test"], MESSAGE, SETTINGS))
-        (required,) = run(deliver(route(sink.port, tls="required"), "a@a.test", ["b@b.test"],
-                                  MESSAGE, SETTINGS))
+        (required,) = run(
+            deliver(route(sink.port, tls="required"), "a@a.test", ["b@b.test"], MESSAGE, SETTINGS)
+        )
     assert plain.outcome == "delivered" and not sink.sessions[0].tls
     assert required.outcome == "deferred" and required.enhanced == "4.7.10"
     assert len(sink.sessions) == 1  # nothing was sent without TLS
@@ -91,10 +95,18 @@ def test_plaintext_when_starttls_not_offered_unless_required():
 def test_smart_host_auth_over_starttls(tls_server_context):
     users = {"relayuser": "s3cret"}
     with Sink(tls=tls_server_context, users=users) as sink:
-        good = route(sink.port, tls="required", credentials=Credentials("relayuser", "s3cret"),
-                     smart_host=True)
-        bad = route(sink.port, tls="required", credentials=Credentials("relayuser", "wrong"),
-                    smart_host=True)
+        good = route(
+            sink.port,
+            tls="required",
+            credentials=Credentials("relayuser", "s3cret"),
+            smart_host=True,
+        )
+        bad = route(
+            sink.port,
+            tls="required",
+            credentials=Credentials("relayuser", "wrong"),
+            smart_host=True,
+        )
         (ok,) = run(deliver(good, "a@a.test", ["x@elsewhere.test"], MESSAGE, SETTINGS))
         (refused,) = run(deliver(bad, "a@a.test", ["x@elsewhere.test"], MESSAGE, SETTINGS))
     assert ok.outcome == "delivered" and sink.sessions[0].login == "relayuser"

@@ -18,12 +18,14 @@ MESSAGE = b"From: alice@a.test\r\nTo: x@b.test\r\nSubject: hello\r\n\r\nbody\r\n
 
 
 def make(tmp_path, port, **queue_cfg):
-    cfg = config_mod.from_dict({
-        "hostname": "mx.a.test",
-        "relay": {"host": "127.0.0.1", "port": port, "tls": "none"},
-        "outbound": {"connect_timeout": 5, "timeout": 10},
-        "queue": queue_cfg,
-    })
+    cfg = config_mod.from_dict(
+        {
+            "hostname": "mx.a.test",
+            "relay": {"host": "127.0.0.1", "port": port, "tls": "none"},
+            "outbound": {"connect_timeout": 5, "timeout": 10},
+            "queue": queue_cfg,
+        }
+    )
     queue = Queue(tmp_path / "queue")
     return queue, Relay(cfg, queue=lambda: queue)
 

@@ -44,8 +44,11 @@ def wait_until(check, server, timeout=30):
 def test_smart_host_carries_everything_and_queue_commands_steer_it(
     mailtool_server, tls_context, tmp_path
 ):
-    replies = {"gone@y.test": "550 5.1.1 unknown here", "later@z.test": "451 4.3.0 try later",
-               "stuck@z.test": "451 4.3.0 try later"}
+    replies = {
+        "gone@y.test": "550 5.1.1 unknown here",
+        "later@z.test": "451 4.3.0 try later",
+        "stuck@z.test": "451 4.3.0 try later",
+    }
     with Sink(tls=tls_context, users={"relay-user": PASSWORD}, rcpt_replies=replies) as sink:
         secret = tmp_path / "relay.pw"
         secret.write_text(PASSWORD + "\n")
@@ -56,16 +59,22 @@ def test_smart_host_carries_everything_and_queue_commands_steer_it(
                 "hostname": "mx.a.test",
                 # no resolver answers: with a smart host nothing needs DNS
                 "dns": {"nameservers": ["127.0.0.1:9"]},
-                "relay": {"host": "127.0.0.1", "port": sink.port, "tls": "starttls",
-                          "verify_tls": False, "username": "relay-user",
-                          "password_file": str(secret)},
+                "relay": {
+                    "host": "127.0.0.1",
+                    "port": sink.port,
+                    "tls": "starttls",
+                    "verify_tls": False,
+                    "username": "relay-user",
+                    "password_file": str(secret),
+                },
                 # the first retry is an hour away: only `queue retry` can make it sooner
                 "queue": {"retry_first": 3600.0, "poll_interval": 0.5},
             },
         )
         a.add_user("alice@a.test", "alice-pw")
-        submit(a, "alice@a.test", "alice-pw", ["ok@x.test", "gone@y.test", "later@z.test"],
-               "via relay")
+        submit(
+            a, "alice@a.test", "alice-pw", ["ok@x.test", "gone@y.test", "later@z.test"], "via relay"
+        )
         wait_until(lambda: sink.sessions, a)
         (session,) = sink.sessions  # three domains, one connection to the smart host
         assert session.login == "relay-user" and session.tls and session.helo == "mx.a.test"
@@ -88,8 +97,13 @@ def test_smart_host_carries_everything_and_queue_commands_steer_it(
 
         # `queue bounce` gives up on a deferred message: alice gets the DSN
         submit(a, "alice@a.test", "alice-pw", ["stuck@z.test"], "stuck one")
-        qid = wait_until(lambda: (queued(a, "stuck@z.test")[1] or {}).get("attempts")
-                         and queued(a, "stuck@z.test")[0], a)
+        qid = wait_until(
+            lambda: (
+                (queued(a, "stuck@z.test")[1] or {}).get("attempts")
+                and queued(a, "stuck@z.test")[0]
+            ),
+            a,
+        )
         a.cli("queue", "bounce", qid)
         msgs = imap_messages(a, "alice@a.test", "alice-pw", count=2)
         status = msgs[-1].get_payload()[1].as_bytes().decode()

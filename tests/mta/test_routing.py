@@ -90,8 +90,14 @@ def test_require_tls_per_domain(resolver):
 def test_smart_host_takes_every_domain_without_dns(tmp_path):
     secret = tmp_path / "relay.pw"
     secret.write_text("hunter2\n")
-    config = cfg(relay={"host": "smtp.provider.test", "port": 2587, "username": "me",
-                        "password_file": str(secret)})
+    config = cfg(
+        relay={
+            "host": "smtp.provider.test",
+            "port": 2587,
+            "username": "me",
+            "password_file": str(secret),
+        }
+    )
     # an unreachable resolver: a smart host must not need DNS here
     r = asyncio.run(route_for(config, Resolver(["127.0.0.1:9"], timeout=0.5), "any.test"))
     assert [(h.name, h.port) for h in r.hops] == [("smtp.provider.test", 2587)]
