@@ -1,0 +1,131 @@
+"""MTA-STS: the policy is discovered in DNS, fetched over verified HTTPS, cached on
+disk, and in enforce mode a receiving MX with a certificate for the wrong name
+defers the message instead of receiving it over unverified TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from mailtool.config import Config, OutboundConfig
+from mailtool.dns import Resolver
+from mailtool.errors import TemporaryFailure
+from mailtool.mta.authn.mtasts import MtaStsCache, check_mx, enforce_on_route
+from mailtool.mta.outbound import Settings, deliver
+from mailtool.mta.routing import route_for
+from tests.mta.authn.conftest import txt
+from tests.peers import free_port
+from tests.peers.https import HTTPSServer
+
+POLICY = b"version: STSv1\nmode: enforce\nmx: mx.b.test\nmax_age: 86400\n"
+
+
+class Sink:
+    """An aiosmtpd server offering STARTTLS with a given certificate; keeps what it gets."""
+
+    def __init__(self, cert, tmp: Path) -> None:
+        import ssl
+
+        from aiosmtpd.controller import Controller
+
+        pem = tmp / "sink.pem"
+        cert.private_key_and_cert_chain_pem.write_to_path(str(pem))
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(str(pem))
+        self.messages: list[bytes] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port(),
+                                     tls_context=ctx)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(envelope.content)
+        return "250 2.0.0 ok"
+
+
+@pytest.fixture
+def lab(dns_server, certificate_authority, tmp_path: Path):
+    https = HTTPSServer(
+        "127.0.0.1",
+        certificate_authority.issue_cert("mta-sts.b.test"),
+        {("mta-sts.b.test", "/.well-known/mta-sts.txt"): (200, "text/plain", POLICY)},
+    ).start()
+    dns = dns_server(
+        [
+            txt("_mta-sts.b.test", "v=STSv1; id=20261127"),
+            "host-record=mta-sts.b.test,127.0.0.1",
+            "mx-host=b.test,mx.b.test,10",
+            "host-record=mx.b.test,127.0.0.1",
+        ]
+    )
+    ca_file = tmp_path / "ca.pem"
+    certificate_authority.cert_pem.write_to_path(str(ca_file))
+    resolver = Resolver([dns.address], timeout=3)
+    cache = MtaStsCache(tmp_path / "data", resolver, https_port=https.port, cafile=str(ca_file))
+    yield cache, resolver, ca_file
+    https.stop()
+
+
+def test_policy_is_fetched_cached_and_survives_a_dns_outage(lab, tmp_path: Path) -> None:
+    cache, _resolver, _ca = lab
+    policy = asyncio.run(cache.policy_for("b.test"))
+    assert policy is not None
+    assert (policy.mode, policy.mx, policy.max_age, policy.id) == (
+        "enforce", ("mx.b.test",), 86400, "20261127"
+    )
+    assert (tmp_path / "data" / "mta-sts" / "b.test.json").exists()
+    # RFC 8461 §10.2: an attacker who blocks DNS cannot remove the cached policy
+    blind = MtaStsCache(tmp_path / "data", Resolver(["127.0.0.1:9"], timeout=0.3))
+    assert asyncio.run(blind.policy_for("b.test")) == policy
+    assert asyncio.run(cache.policy_for("nosts.test")) is None
+
+
+def test_check_mx_rules(lab) -> None:
+    cache, _r, _ca = lab
+    policy = asyncio.run(cache.policy_for("b.test"))
+    assert check_mx(policy, "mx.b.test", tls_ok=True, cert_ok=True)
+    assert not check_mx(policy, "mx.b.test", tls_ok=True, cert_ok=False)
+    assert not check_mx(policy, "mx.b.test", tls_ok=False, cert_ok=False)
+    assert not check_mx(policy, "other.b.test", tls_ok=True, cert_ok=True)
+    testing = dataclasses.replace(policy, mode="testing")
+    assert check_mx(testing, "other.b.test", tls_ok=False, cert_ok=False)
+    assert check_mx(None, "any", tls_ok=False, cert_ok=False)
+
+
+def _deliver(resolver: Resolver, policy, port: int) -> list:
+    cfg = Config(hostname="mail.a.test", outbound=OutboundConfig(port=port))
+
+    async def go() -> list:
+        route = enforce_on_route(await route_for(cfg, resolver, "b.test"), policy)
+        assert route.tls == "required" and route.verify_tls
+        return await deliver(route, "alice@a.test", ["bob@b.test"],
+                             b"Subject: hi\r\n\r\nhi\r\n", Settings(helo="mail.a.test"))
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize(("cert_name", "outcome"), [("wrong.test", "deferred"),
+                                                    ("mx.b.test", "delivered")])
+def test_enforce_defers_on_a_bad_certificate(
+    lab, certificate_authority, tmp_path: Path, monkeypatch, cert_name: str, outcome: str
+) -> None:
+    cache, resolver, ca_file = lab
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # the chain is trusted: only the name
+    policy = asyncio.run(cache.policy_for("b.test"))
+    sink = Sink(certificate_authority.issue_cert(cert_name), tmp_path)
+    sink.controller.start()
+    try:
+        results = _deliver(resolver, policy, sink.controller.port)
+    finally:
+        sink.controller.stop()
+    assert [r.outcome for r in results] == [outcome]
+    assert len(sink.messages) == (1 if outcome == "delivered" else 0)
+
+
+def test_no_matching_mx_defers(lab) -> None:
+    cache, _r, _ca = lab
+    policy = dataclasses.replace(asyncio.run(cache.policy_for("b.test")), mx=("*.c.test",))
+    with pytest.raises(TemporaryFailure) as err:
+        _deliver(_r, policy, 25)
+    assert err.value.enhanced == "4.7.5"
