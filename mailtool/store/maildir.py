@@ -348,17 +348,28 @@ class Maildir:
         """The current relative path of ``base`` (another program may have renamed it)."""
         return next((rel for b, rel in self.scan(folder) if b == base), None)
 
-    def set_flags(self, folder: str, rel: str, flags: Iterable[str]) -> str:
-        """Rename the file at ``rel`` so its info carries ``flags``; returns the new path."""
+    def set_flags(
+        self, folder: str, rel: str, flags: Iterable[str], *, durable: bool = True
+    ) -> str:
+        """Rename the file at ``rel`` so its info carries ``flags``; returns the new path.
+
+        ``durable=False`` leaves the directory fsyncs to the caller, who renames many
+        files and calls :meth:`sync_folder_dirs` once (one fsync per directory, not per file).
+        """
         folder_dir = self.path(folder)
         base = split_filename(rel.split("/", 1)[1])[0]
         new_rel = self.relpath_for(base, flags)
         if new_rel != rel:
             os.rename(folder_dir / rel, folder_dir / new_rel)
-            fsync_dir(folder_dir / "cur")
-            if rel.startswith("new/"):
-                fsync_dir(folder_dir / "new")
+            if durable:
+                self.sync_folder_dirs(folder)
         return new_rel
+
+    def sync_folder_dirs(self, folder: str) -> None:
+        """fsync a folder's cur/ and new/ after renames between or inside them."""
+        folder_dir = self.path(folder)
+        fsync_dir(folder_dir / "cur")
+        fsync_dir(folder_dir / "new")
 
     def remove(self, folder: str, rel: str) -> None:
         """Unlink one message file (gone already is fine: another program expunged it)."""

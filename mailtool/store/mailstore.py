@@ -371,6 +371,8 @@ class Folder:
                 rel = self._rename_for_flags(info, new)
                 if rel is not None:
                     changes[info.uid] = (new, rel)
+            if changes:
+                self.mail.maildir.sync_folder_dirs(self.name)
             changed = self.mail.index.update(self.name, changes)
         if changed:
             self.mail._notify(self.name, "flags", [m.uid for m in changed], changed[0].modseq)
@@ -383,7 +385,7 @@ class Folder:
             if found is None:
                 return None  # gone: the next sync records the expunge
             rel = found
-        return self.mail.maildir.set_flags(self.name, rel, flags)
+        return self.mail.maildir.set_flags(self.name, rel, flags, durable=False)
 
     def claim_recent(self) -> list[int]:
         """Move new/ files to cur/ and return their UIDs: the session that calls this first
@@ -395,6 +397,8 @@ class Folder:
                 rel = self._rename_for_flags(info, info.flags)
                 if rel is not None:
                     changes[info.uid] = (info.flags, rel)
+            if changes:
+                self.mail.maildir.sync_folder_dirs(self.name)
             self.mail.index.update(self.name, changes)
         return sorted(changes)
 
