@@ -25,7 +25,7 @@ PACKAGES = {
     "dovecot": "dovecot-imapd",
     "sieve-connect": "sieve-connect",
     "clamd": "clamav-daemon",
-    "spamd": "spamassassin",
+    "spamd": "spamd",
 }
 
 SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
