@@ -91,21 +91,23 @@ class QueueRunner:
         entry = await self._io(
             self.queue.enqueue, tx.sender, local + remote, message, metadata=metadata
         )
-        self._start(entry.id)
+        self._start(entry.id, (entry, message))
         return str(entry.id)
 
-    def _start(self, queue_id: str) -> None:
+    def _start(self, queue_id: str, known: tuple[Any, bytes] | None = None) -> None:
         if queue_id in self._busy:
             return
         self._busy.add(queue_id)
-        task = asyncio.get_running_loop().create_task(self._deliver_soon(queue_id))
+        task = asyncio.get_running_loop().create_task(self._deliver_soon(queue_id, known=known))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver_soon(self, queue_id: str, recovering: bool = False) -> None:
+    async def _deliver_soon(
+        self, queue_id: str, recovering: bool = False, known: tuple[Any, bytes] | None = None
+    ) -> None:
         try:
             async with self._slots:
-                await self._io(self.deliver_one, queue_id, recovering)
+                await self._io(self.deliver_one, queue_id, recovering, known)
         except Exception:
             logging.getLogger("mailtool").exception("queue.deliver_crash queue=%s", queue_id)
         finally:
@@ -113,18 +115,27 @@ class QueueRunner:
 
     # ------------------------------------------------------------------ delivery (thread)
 
-    def deliver_one(self, queue_id: str, recovering: bool = False) -> None:
-        """Deliver every due local recipient of one queued message."""
+    def deliver_one(
+        self, queue_id: str, recovering: bool = False, known: tuple[Any, bytes] | None = None
+    ) -> None:
+        """Deliver every due local recipient of one queued message.
+
+        ``known``: the entry and message just enqueued, so the immediate delivery
+        does not read back what it has just written.
+        """
         queue = self.queue
-        try:
-            entry = queue.get(queue_id)
-        except NotFound:
-            return  # removed meanwhile (``mailtool queue delete``)
+        if known is not None:
+            entry, message = known
+        else:
+            try:
+                entry = queue.get(queue_id)
+            except NotFound:
+                return  # removed meanwhile (``mailtool queue delete``)
+            message = None
         local = set(entry.metadata.get("local", ()))
         trace_id = str(entry.metadata.get("trace_id", ""))
         now = time.time()
         unsettled = {r.address for r in entry.recipients if not r.settled}
-        message: bytes | None = None
         for state in entry.pending(now):
             rcpt = state.address
             if rcpt not in local:
@@ -146,7 +157,6 @@ class QueueRunner:
             # the last recipient is settled: the entry goes without a last rewrite (a
             # crash before the removal is caught by the start-up scan above)
             queue.remove(queue_id, force=True)
-            log_event("queue.done", queue=queue_id)
 
     def _deliver_to(
         self, queue_id: str, rcpt: str, attempts: int, sender: str, message: bytes, now: float
