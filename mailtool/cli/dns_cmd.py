@@ -44,7 +44,8 @@ def public_key_b64(path: str) -> str:
 @click.option(
     "--dkim-key",
     type=click.Path(exists=True, dir_okay=False),
-    help="PEM key (public or private) to publish as the DKIM key.",
+    help="PEM key (public or private) to publish as the DKIM key "
+    "(default: the keys of `mailtool dkim keygen`).",
 )
 @click.option("--dkim-selector", default="mailtool", show_default=True, help="DKIM selector.")
 @click.option("--report-address", help="Where DMARC and TLS-RPT reports go (default postmaster@).")
@@ -75,9 +76,12 @@ def records(
       mailtool dns records example.org --dkim-key dkim.pem --json
     """
     from mailtool.dns.zone import mail_records
+    from mailtool.mta.authn.keys import load_keys
 
+    cfg = load_config(ctx)
+    our_keys = [] if dkim_key else load_keys(cfg.data_path, domain)
     if not hostname:
-        configured = load_config(ctx).hostname
+        configured = cfg.hostname
         usable = "." in configured and not configured.startswith("localhost")
         hostname = configured if usable else f"mail.{domain}"
     snippet = mail_records(
@@ -87,6 +91,7 @@ def records(
         ipv6=ipv6,
         dkim_selector=dkim_selector,
         dkim_public_key=public_key_b64(dkim_key) if dkim_key else None,
+        dkim_records=[(k.selector, k.txt_record()) for k in our_keys],
         report_address=report_address,
     )
     if as_json:

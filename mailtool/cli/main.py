@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "diagnose": "mailtool.cli.diagnose:diagnose",
     "probe": "mailtool.cli.probe:probe",
     "dns": "mailtool.cli.dns_cmd:dns",
+    "dkim": "mailtool.cli.dkim:dkim",
 }
 
 

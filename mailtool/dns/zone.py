@@ -8,6 +8,7 @@ there, with its RFC, so the snippet documents itself.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,7 @@ def mail_records(
     ipv6: str | None = None,
     dkim_selector: str = "mailtool",
     dkim_public_key: str | None = None,  # base64 SubjectPublicKeyInfo
+    dkim_records: Sequence[tuple[str, str]] = (),  # (selector, TXT value) of our keys
     report_address: str | None = None,
     now: dt.datetime | None = None,
 ) -> ZoneSnippet:
@@ -124,6 +126,8 @@ def mail_records(
         )
     )
     dkim_comment = "DKIM public key (RFC 6376 §3.6.1)"
+    for selector, value in dkim_records:
+        add(ZoneRecord(f"{selector}._domainkey.{fq}", "TXT", quote_txt(value), dkim_comment))
     if dkim_public_key:
         add(
             ZoneRecord(
@@ -133,8 +137,10 @@ def mail_records(
                 dkim_comment,
             )
         )
-    else:
-        snip.notes.append("no DKIM key given (--dkim-key): mailtool does not sign mail yet")
+    elif not dkim_records:
+        snip.notes.append(
+            "no DKIM key (mailtool dkim keygen DOMAIN, or --dkim-key): mail is not signed yet"
+        )
     add(
         ZoneRecord(
             f"_mta-sts.{fq}",
