@@ -11,6 +11,7 @@ import pytest
 
 from mailtool.dns import Resolver
 from mailtool.mta.authn import keys
+from tests.peers import free_port
 
 
 def txt(name: str, value: str) -> str:
@@ -51,3 +52,26 @@ def auth_dns(dns_server: Callable[..., Any], key_dir: Path) -> Callable[..., Res
         return Resolver([server.address], timeout=3)
 
     return start
+
+
+class Sink:
+    """An aiosmtpd server (STARTTLS with ``cert`` when given) that keeps what it gets."""
+
+    def __init__(self, cert: Any = None, tmp: Path | None = None) -> None:
+        import ssl
+
+        from aiosmtpd.controller import Controller
+
+        ctx = None
+        if cert is not None and tmp is not None:
+            pem = tmp / "sink.pem"
+            cert.private_key_and_cert_chain_pem.write_to_path(str(pem))
+            ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ctx.load_cert_chain(str(pem))
+        self.messages: list[bytes] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port(),
+                                     tls_context=ctx)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope.content)
+        return "250 2.0.0 ok"

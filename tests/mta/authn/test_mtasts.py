@@ -16,32 +16,10 @@ from mailtool.errors import TemporaryFailure
 from mailtool.mta.authn.mtasts import MtaStsCache, check_mx, enforce_on_route
 from mailtool.mta.outbound import Settings, deliver
 from mailtool.mta.routing import route_for
-from tests.mta.authn.conftest import txt
-from tests.peers import free_port
+from tests.mta.authn.conftest import Sink, txt
 from tests.peers.https import HTTPSServer
 
 POLICY = b"version: STSv1\nmode: enforce\nmx: mx.b.test\nmax_age: 86400\n"
-
-
-class Sink:
-    """An aiosmtpd server offering STARTTLS with a given certificate; keeps what it gets."""
-
-    def __init__(self, cert, tmp: Path) -> None:
-        import ssl
-
-        from aiosmtpd.controller import Controller
-
-        pem = tmp / "sink.pem"
-        cert.private_key_and_cert_chain_pem.write_to_path(str(pem))
-        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ctx.load_cert_chain(str(pem))
-        self.messages: list[bytes] = []
-        self.controller = Controller(self, hostname="127.0.0.1", port=free_port(),
-                                     tls_context=ctx)
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.messages.append(envelope.content)
-        return "250 2.0.0 ok"
 
 
 @pytest.fixture
