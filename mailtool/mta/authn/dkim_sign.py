@@ -16,9 +16,13 @@ import asyncio
 import os
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import headers
 from .keys import DkimKey, load_keys
+
+if TYPE_CHECKING:
+    from mailtool.config import Config
 
 CANONICALIZE = (b"relaxed", b"relaxed")
 #: keys are re-read from disk at most this often (a new `dkim keygen` is picked up)
@@ -47,11 +51,17 @@ def signature_fields(message: bytes, keys: Sequence[DkimKey]) -> bytes:
     return out
 
 
+def signer_from_config(cfg: Config) -> DkimSigner:
+    """The signer ``mailtool serve`` uses: keys under ``data_dir``, ``[dkim] sign``."""
+    return DkimSigner(cfg.data_path, enabled=cfg.dkim.sign)
+
+
 class DkimSigner:
     """Signs with the keys under ``data_dir`` (cached, reloaded every minute)."""
 
-    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, data_dir: str | os.PathLike[str], *, enabled: bool = True) -> None:
         self.data_dir = data_dir
+        self.enabled = enabled  #: ``[dkim] sign``
         self._cache: dict[str, tuple[float, list[DkimKey]]] = {}
 
     def keys_for(self, domain: str) -> list[DkimKey]:
@@ -77,7 +87,7 @@ class DkimSigner:
         """``message`` with its DKIM-Signature fields prepended (unchanged without a key).
 
         RSA signing is CPU work (a few ms for 2048 bits), so it runs in a thread."""
-        keys = self.choose_keys(message, sender)
+        keys = self.choose_keys(message, sender) if self.enabled else []
         if not keys:
             return message
         fields = await asyncio.to_thread(signature_fields, message, keys)

@@ -21,7 +21,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from mailtool.config import AuthConfig
+from mailtool.config import AuthConfig, Config
 from mailtool.dns import Resolver
 from mailtool.net.log import log_event
 from mailtool.protocol.smtp import Reply
@@ -132,3 +132,28 @@ async def check_inbound(
 
 async def _none() -> None:
     return None
+
+
+class InboundChecker:
+    """:func:`check_inbound` with the server's config and one resolver, for the session
+    environment (``SessionEnv``) to hold: the DATA path then needs one call::
+
+        verdict = await env.inbound_checker.check(message, peer_ip=..., helo=..., mail_from=...)
+        if verdict is not None: ...   # None: [auth] check_inbound = false
+    """
+
+    def __init__(self, config: Config, resolver: Resolver | None = None) -> None:
+        from mailtool.dns import resolver_from_config
+
+        self.config = config
+        self.resolver = resolver or resolver_from_config(config)
+
+    async def check(
+        self, message: bytes, *, peer_ip: str, helo: str, mail_from: str
+    ) -> InboundVerdict | None:
+        if not self.config.auth.check_inbound:
+            return None
+        return await check_inbound(
+            message, peer_ip=peer_ip, helo=helo, mail_from=mail_from, resolver=self.resolver,
+            hostname=self.config.hostname, config=self.config.auth,
+        )

@@ -115,3 +115,21 @@ def test_helo_identity_and_null_sender(auth_dns) -> None:
     header = verdict.header_to_prepend.decode()
     # RFC 7208 §2.4: a bounce is checked as postmaster@HELO
     assert "spf=pass smtp.mailfrom=postmaster@mx.a.test" in header
+
+
+def test_checker_from_config_and_switches(auth_dns, key_dir: Path) -> None:
+    from mailtool.config import Config, DkimConfig
+    from mailtool.mta.authn.dkim_sign import signer_from_config
+    from mailtool.mta.authn.inbound import InboundChecker
+
+    resolver = auth_dns()
+    cfg = Config(data_dir=str(key_dir), hostname="mx.b.test")
+    signed = asyncio.run(signer_from_config(cfg).sign(MESSAGE, "alice@a.test"))
+    verdict = asyncio.run(InboundChecker(cfg, resolver).check(
+        signed, peer_ip="127.0.0.2", helo="mx.a.test", mail_from="alice@a.test"))
+    assert verdict is not None and b"dmarc=pass" in verdict.header_to_prepend
+    off = Config(data_dir=str(key_dir), auth=AuthConfig(check_inbound=False),
+                 dkim=DkimConfig(sign=False))
+    assert asyncio.run(signer_from_config(off).sign(MESSAGE)) == MESSAGE
+    assert asyncio.run(InboundChecker(off, resolver).check(
+        MESSAGE, peer_ip="127.0.0.2", helo="h", mail_from="")) is None

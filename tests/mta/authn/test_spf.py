@@ -58,9 +58,9 @@ def resolver(tmp_path_factory: pytest.TempPathFactory):
         ("inc.test", "127.0.0.9", "x@inc.test", "neutral"),  # include fail = no match
         ("inc-none.test", "127.0.0.1", "x@inc-none.test", "permerror"),
         ("redir.test", "127.0.0.9", "x@redir.test", "fail"),
+        # RFC 7208 §7.4: %{l1r+-} of "bob-sales" is "bob" (split, reverse, keep 1)
         ("exists.test", "127.0.0.2", "bob-sales@exists.test", "pass"),
         ("exists.test", "127.0.0.2", "alice@exists.test", "fail"),
-        # RFC 7208 §7.4: %{l1r+-} of "bob-sales" is "bob" (split, reverse, keep 1)
         ("two.test", "127.0.0.1", "x@two.test", "permerror"),
         ("loop.test", "127.0.0.1", "x@loop.test", "permerror"),
         ("many.test", "10.0.0.10", "x@many.test", "permerror"),  # 11 lookups
