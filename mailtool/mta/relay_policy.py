@@ -78,10 +78,10 @@ def decide_recipient(
     *,
     authenticated: bool,
     accounts: AccountLookup,
-    postmaster: str,
+    postmaster: str | tuple[str, ...],
 ) -> RcptDecision:
-    """Judge one forward-path. ``postmaster`` is the address ``<Postmaster>``
-    (no domain, RFC 5321 §4.1.1.3) stands for."""
+    """Judge one forward-path. ``postmaster``: the address(es) ``<Postmaster>`` (no
+    domain, RFC 5321 §4.1.1.3) stands for, tried in order."""
     if address.has_route_chars:
         # never interpret %, ! or a quoted @ (see the module docstring)
         return RcptDecision(
@@ -89,7 +89,8 @@ def decide_recipient(
             reason="route characters",
         )
     if not address.domain:  # <Postmaster>, which every SMTP server must accept
-        found = accounts.resolve(postmaster)
+        candidates = (postmaster,) if isinstance(postmaster, str) else postmaster
+        found = next((f for c in candidates if (f := accounts.resolve(c))), None)
         if not found:
             return RcptDecision(UNKNOWN_USER, reason="no postmaster")
         return RcptDecision(RCPT_OK, mailboxes=tuple(found), reason="postmaster")

@@ -46,7 +46,7 @@ class SessionEnv:
     login_throttle: LoginThrottle
     accounts: Callable[[], Any]
     intake: QueueRunner
-    postmaster: str
+    postmaster: tuple[str, ...]
     sessions: set[SMTPSession] = field(default_factory=set)
 
     @staticmethod
@@ -113,6 +113,13 @@ class SMTPService:
         await asyncio.sleep(0)
 
 
+def postmaster_addresses(hostname: str) -> tuple[str, ...]:
+    """Where ``RCPT TO:<Postmaster>`` goes: postmaster at our hostname, else at its
+    parent domain (``mail.example.org`` -> ``example.org``), whichever is local."""
+    parent = hostname.split(".", 1)[1] if hostname.count(".") >= 2 else None
+    return (f"postmaster@{hostname}",) + ((f"postmaster@{parent}",) if parent else ())
+
+
 def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
     """Factory named in ``server.SERVICES`` for ``smtp``, ``submission``, ``submissions``."""
     cfg = ctx.config
@@ -124,6 +131,6 @@ def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
         login_throttle=ctx.login_throttle,
         accounts=lambda: ctx.accounts,
         intake=shared_runner(ctx),
-        postmaster=f"postmaster@{cfg.hostname}",
+        postmaster=postmaster_addresses(cfg.hostname),
     )
     return SMTPService(env, host, port)

@@ -20,7 +20,9 @@ def accounts(tmp_path):
 
 def judge(accounts, path: str, *, authenticated: bool = False):
     return decide_recipient(
-        parse_path(path), authenticated=authenticated, accounts=accounts,
+        parse_path(path),
+        authenticated=authenticated,
+        accounts=accounts,
         postmaster="postmaster@local.test",
     )
 
@@ -61,8 +63,9 @@ def test_trailing_dot_domains_are_a_syntax_error_not_a_relay(path):
     assert info.value.reply.code == 501
 
 
-@pytest.mark.parametrize("path", ["<user@local.test>", "<user@LOCAL.TEST>", "<user@Local.Test>",
-                                  "<USER@local.test>"])
+@pytest.mark.parametrize(
+    "path", ["<user@local.test>", "<user@LOCAL.TEST>", "<user@Local.Test>", "<USER@local.test>"]
+)
 def test_local_domain_in_any_case_is_local(accounts, path):
     decision = judge(accounts, path)
     assert decision.accepted and decision.mailboxes == ("user@local.test",)
@@ -83,6 +86,17 @@ def test_bare_postmaster_is_accepted(accounts):
     assert decision.accepted and decision.mailboxes == ("postmaster@local.test",)
 
 
+def test_bare_postmaster_falls_back_to_the_parent_domain(accounts):
+    from mailtool.mta.service import postmaster_addresses
+
+    candidates = postmaster_addresses("mail.local.test")
+    assert candidates == ("postmaster@mail.local.test", "postmaster@local.test")
+    decision = decide_recipient(
+        parse_path("<Postmaster>"), authenticated=False, accounts=accounts, postmaster=candidates
+    )
+    assert decision.mailboxes == ("postmaster@local.test",)
+
+
 def test_authenticated_clients_relay_to_other_domains(accounts):
     decision = judge(accounts, "<someone@other.test>", authenticated=True)
     assert decision.accepted and decision.remote == "someone@other.test"
@@ -92,7 +106,10 @@ def test_sender_must_be_the_users_own_address_or_alias(accounts):
     accounts.aliases["me@local.test"] = ["user@local.test"]
     ok = [parse_path(p, reverse=True) for p in ("<user@local.test>", "<ME@local.test>")]
     assert all(sender_allowed(s, "user@local.test", accounts) for s in ok)
-    bad = [None, parse_path("<postmaster@local.test>", reverse=True),
-           parse_path("<user@other.test>", reverse=True),
-           parse_path('<"user@local.test"@other.test>', reverse=True)]
+    bad = [
+        None,
+        parse_path("<postmaster@local.test>", reverse=True),
+        parse_path("<user@other.test>", reverse=True),
+        parse_path('<"user@local.test"@other.test>', reverse=True),
+    ]
     assert not any(sender_allowed(s, "user@local.test", accounts) for s in bad)
