@@ -155,6 +155,15 @@ def _decision(actions: list[Action], errors: list[str]) -> Decision:
     return decision
 
 
+def limits_from_config(sieve_config: Any) -> Limits:
+    """The interpreter's bounds from the ``[sieve]`` config section."""
+    return Limits(
+        max_script_bytes=sieve_config.max_script_size,
+        max_redirects=sieve_config.max_redirects,
+        max_actions=sieve_config.max_actions,
+    )
+
+
 def filter_for_user(
     scripts: Any,
     user: str,

@@ -238,3 +238,14 @@ def test_file_message_checks_quota_before_writing(tmp_path):
     assert user.usage().messages == 0
     store.close()
     accounts.close()
+
+
+def test_limits_from_config():
+    from mailtool.config import SieveConfig
+    from mailtool.mda.filtering import limits_from_config
+
+    limits = limits_from_config(SieveConfig(max_redirects=1))
+    decision = run_filters('redirect "a@b.test"; redirect "c@d.test";', None, ENV, PLAIN,
+                           limits=limits)  # fmt: skip
+    assert folders(decision) == ["INBOX"] and decision.redirects == []
+    assert "more than 1 redirects" in decision.errors[0]

@@ -96,13 +96,7 @@ def build_reply(
     request: VacationRequest, sender: str, recipient: str, original: MessageView, now: float
 ) -> bytes:
     """RFC 5230 §5: the reply message, CRLF line ends, ready to queue from ``<>``."""
-    if request.mime:
-        reply = Parser(policy=SMTP).parsestr(request.reason.replace("\r\n", "\n"))
-        assert isinstance(reply, EmailMessage)
-        reply["MIME-Version"] = "1.0"
-    else:
-        reply = EmailMessage(policy=SMTP)
-        reply.set_content(request.reason.replace("\r\n", "\n"))
+    reply = EmailMessage(policy=SMTP)
     subject = request.subject
     if subject is None:
         original_subject = " ".join(original.headers("Subject")).strip()
@@ -119,4 +113,13 @@ def build_reply(
         refs = " ".join(original.raw_headers("References")).split()
         reply["References"] = " ".join([*refs[-10:], msgid])
     reply["Auto-Submitted"] = "auto-replied (vacation)"  # RFC 3834 §5, RFC 5230 §5.6
+    if not request.mime:
+        reply.set_content(request.reason.replace("\r\n", "\n"))
+        return reply.as_bytes()
+    # :mime — the reason is a MIME entity: its headers and body follow ours
+    entity = Parser(policy=SMTP).parsestr(request.reason.replace("\r\n", "\n"))
+    reply["MIME-Version"] = "1.0"
+    for name, value in entity.items():
+        reply[name] = value
+    reply.set_payload(entity.get_payload())
     return reply.as_bytes()
