@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailtool.errors import NotFound, QuotaExceeded, StoreError
+from mailtool.errors import NotFound, PermanentFailure, QuotaExceeded, StoreError
 from mailtool.mda.sieve import (
     Action,
     Discard,
@@ -226,3 +226,41 @@ def _deliver(mail: Any, message: bytes, folder: str, flags: frozenset[str]) -> i
     except NotFound:
         mail.create_folder(folder)
         return int(mail.deliver(message, folder, flags=flags))
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What :func:`deliver_filtered` did, and what the caller still has to queue."""
+
+    placed: list[tuple[str, int]]  # (folder, uid), durable
+    redirects: list[str]  # queue a copy to each, envelope sender unchanged
+    vacations: list[Vacation]  # queue each: MAIL FROM <>, RCPT TO its recipient
+    errors: list[str]
+
+
+def deliver_filtered(
+    mail: Any,
+    scripts: Any,
+    message: bytes,
+    *,
+    sender: str,
+    recipient: str,
+    original_recipient: str | None = None,
+    limits: Limits | None = None,
+) -> Filed:
+    """The MDA's filtered delivery: Sieve, then the writes.
+
+    ``mail`` is a MailStore, ``scripts`` a SieveScripts; ``message`` already has
+    the delivery trace headers. ``original_recipient`` (before alias
+    resolution, with any +detail) is what the ``envelope "to"`` test sees.
+    A Sieve reject raises PermanentFailure (550 5.7.1 with the script's reason)
+    so the queue bounces it (RFC 5429 §2.1); store errors propagate as the
+    plain ``deliver`` lets them.
+    """
+    envelope = Envelope(sender, original_recipient or recipient)
+    decision = filter_for_user(scripts, recipient, envelope, message, limits=limits)
+    if decision.reject is not None:
+        reason = " ".join(decision.reject.reason.split())[:400] or "rejected by the recipient"
+        raise PermanentFailure(reason, code=550, enhanced="5.7.1")
+    placed = file_message(mail.user(recipient), decision, message)
+    return Filed(placed, decision.redirects, decision.vacations, decision.errors)

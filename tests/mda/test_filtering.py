@@ -249,3 +249,32 @@ def test_limits_from_config():
                            limits=limits)  # fmt: skip
     assert folders(decision) == ["INBOX"] and decision.redirects == []
     assert "more than 1 redirects" in decision.errors[0]
+
+
+def test_deliver_filtered_files_and_reports_what_to_queue(tmp_path):
+    from mailtool.errors import PermanentFailure
+    from mailtool.mda.filtering import deliver_filtered
+
+    store = MailStore(tmp_path)
+    store.user("me@example.com", create=True)
+    scripts = SieveScripts(tmp_path)
+    script = """require ["fileinto", "copy", "vacation", "reject"];
+if header :is "subject" "go away" { reject "Not interested."; stop; }
+fileinto "Filed"; redirect :copy "other@example.net"; vacation "away";"""
+    scripts.put("me@example.com", "s", script)
+    scripts.activate("me@example.com", "s")
+    filed = deliver_filtered(store, scripts, PLAIN, sender="friend@example.org",
+                             recipient="me@example.com")  # fmt: skip
+    assert [f for f, _ in filed.placed] == ["Filed"]
+    assert filed.redirects == ["other@example.net"] and len(filed.vacations) == 1
+    uid = filed.placed[0][1]
+    assert store.user("me@example.com").folder("Filed").read_bytes(uid) == PLAIN
+    with pytest.raises(PermanentFailure) as info:
+        deliver_filtered(store, scripts, msg({"Subject": "go away"}), sender="x@example.org",
+                         recipient="me@example.com")  # fmt: skip
+    assert (info.value.code, info.value.enhanced, str(info.value)) == (
+        550,
+        "5.7.1",
+        "Not interested.",
+    )
+    store.close()
