@@ -40,6 +40,8 @@ async def submit(endpoint: Endpoint, message: bytes, sender: str, recipients: li
     )
     try:
         await smtp.connect()
+        if smtp.last_ehlo_response is None:  # connect() greets only when it did STARTTLS
+            await smtp.ehlo()
         # RFC 4954: authenticate only when the server offers it
         if username and password is not None and smtp.supports_extension("auth"):
             try:

@@ -37,11 +37,11 @@ def test_send_delivers_files_in_sent_and_leaves_no_draft(mail_server, account_co
     assert result.returncode == 0, result.stderr
     assert "Sending..." in result.stderr
     assert _messages(mail_server, "INBOX") == []  # Bcc-free: nothing went to alice
+    found = mail_server.wait_for(OTHER, 'SUBJECT "Hello Bob"')
+    assert found, "the message did not arrive in bob's INBOX"
     bob = mail_server.check(OTHER)
     bob.select("INBOX")
-    _t, data = bob.uid("SEARCH", 'SUBJECT "Hello Bob"')
-    assert data[0].split(), "the message did not arrive in bob's INBOX"
-    _t, fetched = bob.uid("FETCH", data[0].split()[0], "(BODY.PEEK[])")
+    _t, fetched = bob.uid("FETCH", found[0], "(BODY.PEEK[])")
     msg = email.message_from_bytes(fetched[0][1])
     assert msg["From"] == f"Alice <{USER}>"
     parts = {p.get_filename(): p for p in msg.walk() if p.get_filename()}
@@ -52,15 +52,11 @@ def test_send_delivers_files_in_sent_and_leaves_no_draft(mail_server, account_co
 
 
 def test_smtp_failure_leaves_the_draft_in_drafts(mail_server, account_config):
-    if not hasattr(mail_server, "smtp"):
-        import pytest
-
-        pytest.skip("needs a submission server we can make refuse")
-    mail_server.smtp.reject_with = "554 5.7.1 policy says no"
-    result = run_send(["--to", OTHER, "--subject", "Important"], "Do not lose me.\n",
+    rcpt = mail_server.failing_recipient()
+    result = run_send(["--to", rcpt, "--subject", "Important"], "Do not lose me.\n",
                       account_config)
     assert result.returncode != 0
-    assert "554" in result.stderr and "Drafts" in result.stderr
+    assert "not sent: 55" in result.stderr and "Drafts" in result.stderr
     drafts = _messages(mail_server, "Drafts")
     assert [m["Subject"] for m in drafts] == ["Important"]
     assert "Do not lose me." in drafts[0].get_payload()

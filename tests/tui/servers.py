@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,23 @@ class TestServer:
     def drop_connections(self) -> None:
         raise NotImplementedError
 
+    def failing_recipient(self) -> str:
+        """A recipient the submission server will refuse (for the never-lose tests)."""
+        raise NotImplementedError
+
+    def wait_for(self, user: str, query: str, folder: str = "INBOX",
+                 patience: float = 20.0) -> list[bytes]:
+        """UIDs matching ``query`` once delivery (possibly queued) has happened."""
+        deadline = time.monotonic() + patience
+        while True:
+            imap = self.check(user)
+            imap.select(folder)
+            found = imap.uid("SEARCH", query)[1][0].split()
+            imap.logout()
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.1)
+
 
 class DovecotServer(TestServer):
     kind = "dovecot"
@@ -128,9 +146,54 @@ class DovecotServer(TestServer):
         subprocess.run(["doveadm", "-c", str(conf), "kick", "*"], check=False,
                        capture_output=True, timeout=30)
 
+    def failing_recipient(self) -> str:
+        self.smtp.reject_with = "554 5.7.1 not today"
+        return OTHER
+
     def stop(self) -> None:
         self.smtp.stop()
         self.dovecot.stop()
+
+
+class OurServer(TestServer):
+    """``mailtool serve`` (subprocess) with alice and bob; submission delivers for real."""
+
+    kind = "mailtool"
+
+    def __init__(self, tmp: Path) -> None:
+        from tests.harness import MailtoolServer
+
+        self.server = MailtoolServer(
+            tmp / "mailtool", services=("imap", "submission"),
+            config={"security": {"plaintext_auth_on_loopback": True,
+                                 "login_failure_delay": 0.1}},
+        ).start()
+        for user, password in USERS.items():
+            self.server.add_user(user, password)
+        self._ports()
+
+    def _ports(self) -> None:
+        self.imap_port = self.server.port("imap")
+        self.smtp_port = self.server.port("submission")
+
+    def drop_connections(self) -> None:
+        """Restart the server on the same ports (clients must reconnect and resync)."""
+        self.server.config["listen"] = {
+            **self.server.config["listen"],
+            "imap": f"127.0.0.1:{self.imap_port}",
+            "submission": f"127.0.0.1:{self.smtp_port}",
+        }
+        code = self.server.stop()
+        assert code == 0, self.server.log()
+        self.server.start()
+        self._ports()
+
+    def failing_recipient(self) -> str:
+        return "nobody@example.test"  # no such local user: refused at RCPT
+
+    def stop(self) -> None:
+        code = self.server.stop()
+        assert code == 0, f"mailtool serve exited {code}:\n{self.server.log()}"
 
 
 @contextlib.contextmanager
@@ -142,15 +205,22 @@ def start_server(kind: str, tmp: Path, mailtool_server: Any = None) -> Iterator[
         finally:
             server.stop()
         return
+    if kind == "mailtool":
+        if not MAILTOOL_IMAP.exists():
+            pytest.skip("mailtool serve has no IMAP service yet")
+        ours = OurServer(tmp)
+        try:
+            yield ours
+        finally:
+            ours.stop()
+        return
     raise AssertionError(kind)
 
 
 def server_params() -> list[Any]:
     return [
         pytest.param("dovecot", marks=pytest.mark.peer),
-        pytest.param("mailtool", marks=pytest.mark.skip(
-            reason="mailtool serve as a TUI test peer: wired up once its IMAP service and "
-                   "submission deliver end to end (MailtoolServer adapter still to write)")),
+        pytest.param("mailtool"),
     ]
 
 

@@ -95,5 +95,5 @@ def test_remap_rejects_unknown_actions():
     from mailtool.errors import ConfigError
 
     assert parse_remap(("delete=x",)) == {"delete": "x"}
-    with pytest.raises(ConfigError, match="tui.keys"):
+    with pytest.raises(ConfigError, match=r"tui\.keys"):
         parse_remap(("explode=x",))

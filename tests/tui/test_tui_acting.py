@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.tui.pilot import make_app, message, until
 
 
-def subjects(server, folder: str) -> list[str]:  # noqa: ANN001
+def subjects(server, folder: str) -> list[str]:
     imap = server.check()
     if imap.select(f'"{folder}"')[0] != "OK":
         return []
@@ -18,7 +18,7 @@ def subjects(server, folder: str) -> list[str]:  # noqa: ANN001
     return sorted(out)
 
 
-def flags(server, subject: str) -> str:  # noqa: ANN001
+def flags(server, subject: str) -> str:
     imap = server.check()
     imap.select("INBOX")
     _t, data = imap.uid("SEARCH", "SUBJECT", f'"{subject}"')
@@ -26,14 +26,14 @@ def flags(server, subject: str) -> str:  # noqa: ANN001
     return fetched[0].decode()
 
 
-async def ready(pilot, app, rows: int):  # noqa: ANN001, ANN201
+async def ready(pilot, app, rows: int):
     main = app.screen
     await until(pilot, lambda: len(main.mlist.rows) == rows and
                 len(main.mlist.envelopes) >= rows, f"{rows} rows")
     return main
 
 
-def cursor_on(main, subject: str) -> None:  # noqa: ANN001
+def cursor_on(main, subject: str) -> None:
     for i, (uid, _d) in enumerate(main.mlist.rows):
         if main.mlist.envelopes[uid].subject == subject:
             main.mlist.go(i)
@@ -80,6 +80,7 @@ async def test_move_delete_archive_and_undo(mail_server, account_config):
         cursor_on(main, "Two")
         await pilot.press("d")
         await until(pilot, lambda: subjects(mail_server, "Trash") == ["Two"], "in Trash")
+        await until(pilot, lambda: len(main.undo_stack) == 2, "delete recorded for undo")
         await pilot.press("u")
         await until(pilot, lambda: subjects(mail_server, "INBOX") == ["Three", "Two"], "undone")
         assert subjects(mail_server, "Trash") == []

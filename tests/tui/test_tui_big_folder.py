@@ -10,7 +10,7 @@ from tests.tui.servers import USER, USERS
 N = 600
 
 
-def fill(server, n: int) -> None:  # noqa: ANN001
+def fill(server, n: int) -> None:
     imap = imaplib.IMAP4("127.0.0.1", server.imap_port)
     imap.login(USER, USERS[USER])
     for i in range(n):
@@ -34,7 +34,7 @@ async def test_big_folder_opens_with_a_screenful_of_headers(mail_server, account
         await until(pilot, lambda: main.mlist.rows[-1][0] in main.mlist.envelopes, "end rows")
         assert main.mlist.envelopes[main.mlist.current_uid].subject == "Bulk 00000"
         assert len(main.mlist.envelopes) < 5 * height
-        # sorting by date uses the server's SORT: still no full header download
+        # with the server's SORT no full header download; without it, every header
         await pilot.press("o")
         await until(pilot, lambda: main.sort == "date" and "sort: date" in
                     str(main.mlist.border_title), "sorted by date")
@@ -43,4 +43,8 @@ async def test_big_folder_opens_with_a_screenful_of_headers(mail_server, account
         await until(pilot, lambda: main.mlist.current_uid in main.mlist.envelopes, "first row")
         first = main.mlist.envelopes[main.mlist.current_uid]
         assert first.date.day == 28  # newest date first
-        assert len(main.cache.envelopes("INBOX")) < N // 2
+        client = await main.session.client()
+        if client.has("SORT"):
+            assert len(main.cache.envelopes("INBOX")) < N // 2
+        else:
+            assert len(main.cache.envelopes("INBOX")) == N

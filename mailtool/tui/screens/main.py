@@ -10,6 +10,7 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -292,14 +293,17 @@ class MainScreen(Acting, Screen[None]):
     async def refresh_status(self, folder: str) -> None:
         if self.session is None:
             return
-        names = self.folder_tree.names() if folder == "*" else [folder]
+        names = list(self.folder_names) if folder == "*" else [folder]
         for name in names:
             try:
                 info = await self.session.call(lambda c, n=name: c.status(n))
             except ImapClientError:
                 continue
             self.cache.save_status(name, info)
-            self.folder_tree.set_status(name, info)
+            try:
+                self.folder_tree.set_status(name, info)
+            except NoMatches:  # the screen is closing while we were waiting
+                return
 
     @work(exclusive=True, group="message")
     async def load_message(self, uid: int) -> None:
