@@ -12,8 +12,10 @@ from mailtool.cli.common import load_config
 @click.option("--setup", metavar="ADDRESS",
               help="Discover the servers of ADDRESS (SRV, autoconfig, MX), test them, and "
                    "write an [accounts.NAME] table.")
+@click.option("--insecure", is_flag=True,
+              help="With --setup: accept self-signed certificates (writes verify_tls = false).")
 @click.pass_context
-def tui(ctx: click.Context, account_name: str | None, setup: str | None) -> None:
+def tui(ctx: click.Context, account_name: str | None, setup: str | None, insecure: bool) -> None:
     """Read and write mail in the terminal (IMAP + SMTP, any standard server).
 
     \b
@@ -25,7 +27,7 @@ def tui(ctx: click.Context, account_name: str | None, setup: str | None) -> None
     if setup:
         from mailtool.cli.tui_setup import run_setup
 
-        run_setup(ctx, setup)
+        run_setup(ctx, setup, verify=not insecure)
         return
     from mailtool.client.account import load_account, load_accounts
     from mailtool.tui.app import MailApp
