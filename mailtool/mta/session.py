@@ -145,7 +145,8 @@ class SMTPSession(TransactionCommands, SMTP):
             super().connection_made(transport)  # drops pipelined plaintext (RFC 3207 §4.2)
             self._note_tls(transport)
             self.reset_transaction()
-            self.helo, self.esmtp = "", False  # RFC 3207 §4.2: forget what EHLO said
+            # RFC 3207 §4.2: forget everything the client said before TLS (EHLO, AUTH)
+            self.helo, self.esmtp, self.user = "", False, None
             return
         peer = transport.get_extra_info("peername") or ("?", 0)
         self.peer_ip = str(peer[0])
@@ -207,11 +208,12 @@ class SMTPSession(TransactionCommands, SMTP):
 
     def _timeout_cb(self) -> None:
         # RFC 5321 §4.5.3.2: the server may close after its timeout; say why first
+        if self.transport is None:
+            return  # already closing (QUIT)
         self.outcome = "timeout"
-        if self.transport is not None:
-            reply = Reply(codes.C421_SERVICE_UNAVAILABLE, ("idle timeout",), "4.4.2")
-            with contextlib.suppress(Exception):
-                self.transport.write(reply.format())  # type: ignore[attr-defined]
+        reply = Reply(codes.C421_SERVICE_UNAVAILABLE, ("idle timeout",), "4.4.2")
+        with contextlib.suppress(Exception):
+            self.transport.write(reply.format())  # type: ignore[attr-defined]
         super()._timeout_cb()
 
     def shutdown(self) -> None:
@@ -312,7 +314,11 @@ class SMTPSession(TransactionCommands, SMTP):
                         await self._unknown(command)
                         continue
                     await handler(command.argument)
-            await self.flush()
+            if self.transport is not None:  # the server is stopping (not QUIT)
+                self.outcome = "shutdown"
+                self.reply(Reply(codes.C421_SERVICE_UNAVAILABLE, ("shutting down",), "4.3.2"))
+                await self.flush()
+                self.transport.close()
         except (ConnectionResetError, BrokenPipeError):
             self.outcome = "reset"
         except asyncio.CancelledError:
@@ -409,6 +415,7 @@ class SMTPSession(TransactionCommands, SMTP):
         self._closing = True
         if self.transport is not None:
             self.transport.close()
+            self.transport = None
 
     async def cmd_starttls(self, arg: str) -> None:
         if self.tls_context is None or self.tls_active:

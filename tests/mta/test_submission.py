@@ -139,3 +139,16 @@ def test_inbound_port_does_not_add_message_id(smtp_server):
         c.sendmail("x@other.test", ["bob@local.test"], BODY)
     s.wait_delivered(1)
     assert b"Message-ID" not in s.mail.boxes["bob@local.test"][0]
+
+
+def test_auth_before_starttls_is_forgotten_after_it(smtp_server):
+    # RFC 3207 §4.2: nothing the client said in clear survives the TLS handshake
+    s = smtp_server(security={"plaintext_auth_on_loopback": True})
+    c = s.raw("submission")
+    c.cmd("EHLO laptop.test")
+    plain = base64.b64encode(b"\0alice@local.test\0alice-pw").decode()
+    assert c.cmd(f"AUTH PLAIN {plain}").startswith(b"235")
+    assert c.cmd("STARTTLS").startswith(b"220")
+    c.sock = client_tls().wrap_socket(c.sock, server_hostname="mail.test")
+    c.cmd("EHLO laptop.test")
+    assert c.cmd("MAIL FROM:<alice@local.test>").startswith(b"530 5.7.0")
