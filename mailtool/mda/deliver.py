@@ -50,9 +50,7 @@ def _clean(value: str) -> str:
 
 def trace_headers(sender: str, recipient: str) -> bytes:
     """``Return-Path`` (RFC 5321 §4.4, ``<>`` for bounces) and ``Delivered-To``."""
-    return (
-        f"Return-Path: <{_clean(sender)}>\r\nDelivered-To: {_clean(recipient)}\r\n"
-    ).encode()
+    return (f"Return-Path: <{_clean(sender)}>\r\nDelivered-To: {_clean(recipient)}\r\n").encode()
 
 
 def deliver(mail: MailDelivery, message: bytes, *, sender: str, recipient: str) -> Delivered:
@@ -73,7 +71,8 @@ def deliver(mail: MailDelivery, message: bytes, *, sender: str, recipient: str) 
     except OSError as exc:
         enhanced = "4.3.1" if exc.errno in (errno.ENOSPC, errno.EDQUOT) else "4.3.0"
         raise TemporaryFailure(
-            f"{recipient}: {exc.strerror or exc}", code=452 if enhanced == "4.3.1" else 451,
+            f"{recipient}: {exc.strerror or exc}",
+            code=452 if enhanced == "4.3.1" else 451,
             enhanced=enhanced,
         ) from exc
     return Delivered(recipient, len(data), uid)

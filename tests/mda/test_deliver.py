@@ -45,7 +45,12 @@ def test_default_folders_exist_for_a_new_user(stores):
     for folder in (".Sent", ".Drafts", ".Junk", ".Trash", ".Archive"):
         assert (root / folder / "cur").is_dir(), folder
     assert set(mail.user("alice@local.test").folders()) >= {
-        "INBOX", "Sent", "Drafts", "Junk", "Trash", "Archive",
+        "INBOX",
+        "Sent",
+        "Drafts",
+        "Junk",
+        "Trash",
+        "Archive",
     }
 
 
