@@ -190,6 +190,16 @@ class Index:
                 "UPDATE folders SET special_use = ? WHERE name = ?", (" ".join(uses), name)
             )
 
+    def counters(self, name: str) -> tuple[int, int, int]:
+        """(UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) from the folder row alone: the cheap
+        "did anything change?" check an IMAP session makes after every command."""
+        row = self._db.one(
+            "SELECT uidvalidity, uidnext, highestmodseq FROM folders WHERE name = ?", (name,)
+        )
+        if row is None:
+            raise NotFound(f"folder {name!r} does not exist")
+        return row[0], row[1], row[2]
+
     def special_uses(self) -> dict[str, tuple[str, ...]]:
         """Folder name -> special-use attributes recorded with :meth:`set_special_use`."""
         rows = self._db.query("SELECT name, special_use FROM folders WHERE special_use != ''")

@@ -11,11 +11,12 @@ those messages' responses carry the new FLAGS.
 from __future__ import annotations
 
 from mailtool.mra.imap import wire
-from mailtool.mra.imap.backend import MessageMeta
+from mailtool.mra.imap.backend import MessageMeta, internal_datetime
 from mailtool.mra.imap.selected import SelectedMailbox
 from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
 from mailtool.protocol import mime
 from mailtool.protocol.imap import commands as c
+from mailtool.protocol.imap.dates import format_datetime
 from mailtool.protocol.imap.fetch import FetchAttr
 from mailtool.protocol.imap.responses import FetchData, Vanished
 
@@ -26,8 +27,55 @@ CONTENT_ITEMS = frozenset(
 )  # fmt: skip
 #: items whose fetch marks the message \Seen unless .PEEK (RFC 9051 §6.4.5)
 SEEN_SETTING = frozenset(("RFC822", "RFC822.TEXT"))
+#: items answered from the index alone
+INDEX_ITEMS = frozenset(("UID", "FLAGS", "MODSEQ", "INTERNALDATE", "RFC822.SIZE"))
 #: flush the output every this many messages so a huge FETCH streams
 FLUSH_EVERY = 500
+#: messages per output chunk on the index-only path
+CHUNK = 2000
+_flag_text: dict[frozenset[str], str] = {}
+
+
+def flag_list(flags: frozenset[str]) -> str:
+    """``(\\Seen $Work)``, memoised: mailboxes use few distinct flag sets."""
+    text = _flag_text.get(flags)
+    if text is None:
+        if len(_flag_text) > 10_000:
+            _flag_text.clear()
+        text = _flag_text[flags] = "(" + " ".join(wire.sorted_flags(flags)) + ")"
+    return text
+
+
+def _index_item(name: str, meta: MessageMeta) -> str:
+    if name == "UID":
+        return f"UID {meta.uid}"
+    if name == "FLAGS":
+        return f"FLAGS {flag_list(meta.flags)}"
+    if name == "MODSEQ":
+        return f"MODSEQ ({meta.modseq})"
+    if name == "RFC822.SIZE":
+        return f"RFC822.SIZE {meta.size}"
+    return "INTERNALDATE " + format_datetime(internal_datetime(meta)).decode()
+
+
+async def _fetch_index_only(
+    s: Session, box: SelectedMailbox, uids: list[int], names: list[str]
+) -> None:
+    """FETCH of index items only (``UID FETCH 1:* (FLAGS)`` of a client syncing a big
+    mailbox): the response lines are built directly, a few microseconds each."""
+    meta = box.meta
+    msn = box.msn
+    out: list[str] = []
+    for uid in uids:
+        m = meta[uid]
+        items = " ".join([_index_item(n, m) for n in names])
+        out.append(f"* {msn(uid)} FETCH ({items})\r\n")
+        if len(out) >= CHUNK:
+            s.send("".join(out).encode())
+            out.clear()
+            await s.flush()
+    if out:
+        s.send("".join(out).encode())
 
 
 def _sets_seen(a: FetchAttr) -> bool:
@@ -59,6 +107,9 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
         uids = [u for u in uids if box.meta[u].modseq > cmd.changedsince]
     reflagged = _mark_seen(s, box, uids, attrs)
     needs_content = bool(names & CONTENT_ITEMS)
+    if names <= INDEX_ITEMS and not reflagged:
+        await _fetch_index_only(s, box, uids, [a.name for a in attrs])
+        return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
     missing = False
     for i, uid in enumerate(uids):
         meta = box.meta[uid]
@@ -105,7 +156,7 @@ def _value(a: FetchAttr, meta: MessageMeta, msg: mime.Message | None) -> object:
     if name == "RFC822.SIZE":
         return meta.size
     if name == "INTERNALDATE":
-        return meta.internal_date
+        return internal_datetime(meta)
     if name == "MODSEQ":
         return meta.modseq
     assert msg is not None

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import time
 from collections.abc import Callable
 
-from mailtool.mra.imap.backend import MessageMeta
+from mailtool.mra.imap.backend import MessageMeta, internal_datetime
+from mailtool.mra.imap.headers import CACHE, CACHED, decoded_fields
 from mailtool.mra.imap.selected import SelectedMailbox
 from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
 from mailtool.protocol import mime
@@ -37,7 +39,8 @@ CONTENT_KEYS = frozenset(
 
 
 class Candidate:
-    """One message under test; its parsed form is loaded at most once."""
+    """One message under test; its file is read at most once, and only as much
+    of it as the keys need (the header block, through the header cache)."""
 
     __slots__ = ("_msg", "box", "meta", "msn", "s")
 
@@ -58,6 +61,27 @@ class Candidate:
             self._msg = mime.parse(raw)
         return self._msg
 
+    def header(self, name: str) -> tuple[str, ...]:
+        """Decoded values of header field ``name``."""
+        lname = name.lower()
+        if lname not in CACHED:
+            msg = self.msg
+            return () if msg is None else tuple(_header_values(msg, name))
+        box = self.box
+        assert self.s.mail is not None
+        key = (self.s.mail.user, box.name, box.uidvalidity, self.meta.uid)
+        fields = CACHE.get(key)
+        if fields is None:
+            if self._msg is not None:
+                raw = self._msg.raw
+            else:
+                raw = self.s.mail.read_header(box.name, self.meta.uid)
+                if raw is None:
+                    return ()
+            fields = decoded_fields(raw)
+            CACHE.put(key, fields)
+        return fields.get(lname, ())
+
 
 def _fold(text: str) -> str:
     return text.casefold()
@@ -71,10 +95,7 @@ def _header_values(msg: mime.Message, name: str) -> list[str]:
 
 
 def _header_contains(c: Candidate, name: str, needle: str) -> bool:
-    msg = c.msg
-    if msg is None:
-        return False
-    values = _header_values(msg, name)
+    values = c.header(name)
     if not needle:
         return bool(values)  # RFC 9051 §6.4.4 HEADER with "": the field exists
     n = _fold(needle)
@@ -122,14 +143,11 @@ def _body_contains(c: Candidate, needle: str, *, headers: bool) -> bool:
 
 
 def _sent_date(c: Candidate) -> dt.date | None:
-    msg = c.msg
-    if msg is None:
-        return None
-    values = msg.root.get(b"Date")
+    values = c.header("Date")
     if not values:
         return None
     try:
-        return email.utils.parsedate_to_datetime(values[0].value.decode("ascii", "replace")).date()
+        return email.utils.parsedate_to_datetime(values[0]).date()
     except (TypeError, ValueError, IndexError):
         return None
 
@@ -166,9 +184,9 @@ def matches(key: SearchKey, c: Candidate) -> bool:
     if name == "SMALLER":
         return c.meta.size < arg  # type: ignore[operator]
     if name in ("BEFORE", "ON", "SINCE"):
-        return _compare(c.meta.internal_date.date(), name, arg)  # type: ignore[arg-type]
+        return _compare(internal_datetime(c.meta).date(), name, arg)  # type: ignore[arg-type]
     if name in ("OLDER", "YOUNGER"):  # RFC 5032
-        age = (dt.datetime.now(dt.UTC) - c.meta.internal_date).total_seconds()
+        age = time.time() - c.meta.internal_date
         return age >= arg if name == "OLDER" else age <= arg  # type: ignore[operator]
     if name == "UID":
         box = c.box

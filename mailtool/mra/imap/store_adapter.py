@@ -24,19 +24,22 @@ from mailtool.mra.imap.backend import (
     Quota,
     Snapshot,
 )
-from mailtool.store.index import MessageInfo
 from mailtool.store.maildir import SPECIAL_USE
 from mailtool.store.mailstore import Change, MailStore
 
 #: seconds between Maildir rescans of one folder triggered by polling sessions
 SYNC_INTERVAL = 1.0
 _MODES = {"+": "add", "-": "remove", "": "replace"}
+#: bytes read at a time when only the header is wanted (most headers fit in one)
+HEADER_CHUNK = 8192
 
 
-def _meta(m: MessageInfo) -> MessageMeta:
-    return MessageMeta(
-        m.uid, m.flags, m.modseq, m.size, dt.datetime.fromtimestamp(m.internal_date, dt.UTC)
-    )
+def _header_end(data: bytes) -> int:
+    """Index just past the empty line ending the header, -1 if not in ``data``."""
+    ends = [i + n for i, n in ((data.find(b"\r\n\r\n"), 4), (data.find(b"\n\n"), 2)) if i >= 0]
+    if data.startswith((b"\r\n", b"\n")):
+        return 2 if data.startswith(b"\r\n") else 1
+    return min(ends) if ends else -1
 
 
 class StoreUserMail:
@@ -120,23 +123,36 @@ class StoreUserMail:
         folder = self._folder(name)
         st = folder.status()
         return Snapshot(
-            st.uidvalidity, st.uidnext, st.highestmodseq, [_meta(m) for m in folder.messages()]
+            st.uidvalidity, st.uidnext, st.highestmodseq, list(folder.messages())
         )
 
     def changes(self, name: str, since_modseq: int) -> Changes:
         self._sync(name)
         folder = self._folder(name)
-        st = folder.status()
-        if st.highestmodseq <= since_modseq:
-            return Changes([], [], st.highestmodseq, st.uidnext)
+        _, uidnext, highest = self.mail.index.counters(folder.name)
+        if highest <= since_modseq:
+            return Changes([], [], highest, uidnext)
         ch = folder.changes_since(since_modseq)
-        return Changes(
-            [_meta(m) for m in ch.changed], list(ch.vanished), st.highestmodseq, st.uidnext
-        )
+        return Changes(list(ch.changed), list(ch.vanished), highest, uidnext)
 
     def read(self, name: str, uid: int) -> bytes | None:
         try:
             return self._folder(name).read_bytes(uid)
+        except (NotFound, FileNotFoundError):
+            return None
+
+    def read_header(self, name: str, uid: int) -> bytes | None:
+        try:
+            with self._folder(name).open(uid) as fh:
+                data = b""
+                while True:
+                    chunk = fh.read(HEADER_CHUNK)
+                    data += chunk
+                    end = _header_end(data)
+                    if end >= 0:
+                        return data[:end]
+                    if len(chunk) < HEADER_CHUNK:
+                        return data
         except (NotFound, FileNotFoundError):
             return None
 
@@ -161,7 +177,7 @@ class StoreUserMail:
             _MODES[mode],
             unchanged_since=unchangedsince,  # type: ignore[arg-type]
         )
-        return [_meta(m) for m in result.changed], list(result.failed)
+        return list(result.changed), list(result.failed)
 
     def expunge(self, name: str, uids: list[int]) -> list[int]:
         return self._folder(name).expunge(uids)

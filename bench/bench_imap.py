@@ -1,0 +1,340 @@
+"""IMAP: mailtool against a private Dovecot, same run, same messages, same client.
+
+Four figures, each a median of at least 3 runs, every run printed, with the
+ratio mailtool time / Dovecot time (< 1 means mailtool is faster):
+
+* ``append``  - N APPENDs of 2-8 KB messages in one session, each waiting for
+  its OK (both servers fsync before OK), into a fresh folder per run;
+* ``select``  - SELECT + ``UID FETCH 1:* (FLAGS)`` on a 100,000-message INBOX;
+* ``search``  - ``UID SEARCH SUBJECT`` on that INBOX (a header search that must
+  look at every message);
+* ``sessions``- 200 concurrent sessions: connect, LOGIN, SELECT a 100-message
+  INBOX, ``UID FETCH 1:* (FLAGS)``, LOGOUT; wall time for all of them.
+
+Both big INBOXes are filled as plain Maildir files in ``new/`` (as an MDA would
+leave them) and indexed by each server in an untimed warm-up SELECT. mailtool's
+SELECT reads only its index: ``--check-no-open`` (default on) runs the timed
+SELECTs under ``strace -e openat`` when strace exists and reports whether a
+message file was opened. Logins: Dovecot checks a PLAIN passwd-file entry,
+mailtool an argon2id hash; the ``sessions`` figure includes that difference.
+
+    sudo .venv/bin/python bench/bench_imap.py                     # full size
+    sudo .venv/bin/python bench/bench_imap.py --big 20000 --appends 500   # quicker
+
+Needs Dovecot (Debian ``dovecot-imapd``); as root Dovecot's mail belongs to the
+system user ``vmail``. Dovecot's process and per-user connection limits are
+raised for the 200 sessions (said in the output). Every run writes into fresh
+folders; everything is removed at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import tests.peers.dovecot as dovecot_peer  # noqa: E402
+from bench_pop3 import fill_maildir, machine, make_messages  # noqa: E402
+from tests.harness import MailtoolServer  # noqa: E402
+from tests.peers.dovecot import Dovecot, ensure_mail_user  # noqa: E402
+
+PASSWORD = "bench-password"
+BIG = "big@bench.test"
+SMALL = [f"s{i}@bench.test" for i in range(200)]
+#: what the 200-session test needs from Dovecot (stock: 100 processes, 10 per user+IP)
+DOVECOT_LIMITS = "default_process_limit = 1000\ndefault_client_limit = 4000\n"
+
+
+class Client:
+    """A minimal blocking IMAP client: enough for LOGIN, SELECT, FETCH, SEARCH, APPEND."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=600)
+        self.buf = b""
+        self.n = 0
+        self._until(b"\r\n")
+
+    def _until(self, marker: bytes) -> bytes:
+        while marker not in self.buf:
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+        i = self.buf.index(marker) + len(marker)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def _tagged(self, tag: bytes) -> bytes:
+        """Everything up to and including the line that starts with ``tag``."""
+        start = tag + b" "
+        mid = b"\r\n" + start
+        while True:
+            if self.buf.startswith(start):
+                i = 0
+            else:
+                i = self.buf.find(mid)
+                i = -1 if i < 0 else i + 2
+            if i >= 0:
+                end = self.buf.find(b"\r\n", i)
+                if end >= 0:
+                    out, self.buf = self.buf[: end + 2], self.buf[end + 2 :]
+                    return out
+            chunk = self.sock.recv(1 << 20)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+
+    def cmd(self, text: bytes, literal: bytes | None = None) -> bytes:
+        self.n += 1
+        tag = b"b%d" % self.n
+        data = tag + b" " + text
+        if literal is not None:
+            data += b" {%d+}\r\n" % len(literal) + literal
+        self.sock.sendall(data + b"\r\n")
+        out = self._tagged(tag)
+        status = out[out.rindex(tag + b" ") + len(tag) + 1 :][:2]
+        if status != b"OK":
+            raise RuntimeError(out[-300:].decode(errors="replace"))
+        return out
+
+    def close(self) -> None:
+        self.cmd(b"LOGOUT")
+        self.sock.close()
+
+
+def login(port: int, user: str) -> Client:
+    c = Client(port)
+    c.cmd(b'LOGIN "%s" "%s"' % (user.encode(), PASSWORD.encode()))
+    return c
+
+
+# ---------------------------------------------------------------- workloads
+
+
+def append_run(port: int, user: str, folder: str, messages: list[bytes]) -> float:
+    c = login(port, user)
+    c.cmd(b"CREATE " + folder.encode())
+    start = time.perf_counter()
+    for m in messages:
+        c.cmd(b"APPEND " + folder.encode(), m)
+    seconds = time.perf_counter() - start
+    c.close()
+    return seconds
+
+
+def select_run(port: int, user: str, expected: int) -> float:
+    c = login(port, user)
+    start = time.perf_counter()
+    c.cmd(b"SELECT INBOX")
+    out = c.cmd(b"UID FETCH 1:* (FLAGS)")
+    seconds = time.perf_counter() - start
+    if out.count(b" FETCH (") != expected:
+        raise RuntimeError(f"{out.count(b' FETCH (')} FETCH lines, expected {expected}")
+    c.close()
+    return seconds
+
+
+def search_run(port: int, user: str, needle: str) -> float:
+    c = login(port, user)
+    c.cmd(b"EXAMINE INBOX")
+    start = time.perf_counter()
+    out = c.cmd(b'UID SEARCH SUBJECT "%s"' % needle.encode())
+    seconds = time.perf_counter() - start
+    if b"* SEARCH " not in out:
+        raise RuntimeError("no match")
+    c.close()
+    return seconds
+
+
+def sessions_run(port: int, users: list[str]) -> float:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(users) + 1)
+
+    def one(user: str) -> None:
+        try:
+            barrier.wait()
+            c = login(port, user)
+            c.cmd(b"SELECT INBOX")
+            c.cmd(b"UID FETCH 1:* (FLAGS)")
+            c.close()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - start
+    if errors:
+        raise RuntimeError(f"{len(errors)} sessions failed, first: {errors[0]!r}")
+    return seconds
+
+
+# ---------------------------------------------------------------- servers
+
+
+def start_mailtool(root: Path, big: list[bytes], small: list[bytes]) -> MailtoolServer:
+    from mailtool.store.accounts import AccountStore
+
+    server = MailtoolServer(
+        root / "mailtool",
+        services=("imap",),
+        config={
+            "security": {"plaintext_auth_on_loopback": True},
+            "limits": {
+                "max_connections_per_ip": 1000,
+                "max_connections": 2000,
+                "max_connections_per_user": 1000,
+            },
+        },
+    )
+    accounts = AccountStore(server.data_dir / "accounts.db")
+    accounts.add_domain("bench.test")
+    for user in [BIG, *SMALL]:
+        accounts.add_user(user, PASSWORD)
+    fill_maildir(accounts.maildir_path(BIG), big, None)
+    for user in SMALL:
+        fill_maildir(accounts.maildir_path(user), small, None)
+    accounts.close()
+    return server.start()
+
+
+def start_dovecot(root: Path, big: list[bytes], small: list[bytes]) -> Dovecot:
+    if DOVECOT_LIMITS not in dovecot_peer._CONFIG:
+        dovecot_peer._CONFIG += DOVECOT_LIMITS
+    users = {u.split("@")[0]: PASSWORD for u in [BIG, *SMALL]}
+    dc = Dovecot(root / "dovecot", users=users, imap=True, pop3=False).start()
+    owner = None
+    if os.geteuid() == 0:
+        pw = ensure_mail_user()
+        owner = (pw.pw_uid, pw.pw_gid)
+    fill_maildir(dc.maildir("big"), big, owner)
+    for user in SMALL:
+        fill_maildir(dc.maildir(user.split("@")[0]), small, owner)
+    return dc
+
+
+def opened_message_files(pid: int, action: Callable[[], float], maildir: Path) -> tuple[float, int]:
+    """Run ``action`` while strace watches the server's openat calls (if strace exists)."""
+    strace = shutil.which("strace")
+    if strace is None:
+        return action(), -1
+    log = maildir.parent / "strace.log"
+    proc = subprocess.Popen(
+        [strace, "-f", "-e", "trace=openat,open", "-o", str(log), "-p", str(pid)],
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.0)  # attached
+    try:
+        seconds = action()
+    finally:
+        proc.terminate()
+        proc.wait()
+    text = log.read_text(errors="replace")
+    return seconds, sum(1 for line in text.splitlines() if "/cur/" in line or "/new/" in line)
+
+
+# ---------------------------------------------------------------- main
+
+
+def report(name: str, times: dict[str, list[float]], unit: str = "s") -> None:
+    medians = {side: statistics.median(t) for side, t in times.items()}
+    for side, t in times.items():
+        runs = " ".join(f"{x:.3f}" for x in t)
+        print(f"{name:9} {side:9} runs [{runs}] median {medians[side]:.3f} {unit}")
+    print(f"{name:9} ratio mailtool/dovecot (time): {medians['mailtool'] / medians['dovecot']:.2f}")
+
+
+def main() -> None:
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--big", type=int, default=100_000, help="messages in the big INBOX")
+    parser.add_argument("--appends", type=int, default=2000)
+    parser.add_argument("--sessions", type=int, default=200)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", default="append,select,search,sessions")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    if args.runs < 3:
+        parser.error("at least 3 runs (BENCHMARKING.md)")
+    only = set(args.only.split(","))
+    users = SMALL[: args.sessions]
+
+    big = [m.replace(b"Subject: message", b"Subject: msg") for m in make_messages(args.big)]
+    small = make_messages(100, seed=2)
+    appends = make_messages(args.appends, seed=3)
+    root = Path(tempfile.mkdtemp(prefix="bench-imap-", dir="/var/tmp"))
+    print(f"# {machine()}")
+    print(f"# big INBOX {args.big} messages; {args.appends} APPENDs; {len(users)} sessions")
+    print(f"# Dovecot limits raised: {DOVECOT_LIMITS.strip()!r}, mail_max_userip_connections=1000")
+    mailtool = start_mailtool(root, big, small)
+    dovecot = None
+    try:
+        dovecot = start_dovecot(root, big, small)
+        ports = {"mailtool": mailtool.port("imap"), "dovecot": dovecot.imap_port}
+        who = {"mailtool": (BIG, users), "dovecot": ("big", [u.split("@")[0] for u in users])}
+        for side, port in ports.items():  # untimed: each server indexes the new files
+            t = select_run(port, who[side][0], args.big)
+            print(f"warm-up   {side:9} first SELECT + UID FETCH {t:.3f} s")
+        if "append" in only:
+            times: dict[str, list[float]] = {s: [] for s in ports}
+            for run in range(args.runs):
+                for side, port in ports.items():
+                    times[side].append(append_run(port, who[side][0], f"Run{run}", appends))
+            report("append", times)
+            for side, t in times.items():
+                print(f"append    {side:9} {args.appends / statistics.median(t):.0f} msg/s")
+        if "select" in only:
+            times = {s: [] for s in ports}
+            for _ in range(args.runs):
+                for side, port in ports.items():
+                    times[side].append(select_run(port, who[side][0], args.big))
+            report("select", times)
+            assert mailtool.proc is not None
+            _, opened = opened_message_files(
+                mailtool.proc.pid,
+                lambda: select_run(ports["mailtool"], BIG, args.big),
+                root,
+            )
+            print(f"select    mailtool message files opened during SELECT + FETCH: {opened}"
+                  + (" (strace not installed)" if opened < 0 else ""))  # fmt: skip
+        if "search" in only:
+            needle = f"msg {args.big - 1} "
+            for side, port in ports.items():  # untimed: Dovecot fills its cache here
+                print(f"warm-up   {side:9} first SEARCH {search_run(port, who[side][0], needle):.3f} s")
+            times = {s: [] for s in ports}
+            for _ in range(args.runs):
+                for side, port in ports.items():
+                    times[side].append(search_run(port, who[side][0], needle))
+            report("search", times)
+        if "sessions" in only:
+            times = {s: [] for s in ports}
+            for _ in range(args.runs):
+                for side, port in ports.items():
+                    times[side].append(sessions_run(port, who[side][1]))
+            report("sessions", times)
+    finally:
+        mailtool.stop()
+        if dovecot is not None:
+            dovecot.stop()
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""A process-wide cache of the header fields SEARCH asks for most.
+
+``SEARCH SUBJECT`` / ``FROM`` / ``TO`` / ``CC`` / ``BCC`` / ``SENT*`` must look at
+every message of a folder. The first search reads only each message's header
+block; the decoded values of these few fields are kept (bounded LRU), so the
+next search of the same folder opens no file. Keys carry the UIDVALIDITY, and a
+message's header never changes, so an entry is never stale.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from mailtool.protocol import mime
+
+#: the fields kept (lower case)
+CACHED = ("subject", "from", "to", "cc", "bcc", "date")
+#: entries kept; ~300 bytes each
+MAX_ENTRIES = 200_000
+
+Key = tuple[str, str, int, int]  # user, folder, uidvalidity, uid
+Fields = dict[str, tuple[str, ...]]
+
+
+def decoded_fields(header: bytes, names: tuple[str, ...] = CACHED) -> Fields:
+    """RFC 2047-decoded values of ``names`` in a header block."""
+    root = mime.parse(header).root
+    out: Fields = {}
+    for name in names:
+        values = root.get(name.encode())
+        if values:
+            out[name] = tuple(
+                mime.decode_header(f.value.decode("utf-8", "surrogateescape")) for f in values
+            )
+    return out
+
+
+class HeaderCache:
+    """Bounded LRU of :data:`CACHED` fields per message."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._data: OrderedDict[Key, Fields] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Key) -> Fields | None:
+        with self._lock:
+            fields = self._data.get(key)
+            if fields is not None:
+                self._data.move_to_end(key)
+            return fields
+
+    def put(self, key: Key, fields: Fields) -> None:
+        with self._lock:
+            self._data[key] = fields
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_entries:
+                self._data.popitem(last=False)
+
+
+CACHE = HeaderCache()
+
+__all__ = ["CACHE", "CACHED", "HeaderCache", "decoded_fields"]
