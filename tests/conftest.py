@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +12,35 @@ import pytest
 
 from tests.harness import MailtoolServer
 from tests.peers.dnsmasq import DnsServer
+
+#: where in-process code and every `mailtool serve` started by a test send DNS
+#: queries unless the test names its own resolver; the system resolver is off limits
+#: (tests send traffic to loopback only)
+DNS_GUARD_ENV = "MAILTOOL_NAMESERVERS"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _loopback_dns_guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A dnsmasq that answers NXDOMAIN for every name, as the default resolver of the run.
+
+    Without dnsmasq (a developer machine without the peers), a closed loopback
+    port makes every query fail at once instead.
+    """
+    previous = os.environ.get(DNS_GUARD_ENV)
+    server = None
+    if shutil.which("dnsmasq") or os.access("/usr/sbin/dnsmasq", os.X_OK):
+        server = DnsServer(tmp_path_factory.mktemp("dns-guard"), ["local=/#/"]).start()
+        address = server.address
+    else:
+        address = "127.0.0.1:9"
+    os.environ[DNS_GUARD_ENV] = address
+    yield address
+    if previous is None:
+        os.environ.pop(DNS_GUARD_ENV, None)
+    else:
+        os.environ[DNS_GUARD_ENV] = previous
+    if server:
+        server.stop()
 
 
 @pytest.fixture

@@ -73,6 +73,11 @@ class MailtoolServer:
             else:
                 cfg[key] = value
         self.config = cfg
+        # MAILTOOL_NAMESERVERS (set for the whole run by conftest's DNS guard) overrides
+        # the config file, so a resolver the test names in the config goes there too
+        nameservers = cfg.get("dns", {}).get("nameservers")
+        if nameservers and not (env and "MAILTOOL_NAMESERVERS" in env):
+            self.env["MAILTOOL_NAMESERVERS"] = ",".join(nameservers)
         self.proc: subprocess.Popen[bytes] | None = None
         self.listeners: dict[str, tuple[str, int]] = {}
 

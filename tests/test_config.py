@@ -13,6 +13,13 @@ from mailtool.cli.main import cli
 from mailtool.errors import ConfigError
 
 
+@pytest.fixture(autouse=True)
+def _no_env_overrides(monkeypatch):
+    # the suite's DNS guard sets MAILTOOL_NAMESERVERS, which (by design) wins over files
+    for name in ("MAILTOOL_NAMESERVERS", "MAILTOOL_DATA_DIR", "MAILTOOL_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "mailtool.toml"
     path.write_text(text)

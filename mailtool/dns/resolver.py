@@ -8,6 +8,7 @@ needs to tell "no such name" (NXDOMAIN) from "name exists, no such record"
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -58,13 +59,20 @@ class Lookup:
         return not self.records
 
 
+def _env_nameservers() -> list[str]:
+    from mailtool.config import ENV_NAMESERVERS
+
+    return [s.strip() for s in os.environ.get(ENV_NAMESERVERS, "").split(",") if s.strip()]
+
+
 @dataclass
 class Resolver:
     """An asyncio stub resolver.
 
-    ``nameservers`` are ``"HOST[:PORT]"`` strings; ``None`` or empty uses the
-    system's (``/etc/resolv.conf``). Every query asks for DNSSEC data (DO bit)
-    so that a validating resolver's AD bit can be reported.
+    ``nameservers`` are ``"HOST[:PORT]"`` strings; ``None`` or empty uses
+    ``$MAILTOOL_NAMESERVERS``, else the system's (``/etc/resolv.conf``). Every
+    query asks for DNSSEC data (DO bit) so that a validating resolver's AD bit
+    can be reported.
     """
 
     nameservers: Sequence[str] | None = None
@@ -77,10 +85,13 @@ class Resolver:
             import dns.flags
             import dns.nameserver
 
-            if self.nameservers:
+            # $MAILTOOL_NAMESERVERS wins over the system's resolvers for every caller, so
+            # a test run (or a user) can keep every query on a loopback resolver
+            servers = self.nameservers or _env_nameservers()
+            if servers:
                 res = dns.asyncresolver.Resolver(configure=False)
                 res.nameservers = [
-                    dns.nameserver.Do53Nameserver(*parse_nameserver(ns)) for ns in self.nameservers
+                    dns.nameserver.Do53Nameserver(*parse_nameserver(ns)) for ns in servers
                 ]
             else:
                 res = dns.asyncresolver.Resolver()

@@ -171,3 +171,10 @@ def test_resolver_from_config(dns_server):
     resolver = resolver_from_config(cfg)
     assert resolver.nameservers == [server.address]
     assert run(resolver.txt("a.test")) == ["v=spf1 ip4:127.0.0.2 -all"]
+
+
+def test_env_nameservers_win_over_the_system_resolver(monkeypatch):
+    # the suite's DNS guard depends on this: no test may query the machine's resolver
+    monkeypatch.setenv("MAILTOOL_NAMESERVERS", "127.0.0.1:5399")
+    impl = Resolver()._resolver()
+    assert [(ns.address, ns.port) for ns in impl.nameservers] == [("127.0.0.1", 5399)]
