@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from mailtool.config import Config
 from mailtool.net.limits import ConnectionLimiter, LoginThrottle
 
+from .authn.dkim_sign import DkimSigner, signer_from_config
+from .authn.inbound import InboundChecker
 from .listener_kind import ListenerKind, kind_for
 from .queue_runner import QueueRunner
 
@@ -48,6 +50,10 @@ class SessionEnv:
     intake: QueueRunner
     postmaster: tuple[str, ...]
     sessions: set[SMTPSession] = field(default_factory=set)
+    #: SPF/DKIM/DMARC/ARC on port 25 (None: not checked, e.g. in unit tests)
+    inbound: InboundChecker | None = None
+    #: DKIM signing of submitted mail (None: not signed)
+    signer: DkimSigner | None = None
 
     @staticmethod
     def new_queue_id() -> str:
@@ -132,5 +138,7 @@ def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
         accounts=lambda: ctx.accounts,
         intake=shared_runner(ctx),
         postmaster=postmaster_addresses(cfg.hostname),
+        inbound=InboundChecker(cfg) if not kind_for(name).submission else None,
+        signer=signer_from_config(cfg) if kind_for(name).submission else None,
     )
     return SMTPService(env, host, port)

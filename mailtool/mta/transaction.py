@@ -245,6 +245,18 @@ class TransactionCommands:
             return
         if self.env.kind.submission:
             message = add_submission_headers(message, self.hostname)
+            if self.env.signer is not None:
+                message = await self.env.signer.sign(message, tx.sender)
+        elif self.env.inbound is not None:
+            verdict = await self.env.inbound.check(
+                message, peer_ip=self.peer_ip, helo=self.helo, mail_from=tx.sender
+            )
+            if verdict is not None:
+                if verdict.reject is not None:  # DMARC p=reject (RFC 7489 §6.6.3)
+                    self._log_message(tx, len(message), "refused", "dmarc")
+                    self.reply(verdict.reject)
+                    return
+                message = verdict.apply(message)
         trace_id = self.env.new_queue_id()
         trace = received_header(
             helo=self.helo,
