@@ -122,6 +122,7 @@ class UserMail(Protocol):
     def read_header(self, name: str, uid: int) -> bytes | None:
         """The header block only (up to and including the empty line)."""
         ...
+
     def append(
         self, name: str, data: bytes, flags: Iterable[str], date: dt.datetime | None
     ) -> tuple[int, int]: ...

@@ -25,6 +25,10 @@ PERMANENT_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", 
 DEFINED_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 
 
+class InvalidSequence(Exception):
+    """A message sequence number beyond the mailbox (the session answers BAD)."""
+
+
 class SelectedMailbox:
     """One session's view of one open folder."""
 
@@ -69,7 +73,12 @@ class SelectedMailbox:
             if not self.uids:
                 return []
             return seqs.filter(self.uids, self.uids[-1])
-        return [self.uids[n - 1] for n in seqs.expand(len(self.uids))]
+        count = len(self.uids)
+        for a, b in seqs.ranges:
+            if (a is not None and a > count) or (b is not None and b > count):
+                # RFC 9051 §9 seq-number: numbers beyond the mailbox are an error
+                raise InvalidSequence
+        return [self.uids[n - 1] for n in seqs.expand(count)]
 
     def flags(self, uid: int) -> frozenset[str]:
         return self.meta[uid].flags
@@ -166,4 +175,4 @@ class SelectedMailbox:
         return wire.sorted_flags({*DEFINED_FLAGS, *self.keywords})
 
 
-__all__ = ["DEFINED_FLAGS", "PERMANENT_FLAGS", "SelectedMailbox"]
+__all__ = ["DEFINED_FLAGS", "PERMANENT_FLAGS", "InvalidSequence", "SelectedMailbox"]

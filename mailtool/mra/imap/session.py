@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailtool.errors import AlreadyExists, NotFound, QuotaExceeded, StoreError
 from mailtool.mra.imap import wire
+from mailtool.mra.imap.selected import InvalidSequence
 from mailtool.net.limits import is_loopback
 from mailtool.net.listener import Connection
 from mailtool.net.log import log_event
@@ -355,6 +356,9 @@ class Session:
                 self.count_bad()
         except Closing:
             raise
+        except InvalidSequence:
+            self.send(wire.status(cmd.tag, "BAD", "Invalid message sequence number"))
+            self.count_bad()
         except StoreError as exc:
             self.send(wire.status(cmd.tag, "NO", _store_text(exc), _store_code(exc)))
         except Exception as exc:  # a bug: log it, keep the client's state sane
@@ -369,7 +373,13 @@ class Session:
     def send_updates(self, *, expunge_ok: bool) -> None:
         """Pending EXISTS / EXPUNGE / FETCH FLAGS for the selected mailbox."""
         if self.selected is not None:
-            self.selected.poll()
+            try:
+                self.selected.poll()
+            except NotFound:
+                # another session deleted it; Dovecot disconnects too
+                self.close_mailbox()
+                self.send(wire.status(None, "BYE", "Selected mailbox was deleted"))
+                raise Closing from None
             for resp in self.selected.updates(
                 expunge_ok=expunge_ok, qresync=self.qresync, condstore=self.condstore
             ):

@@ -122,9 +122,7 @@ class StoreUserMail:
         self._sync(name, force=True)
         folder = self._folder(name)
         st = folder.status()
-        return Snapshot(
-            st.uidvalidity, st.uidnext, st.highestmodseq, list(folder.messages())
-        )
+        return Snapshot(st.uidvalidity, st.uidnext, st.highestmodseq, list(folder.messages()))
 
     def changes(self, name: str, since_modseq: int) -> Changes:
         self._sync(name)
