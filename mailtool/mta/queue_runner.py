@@ -4,8 +4,8 @@
 message and its envelope are written and fsynced by the queue. Right after,
 local recipients are delivered in-process by the MDA (no polling delay);
 whatever fails temporarily stays queued and :meth:`QueueRunner.run` retries it.
-Remote recipients (authenticated submission to other domains) stay queued as
-``pending-remote`` until the relay (a later issue) picks them up. A message
+Remote recipients, bounces and delay notices are the relay's
+(:class:`~mailtool.mta.relay.Relay`, called after each local pass). A message
 leaves the spool only when every recipient is settled.
 
 Exactly once across crashes: a SIGKILL between the Maildir rename and the
@@ -32,6 +32,8 @@ from mailtool.errors import NotFound, PermanentFailure, TemporaryFailure
 from mailtool.mda.deliver import deliver
 from mailtool.net.log import log_event
 
+from .relay import Relay
+
 if TYPE_CHECKING:
     from mailtool.config import Config
 
@@ -49,9 +51,6 @@ IO_THREADS = 32
 SCAN_HEAD = 4096
 _TRACE_ID = re.compile(rb"\n\tid ([0-9A-Z]+)")
 
-#: the queue's note on a remote recipient until the outbound relay (a later issue) exists
-PENDING_REMOTE_NOTE = "pending-remote: waiting for the outbound relay"
-
 
 class QueueRunner:
     """Writes accepted mail to the queue and delivers local recipients from it."""
@@ -67,6 +66,14 @@ class QueueRunner:
         self._busy: set[str] = set()  # queue ids being delivered right now
         self._wake = asyncio.Event()
         self._pool = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="queue-io")
+        #: remote recipients, bounces and delay notices (issue 7)
+        self.relay = Relay(
+            config,
+            queue=queue,
+            accounts=lambda: getattr(self._mail(), "accounts", None),
+            io=self._io,
+            schedule=self._start,
+        )
 
     async def _io(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """Run blocking store work (fsyncs) on the queue's own thread pool."""
@@ -108,6 +115,8 @@ class QueueRunner:
         try:
             async with self._slots:
                 await self._io(self.deliver_one, queue_id, recovering, known)
+                if not recovering:  # start-up: local only; the first scan does the rest
+                    await self.relay.process(queue_id)
         except Exception:
             logging.getLogger("mailtool").exception("queue.deliver_crash queue=%s", queue_id)
         finally:
@@ -139,9 +148,7 @@ class QueueRunner:
         for state in entry.pending(now):
             rcpt = state.address
             if rcpt not in local:
-                if state.last_error is None:
-                    queue.mark(queue_id, rcpt, "pending", error=PENDING_REMOTE_NOTE)
-                continue
+                continue  # the relay's (``self.relay.process`` runs after this)
             if recovering and trace_id and self._already_delivered(rcpt, trace_id, entry.created):
                 log_event("mda.deliver", queue=queue_id, rcpt=rcpt, outcome="found-after-crash")
             else:
@@ -226,10 +233,13 @@ class QueueRunner:
                 self._busy.add(queue_id)
                 await self._deliver_soon(queue_id, recovering=True)
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=RETRY_FIRST / 4)
-            self._wake.clear()
-            for entry in await self._io(queue.due, time.time()):
+            now = time.time()
+            for entry in await self._io(queue.list):
                 local = set(entry.metadata.get("local", ()))
-                if any(r.address in local for r in entry.pending(time.time())):
+                if any(r.address in local for r in entry.pending(now)) or self.relay.needs_work(
+                    entry, now
+                ):
                     self._start(entry.id)
+            # wake(), `mailtool queue flush` (the wake file) or the poll interval
+            await self.relay.wait_for_work(self.config.queue.poll_interval, self._wake)
+            self._wake.clear()

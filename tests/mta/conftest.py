@@ -39,6 +39,9 @@ class InProcessSMTP:
             "data_dir": str(tmp_path / "data"),
             "hostname": "mail.test",
             "security": {"login_failure_delay": 0.0, "max_login_failures_per_ip": 3},
+            # the relay must not ask the system's resolver (tests talk to loopback only):
+            # nothing answers here, so remote recipients are deferred with 4.4.3
+            "dns": {"nameservers": ["127.0.0.1:9"]},
         }
         for key, value in overrides.items():
             data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
