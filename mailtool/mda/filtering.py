@@ -22,6 +22,7 @@ Built-in rules:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from mailtool.mda.sieve import (
     Limits,
     Redirect,
     Reject,
+    Script,
     SieveError,
     Vacation,
     parse,
@@ -115,7 +117,7 @@ def run_filters(
         if not source:
             continue
         try:
-            interp.execute(parse(source, limits=limits, name=label))
+            interp.execute(_parsed(source, limits or Limits(), label))
         except SieveError as exc:
             errors.append(f"{label} script: {exc}")
         except Exception as exc:  # a bug must not lose mail either
@@ -137,6 +139,12 @@ def run_filters(
         log_event("sieve.error", recipient=envelope.recipient, error=error,
                   level=logging.WARNING)  # fmt: skip
     return _decision(actions, errors)
+
+
+@functools.lru_cache(maxsize=256)
+def _parsed(source: str, limits: Limits, label: str) -> Script:
+    """Parsed scripts are immutable: the same text is parsed once per process."""
+    return parse(source, limits=limits, name=label)
 
 
 def _decision(actions: list[Action], errors: list[str]) -> Decision:
