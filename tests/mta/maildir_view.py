@@ -8,10 +8,12 @@ from pathlib import Path
 
 from tests.harness import MailtoolServer
 
-#: Return-Path, Delivered-To and one Received (with its folded lines), as we prepend them
+#: Return-Path, Delivered-To, one Received and, on port 25, our Authentication-Results
+#: (each with its folded lines), as we prepend them
 _OUR_TRACE = re.compile(
     rb"\AReturn-Path: <[^>\r\n]*>\r\nDelivered-To: [^\r\n]+\r\n"
     rb"Received: from [^\r\n]+\r\n(?:\t[^\r\n]+\r\n)+"
+    rb"(?:Authentication-Results: mail\.test;[^\r\n]*\r\n(?:\t[^\r\n]+\r\n)*)?"
 )
 
 
