@@ -120,3 +120,16 @@ def test_split_enhanced():
     assert split_enhanced(550, "5.1.1 no  such\nuser") == ("5.1.1", "no such user")
     assert split_enhanced(550, "no such user") == ("5.0.0", "no such user")
     assert split_enhanced(450, "5.1.1 class mismatch") == ("4.0.0", "5.1.1 class mismatch")
+
+
+def test_a_host_that_never_greets_is_a_timeout_and_a_deferral():
+    import socket
+
+    with socket.socket() as silent:  # accepts (the kernel does) but never says 220
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        quick = Settings(helo="mx.a.test", connect_timeout=0.5, timeout=0.5)
+        (result,) = run(
+            deliver(route(silent.getsockname()[1]), "a@a.test", ["b@b.test"], MESSAGE, quick)
+        )
+    assert result.outcome == "deferred" and result.enhanced == "4.4.1"
