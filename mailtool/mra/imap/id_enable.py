@@ -31,6 +31,8 @@ async def enable(s: Session, cmd: c.Enable) -> Done:
             newly.append("IMAP4rev2" if cap == "IMAP4REV2" else cap)
     if "QRESYNC" in s.enabled:
         s.enabled.add("CONDSTORE")
+    if "IMAP4REV2" in s.enabled:
+        s.reader.utf8 = True  # RFC 9051 §5.1: UTF-8 mailbox names from now on
     # RFC 5161 §3.1: only the extensions this command enabled
     s.send(Enabled(tuple(newly)))
     return ok("ENABLE completed")

@@ -44,9 +44,9 @@ class SelectedMailbox:
         self.name = name
         self.readonly = readonly
         self.uidvalidity = snap.uidvalidity
-        self.uidnext = snap.uidnext
         self.highestmodseq = snap.highestmodseq
         self.uids: list[int] = [m.uid for m in snap.messages]
+        self.uidnext = max(snap.uidnext, self.uids[-1] + 1 if self.uids else 1)
         self.meta: dict[int, MessageMeta] = {m.uid: m for m in snap.messages}
         self.keywords: set[str] = {f for m in snap.messages for f in m.flags if f[:1] != "\\"}
         self._announced_exists = len(self.uids)

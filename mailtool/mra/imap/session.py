@@ -180,7 +180,9 @@ class Session:
 
     @property
     def utf8(self) -> bool:
-        return "UTF8=ACCEPT" in self.enabled
+        """Mailbox names travel as UTF-8, not modified UTF-7: IMAP4rev2 includes
+        what UTF8=ACCEPT gives IMAP4rev1 (RFC 9051 §5.1, RFC 9755 §1)."""
+        return "IMAP4REV2" in self.enabled
 
     @property
     def rev2(self) -> bool:
@@ -348,10 +350,12 @@ class Session:
                 self.send(wire.status(cmd.tag, "OK", done.text, done.code))
         except ImapError as err:
             err.with_tag(cmd.tag)
-            if err.status != "BAD" or self.state is State.SELECTED:
-                with contextlib.suppress(Exception):
+            if not err.fatal:
+                with contextlib.suppress(ImapError, StoreError):
                     self.send_updates(expunge_ok=False)
             self.send(err.response)
+            if err.fatal:
+                raise Closing from None
             if err.status == "BAD":
                 self.count_bad()
         except Closing:

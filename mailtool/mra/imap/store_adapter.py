@@ -121,8 +121,10 @@ class StoreUserMail:
     def snapshot(self, name: str) -> Snapshot:
         self._sync(name, force=True)
         folder = self._folder(name)
-        st = folder.status()
-        return Snapshot(st.uidvalidity, st.uidnext, st.highestmodseq, list(folder.messages()))
+        # counters first: a change racing with the read shows up again in the
+        # next changes() (harmlessly), never goes missing
+        uidvalidity, uidnext, highest = self.mail.index.counters(folder.name)
+        return Snapshot(uidvalidity, uidnext, highest, folder.messages())
 
     def changes(self, name: str, since_modseq: int) -> Changes:
         self._sync(name)

@@ -51,6 +51,17 @@ def test_unicode_names_in_modified_utf7(imap: Imap) -> None:
     assert w.cmd("SELECT &AMk-t&AOk-").status == "OK"
 
 
+def test_utf8_names_under_imap4rev2(imap: Imap) -> None:
+    w = imap.wire()
+    w.cmd("ENABLE IMAP4rev2")
+    assert w.cmd('CREATE "Größe/日本"'.encode()).status == "OK"
+    reply = w.cmd(b'LIST "" "Gr*"')
+    assert reply.untagged[-1].endswith('"Größe/日本"\r\n'.encode())
+    assert "Größe/日本" in imap.mail().folders()
+    plain = imap.wire()  # an IMAP4rev1 session sees the same folder in modified UTF-7
+    assert plain.cmd('LIST "" "Gr*"').untagged[-1].endswith(b" Gr&APYA3w-e/&ZeVnLA-\r\n")
+
+
 @pytest.mark.parametrize(
     "name",
     [
