@@ -39,9 +39,6 @@ if TYPE_CHECKING:
 
     from .transaction import Envelope
 
-#: seconds between retries of temporarily failed local deliveries (doubling, capped)
-RETRY_FIRST = 60.0
-RETRY_MAX = 3600.0
 #: concurrent deliveries (each is a few fsyncs in a worker thread)
 DELIVERY_CONCURRENCY = 16
 #: worker threads for queue writes and deliveries: fsync waits for the disk, not the CPU,
@@ -173,7 +170,7 @@ class QueueRunner:
         try:
             done = deliver(self._mail(), message, sender=sender, recipient=rcpt)
         except TemporaryFailure as exc:
-            delay = min(RETRY_FIRST * 2**attempts, RETRY_MAX)
+            delay = self.relay.policy.delay(attempts + 1)  # the [queue] schedule, as remote
             queue.mark(queue_id, rcpt, "pending", error=f"{exc.code} {exc.enhanced} {exc}",
                        next_attempt=now + delay)
             log_event("mda.deliver", queue=queue_id, rcpt=rcpt, outcome="deferred",
