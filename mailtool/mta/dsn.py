@@ -160,8 +160,13 @@ def build_dsn(
     action: Action = "failed",
     retry_until: float | None = None,
     now: float | None = None,
+    trace_id: str = "",
 ) -> bytes:
-    """The DSN to ``sender`` about ``reports`` for the queued message ``original``."""
+    """The DSN to ``sender`` about ``reports`` for the queued message ``original``.
+
+    ``trace_id`` goes in a ``Received: ... id`` line, the mark the queue runner
+    looks for after a crash so that a local copy is not delivered twice.
+    """
     now = time.time() if now is None else now
     boundary = f"{queue_id}/{secrets.token_hex(8)}"
     subject = _header_value(original, "Subject")
@@ -170,8 +175,10 @@ def build_dsn(
         if action == "failed"
         else "Delayed Mail (still being retried)"
     )
+    trace = [f"Received: by {reporting_mta} (mailtool DSN)", f"\tid {trace_id};", f"\t{_date(now)}"]
     head = "\r\n".join(
-        [
+        (trace if trace_id else [])
+        + [
             f"From: Mail Delivery System <MAILER-DAEMON@{reporting_mta}>",
             f"To: <{sender}>",
             f"Subject: {title}",

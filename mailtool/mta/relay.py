@@ -275,7 +275,10 @@ class Relay:
         retry_until: float | None = None,
     ) -> None:
         """Build the DSN about ``recipients`` of ``entry`` and queue it to the sender."""
+        from .service import new_queue_id  # (service imports the runner, which imports us)
+
         original = await self._io(entry.read_message)
+        trace_id = new_queue_id()
         dsn = build_dsn(
             reporting_mta=self.config.hostname,
             queue_id=entry.id,
@@ -285,8 +288,9 @@ class Relay:
             reports=self._reports(recipients, now),
             action=action,
             retry_until=retry_until,
+            trace_id=trace_id,
         )
-        await self._send_notice(entry, dsn, action)
+        await self._send_notice(entry, dsn, action, trace_id)
 
     def _split(self, address: str) -> tuple[list[str], list[str]]:
         """(local mailboxes, remote addresses) for a notice to ``address``."""
@@ -297,7 +301,7 @@ class Relay:
         local = [a for a in resolved if accounts.resolve(a) is not None]
         return local, [a for a in resolved if a not in local]
 
-    async def _send_notice(self, entry: Any, dsn: bytes, kind: str) -> None:
+    async def _send_notice(self, entry: Any, dsn: bytes, kind: str, trace_id: str) -> None:
         local, remote = self._split(entry.sender)
         if not local and not remote:
             log_event(
@@ -313,7 +317,13 @@ class Relay:
             "",  # RFC 3464 §2: a DSN has a null reverse-path
             local + remote,
             dsn,
-            metadata={"local": local, "remote": remote, "notice": kind, "about": entry.id},
+            metadata={
+                "trace_id": trace_id,
+                "local": local,
+                "remote": remote,
+                "notice": kind,
+                "about": entry.id,
+            },
         )
         log_event("relay.notice", queue=entry.id, kind=kind, notice=notice.id, to=entry.sender)
         if self._schedule is not None:

@@ -51,6 +51,8 @@ def test_outcomes_are_recorded_and_a_bounce_is_queued(tmp_path):
     assert busy.status == "pending" and busy.next_attempt - entry.created >= 600
     (dsn,) = notices(queue)
     assert dsn.sender == "" and [r.address for r in dsn.recipients] == ["alice@a.test"]
+    # the queue runner's crash recovery finds a delivered copy by this id
+    assert f"\r\n\tid {dsn.metadata['trace_id']};".encode() in dsn.read_message()
     report = email.message_from_bytes(dsn.read_message())
     assert "gone@b.test" in report.get_payload()[1].as_string()
     assert "busy@b.test" not in report.get_payload()[1].as_string()
