@@ -588,6 +588,13 @@ def _validate(cfg: Config) -> None:
         raise ConfigError(
             "relay.password_file needs relay.username", file=file, key="relay.username"
         )
+    if cfg.relay.username and cfg.relay.tls == "none":
+        # DESIGN principle 3: a password never travels without TLS
+        raise ConfigError(
+            'given "none" with relay.username, expected "starttls" or "tls"',
+            file=file,
+            key="relay.tls",
+        )
     for algorithm in cfg.dkim.algorithms:
         if algorithm not in ("rsa", "ed25519"):
             raise ConfigError(

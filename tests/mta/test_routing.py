@@ -104,3 +104,10 @@ def test_smart_host_takes_every_domain_without_dns(tmp_path):
     assert r.tls == "required" and r.verify_tls and r.smart_host
     assert r.credentials.username == "me" and r.credentials.password == "hunter2"
     assert "hunter2" not in repr(r)
+
+
+def test_smart_host_password_never_without_tls():
+    from mailtool.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="relay.tls"):
+        cfg(relay={"host": "smtp.provider.test", "tls": "none", "username": "me"})
