@@ -56,13 +56,16 @@ JUNK = "Junk"
 PROMOTIONS_SETTING = "promotions"
 
 DEFAULT_GLOBAL_SCRIPT = """\
-# mailtool's default global script: the scanner marks spam above the junk threshold
+# mailtool's default global script: the scanner marks spam above the junk threshold,
+# the DMARC check marks mail whose domain asks for quarantine (p=quarantine)
 require ["fileinto"];
-if header :is "X-Spam-Flag" "YES" {
+if anyof (header :is "X-Spam-Flag" "YES", header :is "X-Mailtool-Junk" "yes") {
     fileinto "Junk";
     stop;
 }
 """
+#: header names the default global script tests: a message with neither skips Sieve
+_DEFAULT_RULE_HEADERS = (b"\nx-spam-flag:", b"\nx-mailtool-junk:")
 
 
 @dataclass(frozen=True)
@@ -163,6 +166,13 @@ def _decision(actions: list[Action], errors: list[str]) -> Decision:
     return decision
 
 
+def _default_rule_applies(message: bytes) -> bool:
+    """Could the default global script do anything here? (a header it tests is present)"""
+    end = message.find(b"\r\n\r\n")
+    head = b"\n" + (message if end < 0 else message[:end]).lower()
+    return any(name in head for name in _DEFAULT_RULE_HEADERS)
+
+
 def limits_from_config(sieve_config: Any) -> Limits:
     """The interpreter's bounds from the ``[sieve]`` config section."""
     return Limits(
@@ -182,17 +192,26 @@ def filter_for_user(
     limits: Limits | None = None,
     now: float | None = None,
 ) -> Decision:
-    """:func:`run_filters` with the scripts and settings of ``user`` from a SieveScripts."""
+    """:func:`run_filters` with the scripts and settings of ``user`` from a SieveScripts.
+
+    The common case costs three failed file opens and a header scan: no user
+    script, no promotions rule, the default global script and a message
+    without the headers it tests -> INBOX without running the interpreter.
+    """
     global_script = scripts.global_script()
-    if global_script is None:
-        global_script = DEFAULT_GLOBAL_SCRIPT
+    user_script = scripts.active_script(user)
     settings = scripts.settings(user)
+    promotions = bool(settings.get(PROMOTIONS_SETTING))
+    if global_script is None:
+        if user_script is None and not promotions and not _default_rule_applies(message):
+            return Decision(deliveries=[Delivery(INBOX)], actions=[Keep(implicit=True)])
+        global_script = DEFAULT_GLOBAL_SCRIPT
     return run_filters(
-        scripts.active_script(user),
+        user_script,
         global_script,
         envelope,
         message,
-        promotions=bool(settings.get(PROMOTIONS_SETTING)),
+        promotions=promotions,
         user_addresses=[user, *user_addresses],
         vacation_memory=scripts.vacation_memory(user),
         limits=limits,
@@ -211,7 +230,8 @@ def file_message(mail: Any, decision: Decision, message: bytes) -> list[tuple[st
     deliveries = decision.deliveries
     if not deliveries:
         return []
-    mail.check_quota(len(deliveries), len(message) * len(deliveries))
+    if len(deliveries) > 1:  # one copy: the store's own check is enough
+        mail.check_quota(len(deliveries), len(message) * len(deliveries))
     done: list[tuple[str, int]] = []
     for delivery in deliveries:
         try:
@@ -271,4 +291,22 @@ def deliver_filtered(
         reason = " ".join(decision.reject.reason.split())[:400] or "rejected by the recipient"
         raise PermanentFailure(reason, code=550, enhanced="5.7.1")
     placed = file_message(mail.user(recipient), decision, message)
-    return Filed(placed, decision.redirects, decision.vacations, decision.errors)
+    redirects = [r for r in decision.redirects if not _delivered_to(message, r)]
+    for target in set(decision.redirects) - set(redirects):
+        # it has been delivered there already: redirecting again would loop
+        log_event("sieve.redirect_loop", recipient=recipient, target=target,
+                  level=logging.WARNING)  # fmt: skip
+    return Filed(placed, redirects, decision.vacations, decision.errors)
+
+
+def _delivered_to(message: bytes, address: str) -> bool:
+    """Does the header carry ``Delivered-To: address`` (a redirect loop, Postfix's test)?"""
+    end = message.find(b"\r\n\r\n")
+    wanted = address.strip().lower()
+    for line in (message if end < 0 else message[:end]).split(b"\r\n"):
+        name, sep, value = line.partition(b":")
+        if not sep or name.strip().lower() != b"delivered-to":
+            continue
+        if value.decode("utf-8", "replace").strip().strip("<>").lower() == wanted:
+            return True
+    return False
