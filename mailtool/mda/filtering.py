@@ -249,11 +249,12 @@ def file_message(mail: Any, decision: Decision, message: bytes) -> list[tuple[st
 
 
 def _deliver(mail: Any, message: bytes, folder: str, flags: frozenset[str]) -> int:
+    extra = {"flags": flags} if flags else {}  # the plain MDA call when there are none
     try:
-        return int(mail.deliver(message, folder, flags=flags))
+        return int(mail.deliver(message, folder, **extra))
     except NotFound:
         mail.create_folder(folder)
-        return int(mail.deliver(message, folder, flags=flags))
+        return int(mail.deliver(message, folder, **extra))
 
 
 @dataclass(frozen=True)

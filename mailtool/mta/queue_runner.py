@@ -10,9 +10,16 @@ leaves the spool only when every recipient is settled.
 
 Exactly once across crashes: a SIGKILL between the Maildir rename and the
 queue's "delivered" mark would deliver twice on restart. So, on start-up only,
-a local recipient that is still pending is first looked for in its INBOX: our
-``Received:`` header carries the queue id (``id <QUEUEID>``), and a copy
-already there is marked delivered instead of delivered again.
+a local recipient that is still pending is first looked for in every folder
+of its mailbox (Sieve may have filed it anywhere): our ``Received:`` header
+carries the queue id (``id <QUEUEID>``), and a copy already there is marked
+delivered instead of delivered again.
+
+Sieve at delivery (with ``sieve``, the server's SieveScripts): a ``reject`` is
+a failed recipient the relay bounces; ``redirect`` copies and ``vacation``
+replies are queued as new entries *before* the recipient is marked delivered
+(a crash in between finds the filed copy on restart and does not run the
+script again).
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mailtool.errors import NotFound, PermanentFailure, TemporaryFailure
-from mailtool.mda.deliver import deliver
+from mailtool.mda.deliver import Delivered, deliver, redirect_copy
+from mailtool.mda.filtering import limits_from_config
 from mailtool.net.log import log_event
 
 from .relay import Relay
@@ -53,10 +61,17 @@ class QueueRunner:
     """Writes accepted mail to the queue and delivers local recipients from it."""
 
     def __init__(
-        self, *, queue: Callable[[], Any], mail: Callable[[], Any], config: Config
+        self,
+        *,
+        queue: Callable[[], Any],
+        mail: Callable[[], Any],
+        config: Config,
+        sieve: Callable[[], Any] | None = None,
     ) -> None:
         self._queue = queue
         self._mail = mail
+        self._sieve = sieve  # the SieveScripts; None: every message goes to INBOX
+        self._sieve_limits = limits_from_config(config.sieve)
         self.config = config
         self._slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -111,7 +126,9 @@ class QueueRunner:
     ) -> None:
         try:
             async with self._slots:
-                await self._io(self.deliver_one, queue_id, recovering, known)
+                follow_ups = await self._io(self.deliver_one, queue_id, recovering, known)
+                for new_id in follow_ups or ():
+                    self._start(new_id)  # redirects and vacation replies
                 if not recovering:  # start-up: local only; the first scan does the rest
                     await self.relay.process(queue_id)
         except Exception:
@@ -123,12 +140,14 @@ class QueueRunner:
 
     def deliver_one(
         self, queue_id: str, recovering: bool = False, known: tuple[Any, bytes] | None = None
-    ) -> None:
+    ) -> list[str]:
         """Deliver every due local recipient of one queued message.
 
         ``known``: the entry and message just enqueued, so the immediate delivery
-        does not read back what it has just written.
+        does not read back what it has just written. Returns the ids of the
+        entries Sieve queued (redirects, vacation replies) for the caller to start.
         """
+        follow_ups: list[str] = []
         queue = self.queue
         if known is not None:
             entry, message = known
@@ -136,7 +155,7 @@ class QueueRunner:
             try:
                 entry = queue.get(queue_id)
             except NotFound:
-                return  # removed meanwhile (``mailtool queue delete``)
+                return follow_ups  # removed meanwhile (``mailtool queue delete``)
             message = None
         local = set(entry.metadata.get("local", ()))
         trace_id = str(entry.metadata.get("trace_id", ""))
@@ -152,7 +171,7 @@ class QueueRunner:
                 if message is None:
                     message = entry.read_message()
                 if not self._deliver_to(queue_id, rcpt, state.attempts, entry.sender, message,
-                                        now):
+                                        now, follow_ups, trace_id):
                     continue
             unsettled.discard(rcpt)
             if unsettled:
@@ -161,14 +180,18 @@ class QueueRunner:
             # the last recipient is settled: the entry goes without a last rewrite (a
             # crash before the removal is caught by the start-up scan above)
             queue.remove(queue_id, force=True)
+        return follow_ups
 
     def _deliver_to(
-        self, queue_id: str, rcpt: str, attempts: int, sender: str, message: bytes, now: float
+        self, queue_id: str, rcpt: str, attempts: int, sender: str, message: bytes, now: float,
+        follow_ups: list[str], trace_id: str = "",
     ) -> bool:
         """One delivery; True when it is in the mailbox, else the queue says why."""
         queue = self.queue
         try:
-            done = deliver(self._mail(), message, sender=sender, recipient=rcpt)
+            done = deliver(self._mail(), message, sender=sender, recipient=rcpt,
+                           scripts=self._sieve() if self._sieve else None,
+                           limits=self._sieve_limits)
         except TemporaryFailure as exc:
             delay = self.relay.policy.delay(attempts + 1)  # the [queue] schedule, as remote
             queue.mark(queue_id, rcpt, "pending", error=f"{exc.code} {exc.enhanced} {exc}",
@@ -183,35 +206,54 @@ class QueueRunner:
                       error=f"{exc.enhanced} {exc}", level=logging.WARNING)
             return False
         log_event("mda.deliver", queue=queue_id, rcpt=rcpt, uid=done.uid, size=done.size,
-                  outcome="delivered")
+                  outcome="delivered", folders=",".join(f for f, _ in done.placed) or None)
+        if done.redirects or done.vacations:
+            follow_ups += self._queue_follow_ups(queue_id, rcpt, sender, message, done, trace_id)
         return True
 
-    def _already_delivered(self, rcpt: str, trace_id: str, since: float) -> bool:
-        """After a crash: is a copy (our Received id ``trace_id``) already in the INBOX?
+    def _queue_follow_ups(
+        self, queue_id: str, rcpt: str, sender: str, message: bytes, done: Delivered,
+        trace_id: str,
+    ) -> list[str]:
+        """Queue Sieve's redirects (same sender, RFC 5228 §4.2) and vacation replies
+        (null sender, RFC 5230 §4.3); returns the new queue ids."""
+        jobs = [(sender, target, redirect_copy(message, rcpt), {"redirect_of": queue_id,
+                 "trace_id": trace_id}) for target in done.redirects]  # fmt: skip
+        jobs += [(v.sender, v.recipient, v.message, {"notice": "vacation", "about": queue_id})
+                 for v in done.vacations]  # fmt: skip
+        ids = []
+        for from_, to, data, meta in jobs:
+            local, remote = self.relay.split(to)
+            if not local and not remote:
+                log_event("sieve.follow_up", queue=queue_id, rcpt=rcpt, to=to,
+                          outcome="no-such-recipient", level=logging.WARNING)  # fmt: skip
+                continue
+            entry = self.queue.enqueue(from_, local + remote, data,
+                                       metadata={"local": local, "remote": remote, **meta})
+            log_event("sieve.follow_up", queue=queue_id, rcpt=rcpt, to=to, new=entry.id,
+                      kind=meta.get("notice", "redirect"))  # fmt: skip
+            ids.append(str(entry.id))
+        return ids
 
-        The INBOX is synced first, so a file whose index entry the crash cut off
+    def _already_delivered(self, rcpt: str, trace_id: str, since: float) -> bool:
+        """After a crash: is a copy (our Received id ``trace_id``) in any of its folders?
+
+        Sieve may have filed it anywhere, so every folder is looked at; a folder
+        holding a copy is synced, so a file whose index entry the crash cut off
         gets its UID now and the index agrees with the Maildir again.
         """
         try:
             mailbox = self._mail().user(rcpt)
-            mailbox.folder("INBOX").sync(force=True)
-            root = Path(mailbox.maildir.root)
+            folders = mailbox.folders()
         except Exception:
             return False
-        wanted = trace_id.encode()
-        for sub in ("new", "cur"):
-            with contextlib.suppress(FileNotFoundError):
-                for item in (root / sub).iterdir():
-                    try:
-                        if item.stat().st_mtime < since - 5:
-                            continue
-                        with open(item, "rb") as fh:
-                            head = fh.read(SCAN_HEAD)
-                    except OSError:
-                        continue
-                    if any(m.group(1) == wanted for m in _TRACE_ID.finditer(head)):
-                        return True
-        return False
+        found = False
+        for name in folders:
+            if _holds_trace(Path(mailbox.maildir.path(name)), trace_id.encode(), since):
+                found = True
+                with contextlib.suppress(Exception):
+                    mailbox.folder(name).sync(force=True)
+        return found
 
     # ------------------------------------------------------------------ background
 
@@ -240,3 +282,20 @@ class QueueRunner:
             # wake(), `mailtool queue flush` (the wake file) or the poll interval
             await self.relay.wait_for_work(self.config.queue.poll_interval, self._wake)
             self._wake.clear()
+
+
+def _holds_trace(root: Path, wanted: bytes, since: float) -> bool:
+    """Does a file of the Maildir folder ``root`` carry our Received id ``wanted``?"""
+    for sub in ("new", "cur"):
+        with contextlib.suppress(FileNotFoundError):
+            for item in (root / sub).iterdir():
+                try:
+                    if item.stat().st_mtime < since - 5:
+                        continue
+                    with open(item, "rb") as fh:
+                        head = fh.read(SCAN_HEAD)
+                except OSError:
+                    continue
+                if any(m.group(1) == wanted for m in _TRACE_ID.finditer(head)):
+                    return True
+    return False

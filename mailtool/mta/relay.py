@@ -33,7 +33,13 @@ from typing import Any
 
 from mailtool.config import Config
 from mailtool.dns import Resolver, resolver_from_config
-from mailtool.errors import NotFound, PermanentFailure, StoreError, TemporaryFailure
+from mailtool.errors import (
+    ConfigError,
+    NotFound,
+    PermanentFailure,
+    StoreError,
+    TemporaryFailure,
+)
 from mailtool.net.log import log_event
 
 from .dsn import Action, RecipientReport, build_dsn, should_notify
@@ -189,10 +195,16 @@ class Relay:
         addresses = [r.address for r in rcpts]
         try:
             route = await route_for(self.config, self.resolver, domain)
+            results = await deliver(route, entry.sender, addresses, message, self.settings)
         except (TemporaryFailure, PermanentFailure) as exc:
             results = [RcptResult(a, exc.code, exc.enhanced, str(exc)) for a in addresses]
-        else:
-            results = await deliver(route, entry.sender, addresses, message, self.settings)
+        except ConfigError as exc:
+            # e.g. an unreadable relay.password_file: wait for the admin (RFC 3463 X.3.5)
+            results = [RcptResult(a, 451, "4.3.5", str(exc)) for a in addresses]
+        except Exception as exc:
+            # a bug must not lose mail or stop the queue: log it, defer, try again later
+            logging.getLogger("mailtool").exception("relay.crash queue=%s", entry.id)
+            results = [RcptResult(a, 451, "4.3.0", f"internal error: {exc!r}") for a in addresses]
         attempts = {r.address: r.attempts for r in rcpts}
         for result in results:
             await self._record(entry, result, attempts[result.address] + 1, now)
@@ -292,7 +304,7 @@ class Relay:
         )
         await self._send_notice(entry, dsn, action, trace_id)
 
-    def _split(self, address: str) -> tuple[list[str], list[str]]:
+    def split(self, address: str) -> tuple[list[str], list[str]]:
         """(local mailboxes, remote addresses) for a notice to ``address``."""
         accounts = self._accounts() if self._accounts else None
         resolved = accounts.resolve(address) if accounts is not None else None
@@ -302,7 +314,7 @@ class Relay:
         return local, [a for a in resolved if a not in local]
 
     async def _send_notice(self, entry: Any, dsn: bytes, kind: str, trace_id: str) -> None:
-        local, remote = self._split(entry.sender)
+        local, remote = self.split(entry.sender)
         if not local and not remote:
             log_event(
                 "relay.notice",

@@ -68,6 +68,7 @@ def shared_runner(ctx: ServerContext) -> QueueRunner:
             queue=lambda: ctx.queue,
             mail=lambda: ctx.mail,
             config=ctx.config,
+            sieve=lambda: ctx.sieve_scripts,
         )
         ctx.run_in_background(runner.run)
         return runner
