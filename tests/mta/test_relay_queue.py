@@ -86,3 +86,23 @@ def test_one_delay_notice_after_delay_warning(tmp_path):
     msg = email.message_from_bytes(notice.read_message())
     assert "Delayed Mail" in msg["Subject"] and "Action: delayed" in msg.as_string()
     assert queue.get(qid).recipient("x@b.test").status == "pending"
+
+
+def test_unreadable_smart_host_password_defers_with_the_reason(tmp_path):
+    cfg = config_mod.from_dict(
+        {
+            "hostname": "mx.a.test",
+            "relay": {
+                "host": "127.0.0.1",
+                "port": free_port(),
+                "username": "me",
+                "password_file": str(tmp_path / "missing.pw"),
+            },
+        }
+    )
+    queue = Queue(tmp_path / "queue")
+    qid = enqueue(queue, "alice@a.test", ["x@b.test"])
+    asyncio.run(Relay(cfg, queue=lambda: queue).process(qid))
+    state = queue.get(qid).recipient("x@b.test")
+    assert state.status == "pending" and "4.3.5" in state.last_error
+    assert "missing.pw" in state.last_error
