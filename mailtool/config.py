@@ -387,6 +387,10 @@ class ScanConfig:
         default=25 * 1024 * 1024,
         metadata=_doc("Messages larger than this are not sent to the scanners.", min=1024),
     )
+    submission: bool = field(
+        default=False,
+        metadata=_doc("Scan mail sent by our own users on 587/465 too (port 25 always is)."),
+    )
 
 
 @dataclass(frozen=True)
