@@ -14,12 +14,14 @@ so HIGHESTMODSEQ doubles as a per-folder version number.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from mailtool.errors import NotFound, StoreError
 from mailtool.store.sqlite import Database, Transaction
@@ -113,7 +115,10 @@ def encode_flags(flags: Iterable[str]) -> str:
     return " ".join(out)
 
 
+@functools.lru_cache(maxsize=4096)
 def _decode_flags(text: str) -> frozenset[str]:
+    # memoised: a folder has few distinct flag sets, and listing 100,000 rows
+    # (IMAP SELECT) should not build 100,000 equal frozensets
     return frozenset(text.split()) if text else frozenset()
 
 
@@ -130,6 +135,16 @@ def _message(row: sqlite3.Row) -> MessageInfo:
 
 
 _COLUMNS = "uid, base, path, flags, size, internal_date, modseq"
+
+
+class MessageSummary(NamedTuple):
+    """What IMAP SELECT needs of a message: no file names, built at C speed."""
+
+    uid: int
+    flags: frozenset[str]
+    modseq: int
+    size: int
+    internal_date: float
 
 
 class Index:
@@ -261,6 +276,18 @@ class Index:
             rows = self._db.query(sql + f" AND uid IN ({marks}) ORDER BY uid", (name, *chunk))
             out += [_message(r) for r in rows]
         return out
+
+    def summaries(self, name: str) -> list[MessageSummary]:
+        """Every message of ``name`` in UID order, without file names: the light
+        listing a SELECT of 100,000 messages makes (several times faster than
+        :meth:`messages`)."""
+        rows = self._db.rows(
+            "SELECT uid, flags, modseq, size, internal_date FROM messages WHERE folder_id ="
+            " (SELECT id FROM folders WHERE name = ?) ORDER BY uid",
+            (name,),
+        )
+        decode = _decode_flags
+        return [MessageSummary(u, decode(f), m, z, d) for u, f, m, z, d in rows]
 
     def add(self, name: str, items: Sequence[NewMessage]) -> list[MessageInfo]:
         """Give each new file the next UID; a base already indexed keeps its UID (no duplicates)."""

@@ -241,6 +241,8 @@ class UserMail:
             quota = accounts.get_user(self.address).quota
         except NotFound:
             return
+        if quota.messages is None and quota.storage_bytes is None:
+            return  # unlimited: skip summing every message of the user
         used = self.usage()
         if quota.messages is not None and used.messages + extra_messages > quota.messages:
             raise QuotaExceeded(f"{self.address} is over the message quota ({quota.messages})")

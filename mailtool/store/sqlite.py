@@ -71,6 +71,11 @@ class Database:
             cur.row_factory = sqlite3.Row
             return cur.fetchall()
 
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Like :meth:`query` with plain tuples (no Row objects): for big listings."""
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         rows = self.query(sql, params)
         return rows[0] if rows else None

@@ -10,6 +10,8 @@ those messages' responses carry the new FLAGS.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mailtool.mra.imap import wire
 from mailtool.mra.imap.backend import MessageMeta, internal_datetime
 from mailtool.mra.imap.selected import SelectedMailbox
@@ -46,30 +48,36 @@ def flag_list(flags: frozenset[str]) -> str:
     return text
 
 
-def _index_item(name: str, meta: MessageMeta) -> str:
-    if name == "UID":
-        return f"UID {meta.uid}"
-    if name == "FLAGS":
-        return f"FLAGS {flag_list(meta.flags)}"
-    if name == "MODSEQ":
-        return f"MODSEQ ({meta.modseq})"
-    if name == "RFC822.SIZE":
-        return f"RFC822.SIZE {meta.size}"
-    return "INTERNALDATE " + format_datetime(internal_datetime(meta)).decode()
+def _internaldate(m: MessageMeta) -> str:
+    return format_datetime(internal_datetime(m)).decode()
+
+
+#: index item -> (response text with a %-placeholder, how to get its value)
+_INDEX_FORMAT: dict[str, tuple[str, Callable[[MessageMeta], object]]] = {
+    "UID": ("UID %d", lambda m: m.uid),
+    "FLAGS": ("FLAGS %s", lambda m: flag_list(m.flags)),
+    "MODSEQ": ("MODSEQ (%d)", lambda m: m.modseq),
+    "RFC822.SIZE": ("RFC822.SIZE %d", lambda m: m.size),
+    "INTERNALDATE": ("INTERNALDATE %s", _internaldate),
+}
 
 
 async def _fetch_index_only(
     s: Session, box: SelectedMailbox, uids: list[int], names: list[str]
 ) -> None:
     """FETCH of index items only (``UID FETCH 1:* (FLAGS)`` of a client syncing a big
-    mailbox): the response lines are built directly, a few microseconds each."""
+    mailbox): each line is one %-format of a template, about a microsecond."""
+    template = "* %d FETCH (" + " ".join(_INDEX_FORMAT[n][0] for n in names) + ")\r\n"
+    getters = [_INDEX_FORMAT[n][1] for n in names]
     meta = box.meta
-    msn = box.msn
+    view = box.uids
     out: list[str] = []
-    for uid in uids:
+    pos = 0
+    for uid in uids:  # ascending, like the view: walk both instead of searching
+        while view[pos] != uid:
+            pos += 1
         m = meta[uid]
-        items = " ".join([_index_item(n, m) for n in names])
-        out.append(f"* {msn(uid)} FETCH ({items})\r\n")
+        out.append(template % (pos + 1, *[g(m) for g in getters]))
         if len(out) >= CHUNK:
             s.send("".join(out).encode())
             out.clear()

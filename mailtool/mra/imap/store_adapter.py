@@ -124,7 +124,7 @@ class StoreUserMail:
         # counters first: a change racing with the read shows up again in the
         # next changes() (harmlessly), never goes missing
         uidvalidity, uidnext, highest = self.mail.index.counters(folder.name)
-        return Snapshot(uidvalidity, uidnext, highest, folder.messages())
+        return Snapshot(uidvalidity, uidnext, highest, self.mail.index.summaries(folder.name))
 
     def changes(self, name: str, since_modseq: int) -> Changes:
         self._sync(name)
