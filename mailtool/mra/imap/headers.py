@@ -24,14 +24,16 @@ Fields = dict[str, tuple[str, ...]]
 
 
 def decoded_fields(header: bytes, names: tuple[str, ...] = CACHED) -> Fields:
-    """RFC 2047-decoded values of ``names`` in a header block."""
+    """RFC 2047-decoded, case-folded values of ``names`` in a header block (what
+    SEARCH compares; RFC 9051 §6.4.4 matching is case-insensitive)."""
     root = mime.parse(header).root
     out: Fields = {}
     for name in names:
         values = root.get(name.encode())
         if values:
             out[name] = tuple(
-                mime.decode_header(f.value.decode("utf-8", "surrogateescape")) for f in values
+                mime.decode_header(f.value.decode("utf-8", "surrogateescape")).casefold()
+                for f in values
             )
     return out
 

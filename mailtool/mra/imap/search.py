@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
 import time
 from collections.abc import Callable
 
@@ -66,7 +67,7 @@ class Candidate:
         lname = name.lower()
         if lname not in CACHED:
             msg = self.msg
-            return () if msg is None else tuple(_header_values(msg, name))
+            return () if msg is None else tuple(v.casefold() for v in _header_values(msg, name))
         box = self.box
         assert self.s.mail is not None
         key = (self.s.mail.user, box.name, box.uidvalidity, self.meta.uid)
@@ -83,7 +84,10 @@ class Candidate:
         return fields.get(lname, ())
 
 
+@functools.lru_cache(maxsize=256)
 def _fold(text: str) -> str:
+    """Case-insensitive form of a search string (memoised: the same needle is
+    folded once per search, not once per message)."""
     return text.casefold()
 
 
@@ -99,7 +103,7 @@ def _header_contains(c: Candidate, name: str, needle: str) -> bool:
     if not needle:
         return bool(values)  # RFC 9051 §6.4.4 HEADER with "": the field exists
     n = _fold(needle)
-    return any(n in _fold(v) for v in values)
+    return any(n in v for v in values)  # header values are kept case-folded
 
 
 def _text_parts(msg: mime.Message) -> list[str]:
@@ -216,11 +220,34 @@ def matches(key: SearchKey, c: Candidate) -> bool:
 
 
 def _cost(key: SearchKey) -> int:
-    return 1 if key.name in CONTENT_KEYS else 0
+    """1 when evaluating ``key`` may read the message, else 0."""
+    if key.name in CONTENT_KEYS:
+        return 1
+    if key.name == "NOT":
+        return _cost(key.arg)  # type: ignore[arg-type]
+    if key.name in ("OR", "AND"):
+        return max(_cost(k) for k in key.arg)  # type: ignore[union-attr]
+    return 0
 
 
 def all_match(keys: tuple[SearchKey, ...], c: Candidate) -> bool:
-    return all(matches(k, c) for k in sorted(keys, key=_cost))
+    """Every key matches; call with keys already in :func:`cheap_first` order."""
+    return all(matches(k, c) for k in keys)
+
+
+def cheap_first(keys: tuple[SearchKey, ...]) -> tuple[SearchKey, ...]:
+    """Index-only keys before the ones that read messages (recursively)."""
+
+    def fix(k: SearchKey) -> SearchKey:
+        if k.name == "AND":
+            return SearchKey("AND", cheap_first(k.arg))  # type: ignore[arg-type]
+        if k.name == "NOT":
+            return SearchKey("NOT", fix(k.arg))  # type: ignore[arg-type]
+        if k.name == "OR":
+            return SearchKey("OR", tuple(fix(x) for x in k.arg))  # type: ignore[union-attr]
+        return k
+
+    return tuple(sorted((fix(k) for k in keys), key=_cost))
 
 
 def _uses_modseq(keys: tuple[SearchKey, ...]) -> bool:
@@ -257,7 +284,7 @@ _NONE = SequenceSet(((2**32 - 1, 2**32 - 1),))
 
 def run_search(s: Session, box: SelectedMailbox, keys: tuple[SearchKey, ...]) -> list[int]:
     """UIDs of the messages matching every key, ascending."""
-    keys = _resolve_saved(keys, box)
+    keys = cheap_first(_resolve_saved(keys, box))
     out = []
     for msn, uid in enumerate(box.uids, 1):
         if box.expunged(uid):
