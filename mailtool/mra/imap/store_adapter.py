@@ -161,7 +161,7 @@ class StoreUserMail:
     ) -> tuple[int, int]:
         folder = self._folder(name)
         info = folder.append(data, flags, date.timestamp() if date else None)
-        return folder.status().uidvalidity, info.uid
+        return self.mail.index.counters(folder.name)[0], info.uid
 
     def set_flags(
         self,
@@ -187,7 +187,7 @@ class StoreUserMail:
     ) -> tuple[int, list[tuple[int, int]]]:
         folder = self._folder(name)
         mapping = folder.move(uids, dest) if move else folder.copy(uids, dest)
-        uidvalidity = self._folder(dest).status().uidvalidity
+        uidvalidity = self.mail.index.counters(self._folder(dest).name)[0]
         return uidvalidity, sorted(mapping.items())
 
     def copy(self, name: str, uids: list[int], dest: str) -> tuple[int, list[tuple[int, int]]]:
