@@ -199,8 +199,11 @@ def filter_for_user(
     without the headers it tests -> INBOX without running the interpreter.
     """
     global_script = scripts.global_script()
-    user_script = scripts.active_script(user)
-    settings = scripts.settings(user)
+    try:
+        user_script, settings = scripts.active_script(user), scripts.settings(user)
+        memory = scripts.vacation_memory(user)
+    except StoreError:  # an address the script store cannot name (UTF-8 local part)
+        user_script, settings, memory = None, {}, None
     promotions = bool(settings.get(PROMOTIONS_SETTING))
     if global_script is None:
         if user_script is None and not promotions and not _default_rule_applies(message):
@@ -213,7 +216,7 @@ def filter_for_user(
         message,
         promotions=promotions,
         user_addresses=[user, *user_addresses],
-        vacation_memory=scripts.vacation_memory(user),
+        vacation_memory=memory,
         limits=limits,
         now=now,
     )

@@ -24,9 +24,11 @@ Rules (DESIGN principle 3, "no open relay"):
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
+from mailtool.errors import NotFound, QuotaExceeded, StoreError
 from mailtool.protocol.smtp import Address, Reply, codes
 
 
@@ -124,3 +126,32 @@ def sender_allowed(sender: Address | None, user: str, accounts: AddressBook) -> 
         return False
     wanted = lookup_key(sender).lower()
     return any(a.lower() == wanted for a in accounts.addresses_of(user))
+
+
+def over_quota(mailboxes: Iterable[str], accounts: Any, mail: Any, size: int = 0) -> Reply | None:
+    """``552 5.2.2`` when every mailbox of one RCPT is full (RFC 3463 §3.3 X.2.2).
+
+    Cheap for the common case: a user without a quota costs one account
+    lookup and no mail store access. ``size`` is the client's SIZE= (RFC 1870),
+    0 when not declared, so a mailbox is refused only once it is full. A
+    mailbox that fills up later, or one member of a list, is the queue's
+    (kept and retried, bounced after the queue's lifetime).
+    """
+    full: list[str] = []
+    boxes = list(mailboxes)
+    for box in boxes:
+        try:
+            quota = accounts.get_user(box).quota
+            if quota.messages is None and quota.storage_bytes is None:
+                return None
+            mail.user(box).check_quota(1, size)
+        except QuotaExceeded:
+            full.append(box)
+            continue
+        except (NotFound, StoreError, AttributeError):
+            return None  # no quota to judge by (e.g. no Maildir yet): the queue decides
+        return None
+    if not full:
+        return None
+    text = f"{full[0]}: mailbox full" if len(full) == 1 else "mailboxes full"
+    return Reply(codes.C552_STORAGE_EXCEEDED, (text,), "5.2.2")

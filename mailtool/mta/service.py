@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mailtool.config import Config
+from mailtool.mda.scanners.policy import Scanner
 from mailtool.net.limits import ConnectionLimiter, LoginThrottle
 
 from .authn.dkim_sign import DkimSigner, signer_from_config
@@ -54,6 +55,10 @@ class SessionEnv:
     inbound: InboundChecker | None = None
     #: DKIM signing of submitted mail (None: not signed)
     signer: DkimSigner | None = None
+    #: clamd/spamd before the 250 (None: no scanner configured, or not on this listener)
+    scanner: Scanner | None = None
+    #: the mail store, for the quota check at RCPT (None: not checked)
+    mail: Callable[[], Any] | None = None
 
     @staticmethod
     def new_queue_id() -> str:
@@ -127,9 +132,21 @@ def postmaster_addresses(hostname: str) -> tuple[str, ...]:
     return (f"postmaster@{hostname}",) + ((f"postmaster@{parent}",) if parent else ())
 
 
+def shared_scanner(ctx: ServerContext) -> Scanner | None:
+    """The one Scanner of this server; None (no cost at all) when none is configured."""
+
+    def build() -> Scanner | None:
+        scanner = Scanner(ctx.config.scan, ctx.config.hostname)
+        return scanner if scanner.enabled else None
+
+    scanner: Scanner | None = ctx.store("mda.scanner", build)
+    return scanner
+
+
 def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
     """Factory named in ``server.SERVICES`` for ``smtp``, ``submission``, ``submissions``."""
     cfg = ctx.config
+    submission = kind_for(name).submission
     env = SessionEnv(
         config=cfg,
         kind=kind_for(name),
@@ -141,5 +158,7 @@ def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
         postmaster=postmaster_addresses(cfg.hostname),
         inbound=InboundChecker(cfg) if not kind_for(name).submission else None,
         signer=signer_from_config(cfg) if kind_for(name).submission else None,
+        scanner=shared_scanner(ctx) if cfg.scan.submission or not submission else None,
+        mail=lambda: ctx.mail,
     )
     return SMTPService(env, host, port)

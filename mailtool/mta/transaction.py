@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mailtool.mda.scanners.policy import ACCEPT, REJECT, add_headers
 from mailtool.net.log import log_event
 from mailtool.protocol.smtp import (
     DataError,
@@ -32,7 +33,7 @@ from .received import (
     protocol_keyword,
     received_header,
 )
-from .relay_policy import decide_recipient, sender_allowed
+from .relay_policy import decide_recipient, over_quota, sender_allowed
 
 if TYPE_CHECKING:
     from .service import SessionEnv
@@ -182,6 +183,14 @@ class TransactionCommands:
             )
             self.reply(decision.reply)
             return
+        if decision.mailboxes and self.env.mail is not None:
+            size = self.mail.size if self.mail is not None and self.mail.size else 0
+            full = over_quota(decision.mailboxes, self.env.accounts(), self.env.mail(), size)
+            if full is not None:  # RFC 3463 X.2.2: the sender learns now, not from a bounce
+                log_event("smtp.rcpt", id=self.conn_id, peer=self.peer_ip, user=self.user,
+                          rcpt=str(rcpt.recipient)[:200], outcome="over quota")  # fmt: skip
+                self.reply(full)
+                return
         tx.rcpts.append(str(rcpt.recipient))
         for box in decision.mailboxes:
             tx.local[box] = None
@@ -245,8 +254,6 @@ class TransactionCommands:
             return
         if self.env.kind.submission:
             message = add_submission_headers(message, self.hostname)
-            if self.env.signer is not None:
-                message = await self.env.signer.sign(message, tx.sender)
         elif self.env.inbound is not None:
             verdict = await self.env.inbound.check(
                 message, peer_ip=self.peer_ip, helo=self.helo, mail_from=tx.sender
@@ -257,6 +264,16 @@ class TransactionCommands:
                     self.reply(verdict.reject)
                     return
                 message = verdict.apply(message)
+        if self.env.scanner is not None:  # issue 8: pre-queue, so a refusal is the sender's
+            scan = await self.env.scanner.scan(message)
+            if scan.action != ACCEPT:
+                outcome = "refused" if scan.action == REJECT else "deferred"
+                self._log_message(tx, len(message), outcome, f"scan: {scan.text}")
+                self.reply(_reply(scan.code, scan.text, scan.enhanced))
+                return
+            message = add_headers(message, scan.headers)
+        if self.env.kind.submission and self.env.signer is not None:
+            message = await self.env.signer.sign(message, tx.sender)
         trace_id = self.env.new_queue_id()
         trace = received_header(
             helo=self.helo,
