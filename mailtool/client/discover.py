@@ -73,7 +73,7 @@ def parse_autoconfig(xml: bytes, address: str) -> list[Candidate]:
         root = ET.fromstring(xml)
     except ET.ParseError:
         return []
-    local, _, domain = address.partition("@")
+    domain = address.rpartition("@")[2]
     out = []
     for tag, proto in (("incomingServer", "imap"), ("outgoingServer", "smtp")):
         for server in root.iter(tag):

@@ -100,7 +100,9 @@ def key_for(action_id: str, remap: dict[str, str]) -> str:
 
 def bindings(screen: str, remap: dict[str, str]) -> list[Binding]:
     """Textual bindings for ``screen`` with the user's remapping applied."""
+    # the composer's keys must win over the focused editor's own (ctrl+e, ctrl+a ...)
     return [
-        Binding(key_for(a.id, remap), a.id, a.description, show=a.show, id=a.id)
+        Binding(key_for(a.id, remap), a.id, a.description, show=a.show, id=a.id,
+                priority=screen == "compose")
         for a in ACTIONS if a.screen == screen
     ]

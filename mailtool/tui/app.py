@@ -26,7 +26,8 @@ class MailApp(App[None]):
         self.remap = parse_remap(self.tui_config.keys)
         self.cafile = cafile
         for b in bindings("app", self.remap):
-            self._bindings.bind(b.key, b.action, b.description, show=b.show)
+            self._bindings.bind(b.key, b.action, b.description, show=b.show,
+                                priority=b.priority)
         if self.tui_config.theme:
             self.theme = self.tui_config.theme
 

@@ -53,7 +53,8 @@ async def test_flag_read_unread(mail_server, account_config):
         await until(pilot, lambda: "\\Seen" in flags(mail_server, "Flag me"), "read")
         await pilot.press("N")
         await until(pilot, lambda: "\\Seen" not in flags(mail_server, "Flag me"), "unread")
-        assert main.mlist.envelopes[main.mlist.current_uid].flags == ()
+        await until(pilot, lambda: main.mlist.envelopes[main.mlist.current_uid].flags == (),
+                    "the list shows it unread")
 
 
 async def test_move_delete_archive_and_undo(mail_server, account_config):

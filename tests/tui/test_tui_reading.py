@@ -92,3 +92,40 @@ async def test_failed_send_keeps_the_draft_and_says_so(mail_server, account_conf
     assert len(data[0].split()) == 1
     _t, fetched = drafts.uid("FETCH", data[0].split()[0], "(BODY.PEEK[])")
     assert b"Irreplaceable words." in fetched[0][1]
+
+
+async def test_editor_and_attach_in_the_composer(mail_server, account_config, tmp_path,
+                                                 monkeypatch):
+    editor = tmp_path / "editor.sh"
+    editor.write_text('#!/bin/sh\necho "written in the editor" >> "$1"\n')
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    attachment = tmp_path / "notes.txt"
+    attachment.write_text("some notes\n")
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.screen
+        await until(pilot, lambda: main.folder_names, "connected")
+        await pilot.press("c")
+        await until(pilot, lambda: type(app.screen).__name__ == "ComposeScreen", "composer")
+        composer = app.screen
+        composer.query_one("#field-to").value = OTHER
+        composer.query_one("#field-subject").value = "With notes"
+        composer.query_one("#body").focus()
+        await pilot.press("ctrl+e")
+        await until(pilot, lambda: "written in the editor" in composer.query_one("#body").text,
+                    "editor result")
+        await pilot.press("ctrl+a")
+        await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", "path prompt")
+        app.screen.query_one("#answer").value = str(attachment)
+        await pilot.press("enter")
+        await until(pilot, lambda: composer.draft.attachments, "attached")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is main, "sent")
+    found = mail_server.wait_for(OTHER, 'SUBJECT "With notes"')
+    bob = mail_server.check(OTHER)
+    bob.select("INBOX")
+    raw = bob.uid("FETCH", found[0], "(BODY.PEEK[])")[1][0][1]
+    msg = email.message_from_bytes(raw)
+    assert "written in the editor" in msg.get_payload()[0].get_payload()
+    assert msg.get_payload()[1].get_filename() == "notes.txt"

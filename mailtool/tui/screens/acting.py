@@ -69,7 +69,7 @@ class Acting(_Base):
             add = not all("\\Seen" in self._flags(u) for u in uids)
             self.set_flag(uids, "\\Seen", add)
 
-    @work(group="act")
+    @work(group="act", exit_on_error=False)
     async def set_flag(self, uids: list[int], flag: str, add: bool) -> None:
         folder = self.folder
         try:
@@ -116,7 +116,7 @@ class Acting(_Base):
 
         self.app.push_screen(PickerScreen(title, choices), done)
 
-    @work(group="act")
+    @work(group="act", exit_on_error=False)
     async def move_to_special(self, use: str, verb: str) -> None:
         uids = self.mlist.selection()
         if not uids:
@@ -131,7 +131,7 @@ class Acting(_Base):
             return
         await self._move(uids, dest, verb)
 
-    @work(group="act")
+    @work(group="act", exit_on_error=False)
     async def move_messages(self, uids: list[int], dest: str, verb: str) -> None:
         await self._move(uids, dest, verb)
 
@@ -161,7 +161,7 @@ class Acting(_Base):
         self.mlist.remove(set(uids))
         self.notify(f"{len(uids)} message(s) deleted for good")
 
-    @work(group="act")
+    @work(group="act", exit_on_error=False)
     async def copy_messages(self, uids: list[int], dest: str) -> None:
         folder = self.folder
         try:
@@ -178,7 +178,7 @@ class Acting(_Base):
             return
         self.undo(self.undo_stack.pop())
 
-    @work(group="act")
+    @work(group="act", exit_on_error=False)
     async def undo(self, entry: Undo) -> None:
         async def back(client):
             await client.select(entry.dest)
@@ -278,7 +278,7 @@ class Acting(_Base):
         self.app.push_screen(PromptScreen(question, value),
                              lambda answer: then(answer) if answer else None)
 
-    @work(group="act")
+    @work(group="act", exit_on_error=False)
     async def folder_op(self, op: str, name: str, new: str = "") -> None:
         try:
             if op == "create":
@@ -300,7 +300,7 @@ class Acting(_Base):
     def action_search_all(self) -> None:
         self._ask("Search all folders:", "", self.search_all)
 
-    @work(exclusive=True, group="search")
+    @work(exclusive=True, group="search", exit_on_error=False)
     async def search_all(self, query: str) -> None:
         program = search_program(query)
         found: list[tuple[str, tuple[str, int]]] = []

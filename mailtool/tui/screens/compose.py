@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SuspendNotSupported
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.suggester import Suggester
@@ -62,7 +62,8 @@ class ComposeScreen(Screen[SendResult | None]):
         self._saved: tuple[str, int | None] | None = None
         self._bindings_remap = remap
         for b in bindings("compose", remap):
-            self._bindings.bind(b.key, b.action, b.description, show=b.show)
+            self._bindings.bind(b.key, b.action, b.description, show=b.show,
+                                priority=b.priority)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="compose-headers"):
@@ -141,9 +142,15 @@ class ComposeScreen(Screen[SendResult | None]):
         with tempfile.NamedTemporaryFile("w+", suffix=".eml", delete=False) as fh:
             fh.write(self.draft.body)
             path = fh.name
+        def run() -> None:
+            subprocess.run([*shlex.split(editor), path], check=False)
+
         try:
-            with self.app.suspend():
-                subprocess.run([*shlex.split(editor), path], check=False)
+            try:
+                with self.app.suspend():
+                    run()
+            except SuspendNotSupported:  # headless (tests, pipes): no terminal to hand over
+                run()
             self.query_one("#body", TextArea).text = Path(path).read_text()
         finally:
             os.unlink(path)
@@ -167,7 +174,7 @@ class ComposeScreen(Screen[SendResult | None]):
             except ImapClientError:
                 pass
 
-    @work(exclusive=True, group="compose")
+    @work(exclusive=True, group="compose", exit_on_error=False)
     async def _save(self, close: bool) -> None:
         client = await self._client()
         await self._replace_saved(client)
@@ -177,7 +184,7 @@ class ComposeScreen(Screen[SendResult | None]):
         if close:
             self.dismiss(None)
 
-    @work(exclusive=True, group="compose")
+    @work(exclusive=True, group="compose", exit_on_error=False)
     async def _send(self) -> None:
         self.set_status("Saving draft...")
         client = await self._client()

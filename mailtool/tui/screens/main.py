@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
 
 from mailtool.client.account import Account
 from mailtool.client.cache import EnvelopeCache
@@ -48,8 +49,10 @@ class MainScreen(Acting, Screen[None]):
         self.search_query: str | None = None
         self.undo_stack: list = []
         self.folder_names: list[str] = []
+        self.summary = ""
         for b in bindings("main", remap):
-            self._bindings.bind(b.key, b.action, b.description, show=b.show)
+            self._bindings.bind(b.key, b.action, b.description, show=b.show,
+                                priority=b.priority)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -105,7 +108,7 @@ class MainScreen(Acting, Screen[None]):
             self.status("cached list; connecting...")
         self._title()
 
-    @work(exclusive=True, group="connect")
+    @work(exclusive=True, group="connect", exit_on_error=False)
     async def start(self) -> None:
         async def ask(question: str) -> str:
             answer = await self.app.push_screen_wait(PromptScreen(question, password=True))
@@ -132,7 +135,7 @@ class MainScreen(Acting, Screen[None]):
         )
         self.run_watcher()
 
-    @work(group="watcher")
+    @work(group="watcher", exit_on_error=False)
     async def run_watcher(self) -> None:
         assert self.watcher is not None
         await self.watcher.run()
@@ -174,9 +177,17 @@ class MainScreen(Acting, Screen[None]):
         rows, cached, info = await self.session.call(load)
         self.post_message(m.FolderLoaded(folder, rows, cached))
         found = f", {len(rows)} found" if self.search_query else ""
-        self.status(f"{folder}: {info.exists} messages{found}")
+        self.summary = f"{folder}: {info.exists} messages{found}"
+        self.status(self.summary)
 
     # -- messages from workers -----------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that failed unexpectedly is reported, never a crash of the app."""
+        if event.state == WorkerState.ERROR and self.is_attached:
+            error = event.worker.error
+            if not isinstance(error, NoMatches):  # the screen was closing
+                self.notify(f"{event.worker.name}: {error}", title="Error", severity="error")
 
     @on(m.FoldersLoaded)
     def _folders_loaded(self, event: m.FoldersLoaded) -> None:
@@ -236,7 +247,7 @@ class MainScreen(Acting, Screen[None]):
         env = self.mlist.envelopes.get(uid)
         return env.flags if env else ()
 
-    @work(group="envelopes")
+    @work(group="envelopes", exit_on_error=False)
     async def fetch_envelopes(self, folder: str, uids: list[int]) -> None:
         if self.session is None:
             return
@@ -254,7 +265,7 @@ class MainScreen(Acting, Screen[None]):
         self.cache.save_envelopes(folder, envs)
         self.post_message(m.EnvelopesLoaded(folder, envs))
 
-    @work(exclusive=True, group="open")
+    @work(exclusive=True, group="open", exit_on_error=False)
     async def open_folder(self, folder: str) -> None:
         self.folder = folder
         self.search_query = None
@@ -269,7 +280,7 @@ class MainScreen(Acting, Screen[None]):
         except ImapClientError as exc:
             self.status(f"cannot open {folder}: {exc}")
 
-    @work(exclusive=True, group="open")
+    @work(exclusive=True, group="open", exit_on_error=False)
     async def refresh_folder(self, notify_new: bool = False) -> None:
         if self.session is None:
             return
@@ -289,7 +300,7 @@ class MainScreen(Acting, Screen[None]):
                     self.notify(f"{(who.name or who.email) if who else ''}: {env.subject}",
                                 title=f"New mail in {self.folder}")
 
-    @work(group="status")
+    @work(group="status", exit_on_error=False)
     async def refresh_status(self, folder: str) -> None:
         if self.session is None:
             return
@@ -305,7 +316,7 @@ class MainScreen(Acting, Screen[None]):
             except NoMatches:  # the screen is closing while we were waiting
                 return
 
-    @work(exclusive=True, group="message")
+    @work(exclusive=True, group="message", exit_on_error=False)
     async def load_message(self, uid: int) -> None:
         if self.session is None:
             return
@@ -317,7 +328,7 @@ class MainScreen(Acting, Screen[None]):
             self.status(f"cannot load message: {exc}")
             return
         self.post_message(m.MessageLoaded(folder, uid, raw))
-        self.status("")
+        self.status(self.summary)
         self.refresh_status(folder)
 
     # -- moving around -------------------------------------------------------------------

@@ -24,13 +24,13 @@ from mailtool.client.imap_parse import Envelope
 
 def _date(d: dt.datetime | None, now: dt.datetime) -> str:
     if d is None:
-        return "".ljust(6)
+        return "".ljust(10)
     local = d.astimezone() if d.tzinfo else d
     if local.date() == now.date():
-        return local.strftime("%H:%M").ljust(6)
+        return local.strftime("%H:%M").ljust(10)
     if local.year == now.year:
-        return local.strftime("%b %d")
-    return local.strftime("%Y-%m")[:6].ljust(6)
+        return local.strftime("%b %d").ljust(10)
+    return local.strftime("%Y-%m-%d")
 
 
 def _size(n: int) -> str:
@@ -98,9 +98,13 @@ class MessageList(ScrollView, can_focus=True):
         current = self.current_uid if keep_cursor and folder == self.folder else None
         if folder != self.folder:
             self.marked.clear()
+            self.envelopes = {}
         self.folder = folder
         self.rows = rows
-        self.envelopes = dict(envelopes)
+        present = {uid for uid, _d in rows}
+        # a refresh of the same folder keeps the headers already here
+        self.envelopes = {u: e for u, e in self.envelopes.items() if u in present}
+        self.envelopes.update(envelopes)
         self._asked = set(self.envelopes)
         index = {uid: i for i, (uid, _d) in enumerate(rows)}
         self.virtual_size = Size(self.size.width, len(rows))

@@ -16,7 +16,7 @@ FOLD_AFTER = 3  # quoted lines shown before folding
 class Reader(VerticalScroll, can_focus=True):
     DEFAULT_CSS = """
     Reader { height: 1fr; border-top: solid $primary; }
-    Reader #headers { color: $text-muted; padding: 0 1; }
+    Reader #headers { color: $text-muted; padding: 0 1; border-bottom: dashed $primary-muted; }
     Reader #body { padding: 0 1; }
     """
 
