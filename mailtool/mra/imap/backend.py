@@ -13,7 +13,7 @@ the caller.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -72,12 +72,13 @@ class FolderStatus:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A folder opened for SELECT: every message's metadata, ascending UID."""
+    """A folder opened for SELECT: every message's metadata, ascending UID.
+    Shared between sessions: never mutate ``messages``."""
 
     uidvalidity: int
     uidnext: int
     highestmodseq: int
-    messages: list[MessageMeta]
+    messages: Sequence[MessageMeta]
 
 
 @dataclass(frozen=True)

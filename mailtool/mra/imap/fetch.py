@@ -69,6 +69,7 @@ async def _fetch_index_only(
     mailbox): each line is one %-format of a template, about a microsecond."""
     template = "* %d FETCH (" + " ".join(_INDEX_FORMAT[n][0] for n in names) + ")\r\n"
     getters = [_INDEX_FORMAT[n][1] for n in names]
+    uid_flags = names == ["UID", "FLAGS"]  # what syncing clients ask, made fastest
     meta = box.meta
     view = box.uids
     out: list[str] = []
@@ -77,7 +78,10 @@ async def _fetch_index_only(
         while view[pos] != uid:
             pos += 1
         m = meta[uid]
-        out.append(template % (pos + 1, *[g(m) for g in getters]))
+        if uid_flags:
+            out.append(template % (pos + 1, uid, flag_list(m.flags)))
+        else:
+            out.append(template % (pos + 1, *[g(m) for g in getters]))
         if len(out) >= CHUNK:
             s.send("".join(out).encode())
             out.clear()

@@ -30,6 +30,8 @@ from mailtool.store.mailstore import Change, MailStore
 #: seconds between Maildir rescans of one folder triggered by polling sessions
 SYNC_INTERVAL = 1.0
 _MODES = {"+": "add", "-": "remove", "": "replace"}
+#: folders per user whose last SELECT listing is kept (most recent first out)
+SNAPSHOTS_KEPT = 4
 #: bytes read at a time when only the header is wanted (most headers fit in one)
 HEADER_CHUNK = 8192
 
@@ -50,6 +52,9 @@ class StoreUserMail:
         self.mail = store.user(user, create=True)
         self._store = store
         self._synced: dict[str, float] = {}
+        #: folder -> (counters, snapshot): a re-SELECT of an unchanged folder (a
+        #: client reconnecting, a second client) reuses the listing
+        self._snapshots: dict[str, tuple[tuple[int, int, int], Snapshot]] = {}
         self._lock = threading.Lock()
 
     def _folder(self, name: str):  # type: ignore[no-untyped-def]
@@ -123,8 +128,18 @@ class StoreUserMail:
         folder = self._folder(name)
         # counters first: a change racing with the read shows up again in the
         # next changes() (harmlessly), never goes missing
-        uidvalidity, uidnext, highest = self.mail.index.counters(folder.name)
-        return Snapshot(uidvalidity, uidnext, highest, self.mail.index.summaries(folder.name))
+        counters = self.mail.index.counters(folder.name)
+        with self._lock:
+            cached = self._snapshots.get(folder.name)
+        if cached is not None and cached[0] == counters:
+            return cached[1]  # nothing changed since: every row is still right
+        snap = Snapshot(*counters, self.mail.index.summaries(folder.name))
+        with self._lock:
+            self._snapshots.pop(folder.name, None)
+            self._snapshots[folder.name] = (counters, snap)
+            while len(self._snapshots) > SNAPSHOTS_KEPT:
+                self._snapshots.pop(next(iter(self._snapshots)))
+        return snap
 
     def changes(self, name: str, since_modseq: int) -> Changes:
         self._sync(name)
