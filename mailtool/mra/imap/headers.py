@@ -9,6 +9,7 @@ message's header never changes, so an entry is never stale.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 
@@ -23,19 +24,31 @@ Key = tuple[str, str, int, int]  # user, folder, uidvalidity, uid
 Fields = dict[str, tuple[str, ...]]
 
 
+_FIELD_START = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.M)
+
+
 def decoded_fields(header: bytes, names: tuple[str, ...] = CACHED) -> Fields:
     """RFC 2047-decoded, case-folded values of ``names`` in a header block (what
-    SEARCH compares; RFC 9051 §6.4.4 matching is case-insensitive)."""
-    root = mime.parse(header).root
-    out: Fields = {}
-    for name in names:
-        values = root.get(name.encode())
-        if values:
-            out[name] = tuple(
-                mime.decode_header(f.value.decode("utf-8", "surrogateescape")).casefold()
-                for f in values
-            )
-    return out
+    SEARCH compares; RFC 9051 §6.4.4 matching is case-insensitive).
+
+    A plain RFC 5322 §2.2 field splitter (unfolding continuation lines), much
+    cheaper than a MIME parse: only the top-level header is ever needed here.
+    """
+    wanted = set(names)
+    out: dict[str, list[str]] = {}
+    starts = list(_FIELD_START.finditer(header))
+    for i, m in enumerate(starts):
+        name = m.group(1).decode("ascii").lower()
+        if name not in wanted:
+            continue
+        end = starts[i + 1].start() if i + 1 < len(starts) else len(header)
+        raw = header[m.end() : end]
+        value = re.sub(rb"\r?\n[ \t]", b" ", raw).strip()
+        text = value.decode("utf-8", "surrogateescape")
+        if "=?" in text:  # RFC 2047 encoded words: only then the decoder's cost
+            text = mime.decode_header(text)
+        out.setdefault(name, []).append(text.casefold())
+    return {k: tuple(v) for k, v in out.items()}
 
 
 class HeaderCache:
