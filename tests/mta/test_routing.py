@@ -109,5 +109,5 @@ def test_smart_host_takes_every_domain_without_dns(tmp_path):
 def test_smart_host_password_never_without_tls():
     from mailtool.errors import ConfigError
 
-    with pytest.raises(ConfigError, match="relay.tls"):
+    with pytest.raises(ConfigError, match=r"relay\.tls"):
         cfg(relay={"host": "smtp.provider.test", "tls": "none", "username": "me"})
