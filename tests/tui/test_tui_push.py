@@ -85,3 +85,19 @@ async def test_keys_can_be_remapped(mail_server, account_config):
         assert mail_server.uids("INBOX")
         await pilot.press("x")
         await until(pilot, lambda: mail_server.uids("INBOX") == [], "deleted with x")
+
+
+async def test_flags_changed_elsewhere_show_after_reopening(mail_server, account_config):
+    """Resync on open: CONDSTORE CHANGEDSINCE when offered, else a flags refetch."""
+    mail_server.deliver(message("Changed elsewhere"))
+    async with make_app(account_config).run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: len(pilot.app.screen.mlist.envelopes) == 1, "cached")
+    other = mail_server.check()
+    other.select("INBOX")
+    other.uid("STORE", "1:*", "+FLAGS", "(\\Flagged)")
+    other.logout()
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.screen
+        await until(pilot, lambda: any(e.flagged for e in main.mlist.envelopes.values()),
+                    "flag from the other client")

@@ -218,13 +218,26 @@ class Acting(_Base):
             self.notify("open a message first (enter)")
         return msg
 
+    def _identity(self, msg) -> str:
+        """Answer as the identity the message was sent to (any configured account)."""
+        import email.utils
+
+        values = [str(v) for h in ("To", "Cc", "Delivered-To") for v in (msg.get_all(h) or [])]
+        to = {a.lower() for _n, a in email.utils.getaddresses(values)}
+        for account in [self.account, *getattr(self.app, "accounts", {}).values()]:
+            if account.email.lower() in to:
+                return account.from_header
+        return self.account.from_header
+
     def action_reply(self) -> None:
         if (msg := self._current()) is not None:
-            self._open_composer(reply(msg, self.account.from_header))
+            self._open_composer(reply(msg, self._identity(msg)))
 
     def action_reply_all(self) -> None:
         if (msg := self._current()) is not None:
-            self._open_composer(reply(msg, self.account.from_header, reply_all=True))
+            me = self._identity(msg)
+            mine = tuple(a.email for a in getattr(self.app, "accounts", {}).values())
+            self._open_composer(reply(msg, me, reply_all=True, my_addresses=mine))
 
     def action_forward(self) -> None:
         if (msg := self._current()) is not None:

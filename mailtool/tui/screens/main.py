@@ -161,13 +161,22 @@ class MainScreen(Acting, Screen[None]):
         self.status(f"opening {folder}...")
 
         async def load(client):
+            before = self.cache.status(folder)
             info = await client.select(folder)
+            # RFC 7162 §3.1.4: with CONDSTORE, fetch only the flags changed since last time
+            resynced = False
+            if (before and before.highestmodseq and info.highestmodseq
+                    and before.uidvalidity == info.uidvalidity and client.has("CONDSTORE")):
+                if info.highestmodseq != before.highestmodseq:
+                    changed = await client.fetch_flags("1:*", changed_since=before.highestmodseq)
+                    self.cache.set_flags(folder, changed)
+                resynced = True
             rows, uids = await folder_rows(client, self.cache, folder, sort=self.sort,
                                            threaded=self.threaded, query=self.search_query)
             if self.search_query is None:
                 self.cache.save_uids(folder, info.uidvalidity, uids, info.highestmodseq)
             cached = self.cache.envelopes(folder, [u for u, _d in rows[:500]])
-            if cached:  # flags may have changed since the cache was written
+            if cached and not resynced:  # flags may have changed since the cache was written
                 flags = await client.fetch_flags(sorted(cached))
                 for uid, env in cached.items():
                     if uid in flags:
