@@ -42,6 +42,7 @@ from mailtool.errors import (
 )
 from mailtool.net.log import log_event
 
+from .authn.mtasts import MtaStsCache, enforce_on_route
 from .dsn import Action, RecipientReport, build_dsn, should_notify
 from .outbound import RcptResult, Settings, deliver
 from .retry import RetryPolicy
@@ -109,6 +110,12 @@ class Relay:
             timeout=out.timeout,
         )
         self._wake_mtime = 0.0
+        #: RFC 8461 policies of the domains we send to ([auth] mta_sts)
+        self.sts: MtaStsCache | None = (
+            MtaStsCache(config.data_path, self.resolver, https_port=config.auth.mta_sts_port)
+            if config.auth.mta_sts
+            else None
+        )
 
     @property
     def queue(self) -> Any:
@@ -195,6 +202,9 @@ class Relay:
         addresses = [r.address for r in rcpts]
         try:
             route = await route_for(self.config, self.resolver, domain)
+            if self.sts is not None and not route.smart_host:
+                # enforce mode: only the policy's MX hosts, verified TLS, else defer (4.7.5)
+                route = enforce_on_route(route, await self.sts.policy_for(domain))
             results = await deliver(route, entry.sender, addresses, message, self.settings)
         except (TemporaryFailure, PermanentFailure) as exc:
             results = [RcptResult(a, exc.code, exc.enhanced, str(exc)) for a in addresses]

@@ -107,3 +107,41 @@ def test_no_matching_mx_defers(lab) -> None:
     with pytest.raises(TemporaryFailure) as err:
         _deliver(_r, policy, 25)
     assert err.value.enhanced == "4.7.5"
+
+
+@pytest.mark.parametrize(("cert_name", "status"), [("wrong.test", "pending"),
+                                                   ("mx.b.test", "delivered")])
+def test_the_relay_enforces_the_policy_on_queued_mail(
+    lab, certificate_authority, tmp_path: Path, monkeypatch, cert_name: str, status: str
+) -> None:
+    """Through the queue runner's relay: a queued message waits rather than going to an MX
+    whose certificate does not match, and goes when it does."""
+    from mailtool import config as config_mod
+    from mailtool.mta.relay import Relay
+    from mailtool.store.queue import Queue
+
+    cache, resolver, ca_file = lab
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    sink = Sink(certificate_authority.issue_cert(cert_name), tmp_path)
+    cfg = config_mod.from_dict({
+        "data_dir": str(tmp_path / "data"),
+        "hostname": "mail.a.test",
+        "outbound": {"port": sink.controller.port, "connect_timeout": 5, "timeout": 10},
+        "auth": {"mta_sts": True, "mta_sts_port": cache.https_port},
+    })
+    queue = Queue(tmp_path / "queue")
+    relay = Relay(cfg, queue=lambda: queue, resolver=resolver)
+    assert relay.sts is not None
+    qid = queue.enqueue("alice@a.test", ["bob@b.test"], b"Subject: hi\r\n\r\nhi\r\n",
+                        metadata={"local": [], "remote": ["bob@b.test"]}).id
+    sink.controller.start()
+    try:
+        asyncio.run(relay.process(qid))
+    finally:
+        sink.controller.stop()
+    if status == "delivered":
+        assert len(sink.messages) == 1
+    else:
+        (rcpt,) = queue.get(qid).recipients
+        assert rcpt.status == "pending" and sink.messages == []
+        assert "4.7" in (rcpt.last_error or ""), rcpt.last_error
