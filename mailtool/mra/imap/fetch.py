@@ -72,6 +72,20 @@ async def _fetch_index_only(
     uid_flags = names == ["UID", "FLAGS"]  # what syncing clients ask, made fastest
     meta = box.meta
     view = box.uids
+    if uid_flags and len(uids) == len(view):  # the whole mailbox: one comprehension
+        fl = flag_list
+        for start in range(0, len(view), CHUNK):
+            part = view[start : start + CHUNK]
+            s.send(
+                "".join(
+                    [
+                        f"* {n} FETCH (UID {u} FLAGS {fl(meta[u].flags)})\r\n"
+                        for n, u in enumerate(part, start + 1)
+                    ]
+                ).encode()
+            )
+            await s.flush()
+        return
     out: list[str] = []
     pos = 0
     for uid in uids:  # ascending, like the view: walk both instead of searching

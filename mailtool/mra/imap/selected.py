@@ -47,8 +47,10 @@ class SelectedMailbox:
         self.highestmodseq = snap.highestmodseq
         self.uids: list[int] = [m.uid for m in snap.messages]
         self.uidnext = max(snap.uidnext, self.uids[-1] + 1 if self.uids else 1)
-        self.meta: dict[int, MessageMeta] = {m.uid: m for m in snap.messages}
-        self.keywords: set[str] = {f for m in snap.messages for f in m.flags if f[:1] != "\\"}
+        self.meta: dict[int, MessageMeta] = dict(zip(self.uids, snap.messages, strict=True))
+        # few distinct flag sets per folder (the store shares equal ones)
+        distinct = {m.flags for m in snap.messages}
+        self.keywords: set[str] = {f for flags in distinct for f in flags if f[:1] != "\\"}
         self._announced_exists = len(self.uids)
         self._vanished: set[int] = set()
         self._flag_changes: set[int] = set()
