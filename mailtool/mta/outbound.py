@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -254,8 +255,28 @@ async def _close(smtp: aiosmtplib.SMTP) -> None:
             smtp.close()
 
 
+#: ``on_tls(hop, ok, failure_type)``: one call per TLS outcome, for TLS-RPT (RFC 8460 §4.3)
+TlsObserver = Callable[[Hop, bool, str], None]
+
+
+def tls_failure_type(text: str) -> str:
+    """The RFC 8460 §4.3 result type of a failed STARTTLS, from the error text."""
+    if "Hostname mismatch" in text or "doesn't match" in text:
+        return "certificate-host-mismatch"
+    if "expired" in text:
+        return "certificate-expired"
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return "certificate-not-trusted"
+    return "validation-failure"
+
+
 async def deliver(
-    route: Route, sender: str, recipients: list[str], message: bytes, settings: Settings
+    route: Route,
+    sender: str,
+    recipients: list[str],
+    message: bytes,
+    settings: Settings,
+    on_tls: TlsObserver | None = None,
 ) -> list[RcptResult]:
     """Try the route's hosts in order; one result per recipient, in their order."""
     last = HopFailed(451, codes.ES_NET_UNROUTABLE_TEMP, f"{route.domain}: no host to try")
@@ -267,9 +288,13 @@ async def deliver(
                 smtp = await _open(route, hop, settings, use_starttls)
             except TLSFailed as exc:
                 last = exc
+                if on_tls:
+                    on_tls(hop, False, tls_failure_type(exc.text))
                 continue  # opportunistic: the same host once more, in plaintext
             except HopFailed as exc:
                 last = exc
+                if on_tls and exc.enhanced == "4.7.10":
+                    on_tls(hop, False, "starttls-not-supported")
                 break
             try:
                 results = await _transaction(smtp, hop, sender, recipients, message)
@@ -279,6 +304,8 @@ async def deliver(
                 break
             tls = smtp.is_connected and smtp.get_transport_info("sslcontext") is not None
             await _close(smtp)
+            if on_tls and tls:
+                on_tls(hop, True, "")
             log_event(
                 "relay.session",
                 **where,

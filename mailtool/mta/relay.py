@@ -42,11 +42,12 @@ from mailtool.errors import (
 )
 from mailtool.net.log import log_event
 
-from .authn.mtasts import MtaStsCache, enforce_on_route
+from .authn.mtasts import MtaStsCache, MtaStsPolicy, enforce_on_route
+from .authn.tlsrpt import TlsAttempt, TlsReportLog
 from .dsn import Action, RecipientReport, build_dsn, should_notify
-from .outbound import RcptResult, Settings, deliver
+from .outbound import RcptResult, Settings, TlsObserver, deliver
 from .retry import RetryPolicy
-from .routing import route_for
+from .routing import Hop, route_for
 
 #: the file ``mailtool queue`` touches to wake the server's runner
 WAKE_FILE = ".wake"
@@ -115,6 +116,10 @@ class Relay:
             MtaStsCache(config.data_path, self.resolver, https_port=config.auth.mta_sts_port)
             if config.auth.mta_sts
             else None
+        )
+        #: our outbound TLS results, reported daily to domains that ask (RFC 8460)
+        self.tls_log: TlsReportLog | None = (
+            TlsReportLog(config.data_path) if config.auth.tlsrpt else None
         )
 
     @property
@@ -202,10 +207,15 @@ class Relay:
         addresses = [r.address for r in rcpts]
         try:
             route = await route_for(self.config, self.resolver, domain)
+            policy = None
             if self.sts is not None and not route.smart_host:
                 # enforce mode: only the policy's MX hosts, verified TLS, else defer (4.7.5)
-                route = enforce_on_route(route, await self.sts.policy_for(domain))
-            results = await deliver(route, entry.sender, addresses, message, self.settings)
+                policy = await self.sts.policy_for(domain)
+                route = enforce_on_route(route, policy)
+            results = await deliver(
+                route, entry.sender, addresses, message, self.settings,
+                on_tls=self._tls_observer(domain, policy) if not route.smart_host else None,
+            )
         except (TemporaryFailure, PermanentFailure) as exc:
             results = [RcptResult(a, exc.code, exc.enhanced, str(exc)) for a in addresses]
         except ConfigError as exc:
@@ -218,6 +228,20 @@ class Relay:
         attempts = {r.address: r.attempts for r in rcpts}
         for result in results:
             await self._record(entry, result, attempts[result.address] + 1, now)
+
+    def _tls_observer(self, domain: str, policy: MtaStsPolicy | None) -> TlsObserver | None:
+        log = self.tls_log
+        if log is None:
+            return None
+        kind = "sts" if policy is not None else "no-policy-found"
+        strings = tuple(policy.policy_strings) if policy is not None else ()
+
+        def observe(hop: Hop, ok: bool, failure: str) -> None:
+            attempt = TlsAttempt(domain, hop.name, kind, strings, ok, failure, hop.address)
+            with contextlib.suppress(OSError):  # a report line is never worth a delivery
+                log.record(attempt, time.time())
+
+        return observe
 
     async def _record(self, entry: Any, result: RcptResult, attempts: int, now: float) -> None:
         """Write one recipient's outcome to the queue (durable before the next step)."""

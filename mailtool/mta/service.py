@@ -65,6 +65,26 @@ class SessionEnv:
         return new_queue_id()
 
 
+async def _tls_reports(ctx: ServerContext, runner: QueueRunner) -> None:
+    """Daily TLS-RPT reports (RFC 8460), queued for relay like any remote mail."""
+    from mailtool.dns import resolver_from_config
+
+    from .authn.tlsrpt import TlsReportLog, report_daily
+
+    async def enqueue(sender: str, to: list[str], message: bytes) -> None:
+        meta = {"local": [], "remote": list(to)}
+        await asyncio.to_thread(ctx.queue.enqueue, sender, list(to), message, metadata=meta)
+        runner.wake()
+
+    await report_daily(
+        TlsReportLog(ctx.config.data_path),
+        resolver_from_config(ctx.config),
+        enqueue,
+        organization=ctx.config.hostname,
+        sender=f"postmaster@{ctx.config.hostname}",
+    )
+
+
 def shared_runner(ctx: ServerContext) -> QueueRunner:
     """The one queue runner of this server, started with the listeners."""
 
@@ -76,6 +96,8 @@ def shared_runner(ctx: ServerContext) -> QueueRunner:
             sieve=lambda: ctx.sieve_scripts,
         )
         ctx.run_in_background(runner.run)
+        if ctx.config.auth.tlsrpt:
+            ctx.run_in_background(lambda: _tls_reports(ctx, runner))
         return runner
 
     runner: QueueRunner = ctx.store("mta.queue_runner", build)

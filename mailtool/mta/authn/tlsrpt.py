@@ -206,3 +206,55 @@ async def send_reports(
         log_event("tlsrpt.sent", domain=domain, day=day, to=",".join(to))
         sent.append(domain)
     return sent
+
+
+async def send_due_reports(
+    log: TlsReportLog,
+    resolver: Resolver,
+    enqueue: Enqueue,
+    *,
+    organization: str,
+    sender: str,
+    now: float,
+) -> list[str]:
+    """Report every finished UTC day not reported yet; a ``DAY.sent`` marker records it.
+
+    The marker is written after the reports are queued: a crash in between sends
+    that day's reports once more, which RFC 8460 receivers de-duplicate by report-id.
+    """
+    today = day_of(now)
+    done: list[str] = []
+    if not log.dir.is_dir():
+        return done
+    for path in sorted(log.dir.glob("*.jsonl")):
+        day = path.stem
+        marker = path.with_suffix(".sent")
+        if day >= today or marker.exists():
+            continue
+        await send_reports(log, day, resolver, enqueue, organization=organization, sender=sender)
+        marker.write_text("sent\n")
+        done.append(day)
+    return done
+
+
+async def report_daily(
+    log: TlsReportLog,
+    resolver: Resolver,
+    enqueue: Enqueue,
+    *,
+    organization: str,
+    sender: str,
+    every: float = 3600.0,
+) -> None:
+    """The server's background task: look for a finished day every ``every`` seconds."""
+    import asyncio
+    import time
+
+    while True:
+        try:
+            await send_due_reports(
+                log, resolver, enqueue, organization=organization, sender=sender, now=time.time()
+            )
+        except Exception as exc:  # reports are best effort; mail delivery is not
+            log_event("tlsrpt.error", error=str(exc))
+        await asyncio.sleep(every)

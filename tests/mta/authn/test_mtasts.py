@@ -139,9 +139,18 @@ def test_the_relay_enforces_the_policy_on_queued_mail(
         asyncio.run(relay.process(qid))
     finally:
         sink.controller.stop()
+    import time
+
+    from mailtool.mta.authn.tlsrpt import TlsReportLog, day_of
+
+    # the attempt is recorded for TLS-RPT, with the policy that governed it
+    (attempt,) = TlsReportLog(tmp_path / "data").attempts(day_of(time.time()))
+    assert (attempt.domain, attempt.mx_host, attempt.policy_type) == ("b.test", "mx.b.test", "sts")
+    assert attempt.success is (status == "delivered")
     if status == "delivered":
         assert len(sink.messages) == 1
     else:
+        assert attempt.failure_type == "certificate-host-mismatch"
         (rcpt,) = queue.get(qid).recipients
         assert rcpt.status == "pending" and sink.messages == []
         assert "4.7" in (rcpt.last_error or ""), rcpt.last_error

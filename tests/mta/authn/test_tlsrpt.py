@@ -52,3 +52,26 @@ def test_daily_report(dns_server, tmp_path: Path) -> None:
     assert policy["failure-details"] == [{
         "result-type": "certificate-host-mismatch", "receiving-ip": "127.0.0.1",
         "receiving-mx-hostname": "mx.b.test", "failed-session-count": 2}]
+
+
+def test_finished_days_are_reported_once(dns_server, tmp_path: Path) -> None:
+    from mailtool.mta.authn.tlsrpt import send_due_reports
+
+    dns = dns_server([txt("_smtp._tls.b.test", "v=TLSRPTv1; rua=mailto:tls@b.test")])
+    log = TlsReportLog(tmp_path)
+    log.record(TlsAttempt("b.test", "mx.b.test", "sts", STS, True), WHEN)
+    log.record(TlsAttempt("b.test", "mx.b.test", "sts", STS, True), WHEN + 86400)  # "today"
+    queued: list[tuple[str, list[str]]] = []
+
+    async def enqueue(sender: str, to: list[str], message: bytes) -> None:
+        queued.append((sender, to))
+
+    def run() -> list[str]:
+        return asyncio.run(send_due_reports(
+            log, Resolver([dns.address]), enqueue, organization="mail.a.test",
+            sender="postmaster@mail.a.test", now=WHEN + 86400,
+        ))
+
+    assert run() == ["2026-11-27"]  # yesterday; today is not finished
+    assert queued == [("postmaster@mail.a.test", ["tls@b.test"])]
+    assert run() == [] and len(queued) == 1  # never twice
