@@ -72,6 +72,7 @@ async def test_move_delete_archive_and_undo(mail_server, account_config):
         await until(pilot, lambda: type(app.screen).__name__ == "PickerScreen", "folder picker")
         picker = app.screen
         index = [label for label, _v in picker.choices].index("Projects")
+        await until(pilot, lambda: picker.query("#choices"), "folders listed")
         picker.query_one("#choices").highlighted = index
         await pilot.press("enter")
         await until(pilot, lambda: subjects(mail_server, "Projects") == ["One"], "moved")

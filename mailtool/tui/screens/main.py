@@ -85,7 +85,7 @@ class MainScreen(Acting, Screen[None]):
     def _title(self) -> None:
         what = self.folder + (f"  search: {self.search_query}" if self.search_query else "")
         order = "threads" if self.threaded else f"sort: {self.sort}"
-        self.mlist.border_title = f"{what}  [{order}]"
+        self.mlist.border_title = f"{what}  ({order})"
 
     # -- start-up ----------------------------------------------------------------------
 
