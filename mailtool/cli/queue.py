@@ -45,7 +45,7 @@ def _age(seconds: float) -> str:
 def entry_json(entry: QueueEntry) -> dict[str, Any]:
     data = entry.to_json()
     data.pop("format", None)
-    data["size"] = entry.message_path.stat().st_size if entry.message_path.exists() else None
+    data["size"] = entry.message_size
     return data
 
 

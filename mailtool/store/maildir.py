@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mailtool.errors import AlreadyExists, NotFound, StoreError
+from mailtool.store.groupsync import fsync_dir_now, sync_dir
 
 INBOX = "INBOX"
 #: IMAP hierarchy separator
@@ -165,11 +166,19 @@ def size_in_name(base: str) -> int | None:
 
 
 _counter = itertools.count(1)
+_HOST_TTL = 60.0
+_host: tuple[float, str] = (0.0, "")
 
 
 def _hostname() -> str:
-    # maildir spec: '/' -> \057 and ':' -> \072 so the name stays one path component
-    return socket.gethostname().replace("/", "\\057").replace(":", "\\072") or "localhost"
+    """The host part of file names; looked up once a minute, not once per message."""
+    global _host
+    now = time.monotonic()
+    if now - _host[0] > _HOST_TTL or not _host[1]:
+        # maildir spec: '/' -> \057 and ':' -> \072 so the name stays one path component
+        name = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
+        _host = (now, name or "localhost")
+    return _host[1]
 
 
 def unique_name() -> str:
@@ -185,27 +194,45 @@ def unique_name() -> str:
 
 def fsync_dir(path: Path) -> None:
     """Make a rename or unlink in ``path`` durable."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir_now(path)
 
 
 def write_file(path: Path, data: bytes | BinaryIO) -> int:
     """Write ``data`` (bytes or a binary file, streamed) to ``path`` and fsync; returns the size."""
-    size = 0
-    with open(path, "xb") as out:
+    return write_durably(path, data)[0]
+
+
+def _write_all(fd: int, data: bytes | bytearray | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def write_durably(
+    path: str | os.PathLike[str], data: bytes | BinaryIO, prefix: bytes = b""
+) -> tuple[int, float]:
+    """Create ``path`` (it must not exist), write ``prefix`` + ``data`` (bytes or a binary
+    file, streamed), fsync. Returns (bytes of ``data`` written, the file's mtime).
+
+    Plain ``os`` calls, no Python file object: five system calls for a small message.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags, 0o666)
+    try:
         if isinstance(data, bytes | bytearray | memoryview):
-            out.write(data)
+            _write_all(fd, prefix + data if prefix else data)
             size = len(data)
         else:
+            _write_all(fd, prefix)
+            size = 0
             while chunk := data.read(_COPY_CHUNK):
-                out.write(chunk)
+                _write_all(fd, chunk)
                 size += len(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    return size
+        os.fsync(fd)
+        mtime = os.fstat(fd).st_mtime
+    finally:
+        os.close(fd)
+    return size, mtime
 
 
 # --------------------------------------------------------------------------- the tree
@@ -313,22 +340,43 @@ class Maildir:
         The message lands in ``new/`` without flags, in ``cur/`` with ``:2,<letters>``
         when it has any. The file's mtime is the internal date (as Dovecot does).
         """
+        return self.deliver_dated(folder, data, flags=flags, internal_date=internal_date)[:3]
+
+    def deliver_dated(
+        self,
+        folder: str,
+        data: bytes | BinaryIO,
+        *,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+    ) -> tuple[str, str, int, float]:
+        """:meth:`deliver`, also returning the internal date: ``internal_date``, or
+        when None the file's own mtime (no utime call, the clocks agree by construction).
+
+        File-system calls for a small message: open, write, fsync, fstat, close,
+        rename, and the directory fsync (shared with concurrent deliveries into the
+        same directory). A missing folder shows as the failed open of its tmp/.
+        """
         folder_dir = self.path(folder)
-        if not (folder_dir / "cur").is_dir():
-            raise NotFound(f"folder {normalize_folder(folder)!r} does not exist")
         tmp = folder_dir / "tmp" / unique_name()
         try:
-            size = write_file(tmp, data)
+            try:
+                size, mtime = write_durably(tmp, data)
+            except FileNotFoundError:
+                if not (folder_dir / "cur").is_dir():
+                    raise NotFound(f"folder {normalize_folder(folder)!r} does not exist") from None
+                raise
             if internal_date is not None:
                 os.utime(tmp, (internal_date, internal_date))
+                mtime = internal_date
             base = f"{tmp.name},S={size}"
             rel = self.relpath_for(base, flags, in_new=not info_letters(flags))
             os.rename(tmp, folder_dir / rel)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        fsync_dir(folder_dir / rel.split("/")[0])
-        return base, rel, size
+        sync_dir(folder_dir / rel.split("/")[0])
+        return base, rel, size, mtime
 
     @staticmethod
     def relpath_for(base: str, flags: Iterable[str], *, in_new: bool = False) -> str:

@@ -31,6 +31,7 @@ from typing import BinaryIO, Literal
 from mailtool.errors import NotFound, QuotaExceeded
 from mailtool.store import address as addr
 from mailtool.store.accounts import Accounts
+from mailtool.store.groupsync import Batcher
 from mailtool.store.index import INDEX_FILE, FolderStatus, Index, MessageInfo, NewMessage
 from mailtool.store.maildir import (
     DEFAULT_FOLDERS,
@@ -128,10 +129,34 @@ class UserMail:
         self._store = store
         self._watchers: list[Watcher] = []
         self.lock = threading.RLock()
+        #: index entries of new files, committed together when deliveries overlap
+        self._index_adds: Batcher[tuple[str, NewMessage], MessageInfo] = Batcher(
+            self._commit_index
+        )
+        #: folders delivered to before (skips the folder checks on every delivery)
+        self._delivery_folders: dict[str, Folder] = {}
         self.sync_folders()
 
     def __repr__(self) -> str:
         return f"UserMail({self.address!r})"
+
+    def _commit_index(
+        self, items: list[tuple[str, NewMessage]]
+    ) -> list[MessageInfo] | list[MessageInfo | Exception]:
+        """Index entries of concurrent deliveries in one transaction; if that fails
+        (a folder removed meanwhile), one by one, so only the guilty one fails."""
+        try:
+            return self.index.add_many(items)
+        except Exception:
+            if len(items) == 1:
+                raise
+        out: list[MessageInfo | Exception] = []
+        for item in items:
+            try:
+                out.append(self.index.add_many([item])[0])
+            except Exception as exc:
+                out.append(exc)
+        return out
 
     # ---- notifications
 
@@ -165,6 +190,7 @@ class UserMail:
     def sync_folders(self) -> list[str]:
         """Make the index's folder list match the disk (folders made by mutt, Dovecot...)."""
         with self.lock:
+            self._delivery_folders.clear()
             on_disk = self.maildir.folders()
             indexed = set(self.index.folder_names())
             for name in set(on_disk) - indexed:
@@ -190,6 +216,7 @@ class UserMail:
         canonical = normalize_folder(name)
         parts = canonical.split("/")
         with self.lock:
+            self._delivery_folders.clear()
             for i in range(1, len(parts)):
                 parent = "/".join(parts[:i])
                 if parent != INBOX and not self.maildir.exists(parent):
@@ -203,6 +230,7 @@ class UserMail:
     def delete_folder(self, name: str) -> None:
         canonical = normalize_folder(name)
         with self.lock:
+            self._delivery_folders.clear()
             self.maildir.delete_folder(canonical)
             self.index.remove_folder(canonical)
         self._notify(canonical, "folders", (), 0)
@@ -211,6 +239,7 @@ class UserMail:
         """Rename a folder and its children; renaming INBOX moves its mail (RFC 9051 §6.3.6)."""
         src, dst = normalize_folder(old), normalize_folder(new)
         with self.lock:
+            self._delivery_folders.clear()
             if src == INBOX:
                 inbox = self.folder(INBOX)
                 target = self.create_folder(dst)
@@ -262,7 +291,14 @@ class UserMail:
     ) -> int:
         """File a message (MDA); durable when it returns the new UID. ``size`` is needed for
         the quota check when ``message`` is a file."""
-        return self.folder(folder).append(message, flags, internal_date, size=size).uid
+        target = self._delivery_folders.get(folder)
+        if target is None:
+            target = self._delivery_folders[folder] = self.folder(folder)
+        try:
+            return target.append(message, flags, internal_date, size=size).uid
+        except NotFound:
+            self._delivery_folders.pop(folder, None)  # deleted by another program
+            raise
 
 
 class Folder:
@@ -329,19 +365,23 @@ class Folder:
         *,
         size: int | None = None,
     ) -> MessageInfo:
-        """APPEND / delivery: file fsynced, then index committed, then watchers told."""
+        """APPEND / delivery: file fsynced, then index committed, then watchers told.
+
+        Both durable when this returns (DESIGN principle 1), and both flushes are
+        shared with concurrent deliveries: the directory fsync (``groupsync``) and
+        the index commit (one transaction, one WAL fsync, for every entry waiting).
+        The internal date is the file's mtime unless given (no extra ``utime``).
+        """
         flagset = frozenset(canonical_flag(f) for f in flags)
         if size is None and isinstance(message, bytes | bytearray):
             size = len(message)
         self.mail.check_quota(1, size or 0)
-        when = time.time() if internal_date is None else internal_date
-        base, rel, real_size = self.mail.maildir.deliver(
-            self.name, message, flags=flagset, internal_date=when
+        base, rel, real_size, when = self.mail.maildir.deliver_dated(
+            self.name, message, flags=flagset, internal_date=internal_date
         )
-        with self.mail.lock:
-            [info] = self.mail.index.add(
-                self.name, [NewMessage(base, rel, flagset, real_size, when)]
-            )
+        info = self.mail._index_adds.submit(
+            (self.name, NewMessage(base, rel, flagset, real_size, when))
+        )
         self.mail._notify(self.name, "append", [info.uid], info.modseq)
         return info
 

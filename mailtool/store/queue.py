@@ -3,20 +3,37 @@
 This is THE durability point (DESIGN principle 1): SMTP answers ``250`` after
 DATA only once :meth:`Queue.enqueue` has returned. Layout::
 
-    <data_dir>/queue/<id>.msg     the message, exactly as accepted
-    <data_dir>/queue/<id>.json    the envelope: sender, per-recipient state, metadata
+    <data_dir>/queue/<id>.q       one line of JSON (the envelope: sender, recipients,
+                                  metadata), then the message exactly as accepted
+    <data_dir>/queue/<id>.state   the envelope again, once a recipient's state changed
+                                  (a deferral, a bounce, one of several delivered)
     <data_dir>/queue/tmp/         files being written
-    <data_dir>/queue/.lock        flock() held while an envelope is rewritten or removed
+    <data_dir>/queue/.lock        flock() held while a state file is rewritten
 
-Every file is written tmp/ -> fsync -> rename -> fsync dir; the message before
-its envelope. So an envelope always has its message; a message without an
-envelope is an enqueue that never returned and :meth:`Queue.recover` removes
-it, with anything left in tmp/. Removal goes envelope first for the same reason.
+Message and envelope are ONE file, written tmp/ -> fsync -> rename -> fsync
+the directory: two disk flushes per message, and the directory fsync is shared
+by every enqueue in flight at the same moment (:mod:`.groupsync`). So a crash
+leaves the whole entry or none of it (a tmp/ leftover :meth:`Queue.recover`
+removes). State files are written the same way; :meth:`Queue.get` prefers a
+state file to the envelope in the ``.q`` header.
+
+Removal: the ``.q`` goes first, then the state file. When there is a state
+file, the directory is fsynced between the two, so a crash can never bring
+back a ``.q`` whose state file is gone (its recipients would all look pending
+again). Without one (the common case: one local recipient, delivered at the
+first try) the unlink is not fsynced: a power loss may bring the entry back,
+all pending, and the queue runner's start-up scan finds the delivered copy by
+the queue id in our ``Received:`` header and marks it delivered instead of
+delivering it twice (:mod:`mailtool.mta.queue_runner`). A SIGKILL cannot bring
+anything back (the kernel has the unlink). Postfix does not fsync removals either.
 
 Ids sort by arrival time (16 hex digits of nanoseconds, then 8 random hex
 digits) and are safe file names. One process (the server) enqueues and
-delivers; ``mailtool queue`` in another process may read and delete, which the
-lock file makes safe.
+delivers; ``mailtool queue`` in another process may read and change state,
+which the lock file makes safe.
+
+Spools of the earlier layout (``<id>.msg`` + ``<id>.json``) are converted by
+:meth:`Queue.recover` when the server starts.
 """
 
 from __future__ import annotations
@@ -36,14 +53,20 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from mailtool.errors import NotFound, StoreError
-from mailtool.store.maildir import fsync_dir, write_file
+from mailtool.store.groupsync import sync_dir
+from mailtool.store.maildir import write_durably
 
 Status = Literal["pending", "delivered", "failed", "bounced"]
 STATUSES: tuple[str, ...] = ("pending", "delivered", "failed", "bounced")
 #: a recipient in one of these needs nothing more; "failed" still owes the sender a bounce
 SETTLED = frozenset({"delivered", "bounced"})
 _ID_RE = re.compile(r"^[0-9a-f]{16}-[0-9a-f]{8}$")
-_FORMAT = 1
+_FORMAT = 2
+#: first bytes of a ``.q`` file: the envelope line follows
+_MAGIC = b"MTQ2 "
+#: longest envelope line read back (metadata is small; a header is never this long)
+_MAX_ENVELOPE = 1 << 20
+_ENTRY, _STATE, _LEGACY_MSG, _LEGACY_ENV = ".q", ".state", ".msg", ".json"
 
 
 @dataclass
@@ -71,6 +94,8 @@ class QueueEntry:
     created: float
     metadata: dict[str, Any] = field(default_factory=dict)
     message_path: Path = field(default=Path(), compare=False)
+    #: where the message starts in ``message_path`` (after the envelope line)
+    message_offset: int = field(default=0, compare=False)
 
     @property
     def settled(self) -> bool:
@@ -92,19 +117,32 @@ class QueueEntry:
         ]
 
     def open_message(self) -> BinaryIO:
-        return open(self.message_path, "rb")
+        """The message as a binary file, positioned at its first byte."""
+        fh = open(self.message_path, "rb")  # noqa: SIM115 - the caller closes it
+        fh.seek(self.message_offset)
+        return fh
 
     def read_message(self) -> bytes:
-        return self.message_path.read_bytes()
+        with self.open_message() as fh:
+            return fh.read()
+
+    @property
+    def message_size(self) -> int | None:
+        """Size of the message in bytes (None: the entry is gone)."""
+        try:
+            return self.message_path.stat().st_size - self.message_offset
+        except FileNotFoundError:
+            return None
 
     def to_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
         data.pop("message_path")
+        data.pop("message_offset")
         data["format"] = _FORMAT
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], message_path: Path) -> QueueEntry:
+    def from_json(cls, data: dict[str, Any], message_path: Path, offset: int = 0) -> QueueEntry:
         return cls(
             id=data["id"],
             sender=data["sender"],
@@ -112,6 +150,7 @@ class QueueEntry:
             created=data["created"],
             metadata=data.get("metadata", {}),
             message_path=message_path,
+            message_offset=offset,
         )
 
 
@@ -124,6 +163,7 @@ class Queue:
         self.tmp.mkdir(parents=True, exist_ok=True)
         self._lockfile = self.path / ".lock"
         self._thread_lock = threading.RLock()
+        self._id_lock = threading.Lock()  # ids only: never waits behind a state write
         self._last_ns = 0
 
     @classmethod
@@ -136,15 +176,16 @@ class Queue:
     # ------------------------------------------------------------------ ids and files
 
     def _new_id(self) -> str:
-        with self._thread_lock:
+        with self._id_lock:
             ns = max(time.time_ns(), self._last_ns + 1)
             self._last_ns = ns
         return f"{ns:016x}-{secrets.token_hex(4)}"
 
     def _paths(self, entry_id: str) -> tuple[Path, Path]:
+        """(``<id>.q``, ``<id>.state``)."""
         if not _ID_RE.match(entry_id):
             raise NotFound(f"{entry_id!r} is not a queue id")
-        return self.path / f"{entry_id}.msg", self.path / f"{entry_id}.json"
+        return self.path / f"{entry_id}{_ENTRY}", self.path / f"{entry_id}{_STATE}"
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
@@ -155,20 +196,20 @@ class Queue:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _install(self, final: Path, data: bytes | BinaryIO) -> None:
-        """tmp -> fsync -> rename -> fsync dir."""
+    def _install(self, final: Path, data: bytes | BinaryIO, prefix: bytes = b"") -> None:
+        """tmp -> fsync -> rename -> fsync dir (the last shared with concurrent writers)."""
         tmp = self.tmp / f"{final.name}.{secrets.token_hex(4)}"
         try:
-            write_file(tmp, data)
+            write_durably(tmp, data, prefix)
             os.replace(tmp, final)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        fsync_dir(self.path)
+        sync_dir(self.path)
 
-    def _write_envelope(self, entry: QueueEntry) -> None:
-        _, env = self._paths(entry.id)
-        self._install(env, json.dumps(entry.to_json(), indent=1, sort_keys=True).encode())
+    def _write_state(self, entry: QueueEntry) -> None:
+        _, state = self._paths(entry.id)
+        self._install(state, json.dumps(entry.to_json(), indent=1, sort_keys=True).encode())
 
     # ------------------------------------------------------------------ API
 
@@ -189,37 +230,49 @@ class Queue:
         if not recipients:
             raise StoreError("a queue entry needs at least one recipient")
         entry_id = self._new_id()
-        msg, _ = self._paths(entry_id)
-        seen: list[str] = []
-        for r in recipients:
-            if r not in seen:
-                seen.append(r)
+        path, _ = self._paths(entry_id)
         entry = QueueEntry(
             entry_id,
             sender,
-            [RecipientState(a) for a in seen],
+            [RecipientState(a) for a in dict.fromkeys(recipients)],
             time.time(),
             dict(metadata or {}),
-            msg,
+            path,
         )
-        json.dumps(entry.to_json())  # refuse unserialisable metadata before writing anything
-        self._install(msg, message)  # message first: an envelope never lacks its message
-        self._write_envelope(entry)
+        # json refuses unserialisable metadata before anything is written
+        header = _MAGIC + json.dumps(entry.to_json(), separators=(",", ":")).encode() + b"\n"
+        entry.message_offset = len(header)
+        self._install(path, message, header)
         return entry
 
     def get(self, entry_id: str) -> QueueEntry:
-        msg, env = self._paths(entry_id)
+        path, state = self._paths(entry_id)
         try:
-            data = json.loads(env.read_text())
+            with open(path, "rb") as fh:
+                line = fh.readline(_MAX_ENVELOPE)
+            if not line.startswith(_MAGIC) or not line.endswith(b"\n"):
+                raise ValueError("no envelope line")
+            data = json.loads(line[len(_MAGIC) :])
+            try:
+                with open(state, "rb") as fh:
+                    data = json.loads(fh.read())
+            except FileNotFoundError:
+                pass
         except FileNotFoundError:
             raise NotFound(f"queue entry {entry_id} does not exist") from None
         except (ValueError, OSError) as exc:
             raise StoreError(f"queue entry {entry_id} is unreadable: {exc}") from exc
-        return QueueEntry.from_json(data, msg)
+        return QueueEntry.from_json(data, path, len(line))
 
     def ids(self) -> list[str]:
         """Ids of complete entries, oldest first."""
-        return sorted(p.stem for p in self.path.glob("*.json") if _ID_RE.match(p.stem))
+        out = []
+        with os.scandir(self.path) as it:
+            for item in it:
+                stem, dot, ext = item.name.partition(".")
+                if dot and "." + ext == _ENTRY and _ID_RE.match(stem):
+                    out.append(stem)
+        return sorted(out)
 
     def list(self) -> list[QueueEntry]:
         """Every complete entry, oldest first (entries removed meanwhile are skipped)."""
@@ -255,7 +308,7 @@ class Queue:
             r.attempts += 1
             r.last_error = error
             r.next_attempt = next_attempt if status == "pending" else None
-            self._write_envelope(entry)
+            self._write_state(entry)
         return entry
 
     def reschedule(
@@ -273,7 +326,7 @@ class Queue:
                     r.status, r.last_error, r.next_attempt = "failed", fail, None
                 else:
                     r.next_attempt = next_attempt
-            self._write_envelope(entry)
+            self._write_state(entry)
         return entry
 
     def update_metadata(self, entry_id: str, **values: Any) -> QueueEntry:
@@ -281,35 +334,69 @@ class Queue:
         with self._locked():
             entry = self.get(entry_id)
             entry.metadata.update(values)
-            self._write_envelope(entry)
+            self._write_state(entry)
         return entry
 
     def remove(self, entry_id: str, *, force: bool = False) -> None:
-        """Delete an entry once every recipient is settled (``force``: the admin says so)."""
-        msg, env = self._paths(entry_id)
-        with self._locked():
+        """Delete an entry once every recipient is settled (``force``: the caller knows).
+
+        See the module docstring for why the common case is not fsynced.
+        """
+        path, state = self._paths(entry_id)
+        if not force:
             entry = self.get(entry_id)
-            if not force and not entry.settled:
+            if not entry.settled:
                 open_ = [f"{r.address} ({r.status})" for r in entry.recipients if not r.settled]
                 raise StoreError(
                     f"queue entry {entry_id} still has unsettled recipients: {', '.join(open_)}"
                 )
-            env.unlink()  # envelope first: a crash leaves an orphan message recover() removes
-            fsync_dir(self.path)
-            msg.unlink(missing_ok=True)
-            fsync_dir(self.path)
+        if not os.path.lexists(state):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                raise NotFound(f"queue entry {entry_id} does not exist") from None
+            return
+        with self._locked():
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                raise NotFound(f"queue entry {entry_id} does not exist") from None
+            finally:
+                sync_dir(self.path)  # the .q is gone for good before its state goes
+                state.unlink(missing_ok=True)
 
     def recover(self) -> list[str]:
-        """Start-up clean-up by the one writing process: remove tmp/ leftovers and messages
-        whose enqueue never finished. Returns what was removed (for the log)."""
+        """Start-up clean-up by the one writing process: remove tmp/ leftovers and state
+        files whose entry is gone, convert entries of the earlier two-file layout.
+        Returns what was removed (for the log)."""
         removed = []
         with self._locked():
             for p in self.tmp.iterdir():
                 p.unlink(missing_ok=True)
                 removed.append(f"tmp/{p.name}")
-            for p in self.path.glob("*.msg"):
-                if not p.with_suffix(".json").exists():
+            for p in self.path.glob(f"*{_STATE}"):
+                if not p.with_suffix(_ENTRY).exists():
                     p.unlink(missing_ok=True)
                     removed.append(p.name)
-            fsync_dir(self.path)
+            for p in self.path.glob(f"*{_LEGACY_MSG}"):
+                if not p.with_suffix(_LEGACY_ENV).exists():
+                    p.unlink(missing_ok=True)  # an enqueue of the old layout that never finished
+                    removed.append(p.name)
+            self._convert_legacy()
+            sync_dir(self.path)
         return sorted(removed)
+
+    def _convert_legacy(self) -> None:
+        """``<id>.json`` + ``<id>.msg`` -> ``<id>.q``: the new file is durable before the
+        old ones go, so a crash half-way converts again on the next start."""
+        for env in self.path.glob(f"*{_LEGACY_ENV}"):
+            entry_id, msg = env.stem, env.with_suffix(_LEGACY_MSG)
+            if not _ID_RE.match(entry_id) or not msg.exists():
+                continue
+            data = json.loads(env.read_text())
+            data["format"] = _FORMAT
+            header = _MAGIC + json.dumps(data, separators=(",", ":")).encode() + b"\n"
+            with open(msg, "rb") as fh:
+                self._install(self.path / f"{entry_id}{_ENTRY}", fh, header)
+            env.unlink()
+            msg.unlink()

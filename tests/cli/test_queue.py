@@ -87,4 +87,5 @@ def test_bounce_marks_what_is_left_failed_for_the_runner(spool, run):
 def test_delete_removes_without_a_trace(spool, run):
     queue, qid = spool
     assert run("delete", qid).exit_code == 0
-    assert queue.ids() == [] and not list(queue.path.glob("*.msg"))
+    assert queue.ids() == [] and not list(queue.path.glob("*.q"))
+    assert not list(queue.path.glob("*.state"))

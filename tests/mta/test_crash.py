@@ -13,6 +13,7 @@ import time
 import pytest
 
 from mailtool.store.mailstore import MailStore
+from mailtool.store.queue import Queue
 from tests.mta.maildir_view import mailbox_files
 
 TOTAL = 500
@@ -83,7 +84,7 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(mailtool_server)
 
     deadline = time.monotonic() + 60
     queue_dir = server.data_dir / "queue"
-    while list(queue_dir.glob("*.json")):
+    while Queue(queue_dir).ids():
         assert time.monotonic() < deadline, "queue did not drain"
         time.sleep(0.1)
     assert server.stop() == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import multiprocessing
+import time
 
 import pytest
 
@@ -24,7 +25,11 @@ def test_enqueue_writes_message_and_envelope(queue):
         "a@x.test", ["b@y.test", "c@z.test", "b@y.test"], MSG, metadata={"client_ip": "127.0.0.1"}
     )
     assert entry.read_message() == MSG
-    env = json.loads((queue.path / f"{entry.id}.json").read_text())
+    # one file: the envelope line, then the message byte for byte
+    raw = (queue.path / f"{entry.id}.q").read_bytes()
+    line, _, rest = raw.partition(b"\n")
+    assert rest == MSG and entry.message_size == len(MSG)
+    env = json.loads(line.split(b" ", 1)[1])
     assert env["sender"] == "a@x.test"
     assert [r["address"] for r in env["recipients"]] == ["b@y.test", "c@z.test"]
     assert {r["status"] for r in env["recipients"]} == {"pending"}
@@ -77,21 +82,87 @@ def test_remove_only_when_settled(queue):
 
 def test_recovery_after_simulated_crashes(queue):
     kept = queue.enqueue("a@x.test", ["b@y.test"], MSG)
-    # crash mid-write: a tmp file; crash between message and envelope: an orphan message
-    (queue.tmp / "0000000000000001-abcdef01.msg.1234").write_bytes(b"Subj")
-    orphan = queue.path / "0000000000000002-abcdef02.msg"
-    orphan.write_bytes(MSG)
-    assert queue.ids() == [kept.id], "an orphan message is not an entry"
+    # crash mid-write: a tmp file; crash in a removal: a state file without its entry
+    (queue.tmp / "0000000000000001-abcdef01.q.1234").write_bytes(b"MTQ2 {")
+    orphan = queue.path / "0000000000000002-abcdef02.state"
+    orphan.write_text("{}")
+    assert queue.ids() == [kept.id], "a state file alone is not an entry"
     removed = queue.recover()
-    assert removed == ["0000000000000002-abcdef02.msg", "tmp/0000000000000001-abcdef01.msg.1234"]
+    assert removed == ["0000000000000002-abcdef02.state", "tmp/0000000000000001-abcdef01.q.1234"]
     assert not orphan.exists()
     assert queue.get(kept.id).read_message() == MSG, "complete entries survive recovery"
+
+
+def test_state_changes_live_in_a_state_file_until_removal(queue):
+    entry = queue.enqueue("a@x.test", ["b@y.test", "c@z.test"], MSG)
+    state = queue.path / f"{entry.id}.state"
+    assert not state.exists(), "no state file until a recipient's state changes"
+    queue.mark(entry.id, "b@y.test", "delivered")
+    assert json.loads(state.read_text())["recipients"][0]["status"] == "delivered"
+    again = Queue(queue.path).get(entry.id)  # another process sees the new state
+    assert again.recipient("b@y.test").status == "delivered"
+    assert again.read_message() == MSG
+    queue.update_metadata(entry.id, delay_warned=1.0)
+    assert queue.get(entry.id).metadata["delay_warned"] == 1.0
+    queue.remove(entry.id, force=True)
+    assert not state.exists() and queue.ids() == []
+    with pytest.raises(NotFound):
+        queue.remove(entry.id, force=True)
+
+
+def test_entries_of_the_two_file_layout_are_converted_at_recovery(queue):
+    entry_id = "0000000000000003-abcdef03"
+    envelope = {
+        "id": entry_id, "sender": "a@x.test", "created": 1.0, "metadata": {"trace_id": "T1"},
+        "recipients": [{"address": "b@y.test", "status": "pending", "attempts": 2,
+                        "last_error": "451 later", "next_attempt": 5.0}],
+        "format": 1,
+    }  # fmt: skip
+    (queue.path / f"{entry_id}.msg").write_bytes(MSG)
+    (queue.path / f"{entry_id}.json").write_text(json.dumps(envelope))
+    (queue.path / "0000000000000004-abcdef04.msg").write_bytes(MSG)  # enqueue cut short
+    assert queue.recover() == ["0000000000000004-abcdef04.msg"]
+    assert sorted(p.name for p in queue.path.glob("0*")) == [f"{entry_id}.q"]
+    entry = queue.get(entry_id)
+    assert entry.read_message() == MSG and entry.metadata == {"trace_id": "T1"}
+    assert entry.recipient("b@y.test").attempts == 2
+
+
+def test_concurrent_enqueues_share_directory_fsyncs(queue, monkeypatch):
+    import threading
+
+    from mailtool.store import groupsync
+
+    calls = []
+    real = groupsync.fsync_dir_now
+    gate = threading.Event()
+
+    def slow_fsync(path):
+        calls.append(path)
+        gate.wait(5)  # the first fsync is still running while the others arrive
+        real(path)
+
+    monkeypatch.setattr(groupsync, "fsync_dir_now", slow_fsync)
+    ids: list[str] = []
+    threads = [
+        threading.Thread(target=lambda: ids.append(queue.enqueue("", ["b@y.test"], MSG).id))
+        for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    while len(list(queue.path.glob("*.q"))) < 8:
+        time.sleep(0.01)  # every file renamed in: one writer fsyncs, seven wait for it
+    gate.set()
+    for t in threads:
+        t.join(10)
+    assert len(ids) == 8 and sorted(ids) == queue.ids()
+    assert len(calls) == 2, "the seven that waited were made durable by one fsync"
 
 
 def test_unserialisable_metadata_writes_nothing(queue):
     with pytest.raises(TypeError):
         queue.enqueue("a@x.test", ["b@y.test"], MSG, metadata={"x": object()})
-    assert list(queue.path.glob("*.msg")) == []
+    assert list(queue.path.glob("*.q")) == [] and list(queue.tmp.iterdir()) == []
 
 
 def _mark_all(path, entry_ids, address):
