@@ -37,3 +37,12 @@ def message(subject: str, body: str = "hello\n", *, sender: str = "Bob <bob@exam
     return (f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\nDate: {date}\r\n"
             f"Message-ID: {msgid}\r\n{extra}MIME-Version: 1.0\r\n"
             f"Content-Type: text/plain; charset=utf-8\r\n\r\n{body}").encode()
+
+
+async def open_only_message(pilot, text: str):
+    """Wait for the folder's single message, open it, wait for ``text`` in the reader."""
+    main = pilot.app.screen
+    await until(pilot, lambda: len(main.mlist.rows) == 1, "1 row")
+    await pilot.press("enter")
+    await until(pilot, lambda: text in main.reader.body_text, "message body")
+    return main

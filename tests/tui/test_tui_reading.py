@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 
-from tests.tui.pilot import make_app, message, until
+from tests.tui.pilot import make_app, message, open_only_message, until
 from tests.tui.servers import OTHER, USER
 
 
@@ -43,10 +43,7 @@ async def test_reply_sends_and_it_arrives(mail_server, account_config):
     mail_server.deliver(message("Lunch?", "Shall we?\n", msgid="<lunch@example.test>"))
     app = make_app(account_config)
     async with app.run_test(size=(120, 40)) as pilot:
-        main = app.screen
-        await until(pilot, lambda: len(main.mlist.rows) == 1, "1 row")
-        await pilot.press("enter")
-        await until(pilot, lambda: "Shall we?" in main.reader.body_text, "body")
+        main = await open_only_message(pilot, "Shall we?")
         await pilot.press("r")
         await until(pilot, lambda: type(app.screen).__name__ == "ComposeScreen", "composer")
         composer = app.screen
@@ -129,3 +126,29 @@ async def test_editor_and_attach_in_the_composer(mail_server, account_config, tm
     msg = email.message_from_bytes(raw)
     assert "written in the editor" in msg.get_payload()[0].get_payload()
     assert msg.get_payload()[1].get_filename() == "notes.txt"
+
+
+async def test_save_an_attachment_from_the_part_list(mail_server, account_config, tmp_path,
+                                                     monkeypatch):
+    from mailtool.client.compose import Draft, build
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    report = tmp_path / "report.pdf"
+    report.write_bytes(b"%PDF-1.4 pretend\n")
+    msg = build(Draft(from_="bob@example.test", to=USER, subject="Report", body="See attached.",
+                      attachments=[report]))
+    mail_server.deliver(msg.as_bytes())
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = await open_only_message(pilot, "See attached.")
+        assert "Attachments: report.pdf" in str(main.reader.query_one("#headers").render())
+        await pilot.press("p")
+        await until(pilot, lambda: type(app.screen).__name__ == "PickerScreen", "parts")
+        picker = app.screen
+        await until(pilot, lambda: picker.query("#choices"), "parts listed")
+        index = next(i for i, (label, _v) in enumerate(picker.choices) if "report.pdf" in label)
+        picker.query_one("#choices").highlighted = index
+        await pilot.press("enter")
+        saved = tmp_path / "home" / "Downloads" / "report.pdf"
+        await until(pilot, saved.exists, "file saved")
+        assert saved.read_bytes() == b"%PDF-1.4 pretend\n"

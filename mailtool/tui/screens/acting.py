@@ -9,7 +9,6 @@ with imaplib).
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -264,12 +263,10 @@ class Acting(_Base):
         def done(index: int | None) -> None:
             if index is None:
                 return
-            directory = Path(tempfile.gettempdir()) if not Path.home().is_dir() else \
-                Path.home() / "Downloads"
-            directory.mkdir(exist_ok=True)
+            directory = Path.home() / "Downloads"
+            directory.mkdir(parents=True, exist_ok=True)
             path = save_part(msg, index, directory)
             self.notify(f"saved {path}")
-            self.app.open_url(path.as_uri()) if hasattr(self.app, "open_url") else None
 
         self.app.push_screen(PickerScreen("Save part:", choices), done)
 
