@@ -46,10 +46,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import tests.peers.dovecot as dovecot_peer  # noqa: E402
-from bench_pop3 import fill_maildir, machine, make_messages  # noqa: E402
-from tests.harness import MailtoolServer  # noqa: E402
-from tests.peers.dovecot import Dovecot, ensure_mail_user  # noqa: E402
+from bench_pop3 import fill_maildir, machine, make_messages
+
+import tests.peers.dovecot as dovecot_peer
+from tests.harness import MailtoolServer
+from tests.peers.dovecot import Dovecot, ensure_mail_user
 
 PASSWORD = "bench-password"
 BIG = "big@bench.test"
@@ -326,7 +327,8 @@ def main() -> None:
         if "search" in only:
             needle = f"msg {args.big - 1} "
             for side, port in ports.items():  # untimed: Dovecot fills its cache here
-                print(f"warm-up   {side:9} first SEARCH {search_run(port, who[side][0], needle):.3f} s")
+                first = search_run(port, who[side][0], needle)
+                print(f"warm-up   {side:9} first SEARCH {first:.3f} s")
             times = {s: [] for s in ports}
             for _ in range(args.runs):
                 for side, port in ports.items():
