@@ -231,13 +231,12 @@ class MailServer:
 async def run(config: Config, on_started: Callable[[MailServer], None] | None = None) -> None:
     """Run until SIGTERM/SIGINT; SIGHUP reloads the certificate."""
     server = MailServer(config)
-    server.prepare()
-    await server.start()
+    ctx = server.prepare()
+    # handlers first: listeners.json (written by start) tells scripts they may signal us
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, server.request_stop)
     loop.add_signal_handler(signal.SIGINT, server.request_stop)
-    assert server.ctx is not None
-    certs = server.ctx.certs
+    certs = ctx.certs
 
     def reload_certs() -> None:
         try:
@@ -247,6 +246,7 @@ async def run(config: Config, on_started: Callable[[MailServer], None] | None = 
             log_event("tls.reload_failed", error=str(exc))
 
     loop.add_signal_handler(signal.SIGHUP, reload_certs)
+    await server.start()
     if on_started:
         on_started(server)
     await server.wait()
