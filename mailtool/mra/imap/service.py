@@ -28,7 +28,7 @@ from mailtool.mra.imap import (  # noqa: F401
     store_cmd,
 )
 from mailtool.mra.imap.session import Session
-from mailtool.net.listener import Connection, StreamListener
+from mailtool.net.session_service import SessionService
 from mailtool.protocol.imap.limits import Limits
 
 if TYPE_CHECKING:
@@ -99,39 +99,21 @@ class ImapServer:
             session.counted_user = None
 
 
-class ImapService:
+class ImapService(SessionService):
     """One listener (imap or imaps) serving :class:`Session` objects."""
 
     def __init__(self, server: ImapServer, name: str, host: str, port: int) -> None:
         self.server = server
-        self.sessions: set[Session] = set()
-        implicit = name == "imaps"
-        self.listener = StreamListener(
-            name,
-            host,
-            port,
-            self.handle,
-            limiter=server.ctx.limiter(),
-            busy_reply=BUSY_REPLY,
-            ssl_context=server.tls_context if implicit else None,
+        super().__init__(
+            name, host, port, lambda conn: Session(server, conn),
+            limiter=server.ctx.limiter(), busy_reply=BUSY_REPLY,
+            ssl_context=server.tls_context if name == "imaps" else None,
         )
 
-    async def handle(self, conn: Connection) -> None:
-        session = Session(self.server, conn)
-        self.sessions.add(session)
-        try:
-            await session.run()
-        finally:
-            self.sessions.discard(session)
-
-    async def start(self) -> tuple[str, int]:
-        return await self.listener.start()
-
-    async def stop(self, grace: float = 10.0) -> None:
+    def stop_idle_sessions(self) -> None:
         # RFC 9051 §7.1.5: idle sessions get BYE now; a command in progress finishes
         for session in list(self.sessions):
-            session.shutdown()
-        await self.listener.stop(grace)
+            session.shutdown()  # type: ignore[attr-defined]
 
 
 def create(ctx: ServerContext, name: str, host: str, port: int) -> ImapService:

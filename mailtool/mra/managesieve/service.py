@@ -12,7 +12,7 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 from mailtool.mra.managesieve.session import Session
-from mailtool.net.listener import Connection, StreamListener
+from mailtool.net.session_service import SessionService
 
 if TYPE_CHECKING:
     from mailtool.server import ServerContext
@@ -53,21 +53,13 @@ class ManageSieveServer:
             return user
 
 
-class ManageSieveService:
+class ManageSieveService(SessionService):
     def __init__(self, server: ManageSieveServer, name: str, host: str, port: int) -> None:
-        self.listener = StreamListener(
-            name, host, port, self.handle, limiter=server.ctx.limiter(), busy_reply=BUSY_REPLY
-        )
         self.server = server
-
-    async def handle(self, conn: Connection) -> None:
-        await Session(self.server, conn).run()
-
-    async def start(self) -> tuple[str, int]:
-        return await self.listener.start()
-
-    async def stop(self, grace: float = 10.0) -> None:
-        await self.listener.stop(grace)
+        super().__init__(
+            name, host, port, lambda conn: Session(server, conn),
+            limiter=server.ctx.limiter(), busy_reply=BUSY_REPLY,
+        )
 
 
 def create(ctx: ServerContext, name: str, host: str, port: int) -> ManageSieveService:

@@ -15,7 +15,7 @@ import ssl
 from typing import TYPE_CHECKING, Any
 
 from mailtool.mra.pop3.session import Session
-from mailtool.net.listener import Connection, StreamListener
+from mailtool.net.session_service import SessionService
 from mailtool.protocol.pop3 import COMMAND_LINE_LIMIT
 
 if TYPE_CHECKING:
@@ -60,33 +60,16 @@ class Pop3Server:
             return user
 
 
-class Pop3Service:
+class Pop3Service(SessionService):
     """One listener (pop3 or pop3s) serving :class:`Session` objects."""
 
     def __init__(self, server: Pop3Server, name: str, host: str, port: int) -> None:
         self.server = server
-        self.listener = StreamListener(
-            name,
-            host,
-            port,
-            self.handle,
-            limiter=server.ctx.limiter(),
-            busy_reply=BUSY_REPLY,
+        super().__init__(
+            name, host, port, lambda conn: Session(server, conn),
+            limiter=server.ctx.limiter(), busy_reply=BUSY_REPLY,
             ssl_context=server.tls_context if name == "pop3s" else None,
         )
-
-        self.sessions: set[Session] = set()
-
-    async def handle(self, conn: Connection) -> None:
-        session = Session(self.server, conn)
-        self.sessions.add(session)
-        try:
-            await session.run()
-        finally:
-            self.sessions.discard(session)
-
-    async def start(self) -> tuple[str, int]:
-        return await self.listener.start()
 
     async def stop(self, grace: float = 10.0) -> None:
         """Sessions waiting for a command are dropped at once (no UPDATE, so nothing is
@@ -94,8 +77,8 @@ class Pop3Service:
         stopping = asyncio.create_task(self.listener.stop(grace))
         await asyncio.sleep(0)  # the listener stops accepting first
         for session in list(self.sessions):
-            if session.waiting:
-                session.conn.writer.transport.abort()
+            if session.waiting:  # type: ignore[attr-defined]
+                session.conn.writer.transport.abort()  # type: ignore[attr-defined]
         await stopping
 
 
