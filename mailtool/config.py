@@ -63,42 +63,26 @@ def _doc(text: str, **extra: Any) -> dict[str, Any]:
     return {"doc": text, **extra}
 
 
+def _listener(service: str, what: str) -> Any:
+    standard, twin = SERVICE_PORTS[service]
+    return field(
+        default_factory=lambda: default_listen(service),
+        metadata=_doc(f"{what}; {standard} when root, {twin} otherwise."),
+    )
+
+
 @dataclass(frozen=True)
 class ListenConfig:
     """Where each server listens: ``"HOST:PORT"``, or ``false`` to switch it off."""
 
-    smtp: str | bool = field(
-        default_factory=lambda: default_listen("smtp"),
-        metadata=_doc("Inbound SMTP (MX) listener; port 25 when root, 2525 otherwise."),
-    )
-    submission: str | bool = field(
-        default_factory=lambda: default_listen("submission"),
-        metadata=_doc("Submission with STARTTLS (RFC 6409); 587 when root, 2587 otherwise."),
-    )
-    submissions: str | bool = field(
-        default_factory=lambda: default_listen("submissions"),
-        metadata=_doc("Submission over implicit TLS (RFC 8314); 465 when root, 2465 otherwise."),
-    )
-    imap: str | bool = field(
-        default_factory=lambda: default_listen("imap"),
-        metadata=_doc("IMAP with STARTTLS; 143 when root, 2143 otherwise."),
-    )
-    imaps: str | bool = field(
-        default_factory=lambda: default_listen("imaps"),
-        metadata=_doc("IMAP over implicit TLS; 993 when root, 2993 otherwise."),
-    )
-    pop3: str | bool = field(
-        default_factory=lambda: default_listen("pop3"),
-        metadata=_doc("POP3 with STLS; 110 when root, 2110 otherwise."),
-    )
-    pop3s: str | bool = field(
-        default_factory=lambda: default_listen("pop3s"),
-        metadata=_doc("POP3 over implicit TLS; 995 when root, 2995 otherwise."),
-    )
-    managesieve: str | bool = field(
-        default_factory=lambda: default_listen("managesieve"),
-        metadata=_doc("ManageSieve (RFC 5804) with STARTTLS; 4190 when root, 24190 otherwise."),
-    )
+    smtp: str | bool = _listener("smtp", "Inbound SMTP (MX) listener")
+    submission: str | bool = _listener("submission", "Submission with STARTTLS (RFC 6409)")
+    submissions: str | bool = _listener("submissions", "Submission over implicit TLS (RFC 8314)")
+    imap: str | bool = _listener("imap", "IMAP with STARTTLS")
+    imaps: str | bool = _listener("imaps", "IMAP over implicit TLS")
+    pop3: str | bool = _listener("pop3", "POP3 with STLS")
+    pop3s: str | bool = _listener("pop3s", "POP3 over implicit TLS")
+    managesieve: str | bool = _listener("managesieve", "ManageSieve (RFC 5804) with STARTTLS")
 
     def enabled(self) -> dict[str, tuple[str, int]]:
         """Service name -> (host, port) for every listener that is not ``false``."""
