@@ -23,13 +23,19 @@ R = TypeVar("R")
 
 
 class _Slot(Generic[T]):
-    __slots__ = ("done", "error", "item", "result")
+    """One waiting caller; ``wake`` is a lock held until someone wakes it (a C-level
+    binary semaphore: one futex wait/wake pair per waiter, no thundering herd)."""
+
+    __slots__ = ("done", "error", "item", "lead", "result", "wake")
 
     def __init__(self, item: T) -> None:
         self.item = item
         self.done = False
+        self.lead = False
         self.result: Any = None
         self.error: BaseException | None = None
+        self.wake = threading.Lock()
+        self.wake.acquire()
 
 
 class Batcher(Generic[T, R]):
@@ -38,23 +44,26 @@ class Batcher(Generic[T, R]):
     ``flush`` gets every item waiting when it starts and returns one result per
     item (same order); a result that is an exception is raised in its caller
     only; if ``flush`` raises, every caller of that batch gets the error.
+    One leader at a time runs ``flush``; when done it wakes the callers of its
+    batch and hands the lead to the oldest caller still waiting.
     """
 
     def __init__(self, flush: Callable[[list[T]], Sequence[R | BaseException]]) -> None:
         self._flush = flush
-        self._cv = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
         self._pending: list[_Slot[T]] = []
         self._busy = False
 
     def submit(self, item: T) -> R:
         slot = _Slot(item)
-        with self._cv:
+        with self._lock:
             self._pending.append(slot)
-            while not slot.done:
-                if self._busy:
-                    self._cv.wait()
-                    continue
-                self._run_batch()
+            slot.lead = not self._busy
+            self._busy = True
+        if not slot.lead:
+            slot.wake.acquire()  # woken with the result, or to lead the next batch
+        if not slot.done:
+            self._lead()
         if slot.error is not None:
             raise slot.error
         if isinstance(slot.result, BaseException):
@@ -62,25 +71,30 @@ class Batcher(Generic[T, R]):
         result: R = slot.result
         return result
 
-    def _run_batch(self) -> None:
-        """Called with the condition held; releases it while the flush runs."""
-        batch, self._pending = self._pending, []
-        self._busy = True
+    def _lead(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
         results: Sequence[R | BaseException] = ()
         error: BaseException | None = None
-        self._cv.release()
         try:
             results = self._flush([s.item for s in batch])
-        except BaseException as exc:  # every waiter of this batch learns of it
+        except BaseException as exc:  # every caller of this batch learns of it
             error = exc
-        finally:
-            self._cv.acquire()
-            self._busy = False
         for i, s in enumerate(batch):
             s.done, s.error = True, error
             if error is None:
                 s.result = results[i]
-        self._cv.notify_all()
+        with self._lock:
+            heir = self._pending[0] if self._pending else None
+            if heir is None:
+                self._busy = False
+            else:
+                heir.lead = True
+        for s in batch:
+            if not s.lead:
+                s.wake.release()
+        if heir is not None:
+            heir.wake.release()
 
 
 def fsync_dir_now(path: str | os.PathLike[str]) -> None:
