@@ -69,7 +69,7 @@ def test_disk_full_is_a_temporary_failure(stores, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr("mailtool.store.maildir.write_file", full)
+    monkeypatch.setattr("mailtool.store.maildir.write_durably", full)
     with pytest.raises(TemporaryFailure) as info:
         deliver(mail, MESSAGE, sender="", recipient="alice@local.test")
     assert (info.value.code, info.value.enhanced) == (452, "4.3.1")
