@@ -29,6 +29,10 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.peers.postfix import MASTER_CF  # the same master.cf as the tests
+
 SMTP_SOURCE = "/usr/sbin/smtp-source"
 POSTFIX = "/usr/sbin/postfix"
 DOMAIN = "example.com"
@@ -181,7 +185,7 @@ maillog_file_prefixes = /var, /dev/stdout, {r}/log
         if master.exists():
             text = master.read_text().replace("127.0.0.1:10025", f"127.0.0.1:{self.port}")
         else:
-            text = _MASTER.format(port=self.port)
+            text = MASTER_CF.format(listen=f"127.0.0.1:{self.port}")
         (self.etc / "master.cf").write_text(text)
         subprocess.run([POSTFIX, "-c", str(self.etc), "start"], check=True, capture_output=True)
         deadline = time.monotonic() + 30
@@ -204,31 +208,6 @@ maillog_file_prefixes = /var, /dev/stdout, {r}/log
         subprocess.run([POSTFIX, "-c", str(self.etc), "stop"], capture_output=True)
 
 
-_MASTER = """\
-127.0.0.1:{port} inet n  -       n       -       -       smtpd
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-proxywrite unix -       -       n       -       1       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-local     unix  -       n       n       -       -       local
-virtual   unix  -       n       n       -       -       virtual
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
 
 
 # --------------------------------------------------------------------------- main
