@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap import responses as r
-from mailtool.protocol.imap.fetch import MACROS, FetchAttr, Section
+from mailtool.protocol.imap.fetch import MACROS, SIMPLE, FetchAttr, Section
 from mailtool.protocol.imap.search import (
     DATE_ARG,
     FLAG_ARG,
@@ -104,21 +104,7 @@ sections = st.one_of(
 )
 partials = st.none() | st.tuples(st.integers(0, 10**6), st.integers(1, 10**6))
 fetch_attrs = st.one_of(
-    st.sampled_from(
-        [
-            "ENVELOPE",
-            "FLAGS",
-            "INTERNALDATE",
-            "RFC822.SIZE",
-            "RFC822",
-            "RFC822.HEADER",
-            "RFC822.TEXT",
-            "BODY",
-            "BODYSTRUCTURE",
-            "UID",
-            "MODSEQ",
-        ]
-    ).map(FetchAttr),
+    st.sampled_from(sorted(SIMPLE)).map(FetchAttr),
     st.builds(FetchAttr, st.just("BODY"), sections, partials, st.booleans()),
     st.builds(FetchAttr, st.just("BINARY"), st.builds(Section, parts), partials, st.booleans()),
     st.builds(FetchAttr, st.just("BINARY.SIZE"), st.builds(Section, parts)),
