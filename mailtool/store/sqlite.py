@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,28 @@ from mailtool.errors import StoreError
 
 #: how long a writer waits for another process's transaction, in milliseconds
 BUSY_TIMEOUT_MS = 30_000
+
+
+def _enable_wal(conn: sqlite3.Connection) -> None:
+    """Switch to WAL, retrying while another process holds the file.
+
+    Changing the journal mode needs an exclusive lock and SQLite does not call
+    the busy handler for every way it can fail (another connection opening the
+    same new file at the same moment): without the retry a server and a CLI
+    command starting together could fail with ``database is locked``.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 class Database:
@@ -38,7 +61,7 @@ class Database:
                 timeout=BUSY_TIMEOUT_MS / 1000,
             )
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            _enable_wal(self._conn)
             self._conn.execute("PRAGMA synchronous = FULL")
             self._conn.execute("PRAGMA foreign_keys = ON")
             with self.write() as cur:
