@@ -62,6 +62,34 @@ CREATE TABLE IF NOT EXISTS expunged (
 CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder_id, modseq)
 """
 
+#: RFC 5256 SORT/THREAD keys of each message, written once per message (by the
+#: first SORT or THREAD that needs them, see :mod:`mailtool.mra.imap.sort`) so
+#: that sorting a folder opens no file. Kept apart from ``messages``: nothing
+#: else reads or writes it, rows of expunged UIDs are pruned by the next
+#: :meth:`Index.put_sort_fields`, a deleted folder takes its rows along.
+_SORT_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sort_fields (
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    sent REAL,
+    from_mailbox TEXT NOT NULL DEFAULT '',
+    to_mailbox TEXT NOT NULL DEFAULT '',
+    cc_mailbox TEXT NOT NULL DEFAULT '',
+    from_display TEXT NOT NULL DEFAULT '',
+    to_display TEXT NOT NULL DEFAULT '',
+    subject TEXT NOT NULL DEFAULT '',
+    reply INTEGER NOT NULL DEFAULT 0,
+    message_id TEXT NOT NULL DEFAULT '',
+    refs TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID
+"""
+#: the columns of ``sort_fields`` after (folder_id, uid), in order
+SORT_FIELDS = (
+    "sent", "from_mailbox", "to_mailbox", "cc_mailbox", "from_display", "to_display",
+    "subject", "reply", "message_id", "refs",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class MessageInfo:
@@ -157,6 +185,9 @@ class Index:
         if "special_use" not in columns:  # index made before special_use existed
             with self._db.write() as tx:
                 tx.execute("ALTER TABLE folders ADD COLUMN special_use TEXT NOT NULL DEFAULT ''")
+        if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'sort_fields'"):
+            with self._db.write() as tx:  # additive: indexes made before SORT get it too
+                tx.execute(_SORT_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -395,6 +426,39 @@ class Index:
             if remove_source:
                 self._remove(tx, src, [uid for uid, _ in moves])
         return {uid: info.uid for (uid, _), info in zip(moves, added, strict=True)}
+
+    # ------------------------------------------------------------------ sort keys
+
+    def sort_rows(self, name: str) -> list[tuple]:
+        """Every message of ``name`` in UID order as ``(uid, size, internal_date,
+        *SORT_FIELDS)``; the sort fields are all None for a message that has no
+        ``sort_fields`` row yet. One query, no file opened."""
+        cols = ", ".join(f"s.{c}" for c in SORT_FIELDS)
+        return self._db.rows(
+            f"SELECT m.uid, m.size, m.internal_date, {cols} FROM messages m"
+            " LEFT JOIN sort_fields s ON s.folder_id = m.folder_id AND s.uid = m.uid"
+            " WHERE m.folder_id = (SELECT id FROM folders WHERE name = ?) ORDER BY m.uid",
+            (name,),
+        )
+
+    def put_sort_fields(self, name: str, rows: Sequence[tuple]) -> None:
+        """Store ``(uid, *SORT_FIELDS)`` rows; forget rows of UIDs no longer indexed."""
+        marks = ", ".join("?" * (len(SORT_FIELDS) + 2))
+        with self._db.write() as tx:
+            row = tx.execute("SELECT id FROM folders WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise NotFound(f"folder {name!r} does not exist")
+            folder_id = row[0]
+            tx.execute(
+                "DELETE FROM sort_fields WHERE folder_id = ? AND uid NOT IN"
+                " (SELECT uid FROM messages WHERE folder_id = ?)",
+                (folder_id, folder_id),
+            )
+            tx.executemany(
+                f"INSERT OR REPLACE INTO sort_fields (folder_id, uid, {', '.join(SORT_FIELDS)})"
+                f" VALUES ({marks})",
+                [(folder_id, *r) for r in rows],
+            )
 
     def changes_since(self, name: str, modseq: int) -> tuple[list[MessageInfo], list[int]]:
         """Messages changed after ``modseq`` and UIDs expunged after it (RFC 7162)."""
