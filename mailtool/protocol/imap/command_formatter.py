@@ -16,6 +16,7 @@ from mailtool.protocol.imap.dates import format_datetime
 from mailtool.protocol.imap.fetch import write_fetch_attr, write_flag_list
 from mailtool.protocol.imap.mailbox import write_mailbox
 from mailtool.protocol.imap.search import write_search_keys
+from mailtool.protocol.imap.sort import write_sort_criteria
 from mailtool.protocol.imap.values import Writer
 
 
@@ -160,6 +161,18 @@ def _search(w: Writer, cmd: c.Search) -> None:
     write_search_keys(w, cmd.keys)
 
 
+def _sort(w: Writer, cmd: c.Sort) -> None:
+    w.raw(b" ")
+    write_sort_criteria(w, cmd.criteria)
+    w.raw(b" ").astring(cmd.charset).raw(b" ")
+    write_search_keys(w, cmd.keys)
+
+
+def _thread(w: Writer, cmd: c.Thread) -> None:
+    w.raw(b" ").text(cmd.algorithm).raw(b" ").astring(cmd.charset).raw(b" ")
+    write_search_keys(w, cmd.keys)
+
+
 def _fetch(w: Writer, cmd: c.Fetch) -> None:
     w.raw(b" ").raw(cmd.sequence_set.to_wire()).raw(b" ")
     if cmd.macro:
@@ -221,6 +234,8 @@ _WRITERS: dict[type, Callable[[Writer, c.Command], None]] = {
     c.Append: _append,
     c.Expunge: _expunge,
     c.Search: _search,
+    c.Sort: _sort,
+    c.Thread: _thread,
     c.Fetch: _fetch,
     c.Store: _store,
     c.Copy: _copy,

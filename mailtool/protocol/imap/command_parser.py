@@ -17,11 +17,14 @@ from mailtool.protocol.imap.errors import ImapError
 from mailtool.protocol.imap.fetch import read_fetch_atts, read_flag, read_flag_list
 from mailtool.protocol.imap.limits import DEFAULT_LIMITS, Limits
 from mailtool.protocol.imap.mailbox import read_list_mailbox, read_mailbox
-from mailtool.protocol.imap.search import read_search_program
+from mailtool.protocol.imap.search import read_search_key, read_search_program
 from mailtool.protocol.imap.sequence import read_sequence_set, read_uid_set
+from mailtool.protocol.imap.sort import THREAD_ALGORITHMS, read_sort_criteria
 from mailtool.protocol.imap.tokenizer import Cursor, decode
 
-UID_COMMANDS = frozenset(("FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE"))
+UID_COMMANDS = frozenset(
+    ("FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE", "SORT", "THREAD")
+)
 ESEARCH_RETURN = frozenset(("MIN", "MAX", "ALL", "COUNT", "SAVE"))
 
 
@@ -247,6 +250,36 @@ def _search(cur: Cursor, tag: str, name: str, uid: bool, utf8: bool) -> c.Comman
     return c.Search(tag, keys, charset, return_opts, uid)
 
 
+def _search_criteria(cur: Cursor) -> tuple[str, tuple]:
+    """RFC 5256 §5 search-criteria = charset 1*(SP search-key): the charset is
+    mandatory here and has no ``CHARSET`` keyword before it."""
+    charset = cur.astring_str()
+    keys = []
+    while cur.try_take(b" "):
+        keys.append(read_search_key(cur))
+    if not keys:
+        cur.error("search criteria need a key")
+    return charset, tuple(keys)
+
+
+def _sort(cur: Cursor, tag: str, name: str, uid: bool, utf8: bool) -> c.Command:
+    cur.sp()
+    criteria = read_sort_criteria(cur)
+    cur.sp()
+    charset, keys = _search_criteria(cur)
+    return c.Sort(tag, criteria, charset, keys, uid)
+
+
+def _thread(cur: Cursor, tag: str, name: str, uid: bool, utf8: bool) -> c.Command:
+    cur.sp()
+    algorithm = cur.atom_upper()
+    if algorithm not in THREAD_ALGORITHMS:
+        cur.error(f"unknown threading algorithm {algorithm}")
+    cur.sp()
+    charset, keys = _search_criteria(cur)
+    return c.Thread(tag, algorithm, charset, keys, uid)
+
+
 def _fetch(cur: Cursor, tag: str, name: str, uid: bool, utf8: bool) -> c.Command:
     cur.sp()
     seqs = read_sequence_set(cur)
@@ -364,6 +397,8 @@ _PARSERS: dict[str, Parser] = {
     "APPEND": _append,
     "EXPUNGE": _expunge,
     "SEARCH": _search,
+    "SORT": _sort,
+    "THREAD": _thread,
     "FETCH": _fetch,
     "STORE": _store,
     "COPY": _copy,

@@ -1,6 +1,7 @@
 """IMAP client commands as frozen dataclasses (RFC 9051 §6, RFC 3501 §6 and the
 extensions IDLE, UIDPLUS, MOVE, NAMESPACE, ID, ENABLE, SPECIAL-USE, CONDSTORE,
-QRESYNC, UNSELECT, ESEARCH, LIST-EXTENDED, LIST-STATUS, QUOTA, SASL-IR, BINARY).
+QRESYNC, UNSELECT, ESEARCH, LIST-EXTENDED, LIST-STATUS, QUOTA, SASL-IR, BINARY, SORT and
+THREAD).
 
 One class per command or family; every one has ``tag`` and, where the UID
 prefix applies, ``uid``.  Mailbox names are Unicode (the parser decodes modified
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from mailtool.protocol.imap.fetch import FetchAttr
 from mailtool.protocol.imap.search import SearchKey
 from mailtool.protocol.imap.sequence import SequenceSet
+from mailtool.protocol.imap.sort import SortCriterion
 
 #: placeholder default sequence set (dataclass fields after ``tag`` need defaults)
 FIRST = SequenceSet(((1, 1),))
@@ -185,6 +187,26 @@ class Search(Command):
 
 
 @dataclass(frozen=True)
+class Sort(Command):
+    """[UID] SORT (criteria) charset keys (RFC 5256 §BASE.6.4.SORT, RFC 5957)."""
+
+    criteria: tuple[SortCriterion, ...] = ()
+    charset: str = "UTF-8"
+    keys: tuple[SearchKey, ...] = ()
+    uid: bool = False
+
+
+@dataclass(frozen=True)
+class Thread(Command):
+    """[UID] THREAD algorithm charset keys (RFC 5256 §BASE.6.4.THREAD)."""
+
+    algorithm: str = "REFERENCES"
+    charset: str = "UTF-8"
+    keys: tuple[SearchKey, ...] = ()
+    uid: bool = False
+
+
+@dataclass(frozen=True)
 class Fetch(Command):
     """[UID] FETCH set atts [(CHANGEDSINCE n [VANISHED])] (RFC 9051 §6.4.5, RFC 7162).
 
@@ -271,6 +293,8 @@ __all__ = [
     "Select",
     "SetQuota",
     "Simple",
+    "Sort",
     "Status",
     "Store",
+    "Thread",
 ]

@@ -16,6 +16,7 @@ from mailtool.protocol.imap.fetch import read_fetch_items, read_flag_list
 from mailtool.protocol.imap.limits import DEFAULT_LIMITS, Limits
 from mailtool.protocol.imap.mailbox import decode_mailbox
 from mailtool.protocol.imap.sequence import read_sequence_set, read_uid_set
+from mailtool.protocol.imap.sort import read_thread
 from mailtool.protocol.imap.status import STATUSES, ResponseCode, StatusResponse
 from mailtool.protocol.imap.tokenizer import Cursor, decode
 from mailtool.protocol.imap.values import read_value
@@ -200,6 +201,21 @@ def _search(cur: Cursor, utf8: bool) -> r.Response:
     return r.SearchResult(tuple(numbers), modseq)
 
 
+def _sort(cur: Cursor, utf8: bool) -> r.Response:
+    result = _search(cur, utf8)
+    assert isinstance(result, r.SearchResult)
+    return r.SortResult(result.numbers, result.modseq)
+
+
+def _thread(cur: Cursor, utf8: bool) -> r.Response:
+    threads = []
+    if cur.try_take(b" "):
+        while cur.peek() == 0x28:
+            threads.append(read_thread(cur))
+            cur.count()
+    return r.ThreadResult(tuple(threads))
+
+
 def _esearch(cur: Cursor, utf8: bool) -> r.Response:
     tag = None
     uid = False
@@ -303,6 +319,8 @@ _UNTAGGED: dict[str, Callable[[Cursor, bool], r.Response]] = {
     "LSUB": _lsub,
     "STATUS": _status,
     "SEARCH": _search,
+    "SORT": _sort,
+    "THREAD": _thread,
     "ESEARCH": _esearch,
     "FLAGS": _flags,
     "VANISHED": _vanished,

@@ -16,6 +16,7 @@ from mailtool.protocol.imap.fetch import FetchAttr, write_fetch_attr, write_fetc
 from mailtool.protocol.imap.fetch import write_flag_list as _write_flags
 from mailtool.protocol.imap.mailbox import write_mailbox
 from mailtool.protocol.imap.sequence import SequenceSet
+from mailtool.protocol.imap.sort import ThreadNode, write_thread
 from mailtool.protocol.imap.status import STATUSES, ResponseCode, StatusResponse
 from mailtool.protocol.imap.values import Value, Writer
 
@@ -70,6 +71,21 @@ class SearchResult:
 
     numbers: tuple[int, ...] = ()
     modseq: int | None = None
+
+
+@dataclass(frozen=True)
+class SortResult:
+    """``* SORT 5 3 4`` (RFC 5256 §4), the CONDSTORE ``(MODSEQ n)`` (RFC 7162 §3.1.5)."""
+
+    numbers: tuple[int, ...] = ()
+    modseq: int | None = None
+
+
+@dataclass(frozen=True)
+class ThreadResult:
+    """``* THREAD (2)(3 6 (4 23)(44 7 96))`` (RFC 5256 §4)."""
+
+    threads: tuple[ThreadNode, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,8 +190,8 @@ class UnknownResponse:
 
 Response = (
     StatusResponse | ContinuationRequest | Capability | Enabled | ListItem | MailboxStatus
-    | SearchResult | ESearch | Flags | MessageNumber | Vanished | FetchData | Namespace
-    | IdData | Quota | QuotaRoot | UnknownResponse
+    | SearchResult | SortResult | ThreadResult | ESearch | Flags | MessageNumber | Vanished
+    | FetchData | Namespace | IdData | Quota | QuotaRoot | UnknownResponse
 )  # fmt: skip
 
 
@@ -266,6 +282,20 @@ def _search(w: Writer, r: SearchResult) -> None:
         w.raw(b" (MODSEQ %d)" % r.modseq)
 
 
+def _sort(w: Writer, r: SortResult) -> None:
+    w.raw(b"SORT").text("".join(f" {n}" for n in r.numbers))
+    if r.modseq is not None:
+        w.raw(b" (MODSEQ %d)" % r.modseq)
+
+
+def _thread(w: Writer, r: ThreadResult) -> None:
+    w.raw(b"THREAD")
+    if r.threads:
+        w.raw(b" ")
+    for node in r.threads:
+        write_thread(w, node)
+
+
 def _esearch(w: Writer, r: ESearch) -> None:
     w.raw(b"ESEARCH")
     if r.tag is not None:
@@ -353,6 +383,8 @@ _WRITERS: dict[type, Callable[[Writer, object], None]] = {
     ListItem: _list_item,
     MailboxStatus: _mailbox_status,
     SearchResult: _search,
+    SortResult: _sort,
+    ThreadResult: _thread,
     ESearch: _esearch,
     Flags: _flags,
     MessageNumber: _message_number,
@@ -383,7 +415,9 @@ __all__ = [
     "Response",
     "ResponseCode",
     "SearchResult",
+    "SortResult",
     "StatusResponse",
+    "ThreadResult",
     "UnknownResponse",
     "Vanished",
     "format_response",
