@@ -25,7 +25,9 @@ from mailtool.mra.imap import (  # noqa: F401
     quota,
     search,
     select,
+    sort,
     store_cmd,
+    thread,
 )
 from mailtool.mra.imap.session import Session
 from mailtool.net.session_service import SessionService
