@@ -9,21 +9,11 @@ numbers unless it is UID THREAD.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from mailtool.mra.imap.session import SELECTED, Done, Session, command, ok
 from mailtool.mra.imap.sort import selected_keys
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import ThreadResult
-from mailtool.protocol.imap.sort import ThreadNode
 from mailtool.protocol.imap.thread_algorithms import ALGORITHMS
-
-
-def _numbered(node: ThreadNode, number: Callable[[int], int]) -> ThreadNode:
-    return ThreadNode(
-        None if node.number is None else number(node.number),
-        tuple(_numbered(k, number) for k in node.children),
-    )
 
 
 @command("THREAD", states=SELECTED, expunge_ok=False)
@@ -31,10 +21,9 @@ async def thread(s: Session, cmd: c.Thread) -> Done:
     box = s.selected
     assert box is not None
     items = await selected_keys(s, cmd.charset, cmd.keys)
-    trees = ALGORITHMS[cmd.algorithm](items)
-    if not cmd.uid:
-        trees = [_numbered(t, box.msn) for t in trees]
-    s.send(ThreadResult(tuple(trees)))
+    if not cmd.uid:  # thread sequence numbers: they order like UIDs
+        items = [k._replace(uid=box.msn(k.uid)) for k in items]
+    s.send(ThreadResult(tuple(ALGORITHMS[cmd.algorithm](items))))
     return ok(f"{'UID ' if cmd.uid else ''}THREAD completed")
 
 

@@ -88,21 +88,27 @@ class ThreadNode:
 
 def write_thread(w: Writer, node: ThreadNode) -> None:
     """RFC 5256 §5 thread-list: a chain of single children is written flat
-    (``(1 2 3)``), two or more children as nested lists (``(1 (2)(3))``)."""
-    w.raw(b"(")
-    first = True
-    while node.number is not None:
-        w.raw(b"%s%d" % (b"" if first else b" ", node.number))
-        first = False
-        if len(node.children) != 1:
-            break
-        node = node.children[0]
-    if node.children and (node.number is None or len(node.children) > 1):
-        if not first:
-            w.raw(b" ")
-        for child in node.children:
-            write_thread(w, child)
-    w.raw(b")")
+    (``(1 2 3)``), two or more children as nested lists (``(1 (2)(3))``).
+    Iterative: a thread thousands of replies deep costs no stack."""
+    stack: list[ThreadNode | bytes] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, bytes):
+            w.raw(item)
+            continue
+        w.raw(b"(")
+        first = True
+        while item.number is not None:
+            w.raw(b"%s%d" % (b"" if first else b" ", item.number))
+            first = False
+            if len(item.children) != 1:
+                break
+            item = item.children[0]
+        stack.append(b")")
+        if item.children and (item.number is None or len(item.children) > 1):
+            if not first:
+                w.raw(b" ")
+            stack.extend(reversed(item.children))
 
 
 def read_thread(cur: Cursor) -> ThreadNode:

@@ -131,20 +131,42 @@ def references(items: list[Threadable]) -> list[ThreadNode]:
     for b in roots:
         b.parent = None
     sent = _sent_key(order)
-    roots.sort(key=sent)  # (5)
+    for b in roots:  # (5) a dummy's children by date, its first child dates it
+        if b.msg is None:
+            b.children.sort(key=sent)
+    roots.sort(key=sent)
     roots = _merge_subjects(roots)  # (6)
-    _sort_siblings(roots, sent)  # (7)
-    return [_node(b) for b in roots]
+    for b in _descendants(roots):  # (7) every set of siblings by sent date
+        b.children.sort(key=sent)
+    roots.sort(key=sent)
+    return _nodes(roots)
 
 
-def _prune(boxes: list[_Box], *, root: bool = True) -> list[_Box]:
+def _descendants(roots: list[_Box]) -> list[_Box]:
+    """Every box under (and including) ``roots``, parents before children; no
+    recursion, so a reply chain thousands deep costs no stack."""
+    out: list[_Box] = []
+    stack = list(reversed(roots))
+    while stack:
+        b = stack.pop()
+        out.append(b)
+        stack.extend(reversed(b.children))
+    return out
+
+
+def _prune(roots: list[_Box]) -> list[_Box]:
     """(4) Dummies without children go; a dummy's children take its place, except a
     root-level dummy with more than one child (they would all become roots)."""
-    out: list[_Box] = []
-    for b in boxes:
-        b.children = _prune(b.children, root=False)
+    for b in reversed(_descendants(roots)):  # children are done before their parent
+        b.children = _pruned(b.children, root=False)
         for k in b.children:
             k.parent = b
+    return _pruned(roots, root=True)
+
+
+def _pruned(boxes: list[_Box], *, root: bool) -> list[_Box]:
+    out: list[_Box] = []
+    for b in boxes:
         if b.msg is not None:
             out.append(b)
         elif not b.children:
@@ -157,19 +179,25 @@ def _prune(boxes: list[_Box], *, root: bool = True) -> list[_Box]:
 
 
 def _sent_key(order: dict[int, int]) -> Callable[[_Box], tuple[float, int]]:
+    """Sort key of a box: its message's sent date (mailbox order breaks ties); a
+    dummy's is its earliest child's."""
+
     def key(b: _Box) -> tuple[float, int]:
-        msg = (
-            b.msg
-            if b.msg is not None
-            else min(
-                (k.msg for k in b.children if k.msg is not None),
-                key=lambda m: (m.sent, order[m.uid]),
-                default=None,
-            )
-        )
-        return (msg.sent, order[msg.uid]) if msg is not None else (0.0, -1)
+        if b.msg is not None:
+            return b.msg.sent, order[b.msg.uid]
+        return min((key(k) for k in b.children), default=(0.0, -1))
 
     return key
+
+
+def _nodes(roots: list[_Box]) -> list[ThreadNode]:
+    """The boxes as :class:`ThreadNode` trees, built leaves first (no recursion)."""
+    made: dict[int, ThreadNode] = {}
+    for b in reversed(_descendants(roots)):
+        made[id(b)] = ThreadNode(
+            b.msg.uid if b.msg is not None else None, tuple(made[id(k)] for k in b.children)
+        )
+    return [made[id(b)] for b in roots]
 
 
 def _subject_of(b: _Box) -> str:
@@ -189,38 +217,28 @@ def _merge_subjects(roots: list[_Box]) -> list[_Box]:
         if old is None or (old.msg is not None and (
                 b.msg is None or (old.msg.reply and not b.msg.reply))):  # fmt: skip
             table[subject] = b
-    out = list(roots)
-    for b in roots:  # (6.C) merge the others into it
+    out: list[_Box | None] = list(roots)
+    where = {id(b): i for i, b in enumerate(roots)}
+    for i, b in enumerate(roots):  # (6.C) merge the others into it
         subject = _subject_of(b)
         old = table.get(subject) if subject else None
         if old is None or old is b:
             continue
-        out.remove(b)
+        out[i] = None
         if old.msg is None and b.msg is None:  # both dummies: children become siblings
             for k in list(b.children):
                 old.adopt(k)
         elif old.msg is None or (b.msg is not None and b.msg.reply and not old.msg.reply):
             old.adopt(b)
-        else:  # a new dummy over both
+        else:  # a new dummy over both takes the old one's place
             dummy = _Box()
-            out[out.index(old)] = dummy
+            at = where[id(old)]
+            out[at] = dummy
+            where[id(dummy)] = at
             dummy.adopt(old)
             dummy.adopt(b)
             table[subject] = dummy
-    return out
-
-
-def _sort_siblings(boxes: list[_Box], sent: Callable[[_Box], tuple[float, int]]) -> None:
-    """(7) Every set of siblings by sent date, the deepest first (a dummy sorts by
-    its first child, so its children are sorted before it is)."""
-    for b in boxes:
-        _sort_siblings(b.children, sent)
-    boxes.sort(key=sent)
-
-
-def _node(b: _Box) -> ThreadNode:
-    return ThreadNode(b.msg.uid if b.msg is not None else None,
-                      tuple(_node(k) for k in b.children))  # fmt: skip
+    return [b for b in out if b is not None]
 
 
 ALGORITHMS: dict[str, Callable[[list[Threadable]], list[ThreadNode]]] = {

@@ -338,3 +338,17 @@ def test_sort_of_a_thousand_messages_is_complete(imap: Imap) -> None:
     got = numbers(w.cmd("UID SORT (SUBJECT) UTF-8 ALL"))
     assert sorted(got) == list(range(1, 1001))
     assert got[:3] == [1, 98, 195]  # s0 first, in UID order
+
+
+def test_a_reply_chain_thousands_deep_threads_and_formats() -> None:
+    from mailtool.protocol.imap import format_response
+
+    n = 5000
+    items = [_keys(i, "chain", float(i), f"<{i}>", (f"<{i - 1}>",) if i > 1 else ())
+             for i in range(1, n + 1)]  # fmt: skip
+    (tree,) = references(items)
+    assert tree.numbers() == list(range(1, n + 1))
+    comb = [*items, *(_keys(n + i, "chain", 0.5, f"<x{i}>", (f"<{i}>",)) for i in range(1, n))]
+    (tree,) = references(comb)
+    wire = format_response(ThreadResult((tree,)))
+    assert wire.startswith(b"* THREAD (1 (") and wire.count(b"(") == 2 * (n - 1) + 1
