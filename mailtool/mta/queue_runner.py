@@ -1,9 +1,21 @@
-"""The queue runner: the spool is the one durability point, delivery comes from it.
+"""The queue runner: accepted mail is delivered at once or kept in the spool until it is.
 
-``submit`` is what the SMTP session awaits before it says ``250``: the
-message and its envelope are written and fsynced by the queue. Right after,
-local recipients are delivered in-process by the MDA (no polling delay);
-whatever fails temporarily stays queued and :meth:`QueueRunner.run` retries it.
+``submit`` is what the SMTP session awaits before it says ``250``. Two ways:
+
+* every recipient is local: the MDA delivers into each mailbox right there,
+  in one worker call (file fsynced, renamed into ``new/``, directory fsynced,
+  index committed), and ``250`` means *delivered*, as with LMTP (RFC 2033).
+  One file write and fsync per mailbox instead of a queue file, its fsync,
+  a second thread hop and an unlink. A recipient whose delivery fails
+  (quota, disk full, Sieve reject, a bug) is written to the queue in the same
+  call, with its failure recorded and the delivered recipients marked
+  delivered, before the ``250``; from there it is retried or bounced like
+  any queued recipient. When even that write fails the client gets ``451``.
+* any recipient is remote: the message and its envelope are written and
+  fsynced in the queue; right after, local recipients are delivered
+  in-process by the MDA (no polling delay).
+
+Whatever fails temporarily stays queued and :meth:`QueueRunner.run` retries it.
 Remote recipients, bounces and delay notices are the relay's
 (:class:`~mailtool.mta.relay.Relay`, called after each local pass). A message
 leaves the spool only when every recipient is settled.
@@ -35,10 +47,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mailtool.errors import NotFound, PermanentFailure, TemporaryFailure
+from mailtool.errors import DeliveryError, NotFound, PermanentFailure, TemporaryFailure
 from mailtool.mda.deliver import Delivered, deliver, redirect_copy
 from mailtool.mda.filtering import limits_from_config
 from mailtool.net.log import log_event
+from mailtool.store.queue import RecipientState
 
 from .relay import Relay
 
@@ -107,6 +120,15 @@ class QueueRunner:
         """
         local, remote = list(tx.local), list(tx.remote)
         metadata = {"trace_id": trace_id, "local": local, "remote": remote, **meta}
+        if local and not remote:
+            queued, follow_ups = await self._io(
+                self.deliver_now, tx.sender, local, message, metadata
+            )
+            for new_id in follow_ups:
+                self._start(new_id)  # redirects and vacation replies
+            if queued is not None:
+                self._start(queued)  # bounces for failed recipients; retries come due
+            return trace_id
         entry = await self._io(
             self.queue.enqueue, tx.sender, local + remote, message, metadata=metadata
         )
@@ -137,6 +159,43 @@ class QueueRunner:
             self._busy.discard(queue_id)
 
     # ------------------------------------------------------------------ delivery (thread)
+
+    def deliver_now(
+        self, sender: str, local: list[str], message: bytes, metadata: dict[str, Any]
+    ) -> tuple[str | None, list[str]]:
+        """Deliver to every local recipient before the ``250`` (see the module docstring).
+
+        Returns (the queue id of the entry written for recipients that failed, or
+        None when all were delivered; ids of the entries Sieve queued). Raises
+        only when a failed recipient could not be queued (the session says 451).
+        """
+        trace_id = str(metadata["trace_id"])
+        follow_ups: list[str] = []
+        states: list[RecipientState] = []
+        failures: list[tuple[str, DeliveryError]] = []
+        with self.queue.delivering(local):  # a crash in here: the next start syncs them
+            for rcpt in local:
+                try:
+                    done = self._attempt(trace_id, rcpt, sender, message)
+                except (TemporaryFailure, PermanentFailure) as exc:
+                    failures.append((rcpt, exc))
+                    continue
+                except Exception as exc:  # a bug or trouble we did not foresee: keep, retry
+                    logging.getLogger("mailtool").exception("mda.deliver_crash trace=%s",
+                                                            trace_id)  # fmt: skip
+                    failures.append((rcpt, TemporaryFailure(f"{rcpt}: {type(exc).__name__}")))
+                    continue
+                states.append(RecipientState(rcpt, "delivered", attempts=1))
+                if done.redirects or done.vacations:
+                    follow_ups += self._queue_follow_ups(trace_id, rcpt, sender, message, done,
+                                                         trace_id)  # fmt: skip
+        if not failures:
+            return None, follow_ups
+        now = time.time()
+        states += [self._failed_state(trace_id, rcpt, 0, exc, now) for rcpt, exc in failures]
+        entry = self.queue.enqueue(sender, local, message, metadata=metadata, states=states)
+        log_event("queue.kept", queue=entry.id, trace=trace_id, rcpts=len(failures))
+        return str(entry.id), follow_ups
 
     def deliver_one(
         self, queue_id: str, recovering: bool = False, known: tuple[Any, bytes] | None = None
@@ -186,30 +245,43 @@ class QueueRunner:
         self, queue_id: str, rcpt: str, attempts: int, sender: str, message: bytes, now: float,
         follow_ups: list[str], trace_id: str = "",
     ) -> bool:
-        """One delivery; True when it is in the mailbox, else the queue says why."""
-        queue = self.queue
+        """One delivery of a queued message; True when it is in the mailbox, else the
+        queue says why."""
         try:
-            done = deliver(self._mail(), message, sender=sender, recipient=rcpt,
-                           scripts=self._sieve() if self._sieve else None,
-                           limits=self._sieve_limits)
-        except TemporaryFailure as exc:
-            delay = self.relay.policy.delay(attempts + 1)  # the [queue] schedule, as remote
-            queue.mark(queue_id, rcpt, "pending", error=f"{exc.code} {exc.enhanced} {exc}",
-                       next_attempt=now + delay)
-            log_event("mda.deliver", queue=queue_id, rcpt=rcpt, outcome="deferred",
-                      error=f"{exc.enhanced} {exc}", retry_in=int(delay), level=logging.WARNING)
+            done = self._attempt(queue_id, rcpt, sender, message)
+        except (TemporaryFailure, PermanentFailure) as exc:
+            state = self._failed_state(queue_id, rcpt, attempts, exc, now)
+            self.queue.mark(queue_id, rcpt, state.status, error=state.last_error,
+                            next_attempt=state.next_attempt)  # fmt: skip
             return False
-        except PermanentFailure as exc:
-            # "failed" is not settled: the entry stays until the relay issue bounces it
-            queue.mark(queue_id, rcpt, "failed", error=f"{exc.code} {exc.enhanced} {exc}")
-            log_event("mda.deliver", queue=queue_id, rcpt=rcpt, outcome="failed",
-                      error=f"{exc.enhanced} {exc}", level=logging.WARNING)
-            return False
-        log_event("mda.deliver", queue=queue_id, rcpt=rcpt, uid=done.uid, size=done.size,
-                  outcome="delivered", folders=",".join(f for f, _ in done.placed) or None)
         if done.redirects or done.vacations:
             follow_ups += self._queue_follow_ups(queue_id, rcpt, sender, message, done, trace_id)
         return True
+
+    def _attempt(self, log_id: str, rcpt: str, sender: str, message: bytes) -> Delivered:
+        """The MDA's delivery to one mailbox (Sieve included), logged when it is done."""
+        done = deliver(self._mail(), message, sender=sender, recipient=rcpt,
+                       scripts=self._sieve() if self._sieve else None,
+                       limits=self._sieve_limits)  # fmt: skip
+        log_event("mda.deliver", queue=log_id, rcpt=rcpt, uid=done.uid, size=done.size,
+                  outcome="delivered", folders=",".join(f for f, _ in done.placed) or None)
+        return done
+
+    def _failed_state(
+        self, log_id: str, rcpt: str, attempts: int, exc: DeliveryError, now: float
+    ) -> RecipientState:
+        """What the queue records after a failed delivery: a temporary failure is retried
+        on the [queue] schedule, as a remote one; "failed" is not settled, the relay
+        bounces it."""
+        error = f"{exc.code} {exc.enhanced} {exc}"
+        if isinstance(exc, PermanentFailure):
+            log_event("mda.deliver", queue=log_id, rcpt=rcpt, outcome="failed",
+                      error=f"{exc.enhanced} {exc}", level=logging.WARNING)  # fmt: skip
+            return RecipientState(rcpt, "failed", attempts + 1, error)
+        delay = self.relay.policy.delay(attempts + 1)
+        log_event("mda.deliver", queue=log_id, rcpt=rcpt, outcome="deferred",
+                  error=f"{exc.enhanced} {exc}", retry_in=int(delay), level=logging.WARNING)
+        return RecipientState(rcpt, "pending", attempts + 1, error, now + delay)
 
     def _queue_follow_ups(
         self, queue_id: str, rcpt: str, sender: str, message: bytes, done: Delivered,
@@ -255,6 +327,16 @@ class QueueRunner:
                     mailbox.folder(name).sync(force=True)
         return found
 
+    def _resync(self, rcpt: str) -> None:
+        """After a crash during a delivery made before the 250: index whatever file the
+        crash left unindexed in any folder of ``rcpt`` (Sieve may have filed it anywhere)."""
+        try:
+            mailbox = self._mail().user(rcpt)
+            for name in mailbox.folders():
+                mailbox.folder(name).sync(force=True)
+        except Exception:
+            logging.getLogger("mailtool").exception("queue.resync_failed rcpt=%s", rcpt)
+
     # ------------------------------------------------------------------ background
 
     def wake(self) -> None:
@@ -267,6 +349,9 @@ class QueueRunner:
         removed = await self._io(queue.recover)
         if removed:
             log_event("queue.recover", removed=len(removed))
+        for rcpt in await self._io(queue.interrupted_deliveries):
+            await self._io(self._resync, rcpt)
+            log_event("queue.resync", rcpt=rcpt)
         for queue_id in await self._io(queue.ids):
             if queue_id not in self._busy:
                 self._busy.add(queue_id)

@@ -1,8 +1,9 @@
 """The mail transaction: MAIL, RCPT, DATA (RFC 5321 §3.3), mixed into the session.
 
-``250`` after DATA is sent only once the queue said the message and its
-envelope are fsynced (DESIGN principle 1); delivery happens after that, from
-the queue.
+``250`` after DATA is sent only once the message is durable (DESIGN
+principle 1): fsynced in every local recipient's mailbox, or, for remote
+recipients and failed local deliveries, in the queue with its envelope
+(:meth:`~mailtool.mta.queue_runner.QueueRunner.submit`).
 """
 
 from __future__ import annotations
@@ -301,7 +302,8 @@ class TransactionCommands:
                               codes.ES_SYSTEM_TEMP))
             return
         self.messages += 1
-        self._log_message(tx, len(message), "queued", None, queue_id, trace=trace_id,
+        outcome = "delivered" if queue_id == trace_id else "queued"
+        self._log_message(tx, len(message), outcome, None, queue_id, trace=trace_id,
                           ms=f"{(time.monotonic() - started) * 1000:.1f}")
         self.reply(_reply(codes.C250_OK, f"queued as {queue_id}", codes.ES_MESSAGE_ACCEPTED))
 

@@ -1,7 +1,10 @@
 """The spool: every accepted message lives here until each recipient is settled.
 
-This is THE durability point (DESIGN principle 1): SMTP answers ``250`` after
-DATA only once :meth:`Queue.enqueue` has returned. Layout::
+This is the durability point for whatever is not delivered at once (DESIGN
+principle 1): SMTP answers ``250`` after DATA only once :meth:`Queue.enqueue`
+has returned, or once every recipient is local and has the message fsynced in
+its mailbox (:meth:`mailtool.mta.queue_runner.QueueRunner.submit`: delivered is
+acknowledged, as with LMTP). Layout::
 
     <data_dir>/queue/<id>.q       one line of JSON (the envelope: sender, recipients,
                                   metadata), then the message exactly as accepted
@@ -9,6 +12,8 @@ DATA only once :meth:`Queue.enqueue` has returned. Layout::
                                   (a deferral, a bounce, one of several delivered)
     <data_dir>/queue/tmp/         files being written
     <data_dir>/queue/.lock        flock() held while a state file is rewritten
+    <data_dir>/queue/inflight/    one small file per delivery thread: the mailboxes it
+                                  is delivering into right now, without a queue entry
 
 Message and envelope are ONE file, written tmp/ -> fsync -> rename -> fsync
 the directory: two disk flushes per message, and the directory fsync is shared
@@ -27,6 +32,14 @@ the queue id in our ``Received:`` header and marks it delivered instead of
 delivering it twice (:mod:`mailtool.mta.queue_runner`). A SIGKILL cannot bring
 anything back (the kernel has the unlink). Postfix does not fsync removals either.
 
+Deliveries made before the ``250`` have no queue entry. A crash between the
+Maildir rename and the index commit would leave a file the index does not
+know until a client's next sync; :meth:`Queue.delivering` notes the mailboxes
+in the thread's slot file (overwritten in place: no fsync, no file created or
+removed per message; SIGKILL cannot lose a ``pwrite`` the kernel has) and
+:meth:`Queue.interrupted_deliveries` tells the next start which mailboxes to
+sync.
+
 Ids sort by arrival time (16 hex digits of nanoseconds, then 8 random hex
 digits) and are safe file names. One process (the server) enqueues and
 delivers; ``mailtool queue`` in another process may read and change state,
@@ -38,15 +51,17 @@ Spools of the earlier layout (``<id>.msg`` + ``<id>.json``) are converted by
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import fcntl
+import itertools
 import json
 import os
 import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +180,11 @@ class Queue:
         self._thread_lock = threading.RLock()
         self._id_lock = threading.Lock()  # ids only: never waits behind a state write
         self._last_ns = 0
+        self.inflight = self.path / "inflight"
+        #: this process's slot files are ``<token>.<n>``: a restart never reads its own
+        self._token = secrets.token_hex(6)
+        self._slots = threading.local()
+        self._slot_count = itertools.count()
 
     @classmethod
     def in_data_dir(cls, data_dir: str | os.PathLike[str]) -> Queue:
@@ -220,21 +240,25 @@ class Queue:
         message: bytes | BinaryIO,
         *,
         metadata: dict[str, Any] | None = None,
+        states: Iterable[RecipientState] = (),
     ) -> QueueEntry:
         """Store a message for ``recipients``; durable on disk when this returns.
 
         ``sender`` is the envelope MAIL FROM ('' for a null sender, bounces);
         ``metadata`` is any JSON-able arrival information (client IP, HELO,
         authenticated user, TLS, received time) for Received: headers and logs.
+        ``states``: recipients whose state is already known (delivered at the
+        SMTP session, or failed there), written with the entry in the same file.
         """
         if not recipients:
             raise StoreError("a queue entry needs at least one recipient")
         entry_id = self._new_id()
         path, _ = self._paths(entry_id)
+        known = {s.address: s for s in states}
         entry = QueueEntry(
             entry_id,
             sender,
-            [RecipientState(a) for a in dict.fromkeys(recipients)],
+            [known.get(a) or RecipientState(a) for a in dict.fromkeys(recipients)],
             time.time(),
             dict(metadata or {}),
             path,
@@ -364,6 +388,38 @@ class Queue:
             finally:
                 sync_dir(self.path)  # the .q is gone for good before its state goes
                 state.unlink(missing_ok=True)
+
+    @contextmanager
+    def delivering(self, addresses: Iterable[str]) -> Iterator[None]:
+        """Note in this thread's slot file that ``addresses`` are being delivered to
+        (cleared when the block ends, whatever happens in it)."""
+        fd = getattr(self._slots, "fd", None)
+        if fd is None:
+            self.inflight.mkdir(exist_ok=True)
+            name = self.inflight / f"{self._token}.{next(self._slot_count)}"
+            fd = self._slots.fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        data = "\n".join(addresses).encode()
+        os.pwrite(fd, len(data).to_bytes(4, "big") + data, 0)
+        try:
+            yield
+        finally:
+            os.pwrite(fd, bytes(4), 0)
+
+    def interrupted_deliveries(self) -> list[str]:
+        """Mailboxes another (crashed or stopped) process was delivering into when it
+        ended; their slot files are removed. For the server's start-up."""
+        found: dict[str, None] = {}
+        try:
+            slots = [p for p in self.inflight.iterdir() if not p.name.startswith(self._token)]
+        except FileNotFoundError:
+            return []
+        for slot in slots:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                data = slot.read_bytes()
+                size = int.from_bytes(data[:4], "big")
+                found.update(dict.fromkeys(a for a in data[4 : 4 + size].decode().split("\n") if a))
+            slot.unlink(missing_ok=True)
+        return list(found)
 
     def recover(self) -> list[str]:
         """Start-up clean-up by the one writing process: remove tmp/ leftovers and state

@@ -7,6 +7,7 @@ through ``mailtool serve``.
 
 from __future__ import annotations
 
+import errno
 import threading
 from pathlib import Path
 
@@ -57,6 +58,7 @@ class FakeMail:
     def __init__(self) -> None:
         self.boxes: dict[str, list[bytes]] = {}
         self.full: set[str] = set()
+        self.fail_writes = False  #: every delivery fails as on a full disk
         self.lock = threading.Lock()
 
     def user(self, address: str) -> FakeUserMail:
@@ -70,6 +72,8 @@ class FakeUserMail:
     def deliver(self, message: bytes, folder: str = "INBOX") -> int:
         if self.address in self.mail.full:
             raise QuotaExceeded(f"{self.address} is over quota")
+        if self.mail.fail_writes:
+            raise OSError(errno.ENOSPC, "No space left on device")
         with self.mail.lock:
             box = self.mail.boxes.setdefault(self.address, [])
             box.append(bytes(message))

@@ -226,9 +226,11 @@ def test_tls_traces_in_received(smtp_server):
     assert b"with ESMTPS (TLSv1." in stored
 
 
-def test_queue_write_failure_is_a_temporary_error(smtp_server):
+def test_delivery_and_queue_write_failure_is_a_temporary_error(smtp_server):
+    # disk full: the delivery before the 250 fails, and so does keeping it in the queue
     s = smtp_server()
     s.fail_writes = True
+    s.mail.fail_writes = True
     with smtplib.SMTP("127.0.0.1", s.ports["smtp"]) as c:
         c.ehlo("client.test")
         c.mail("x@other.test")

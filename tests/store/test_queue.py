@@ -183,3 +183,26 @@ def test_concurrent_marks_from_processes_lose_no_update(queue):
     assert [p.exitcode for p in procs] == [0] * 4
     for entry in queue.list():
         assert entry.settled, entry
+
+
+def test_enqueue_with_known_states_writes_them_in_the_entry(queue):
+    from mailtool.store.queue import RecipientState
+
+    done = RecipientState("b@y.test", "delivered", attempts=1)
+    later = RecipientState("c@z.test", "pending", 1, "452 4.2.2 full", time.time() + 60)
+    entry = queue.enqueue("a@x.test", ["b@y.test", "c@z.test"], MSG, states=[done, later])
+    again = queue.get(entry.id)
+    assert again.recipient("b@y.test") == done and again.recipient("c@z.test") == later
+    assert again.pending(time.time()) == [] and not (queue.path / f"{entry.id}.state").exists()
+
+
+def test_interrupted_deliveries_are_named_to_the_next_process_only(tmp_path):
+    first = Queue.in_data_dir(tmp_path)
+    with first.delivering(["a@x.test", "b@x.test"]):
+        pass
+    with first.delivering(["c@x.test"]):
+        # the process dies in here: the next start reads the slot, this process never
+        assert first.interrupted_deliveries() == []
+        second = Queue.in_data_dir(tmp_path)
+        assert second.interrupted_deliveries() == ["c@x.test"]
+        assert second.interrupted_deliveries() == []  # read once: the slot file is gone
