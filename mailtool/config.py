@@ -392,6 +392,13 @@ class AccountConfig:
         default="tls", metadata=_doc('"tls" (implicit), "starttls" or "none".', choices=TLS_MODES)
     )
     verify_tls: bool = field(default=True, metadata=_doc("Check the server's certificate."))
+    cafile: str = field(
+        default="",
+        metadata=_doc(
+            "PEM file of extra CA certificates to trust for this account's servers "
+            "(a private CA); empty = the system's."
+        ),
+    )
     password_command: str = field(
         default="", metadata=_doc("Shell command whose first output line is the password.")
     )
@@ -415,7 +422,28 @@ class TuiConfig:
     )
     poll_interval: float = field(
         default=60.0,
-        metadata=_doc("Seconds between STATUS polls of the folders other than INBOX.", min=5),
+        metadata=_doc(
+            "Seconds between STATUS polls of the folders other than INBOX (our server offers "
+            "no NOTIFY): another folder's unread count is at most this plus one round of "
+            "STATUS commands old. INBOX is pushed by IDLE at once.",
+            min=1,
+        ),
+    )
+    idle_renew: float = field(
+        default=29 * 60.0,
+        metadata=_doc(
+            "Seconds after which IDLE is ended and re-issued (RFC 2177: before the server's "
+            "30-minute autologout); at most 1740. IDLE also ends for each STATUS poll.",
+            min=1,
+            max=29 * 60,
+        ),
+    )
+    open_command: str = field(
+        default="",
+        metadata=_doc(
+            "Command that opens an attachment, given the file's path as its last argument "
+            "(split like a shell line, run detached); empty = xdg-open."
+        ),
     )
 
 
@@ -555,6 +583,9 @@ def _build(cls: type, data: dict[str, Any], prefix: str, file: str | None) -> An
         minimum = known[name].metadata.get("min")
         if minimum is not None and value < minimum:
             raise ConfigError(f"given {value!r}, expected at least {minimum}", file=file, key=key)
+        maximum = known[name].metadata.get("max")
+        if maximum is not None and value > maximum:
+            raise ConfigError(f"given {value!r}, expected at most {maximum}", file=file, key=key)
         kwargs[name] = value
     return cls(**kwargs)
 

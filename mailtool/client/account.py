@@ -36,12 +36,14 @@ Prompt = Callable[[str], Awaitable[str]]
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One server: host, port, TLS mode (``tls`` / ``starttls`` / ``none``), verify flag."""
+    """One server: host, port, TLS mode (``tls`` / ``starttls`` / ``none``), verify flag,
+    and an extra CA file to trust (empty: the system's)."""
 
     host: str
     port: int
     tls: str
     verify: bool = True
+    cafile: str = ""
 
 
 @dataclass
@@ -72,7 +74,7 @@ class Account:
             host, port = parse_hostport(
                 value, key=f"{key}.{proto}", default_port=DEFAULT_PORTS[(proto, mode)]
             )
-            endpoints[proto] = Endpoint(host, port, mode, cfg.verify_tls)
+            endpoints[proto] = Endpoint(host, port, mode, cfg.verify_tls, cfg.cafile)
         return cls(
             name=name,
             email=cfg.email,

@@ -163,6 +163,18 @@ class EnvelopeCache:
                     f"({','.join('?' * len(chunk))})", (folder, *chunk)).fetchall()
         return {uid: envelope_from_json(uid, data) for uid, data in rows}
 
+    def forget(self, folder: str, uids: set[int] | list[int]) -> None:
+        """Drop expunged messages (QRESYNC VANISHED) from the UID list and the envelopes."""
+        if not uids:
+            return
+        _validity, known = self.uids(folder)
+        gone = set(uids)
+        with self.db:
+            self.db.execute("UPDATE folders SET uids=? WHERE name=?",
+                            (json.dumps([u for u in known if u not in gone]), folder))
+            self.db.executemany("DELETE FROM envelopes WHERE folder=? AND uid=?",
+                                [(folder, u) for u in gone])
+
     def set_flags(self, folder: str, flags: dict[int, tuple[str, ...]]) -> None:
         cached = self.envelopes(folder, list(flags))
         for uid, env in cached.items():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from mailtool.client.account import Endpoint
 from mailtool.client.imap_parse import (
@@ -35,7 +36,7 @@ from mailtool.client.imap_transport import (
     Transport,
     arg,
 )
-from mailtool.errors import AuthError
+from mailtool.errors import AuthError, ProtocolError
 from mailtool.protocol.imap.mutf7 import encode_mutf7
 from mailtool.protocol.imap.sequence import SequenceSet
 
@@ -57,6 +58,8 @@ __all__ = [
     "ImapClient",
     "ImapClientError",
     "MailboxInfo",
+    "Resync",
+    "parse_vanished",
     "uid_set",
 ]
 
@@ -83,12 +86,13 @@ class ImapClient:
             endpoint.port,
             endpoint.tls,
             verify=endpoint.verify,
-            cafile=cafile,
+            cafile=cafile or endpoint.cafile or None,
             timeout=timeout,
             on_lost=on_lost,
         )
         self.selected: str | None = None
         self.info = MailboxInfo()
+        self.enabled: set[str] = set()
         self._folders: list[Folder] | None = None
 
     # ------------------------------------------------------------------ session
@@ -122,8 +126,20 @@ class ImapClient:
         # RFC 9051 §7.2.2: capabilities may change after login
         self.transport.protocol.capabilities = set()
         await self.transport.protocol.capability()
-        if self.has("ENABLE") and self.has("CONDSTORE"):
-            await self.transport.run("ENABLE", "CONDSTORE")
+        # RFC 7162 §3.2.3: QRESYNC implies CONDSTORE; enable what is offered
+        wanted = [x for x in ("CONDSTORE", "QRESYNC") if self.has(x)]
+        if self.has("ENABLE") and wanted:
+            reply = await self.transport.run("ENABLE", *wanted)
+            for line in reply.lines:
+                if line.upper().startswith(b"ENABLED"):
+                    self.enabled |= set(line.decode("ascii", "replace").upper().split()[1:])
+            if "QRESYNC" in self.enabled:
+                self.enabled.add("CONDSTORE")
+
+    @property
+    def qresync(self) -> bool:
+        """True when QRESYNC is on for this connection (RFC 7162 §3.2.3)."""
+        return "QRESYNC" in self.enabled
 
     async def close(self) -> None:
         await self.transport.close()
@@ -193,6 +209,35 @@ class ImapClient:
         self.selected = folder
         self.info = parse_select(reply.lines, reply.text)
         return self.info
+
+    async def resync(self, folder: str, uidvalidity: int, modseq: int,
+                     known_uids: Sequence[int]) -> tuple[MailboxInfo, Resync]:
+        """SELECT with QRESYNC (RFC 7162 §3.2.5): what changed since ``modseq``.
+
+        The server answers with ``VANISHED (EARLIER)`` for the known UIDs that
+        are gone and a FETCH (FLAGS MODSEQ) for each message changed since, so a
+        cached folder is brought up to date without fetching it again. Without
+        QRESYNC (or with a new UIDVALIDITY, when the server ignores the
+        parameter) the result says ``complete=False``.
+        """
+        if not self.qresync or not uidvalidity or not modseq:
+            return await self.select(folder), Resync(complete=False)
+        param = f"(QRESYNC ({uidvalidity} {modseq}"
+        param += f" {uid_set(known_uids)}))" if known_uids else "))"
+        self.selected = None
+        reply = await self.transport.run("SELECT", self._mbox(folder), param)
+        self.transport.set_state("SELECTED")
+        self.selected = folder
+        self.info = parse_select(reply.lines, reply.text)
+        result = Resync(complete=self.info.uidvalidity == uidvalidity)
+        for line in reply.lines:
+            if line.upper().startswith(b"VANISHED "):
+                result.vanished |= set(parse_vanished(line, known_uids))
+                continue
+            data = parse_fetch(line)
+            if data is not None and "UID" in data.items and "FLAGS" in data.items:
+                result.flags[int(data.items["UID"])] = tuple(data.items["FLAGS"])  # type: ignore
+        return self.info, result
 
     # ------------------------------------------------------------------ reading
 
@@ -307,6 +352,26 @@ class ImapClient:
         if name.upper() == "INBOX":
             return "INBOX"
         return arg(encode_mutf7(name))
+
+
+@dataclass
+class Resync:
+    """What a QRESYNC SELECT reported: UIDs gone and new flags of changed messages."""
+
+    complete: bool
+    vanished: set[int] = field(default_factory=set)
+    flags: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+
+def parse_vanished(line: bytes, known: Iterable[int]) -> list[int]:
+    """The ``known`` UIDs that ``VANISHED (EARLIER) 3:5,9`` reports gone (RFC 7162 §3.2.10)."""
+    words = line.split()
+    if len(words) < 2:
+        return []
+    try:
+        return SequenceSet.parse(words[-1]).filter(known)
+    except ProtocolError:  # a malformed set: nothing we can trust
+        return []
 
 
 def _guess_special(folders: list[Folder]) -> list[Folder]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -176,6 +177,9 @@ class Transport:
         self._lock = asyncio.Lock()
         self.imap: _IMAP4 | None = None
         self.lost = False
+        #: the last commands sent, ``"UID FETCH 1:3 (FLAGS)"`` (LOGIN without its
+        #: arguments): what this client asked for, for diagnostics and tests
+        self.sent: deque[str] = deque(maxlen=500)
 
     @property
     def protocol(self) -> _Protocol:
@@ -227,6 +231,7 @@ class Transport:
         if self.imap is None or self.lost:
             raise ConnectionLost("not connected")
         async with self._lock:
+            self.note(name, *args, prefix=prefix, secret=scrub is not None)
             proto = self.protocol
             cmd = _Command(
                 name, proto.new_tag(), *args, prefix=prefix, loop=proto.loop, timeout=self.timeout
@@ -252,6 +257,7 @@ class Transport:
         if self.imap is None or self.lost:
             raise ConnectionLost("not connected")
         async with self._lock:
+            self.note("APPEND", mailbox)
             try:
                 response = await self.imap.append(data, mailbox=mailbox, flags=flags)
             except (TimeoutError, _aio.AioImapException, OSError) as exc:
@@ -263,6 +269,12 @@ class Transport:
                 result=response.result,
             )
         return text
+
+    def note(self, name: str, *args: str, prefix: str | None = None,
+             secret: bool = False) -> None:
+        """Record a command in :attr:`sent` (never the arguments of one carrying a secret)."""
+        words = [prefix, name] if prefix else [name]
+        self.sent.append(" ".join(words if secret else [*words, *args]))
 
     def set_state(self, state: str) -> None:
         self.protocol.state = state

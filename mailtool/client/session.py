@@ -6,8 +6,9 @@ re-selects the folder and retries, so a server restart costs one slow action
 instead of an error.
 
 :class:`IdleWatcher` keeps a second connection in IDLE on INBOX (RFC 2177),
-re-issued before 29 minutes, and between IDLEs polls STATUS of the other
-folders. It reports each change through ``on_change(folder)`` and its state
+re-issued before 29 minutes (``idle_renew``), and every ``poll_interval``
+seconds leaves IDLE to poll STATUS of the other folders. It reports each
+change through ``on_change(folder)`` and its state
 (``connected`` / ``idle`` / ``reconnecting in N s`` / ``offline``) through
 ``on_state``; a dropped connection is retried with exponential backoff.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -62,6 +64,11 @@ class MailSession:
                 self.stale = False
             return self._client
 
+    @property
+    def connection(self) -> ImapClient | None:
+        """The current connection, if any (its ``transport.sent`` logs what it asked)."""
+        return self._client
+
     async def call(self, action: Callable[[ImapClient], Awaitable[T]]) -> T:
         """Run ``action(client)``; on a dropped connection reconnect once and retry."""
         client = await self.client()
@@ -84,17 +91,20 @@ class IdleWatcher:
     def __init__(self, account: Account, password: str, *,
                  on_change: Callable[[str], None], on_state: StateCallback,
                  folders: Callable[[], list[str]] = lambda: [], poll_interval: float = 60.0,
-                 cafile: str | None = None, backoff: tuple[float, ...] = BACKOFF) -> None:
+                 idle_renew: float = IDLE_RENEW, cafile: str | None = None,
+                 backoff: tuple[float, ...] = BACKOFF) -> None:
         self.account = account
         self.password = password
         self.on_change = on_change
         self.on_state = on_state
         self.folders = folders
         self.poll_interval = poll_interval
+        self.idle_renew = min(idle_renew, IDLE_RENEW)
         self.cafile = cafile
         self.backoff = backoff
         self._status: dict[str, tuple[int, int, int]] = {}
-        self._client: ImapClient | None = None
+        #: the watcher's current connection (its ``transport.sent`` logs the IDLEs)
+        self.client: ImapClient | None = None
         self._stopping = False
 
     async def run(self) -> None:
@@ -104,7 +114,7 @@ class IdleWatcher:
             try:
                 self.on_state("connecting", None)
                 client = ImapClient(self.account.imap, cafile=self.cafile)
-                self._client = client
+                self.client = client
                 await client.connect(self.account.username, self.password)
                 if failures and self._status:
                     self.on_change("*")  # reconnected: everything may have changed
@@ -116,10 +126,10 @@ class IdleWatcher:
             except (TimeoutError, ImapClientError, OSError, _aio.AioImapException):
                 pass
             finally:
-                if self._client is not None:
+                if self.client is not None:
                     with contextlib.suppress(Exception):
-                        await self._client.close()
-                    self._client = None
+                        await self.client.close()
+                    self.client = None
             if self._stopping:
                 break
             delay = self.backoff[min(failures, len(self.backoff) - 1)]
@@ -130,13 +140,14 @@ class IdleWatcher:
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._client is not None:
+        if self.client is not None:
             with contextlib.suppress(Exception):
-                await self._client.close()
+                await self.client.close()
 
     async def _watch(self, client: ImapClient) -> None:
         await client.select("INBOX", readonly=True)
         await self._poll(client)
+        next_poll = time.monotonic() + self.poll_interval
         while not self._stopping:
             if not client.has("IDLE"):
                 self.on_state("connected", None)
@@ -145,15 +156,23 @@ class IdleWatcher:
                 await self._poll(client, include_inbox=True)
                 continue
             self.on_state("idle", None)
-            changed = await self._idle_once(client, min(self.poll_interval, IDLE_RENEW))
-            if changed:
-                self.on_change("INBOX")
-            await self._poll(client)
+            # one IDLE lasts until a change, the next STATUS poll, or the renewal
+            # (RFC 2177 §3: before the server's 30-minute autologout)
+            wait = max(0.0, min(next_poll - time.monotonic(), self.idle_renew))
+            await self._idle_once(client, wait)
+            if time.monotonic() >= next_poll:
+                await self._poll(client)
+                next_poll = time.monotonic() + self.poll_interval
 
     async def _idle_once(self, client: ImapClient, timeout: float) -> bool:
-        """One IDLE ... DONE; True if the server reported a change."""
+        """One IDLE ... DONE; True if the server reported a change.
+
+        The change is reported the moment it arrives, before DONE: the main
+        connection starts fetching while this one leaves IDLE.
+        """
         imap = client.transport.imap
         assert imap is not None
+        client.transport.note("IDLE")
         idle = await imap.idle_start(timeout=timeout)
         # if the connection drops, nobody awaits the IDLE task: consume its exception
         idle.add_done_callback(lambda t: t.cancelled() or t.exception())
@@ -166,8 +185,10 @@ class IdleWatcher:
                 text = b" ".join(bytes(x) for x in lines).upper()
                 if b"BYE" in text or client.transport.lost:
                     raise ConnectionLost("server closed the connection")
-                if any(w in text for w in (b"EXISTS", b"EXPUNGE", b"FETCH")):
+                # RFC 7162 §3.2.10: under QRESYNC expunges come as VANISHED
+                if any(w in text for w in (b"EXISTS", b"EXPUNGE", b"FETCH", b"VANISHED")):
                     changed = True
+                    self.on_change("INBOX")
                     break
         finally:
             if imap.has_pending_idle() and not client.transport.lost:

@@ -32,7 +32,7 @@ async def submit(endpoint: Endpoint, message: bytes, sender: str, recipients: li
         raise PermanentFailure("no recipients", code=554, enhanced="5.5.1")
     tls_ctx: ssl.SSLContext | None = None
     if endpoint.tls != "none":
-        tls_ctx = client_context(verify=endpoint.verify, cafile=cafile)
+        tls_ctx = client_context(verify=endpoint.verify, cafile=cafile or endpoint.cafile or None)
     smtp = aiosmtplib.SMTP(
         hostname=endpoint.host, port=endpoint.port, timeout=timeout,
         use_tls=endpoint.tls == "tls", start_tls=endpoint.tls == "starttls",

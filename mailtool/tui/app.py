@@ -36,8 +36,8 @@ class MailApp(App[None]):
 
     def _main(self, name: str) -> MainScreen:
         self.sub_title = name
-        return MainScreen(self.accounts[name], remap=self.remap,
-                          poll_interval=self.tui_config.poll_interval, cafile=self.cafile)
+        return MainScreen(self.accounts[name], remap=self.remap, tui=self.tui_config,
+                          cafile=self.cafile)
 
     @property
     def main(self) -> MainScreen:

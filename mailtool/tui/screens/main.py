@@ -20,6 +20,7 @@ from mailtool.client.cache import EnvelopeCache
 from mailtool.client.imap_parse import Folder, MailboxInfo
 from mailtool.client.imap_transport import ImapClientError
 from mailtool.client.session import IdleWatcher, MailSession
+from mailtool.config import TuiConfig
 from mailtool.errors import MailtoolError
 from mailtool.tui import messages as m
 from mailtool.tui.actions import bindings
@@ -33,12 +34,12 @@ from mailtool.tui.widgets.reader import Reader
 
 
 class MainScreen(Acting, Screen[None]):
-    def __init__(self, account: Account, *, remap: dict[str, str], poll_interval: float = 60.0,
+    def __init__(self, account: Account, *, remap: dict[str, str], tui: TuiConfig | None = None,
                  cafile: str | None = None) -> None:
         super().__init__()
         self.account = account
         self.remap = remap
-        self.poll_interval = poll_interval
+        self.tui = tui or TuiConfig()
         self.cafile = cafile
         self.session: MailSession | None = None
         self.watcher: IdleWatcher | None = None
@@ -50,6 +51,8 @@ class MainScreen(Acting, Screen[None]):
         self.undo_stack: list = []
         self.folder_names: list[str] = []
         self.summary = ""
+        #: set while the connection is down; cleared once the folder is resynced
+        self.needs_resync = False
         for b in bindings("main", remap):
             self._bindings.bind(b.key, b.action, b.description, show=b.show,
                                 priority=b.priority)
@@ -104,7 +107,7 @@ class MainScreen(Acting, Screen[None]):
         if uids:
             rows = [(u, 0) for u in reversed(uids)]
             self.mlist.set_rows(self.folder, rows, self.cache.envelopes(self.folder, uids[-200:]))
-            self.mlist.add_class("stale")
+            self._mark_stale(True)
             self.status("cached list; connecting...")
         self._title()
 
@@ -128,7 +131,8 @@ class MainScreen(Acting, Screen[None]):
         await self._load_folders()
         await self._open(self.folder)
         self.watcher = IdleWatcher(
-            self.account, password, cafile=self.cafile, poll_interval=self.poll_interval,
+            self.account, password, cafile=self.cafile, poll_interval=self.tui.poll_interval,
+            idle_renew=self.tui.idle_renew,
             on_change=lambda f: self.post_message(m.FolderChanged(f)),
             on_state=lambda s, d: self.post_message(m.ConnectionState(self.account.name, s, d)),
             folders=lambda: list(self.folder_names),
@@ -162,10 +166,16 @@ class MainScreen(Acting, Screen[None]):
 
         async def load(client):
             before = self.cache.status(folder)
-            info = await client.select(folder)
+            validity, known = self.cache.uids(folder)
+            # RFC 7162 §3.2.5: QRESYNC brings the cached folder up to date in one SELECT
+            info, changes = await client.resync(
+                folder, validity, before.highestmodseq if before else 0, known)
+            resynced = changes.complete
+            if resynced:
+                self.cache.forget(folder, changes.vanished)
+                self.cache.set_flags(folder, changes.flags)
             # RFC 7162 §3.1.4: with CONDSTORE, fetch only the flags changed since last time
-            resynced = False
-            if (before and before.highestmodseq and info.highestmodseq
+            elif (before and before.highestmodseq and info.highestmodseq
                     and before.uidvalidity == info.uidvalidity and client.has("CONDSTORE")):
                 if info.highestmodseq != before.highestmodseq:
                     changed = await client.fetch_flags("1:*", changed_since=before.highestmodseq)
@@ -208,8 +218,15 @@ class MainScreen(Acting, Screen[None]):
         if event.folder != self.folder:
             return
         self.mlist.set_rows(event.folder, event.rows, event.envelopes)
-        self.mlist.set_class(event.stale, "stale")
+        if not event.stale:
+            self.needs_resync = False
+        self._mark_stale(event.stale or self.needs_resync)
         self._title()
+
+    def _mark_stale(self, stale: bool) -> None:
+        """The list shows what the cache had while the server is out of reach."""
+        self.mlist.set_class(stale, "stale")
+        self.mlist.border_subtitle = "stale" if stale else ""
 
     @on(m.EnvelopesLoaded)
     def _envelopes_loaded(self, event: m.EnvelopesLoaded) -> None:
@@ -226,11 +243,10 @@ class MainScreen(Acting, Screen[None]):
     def _connection_state(self, event: m.ConnectionState) -> None:
         self.query_one(ConnectionIndicator).set_state(event.account, event.state, event.delay)
         if event.state in ("reconnecting", "offline"):
-            self.mlist.add_class("stale")
-            self.mlist.border_subtitle = "stale"
-        elif event.state in ("idle", "connected"):
-            self.mlist.remove_class("stale")
-            self.mlist.border_subtitle = ""
+            self.needs_resync = True
+            self._mark_stale(True)
+        elif event.state in ("idle", "connected") and not self.needs_resync:
+            self._mark_stale(False)
 
     @on(m.FolderChanged)
     def _folder_changed(self, event: m.FolderChanged) -> None:
