@@ -63,8 +63,10 @@ if TYPE_CHECKING:
 #: concurrent deliveries (each is a few fsyncs in a worker thread)
 DELIVERY_CONCURRENCY = 16
 #: worker threads for queue writes and deliveries: fsync waits for the disk, not the CPU,
-#: and concurrent fsyncs are merged by the block layer (4x the throughput of one at a time)
-IO_THREADS = 32
+#: and concurrent fsyncs are merged by the block layer (4x the throughput of one at a
+#: time). Few: more threads only fight over the GIL (32 cost ~400 futex calls a message)
+#: and the directory fsyncs and index commits are shared by group commit anyway.
+IO_THREADS = 4
 #: how much of a delivered file is read to find our queue id after a crash
 SCAN_HEAD = 4096
 _TRACE_ID = re.compile(rb"\n\tid ([0-9A-Z]+)")

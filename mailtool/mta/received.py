@@ -72,8 +72,23 @@ def received_header(
     if recipient:
         lines[-1] += f" for <{_clean(recipient)}>"
     lines[-1] += ";"
-    lines.append(f"\t{formatdate(when if when is not None else time.time(), localtime=True)}")
+    lines.append(f"\t{header_date(when)}")
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+_last_date: tuple[int, str] = (-1, "")
+
+
+def header_date(when: float | None = None) -> str:
+    """RFC 5322 §3.3 date-time in local time; made once per second (one per message
+    cost a noticeable share of a busy server's time)."""
+    global _last_date
+    second = int(time.time() if when is None else when)
+    cached, text = _last_date
+    if second != cached:
+        text = formatdate(second, localtime=True)
+        _last_date = (second, text)
+    return text
 
 
 def _clean(text: str) -> str:
