@@ -90,6 +90,36 @@ SORT_FIELDS = (
     "subject", "reply", "message_id", "refs",
 )  # fmt: skip
 
+#: The header fields SEARCH compares most (RFC 9051 §6.4.4 FROM, TO, CC, BCC,
+#: SUBJECT, SENT*), decoded and case-folded, one row per message, written the
+#: first time a search needs them so a later search of the folder opens no
+#: file and runs as one SQL scan. A field absent from the message is NULL; a
+#: field that occurs several times keeps its values joined with LF (which an
+#: unfolded value never contains). Values are UTF-8 BLOBs (``surrogateescape``
+#: keeps undecodable bytes), so ``instr`` compares exactly what Python would.
+_HEADER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS header_cache (
+    folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
+    uid INTEGER NOT NULL,
+    h_subject BLOB, h_from BLOB, h_to BLOB, h_cc BLOB, h_bcc BLOB, h_date BLOB,
+    PRIMARY KEY (folder_id, uid)
+) WITHOUT ROWID
+"""
+#: the fields of ``header_cache`` (lower case, as :func:`header_column` takes them)
+HEADER_FIELDS = ("subject", "from", "to", "cc", "bcc", "date")
+
+
+def header_column(field: str) -> str:
+    """The ``header_cache`` column of a field name (NotFound for any other field)."""
+    name = field.lower()
+    if name not in HEADER_FIELDS:
+        raise NotFound(f"header field {field!r} is not cached")
+    return f"h_{name}"
+
+
+def _blob(values: Sequence[str] | None) -> bytes | None:
+    return None if not values else "\n".join(values).encode("utf-8", "surrogateescape")
+
 
 @dataclass(frozen=True)
 class MessageInfo:
@@ -188,6 +218,9 @@ class Index:
         if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'sort_fields'"):
             with self._db.write() as tx:  # additive: indexes made before SORT get it too
                 tx.execute(_SORT_SCHEMA)
+        if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'header_cache'"):
+            with self._db.write() as tx:  # additive, like sort_fields
+                tx.execute(_HEADER_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -459,6 +492,46 @@ class Index:
                 f" VALUES ({marks})",
                 [(folder_id, *r) for r in rows],
             )
+
+    # ------------------------------------------------------------------ header cache
+
+    def header_cached_uids(self, name: str) -> list[int]:
+        """UIDs of ``name`` whose header fields are in ``header_cache``."""
+        rows = self._db.rows(
+            "SELECT uid FROM header_cache WHERE folder_id ="
+            " (SELECT id FROM folders WHERE name = ?)",
+            (name,),
+        )
+        return [r[0] for r in rows]
+
+    def put_headers(
+        self, name: str, rows: Sequence[tuple[int, dict[str, tuple[str, ...]]]]
+    ) -> None:
+        """Store decoded, case-folded :data:`HEADER_FIELDS` of messages by UID."""
+        cols = ", ".join(header_column(f) for f in HEADER_FIELDS)
+        marks = ", ".join("?" * (len(HEADER_FIELDS) + 2))
+        with self._db.write() as tx:
+            row = tx.execute("SELECT id FROM folders WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise NotFound(f"folder {name!r} does not exist")
+            tx.executemany(
+                f"INSERT OR REPLACE INTO header_cache (folder_id, uid, {cols}) VALUES ({marks})",
+                [(row[0], uid, *(_blob(f.get(h)) for h in HEADER_FIELDS)) for uid, f in rows],
+            )
+
+    def header_search(self, name: str, field: str, needle: str) -> list[int]:
+        """UIDs whose cached ``field`` contains ``needle`` (already case-folded), or
+        that have the field at all when ``needle`` is empty: one scan, no file opened."""
+        col = header_column(field)
+        if "\n" in needle:
+            return []  # an unfolded value holds no LF: only the joins would match
+        sub = "(SELECT id FROM folders WHERE name = ?)"
+        if not needle:
+            sql = f"SELECT uid FROM header_cache WHERE folder_id = {sub} AND {col} IS NOT NULL"
+            return [r[0] for r in self._db.rows(sql, (name,))]
+        sql = f"SELECT uid FROM header_cache WHERE folder_id = {sub} AND instr({col}, ?) > 0"
+        blob = needle.encode("utf-8", "surrogateescape")
+        return [r[0] for r in self._db.rows(sql, (name, blob))]
 
     def changes_since(self, name: str, modseq: int) -> tuple[list[MessageInfo], list[int]]:
         """Messages changed after ``modseq`` and UIDs expunged after it (RFC 7162)."""

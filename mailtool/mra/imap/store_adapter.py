@@ -14,6 +14,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import BinaryIO
 
 from mailtool.errors import NotFound
 from mailtool.mra.imap.backend import (
@@ -24,8 +25,10 @@ from mailtool.mra.imap.backend import (
     Quota,
     Snapshot,
 )
+from mailtool.mra.imap.headers import decoded_fields
+from mailtool.store.index import HEADER_FIELDS
 from mailtool.store.maildir import SPECIAL_USE
-from mailtool.store.mailstore import Change, MailStore
+from mailtool.store.mailstore import Change, Folder, MailStore
 
 #: seconds between Maildir rescans of one folder triggered by polling sessions
 SYNC_INTERVAL = 1.0
@@ -34,6 +37,8 @@ _MODES = {"+": "add", "-": "remove", "": "replace"}
 SNAPSHOTS_KEPT = 4
 #: bytes read at a time when only the header is wanted (most headers fit in one)
 HEADER_CHUNK = 8192
+#: header-cache rows written per index transaction while filling it
+HEADER_BATCH = 5000
 
 
 def _header_end(data: bytes) -> int:
@@ -42,6 +47,19 @@ def _header_end(data: bytes) -> int:
     if data.startswith((b"\r\n", b"\n")):
         return 2 if data.startswith(b"\r\n") else 1
     return min(ends) if ends else -1
+
+
+def _read_header(fh: BinaryIO) -> bytes:
+    """The header block of an open message file (up to and including the empty line)."""
+    data = b""
+    while True:
+        chunk = fh.read(HEADER_CHUNK)
+        data += chunk
+        end = _header_end(data)
+        if end >= 0:
+            return data[:end]
+        if len(chunk) < HEADER_CHUNK:
+            return data
 
 
 class StoreUserMail:
@@ -56,6 +74,8 @@ class StoreUserMail:
         #: client reconnecting, a second client) reuses the listing
         self._snapshots: dict[str, tuple[tuple[int, int, int], Snapshot]] = {}
         self._lock = threading.Lock()
+        #: (folder, UIDVALIDITY) -> UIDs whose header fields the index caches
+        self._headers_cached: dict[tuple[str, int], set[int]] = {}
 
     def _folder(self, name: str):  # type: ignore[no-untyped-def]
         return self.mail.folder(name)
@@ -159,17 +179,39 @@ class StoreUserMail:
     def read_header(self, name: str, uid: int) -> bytes | None:
         try:
             with self._folder(name).open(uid) as fh:
-                data = b""
-                while True:
-                    chunk = fh.read(HEADER_CHUNK)
-                    data += chunk
-                    end = _header_end(data)
-                    if end >= 0:
-                        return data[:end]
-                    if len(chunk) < HEADER_CHUNK:
-                        return data
+                return _read_header(fh)
         except (NotFound, FileNotFoundError):
             return None
+
+    def header_search(self, name: str, field: str, needle: str, uids: list[int]) -> set[int]:
+        """UIDs among ``uids`` whose ``field`` (one of the index's cached header fields)
+        contains the case-folded ``needle``: one index scan once every message's
+        fields are cached; the headers of messages not cached yet are read first."""
+        folder = self._folder(name)
+        self._cache_headers(folder, uids)
+        return set(self.mail.index.header_search(folder.name, field, needle))
+
+    def _cache_headers(self, folder: Folder, uids: list[int]) -> None:
+        uidvalidity = self.mail.index.counters(folder.name)[0]
+        key = (folder.name, uidvalidity)
+        with self._lock:
+            known = self._headers_cached.get(key)
+        if known is None:
+            known = set(self.mail.index.header_cached_uids(folder.name))
+        missing = [u for u in uids if u not in known]
+        for start in range(0, len(missing), HEADER_BATCH):
+            rows = []
+            for info in folder.messages(missing[start : start + HEADER_BATCH]):
+                try:  # the indexed path first: no index lookup per message
+                    with open(folder.path / info.path, "rb") as fh:
+                        header: bytes | None = _read_header(fh)
+                except FileNotFoundError:
+                    header = self.read_header(folder.name, info.uid)  # renamed meanwhile
+                rows.append((info.uid, decoded_fields(header or b"", HEADER_FIELDS)))
+            self.mail.index.put_headers(folder.name, rows)
+            known.update(missing[start : start + HEADER_BATCH])
+        with self._lock:
+            self._headers_cached[key] = known
 
     def append(
         self, name: str, data: bytes, flags: Iterable[str], date: dt.datetime | None

@@ -116,3 +116,27 @@ def test_rev2_search_answers_esearch(shared_server: MailtoolServer, w: Wire) -> 
     w.cmd("EXAMINE INBOX")
     reply = w.cmd("SEARCH SEEN")
     assert reply.untagged[0].startswith(b'* ESEARCH (TAG "')
+
+
+def test_header_search_sees_mail_that_arrived_after_the_first_search(
+    shared_server: MailtoolServer,
+) -> None:
+    """The index's header cache is filled by the first header search; messages that
+    arrive later are found by the next one, in every position of the program."""
+    add_user(shared_server, "cachegrow@example.test")
+    imap = Imap(shared_server, "cachegrow@example.test")
+    inbox = imap.mail().folder("INBOX")
+    inbox.append(mk("alpha one", "ann@example.test", "bob@example.test", "x", "Mon, 9 Mar 2026"))
+    wire = imap.wire()
+    assert wire.cmd("SELECT INBOX").status == "OK"
+    assert wire.cmd("UID SEARCH SUBJECT alpha").untagged == [b"* SEARCH 1\r\n"]
+    inbox.append(mk("ALPHA two", "dan@example.test", "eve@example.test", "y", "Mon, 9 Mar 2026"))
+    inbox.append(mk("beta", "ann@example.test", "a@x.test, b@x.test", "z", "Mon, 9 Mar 2026"))
+    assert wire.cmd("NOOP").status == "OK"
+    assert wire.cmd("UID SEARCH SUBJECT alpha").untagged == [b"* SEARCH 1 2\r\n"]
+    assert wire.cmd("UID SEARCH OR SUBJECT beta FROM dan").untagged == [b"* SEARCH 2 3\r\n"]
+    assert wire.cmd("UID SEARCH NOT SUBJECT alpha").untagged == [b"* SEARCH 3\r\n"]
+    assert wire.cmd("UID SEARCH SUBJECT alpha FROM ann").untagged == [b"* SEARCH 1\r\n"]
+    assert wire.cmd("UID SEARCH SUBJECT alpha 2").untagged == [b"* SEARCH 2\r\n"]
+    assert wire.cmd('UID SEARCH HEADER Bcc ""').untagged == [b"* SEARCH\r\n"]
+    assert wire.cmd("UID SEARCH TO b@x").untagged == [b"* SEARCH 3\r\n"]
