@@ -41,7 +41,6 @@ from mailtool.store.maildir import (
     canonical_flag,
     flags_of_letters,
     normalize_folder,
-    size_in_name,
     split_filename,
 )
 
@@ -51,6 +50,19 @@ log = logging.getLogger(__name__)
 _STAMP_SETTLE_NS = 2_000_000_000
 
 StoreMode = Literal["add", "remove", "replace"]
+
+
+def crlf_size(data: bytes) -> int:
+    """Size of ``data`` with every bare LF made CRLF (the form IMAP and POP3 send)."""
+    return len(data) + data.count(b"\n") - data.count(b"\r\n")
+
+
+def wire_size_in_name(base: str) -> int | None:
+    """Dovecot's ``,W=<size>`` (the message's size in CRLF form) in a base name."""
+    for field in base.split(",")[1:]:
+        if field.startswith("W=") and field[2:].isdigit():
+            return int(field[2:])
+    return None
 
 
 @dataclass(frozen=True)
@@ -379,6 +391,8 @@ class Folder:
         base, rel, real_size, when = self.mail.maildir.deliver_dated(
             self.name, message, flags=flagset, internal_date=internal_date
         )
+        if isinstance(message, bytes | bytearray):
+            real_size = crlf_size(message)  # RFC822.SIZE: bare LFs are sent as CRLF
         info = self.mail._index_adds.submit(
             (self.name, NewMessage(base, rel, flagset, real_size, when))
         )
@@ -548,20 +562,27 @@ class Folder:
         return sorted(changes)
 
     def _describe(self, base: str, rel: str) -> NewMessage | None:
-        """Index entry for a file found on disk: stat only, never open."""
+        """Index entry for a file another program dropped into the folder.
+
+        The size kept is the message's size in CRLF form, what IMAP sends and
+        RFC822.SIZE reports (RFC 9051 §2.2): Dovecot's ``,W=<size>`` when the name
+        has it, else counted here, once, from the file (its ``,S=`` is the size on
+        disk, which differs when the lines end in bare LF). Nothing is opened later
+        to answer SELECT or FETCH RFC822.SIZE.
+        """
+        letters = split_filename(rel.split("/", 1)[1])[1]
+        wire_size = wire_size_in_name(base)
         try:
-            st = os.stat(self.path / rel)
+            if wire_size is None:
+                with open(self.path / rel, "rb") as fh:
+                    data = fh.read()
+                    mtime = os.fstat(fh.fileno()).st_mtime
+                wire_size = crlf_size(data)
+            else:
+                mtime = os.stat(self.path / rel).st_mtime
         except FileNotFoundError:
             return None
-        size = size_in_name(base)
-        letters = split_filename(rel.split("/", 1)[1])[1]
-        return NewMessage(
-            base,
-            rel,
-            frozenset(flags_of_letters(letters)),
-            st.st_size if size is None else size,
-            st.st_mtime,
-        )
+        return NewMessage(base, rel, frozenset(flags_of_letters(letters)), wire_size, mtime)
 
     def _stamp(self) -> str | None:
         """mtimes of new/ and cur/, or None when too fresh to trust for skipping a scan."""

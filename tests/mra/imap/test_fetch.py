@@ -120,3 +120,31 @@ def test_vanished_earlier(imap: Imap) -> None:
     w.cmd("UNSELECT")
     reply = w.cmd(f"SELECT INBOX (QRESYNC ({uidvalidity} {modseq} 1:3))")
     assert b"* VANISHED (EARLIER) 2\r\n" in reply.untagged
+
+
+def test_rfc822_size_of_a_bare_lf_file_is_its_crlf_size(imap: Imap) -> None:
+    """A file another program dropped into new/ with bare LF line endings: RFC822.SIZE
+    is the size of the CRLF form that BODY[] sends (RFC 9051 §2.2), not the file's
+    size nor the ``,S=`` of its name; Dovecot's ``,W=`` is taken as it is."""
+    lf = b"From: ann@example.test\nSubject: lf only\n\nline one\nline two\r\n"
+    crlf = lf.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    inbox = imap.mail().folder("INBOX")
+    (inbox.path / "new" / f"1700000000.M1P1.mda,S={len(lf)}").write_bytes(lf)
+    (inbox.path / "new" / f"1700000001.M2P1.dovecot,S={len(lf)},W={len(crlf)}").write_bytes(lf)
+    w = imap.wire()
+    assert w.cmd("SELECT INBOX").status == "OK"
+    for n in (1, 2):
+        reply = w.cmd(f"FETCH {n} (RFC822.SIZE BODY.PEEK[])")
+        head = reply.untagged[0]
+        assert f"RFC822.SIZE {len(crlf)} ".encode() in head, head
+        assert head.endswith(b"{%d}\r\n" % len(crlf) + crlf + b")\r\n"), head
+
+
+def test_rfc822_size_of_delivered_bytes_counts_bare_lf_as_crlf(imap: Imap) -> None:
+    """Bytes handed to the store with bare LFs (an MDA) are indexed at their CRLF size."""
+    info = imap.mail().folder("INBOX").append(b"Subject: x\n\nbody\n")
+    assert info.size == len(b"Subject: x\r\n\r\nbody\r\n")
+    w = imap.wire()
+    assert w.cmd("SELECT INBOX").status == "OK"
+    head = w.cmd("FETCH 1 (RFC822.SIZE BODY.PEEK[])").untagged[0]
+    assert b"RFC822.SIZE 20 " in head and head.endswith(b"{20}\r\nSubject: x\r\n\r\nbody\r\n)\r\n")
