@@ -191,6 +191,8 @@ class Session:
 
     def capabilities(self) -> list[str]:
         caps = list(BASE_CAPABILITIES)
+        # RFC 7889 §3.1: one limit for every mailbox, the one APPEND enforces (TOOBIG)
+        caps.append(f"APPENDLIMIT={self.config.limits.max_message_size}")
         if self.state is State.NOT_AUTHENTICATED:
             if not self.conn.tls and self.server.tls_available:
                 caps.append("STARTTLS")

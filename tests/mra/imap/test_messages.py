@@ -110,3 +110,21 @@ def test_append_too_big_is_refused_before_the_literal(imap_server) -> None:  # t
     w.send(f"{tag} APPEND INBOX {{4096+}}\r\n".encode() + b"x" * 4096 + b"\r\n")
     assert w.line().startswith(b"* BYE [TOOBIG]")  # RFC 7888 §4: non-synchronizing: BYE
     assert Wire(imap.port).greeting.startswith(b"* OK")  # the server lives on
+
+
+def test_appendlimit_is_the_limit_append_enforces(imap_server) -> None:  # type: ignore[no-untyped-def]
+    """RFC 7889: APPENDLIMIT=<n> in CAPABILITY (before and after login) and in STATUS;
+    a message of n bytes is accepted, one of n + 1 refused with TOOBIG."""
+    imap = imap_server(config={"limits": {"max_message_size": 2048}})
+    assert b" APPENDLIMIT=2048 " in Wire(imap.port).greeting
+    w = imap.wire()
+    assert b" APPENDLIMIT=2048" in w.cmd("CAPABILITY").untagged[0]
+    reply = w.cmd("STATUS INBOX (APPENDLIMIT)")
+    assert reply.untagged == [b"* STATUS INBOX (APPENDLIMIT 2048)\r\n"]
+    body = message(body="x" * 2048)[:2048]
+    tag = w.tag()
+    w.send(f"{tag} APPEND INBOX {{{len(body)}+}}\r\n".encode() + body + b"\r\n")
+    assert w.collect(tag).status == "OK"
+    tag = w.tag()
+    w.send(f"{tag} APPEND INBOX {{2049}}\r\n".encode())
+    assert b"NO [TOOBIG]" in w.collect(tag).tagged
