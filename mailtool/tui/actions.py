@@ -62,7 +62,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("toggle_headers", "h", "All headers", show=False),
     Action("toggle_quotes", "z", "Fold quotes", show=False),
     Action("raw", "ctrl+u", "Raw source", show=False),
-    Action("parts", "p", "Parts / attachments", show=False),
+    Action("parts", "p", "Parts / attachments: save", show=False),
+    Action("open_part", "P", "Open a part with the system handler", show=False),
     # folders
     Action("create_folder", "plus", "New folder", show=False),
     Action("rename_folder", "equals_sign", "Rename folder", show=False),

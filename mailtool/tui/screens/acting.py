@@ -20,6 +20,7 @@ from mailtool.client.imap_transport import ImapClientError
 from mailtool.client.reading import parse, parts, save_part
 from mailtool.tui.folder_view import quote, search_program
 from mailtool.tui.screens.compose import ComposeScreen
+from mailtool.tui.screens.opener import open_part
 from mailtool.tui.screens.picker import PickerScreen
 from mailtool.tui.screens.prompt import PromptScreen
 
@@ -253,7 +254,7 @@ class Acting(_Base):
 
     # -- parts ------------------------------------------------------------------------
 
-    def action_parts(self) -> None:
+    def _pick_part(self, title: str, then) -> None:
         msg = self._current()
         if msg is None:
             return
@@ -263,12 +264,27 @@ class Acting(_Base):
         def done(index: int | None) -> None:
             if index is None:
                 return
+            try:
+                then(msg, index)
+            except OSError as exc:
+                self.notify(str(exc), title=title.rstrip(":"), severity="error")
+
+        self.app.push_screen(PickerScreen(title, choices), done)
+
+    def action_parts(self) -> None:
+        def save(msg, index: int) -> None:
             directory = Path.home() / "Downloads"
             directory.mkdir(parents=True, exist_ok=True)
-            path = save_part(msg, index, directory)
-            self.notify(f"saved {path}")
+            self.notify(f"saved {save_part(msg, index, directory)}")
 
-        self.app.push_screen(PickerScreen("Save part:", choices), done)
+        self._pick_part("Save part:", save)
+
+    def action_open_part(self) -> None:
+        def open_it(msg, index: int) -> None:
+            path = open_part(msg, index, self.tui.open_command)
+            self.notify(f"opened {path.name}")
+
+        self._pick_part("Open part:", open_it)
 
     # -- folders ----------------------------------------------------------------------
 
