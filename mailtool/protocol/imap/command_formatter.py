@@ -143,6 +143,9 @@ def _append(w: Writer, cmd: c.Append) -> None:
         write_flag_list(w, cmd.flags)
     if cmd.internal_date is not None:
         w.raw(b" ").raw(format_datetime(cmd.internal_date))
+    if cmd.utf8:  # RFC 6855 §4
+        w.raw(b" UTF8 (").literal(cmd.message, binary=True).raw(b")")
+        return
     w.raw(b" ").literal(cmd.message, binary=cmd.binary)
 
 

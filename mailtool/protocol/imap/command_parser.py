@@ -225,6 +225,12 @@ def _append(cur: Cursor, tag: str, name: str, uid: bool, utf8: bool) -> c.Comman
     if cur.peek() == 0x22:
         date = read_datetime(cur)
         cur.sp()
+    if cur.try_take_ci(b"UTF8"):  # RFC 6855 §4: append-data =/ "UTF8" SP "(" literal8 ")"
+        cur.sp()
+        cur.expect(b"(")
+        message = cur.literal(allow8=True)
+        cur.expect(b")")
+        return c.Append(tag, mailbox, flags, date, message, utf8=True)
     binary = cur.startswith(b"~")
     message = cur.literal(allow8=True)
     return c.Append(tag, mailbox, flags, date, message, binary)

@@ -152,13 +152,15 @@ class Status(Command):
 
 @dataclass(frozen=True)
 class Append(Command):
-    """RFC 9051 §6.3.12; ``binary`` is a BINARY literal8 ``~{n}`` (RFC 3516 §4.4)."""
+    """RFC 9051 §6.3.12; ``binary`` is a BINARY literal8 ``~{n}`` (RFC 3516 §4.4),
+    ``utf8`` the UTF8 data extension ``UTF8 (~{n})`` (RFC 6855 §4: 8-bit headers)."""
 
     mailbox: str = ""
     flags: tuple[str, ...] = ()
     internal_date: dt.datetime | None = None
     message: bytes = b""
     binary: bool = False
+    utf8: bool = False
 
 
 @dataclass(frozen=True)

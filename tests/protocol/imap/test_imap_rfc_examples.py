@@ -86,6 +86,11 @@ COMMANDS = [
         b"A003 APPEND saved-messages ~{3}\r\na\x00b",
         c.Append("A003", "saved-messages", message=b"a\x00b", binary=True),
     ),
+    # RFC 6855 §4: the UTF8 APPEND data extension (a message with 8-bit headers)
+    (
+        b"A004 APPEND INBOX UTF8 (~{13}\r\nSubject: \xc3\xa9\r\n)",
+        c.Append("A004", "INBOX", message=b"Subject: \xc3\xa9\r\n", utf8=True),
+    ),
     # RFC 9051 §6.4.3, RFC 4315 §2.1, RFC 6851 §3.3
     (b"A202 EXPUNGE", c.Expunge("A202")),
     (b"A003 UID EXPUNGE 3000:3002", c.Expunge("A003", S("3000:3002"))),
