@@ -1,4 +1,4 @@
-"""ID (RFC 2971) and ENABLE (RFC 5161: CONDSTORE, QRESYNC, IMAP4rev2)."""
+"""ID (RFC 2971) and ENABLE (RFC 5161: CONDSTORE, QRESYNC, IMAP4rev2, UTF8=ACCEPT)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import Enabled, IdData
 
 #: what ENABLE can switch on (RFC 7162 §3.2.3: QRESYNC implies CONDSTORE)
-ENABLEABLE = ("CONDSTORE", "QRESYNC", "IMAP4REV2")
+ENABLEABLE = ("CONDSTORE", "QRESYNC", "IMAP4REV2", "UTF8=ACCEPT")
+#: how ENABLED spells what it reports (the client's case may differ)
+_SPELLING = {"IMAP4REV2": "IMAP4rev2"}
 
 
 @command("ID", states=ANY)
@@ -28,11 +30,12 @@ async def enable(s: Session, cmd: c.Enable) -> Done:
         cap = cap.upper()
         if cap in ENABLEABLE and cap not in s.enabled:
             s.enabled.add(cap)
-            newly.append("IMAP4rev2" if cap == "IMAP4REV2" else cap)
+            newly.append(_SPELLING.get(cap, cap))
     if "QRESYNC" in s.enabled:
         s.enabled.add("CONDSTORE")
-    if "IMAP4REV2" in s.enabled:
-        s.reader.utf8 = True  # RFC 9051 §5.1: UTF-8 mailbox names from now on
+    if s.utf8:
+        # RFC 9051 §5.1 / RFC 6855 §3: UTF-8 mailbox names and strings from now on
+        s.reader.utf8 = True
     # RFC 5161 §3.1: only the extensions this command enabled
     s.send(Enabled(tuple(newly)))
     return ok("ENABLE completed")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from mailtool.mra.imap.backend import MessageMeta, internal_datetime
 from mailtool.mra.imap.headers import CACHE, CACHED, decoded_fields
 from mailtool.mra.imap.selected import SelectedMailbox
-from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
+from mailtool.mra.imap.session import SELECTED, Done, Session, bad, command, no, ok
 from mailtool.protocol import mime
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import ESearch, SearchResult
@@ -375,6 +375,9 @@ def run_search(s: Session, box: SelectedMailbox, keys: tuple[SearchKey, ...]) ->
 async def search(s: Session, cmd: c.Search) -> Done:
     box = s.selected
     assert box is not None
+    if cmd.charset is not None and "UTF8=ACCEPT" in s.enabled:
+        # RFC 6855 §3: no CHARSET once UTF8=ACCEPT is enabled (conflicting labels)
+        raise bad("No CHARSET after ENABLE UTF8=ACCEPT")
     if cmd.charset is not None and cmd.charset.upper() not in CHARSETS:
         raise no("Unsupported charset", "BADCHARSET", CHARSETS)
     # a first search may read every message's header: off the event loop

@@ -64,6 +64,7 @@ BASE_CAPABILITIES = (
     "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN", "SPECIAL-USE", "CREATE-SPECIAL-USE",
     "LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "CONDSTORE", "QRESYNC",
     "QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", "BINARY", "STATUS=SIZE",
+    "UTF8=ACCEPT",
     "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 )  # fmt: skip
 AUTH_MECHANISMS = ("PLAIN", "SCRAM-SHA-256")
@@ -181,9 +182,9 @@ class Session:
 
     @property
     def utf8(self) -> bool:
-        """Mailbox names travel as UTF-8, not modified UTF-7: IMAP4rev2 includes
-        what UTF8=ACCEPT gives IMAP4rev1 (RFC 9051 §5.1, RFC 9755 §1)."""
-        return "IMAP4REV2" in self.enabled
+        """Mailbox names travel as UTF-8, not modified UTF-7: after ENABLE UTF8=ACCEPT
+        (RFC 6855 §3), or IMAP4rev2, which includes it (RFC 9051 §5.1, RFC 9755 §1)."""
+        return "UTF8=ACCEPT" in self.enabled or "IMAP4REV2" in self.enabled
 
     @property
     def rev2(self) -> bool:

@@ -62,6 +62,25 @@ def test_utf8_names_under_imap4rev2(imap: Imap) -> None:
     assert plain.cmd('LIST "" "Gr*"').untagged[-1].endswith(b" Gr&APYA3w-e/&ZeVnLA-\r\n")
 
 
+def test_utf8_accept(imap: Imap) -> None:
+    """RFC 6855: ENABLE UTF8=ACCEPT on an IMAP4rev1 session: UTF-8 mailbox names both
+    ways, APPEND's UTF8 data extension, UTF-8 search strings, and no CHARSET."""
+    w = imap.wire()
+    assert b" UTF8=ACCEPT" in w.cmd("CAPABILITY").untagged[0]
+    assert w.cmd("ENABLE UTF8=ACCEPT").untagged == [b"* ENABLED UTF8=ACCEPT\r\n"]
+    assert w.cmd('CREATE "Été"'.encode()).status == "OK"
+    assert w.cmd(b'LIST "" "*t*"').untagged[-1].endswith('"Été"\r\n'.encode())
+    assert "Été" in imap.mail().folders()
+    msg = "Subject: café crème\r\nFrom: zoë@example.test\r\n\r\nhi\r\n".encode()
+    tag = w.tag()
+    w.send(f'{tag} APPEND "Été" UTF8 (~{{{len(msg)}+}}\r\n'.encode() + msg + b")\r\n")
+    assert w.collect(tag).status == "OK"
+    assert w.cmd('SELECT "Été"'.encode()).status == "OK"
+    assert w.cmd('UID SEARCH SUBJECT "CRÈME"'.encode()).untagged == [b"* SEARCH 1\r\n"]
+    assert w.cmd("FETCH 1 BODY.PEEK[]").untagged[0].endswith(msg + b")\r\n")
+    assert w.cmd("SEARCH CHARSET UTF-8 ALL").status == "BAD"  # RFC 6855 §3
+
+
 @pytest.mark.parametrize(
     "name",
     [
