@@ -1,10 +1,12 @@
 """IMAP: mailtool against a private Dovecot, same run, same messages, same client.
 
 Four figures, each a median of at least 3 runs, every run printed, with the
-ratio mailtool time / Dovecot time (< 1 means mailtool is faster):
+ratio mailtool time / Dovecot time (< 1 means mailtool is faster) and the load
+average; the server that goes first alternates from run to run:
 
 * ``append``  - N APPENDs of 2-8 KB messages in one session, each waiting for
-  its OK (both servers fsync before OK), into a fresh folder per run;
+  its OK (both servers fsync before OK), into a fresh folder per run; the two
+  servers take turns every 50 APPENDs, so both meet the same disk weather;
 * ``select``  - SELECT + ``UID FETCH 1:* (FLAGS)`` on a 100,000-message INBOX;
 * ``search``  - ``UID SEARCH SUBJECT`` on that INBOX (a header search that must
   look at every message);
@@ -57,6 +59,8 @@ BIG = "big@bench.test"
 SMALL = [f"s{i}@bench.test" for i in range(200)]
 #: what the 200-session test needs from Dovecot (stock: 100 processes, 10 per user+IP)
 DOVECOT_LIMITS = "default_process_limit = 1000\ndefault_client_limit = 4000\n"
+#: APPENDs one server makes before the other takes its turn (see append_run)
+APPEND_BLOCK = 50
 
 
 class Client:
@@ -125,15 +129,29 @@ def login(port: int, user: str) -> Client:
 # ---------------------------------------------------------------- workloads
 
 
-def append_run(port: int, user: str, folder: str, messages: list[bytes]) -> float:
-    c = login(port, user)
-    c.cmd(b"CREATE " + folder.encode())
-    start = time.perf_counter()
-    for m in messages:
-        c.cmd(b"APPEND " + folder.encode(), m)
-    seconds = time.perf_counter() - start
-    c.close()
-    return seconds
+def append_run(
+    ports: dict[str, int], users: dict[str, str], folder: str, messages: list[bytes]
+) -> dict[str, float]:
+    """Both servers APPEND the same messages, in alternating blocks of :data:`APPEND_BLOCK`
+    (who goes first alternates too): APPEND waits for an fsync, and the disk of a shared
+    machine changes speed from one minute to the next, so two runs one after the other
+    measure the neighbours as much as the servers. Returns the summed time per server."""
+    clients = {side: login(port, users[side]) for side, port in ports.items()}
+    for c in clients.values():
+        c.cmd(b"CREATE " + folder.encode())
+    totals = dict.fromkeys(ports, 0.0)
+    order = list(ports)
+    for i in range(0, len(messages), APPEND_BLOCK):
+        for side in order:
+            c = clients[side]
+            start = time.perf_counter()
+            for m in messages[i : i + APPEND_BLOCK]:
+                c.cmd(b"APPEND " + folder.encode(), m)
+            totals[side] += time.perf_counter() - start
+        order.reverse()
+    for c in clients.values():
+        c.close()
+    return totals
 
 
 def select_run(port: int, user: str, expected: int) -> float:
@@ -262,12 +280,21 @@ def opened_message_files(pid: int, action: Callable[[], float], maildir: Path) -
 # ---------------------------------------------------------------- main
 
 
+def alternate(ports: dict[str, int], run: int) -> list[tuple[str, int]]:
+    """The servers in turn, the other one first on every other run (neither always
+    meets the machine right after the other has loaded it)."""
+    pairs = list(ports.items())
+    return pairs if run % 2 == 0 else pairs[::-1]
+
+
 def report(name: str, times: dict[str, list[float]], unit: str = "s") -> None:
     medians = {side: statistics.median(t) for side, t in times.items()}
     for side, t in times.items():
         runs = " ".join(f"{x:.3f}" for x in t)
         print(f"{name:9} {side:9} runs [{runs}] median {medians[side]:.3f} {unit}")
-    print(f"{name:9} ratio mailtool/dovecot (time): {medians['mailtool'] / medians['dovecot']:.2f}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{name:9} ratio mailtool/dovecot (time): {medians['mailtool'] / medians['dovecot']:.2f}"
+          f"   (load average now {load})")  # fmt: skip
 
 
 def main() -> None:
@@ -305,15 +332,16 @@ def main() -> None:
         if "append" in only:
             times: dict[str, list[float]] = {s: [] for s in ports}
             for run in range(args.runs):
-                for side, port in ports.items():
-                    times[side].append(append_run(port, who[side][0], f"Run{run}", appends))
+                users = {side: who[side][0] for side in ports}
+                for side, t in append_run(ports, users, f"Run{run}", appends).items():
+                    times[side].append(t)
             report("append", times)
             for side, t in times.items():
                 print(f"append    {side:9} {args.appends / statistics.median(t):.0f} msg/s")
         if "select" in only:
             times = {s: [] for s in ports}
-            for _ in range(args.runs):
-                for side, port in ports.items():
+            for run in range(args.runs):
+                for side, port in alternate(ports, run):
                     times[side].append(select_run(port, who[side][0], args.big))
             report("select", times)
             assert mailtool.proc is not None
@@ -330,14 +358,14 @@ def main() -> None:
                 first = search_run(port, who[side][0], needle)
                 print(f"warm-up   {side:9} first SEARCH {first:.3f} s")
             times = {s: [] for s in ports}
-            for _ in range(args.runs):
-                for side, port in ports.items():
+            for run in range(args.runs):
+                for side, port in alternate(ports, run):
                     times[side].append(search_run(port, who[side][0], needle))
             report("search", times)
         if "sessions" in only:
             times = {s: [] for s in ports}
-            for _ in range(args.runs):
-                for side, port in ports.items():
+            for run in range(args.runs):
+                for side, port in alternate(ports, run):
                     times[side].append(sessions_run(port, who[side][1]))
             report("sessions", times)
     finally:
