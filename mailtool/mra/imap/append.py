@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import asyncio
 
+from mailtool.errors import NotFound
 from mailtool.mra.imap.session import AUTH, Done, Session, command, no, ok
 from mailtool.mra.imap.store_cmd import clean_flags
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.sequence import SequenceSet
 from mailtool.protocol.mime import to_crlf
+from mailtool.store.maildir import InvalidFolderName
 
 
 @command("APPEND", states=AUTH)
 async def append(s: Session, cmd: c.Append) -> Done:
     assert s.mail is not None
-    if not s.mail.exists(cmd.mailbox):
-        raise no("Mailbox does not exist", "TRYCREATE")
     if not cmd.message:
         raise no("Empty message", "CANNOT")
     if len(cmd.message) > s.config.limits.max_message_size:
@@ -29,10 +29,16 @@ async def append(s: Session, cmd: c.Append) -> Done:
     flags = clean_flags(cmd.flags)
     # RFC 9051 §2.2 / §6.3.12: messages are CRLF text; store what FETCH will send,
     # so RFC822.SIZE (the file size) equals the size of BODY[]
-    data = to_crlf(cmd.message)
-    uidvalidity, uid = await asyncio.to_thread(
-        s.mail.append, cmd.mailbox, data, flags, cmd.internal_date
-    )
+    data = cmd.message
+    if data.count(b"\n") != data.count(b"\r\n"):  # two C scans, not a regex pass
+        data = to_crlf(data)
+    try:  # the store finds the folder once, in the worker thread (no separate check)
+        uidvalidity, uid = await asyncio.to_thread(
+            s.mail.append, cmd.mailbox, data, flags, cmd.internal_date
+        )
+    except (NotFound, InvalidFolderName):
+        # RFC 9051 §6.3.12: TRYCREATE when the target mailbox does not exist
+        raise no("Mailbox does not exist", "TRYCREATE") from None
     return ok("APPEND completed", "APPENDUID", (uidvalidity, SequenceSet.from_numbers([uid])))
 
 
