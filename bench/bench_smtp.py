@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -54,33 +55,57 @@ def count_new(maildir_new: Path) -> int:
         return 0
 
 
-def drive(port: int, rcpt: str, messages: int, maildir_new: Path) -> tuple[float, float]:
-    """Run smtp-source; returns (seconds until all accepted, seconds until all delivered)."""
+def children(pid: int) -> list[int]:
+    """Process ids whose parent is ``pid`` (from /proc)."""
+    out = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                stat = Path(entry.path, "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def drive(
+    port: int, rcpt: str, messages: int, maildir_new: Path, processes: Callable[[], int]
+) -> tuple[float, float, int]:
+    """Run smtp-source; returns (seconds until all accepted, seconds until all delivered,
+    the most processes the server side had while it ran)."""
     start = time.perf_counter()
-    subprocess.run(
+    source = subprocess.Popen(
         [SMTP_SOURCE, "-s", str(SESSIONS), "-l", str(SIZE), "-m", str(messages),
          "-f", "load@source.test", "-t", rcpt, "-M", "source.test", f"127.0.0.1:{port}"],
-        check=True, stdout=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
     )
+    most = 0
+    while source.poll() is None:
+        most = max(most, processes())
+        time.sleep(0.2)
+    if source.returncode:
+        raise RuntimeError(f"smtp-source failed ({source.returncode})")
     accepted = time.perf_counter() - start
     deadline = time.monotonic() + 600
     while count_new(maildir_new) < messages:
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {count_new(maildir_new)} of {messages} delivered")
         time.sleep(0.005)
-    return accepted, time.perf_counter() - start
+    return accepted, time.perf_counter() - start, most
 
 
 # --------------------------------------------------------------------------- mailtool
 
 
 class Mailtool:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, workers: int = 1) -> None:
         self.root = root
         self.data = root / "data"
         self.config = root / "mailtool.toml"
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = 0
+        self.workers = workers
 
     def cli(self, *args: str, stdin: str | None = None) -> None:
         subprocess.run([sys.executable, "-m", "mailtool", "--config", str(self.config), *args],
@@ -92,7 +117,7 @@ class Mailtool:
         listen = "\n".join(['smtp = "127.0.0.1:0"', *(f"{s} = false" for s in off)])
         self.config.write_text(
             f'data_dir = "{self.data}"\nhostname = "mt.bench.test"\n[listen]\n{listen}\n'
-            "[limits]\nmax_connections_per_ip = 1000\n"
+            f"[limits]\nmax_connections_per_ip = 1000\nsmtp_workers = {self.workers}\n"
             # the Postfix peer checks no SPF/DKIM/DMARC; the same work on both sides (and
             # no DNS queries to the machine's resolver, which may take seconds each)
             "[auth]\ncheck_inbound = false\n"
@@ -116,6 +141,10 @@ class Mailtool:
     def maildir_new(self, user: str) -> Path:
         local, domain = user.split("@")
         return self.data / "mail" / domain / local / "new"
+
+    def processes(self) -> int:
+        """The serve process and its SMTP workers."""
+        return 1 + len(children(self.proc.pid)) if self.proc else 0
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -204,6 +233,14 @@ maillog_file_prefixes = /var, /dev/stdout, {r}/log
     def maildir_new(self, user: str) -> Path:
         return self.root / "vmail" / DOMAIN / user.split("@")[0] / "new"
 
+    def processes(self) -> int:
+        """master and its children (smtpd per session, cleanup, trivial-rewrite, virtual...)."""
+        try:
+            master = int((self.root / "queue" / "pid" / "master.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return 0
+        return 1 + len(children(master))
+
     def stop(self) -> None:
         subprocess.run([POSTFIX, "-c", str(self.etc), "stop"], capture_output=True)
 
@@ -235,6 +272,9 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    parser.add_argument("--smtp-workers", type=int, default=os.cpu_count() or 1,
+                        help="mailtool's [limits] smtp_workers (default: nproc; Postfix runs "
+                        "an smtpd process per session)")
     args = parser.parse_args()
     for tool in (SMTP_SOURCE, POSTFIX):
         if not os.access(tool, os.X_OK):
@@ -242,24 +282,28 @@ def main() -> None:
     users = [f"rcpt{i}@{DOMAIN}" for i in range(args.runs)]
     root = Path(tempfile.mkdtemp(prefix="bench-smtp-", dir="/var/tmp"))
     root.chmod(0o755)
-    mt, pf = Mailtool(root / "mailtool"), PrivatePostfix(root / "postfix")
+    mt, pf = Mailtool(root / "mailtool", args.smtp_workers), PrivatePostfix(root / "postfix")
     print(f"machine: {machine()}")
     print(f"load: smtp-source -s {SESSIONS} -l {SIZE} -m {args.messages}, "
           "end to end (accepted + delivered into Maildir new/, fsync on both sides); "
           "no SPF/DKIM/DMARC checks on either side")
+    print(f"processes: mailtool serve with smtp_workers = {args.smtp_workers} (SMTP on "
+          "SO_REUSEPORT); Postfix master.cf defaults (an smtpd per session, cleanup, "
+          "virtual...); each run prints the most seen")
     results: dict[str, list[float]] = {"mailtool": [], "postfix": []}
     try:
         mt.start(users)
         pf.start(users)
         for run, user in enumerate(users, 1):
             for name, side in (("mailtool", mt), ("postfix", pf)):
-                accepted, delivered = drive(side.port, user, args.messages,
-                                            side.maildir_new(user))
+                accepted, delivered, procs = drive(side.port, user, args.messages,
+                                                   side.maildir_new(user), side.processes)
                 rate = args.messages / delivered
                 results[name].append(rate)
                 load = "/".join(f"{x:.1f}" for x in os.getloadavg())
                 print(f"run {run} {name:8s}: accepted in {accepted:6.2f} s, delivered in "
-                      f"{delivered:6.2f} s -> {rate:7.0f} msg/s (load {load})", flush=True)
+                      f"{delivered:6.2f} s -> {rate:7.0f} msg/s (load {load}, "
+                      f"up to {procs} processes)", flush=True)
     finally:
         mt.stop()
         pf.stop()

@@ -164,6 +164,17 @@ class LimitsConfig:
         default=600.0,
         metadata=_doc("POP3 autologout after this many idle seconds (RFC 1939: >= 10 min).", min=1),
     )
+    smtp_workers: int = field(
+        default=1,
+        metadata=_doc(
+            "Processes accepting SMTP (smtp, submission, submissions), all on the same ports "
+            "(SO_REUSEPORT, Linux): more than 1 uses more cores for heavy inbound mail. The "
+            "first process also runs the queue, IMAP, POP3 and ManageSieve. Connection and "
+            "login-failure limits then count per process; IMAP IDLE sees mail another "
+            "process delivered at its next index poll (0.5 s), not at once.",
+            min=1,
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -4,17 +4,28 @@ Each service (smtp, submission, imap, ...) is created by a factory named in
 :data:`SERVICES` with the signature ``create(ctx, name, host, port) -> Service``.
 A factory module that is not part of this build is reported as unavailable
 rather than failing the whole server.
+
+``[limits] smtp_workers`` > 1: the main process starts that many minus one
+SMTP worker processes (:func:`worker_main`), each listening on the same SMTP
+ports (SO_REUSEPORT: the kernel spreads connections over the processes). A
+worker accepts and delivers like the main process but runs no queue runner:
+what it queues (remote recipients, failed deliveries) it hands to the main
+process's runner through the queue's wake file. Workers stop with the main
+process (SIGTERM from its stop, or on their own when it is gone) and get its
+SIGHUP (certificate reload).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import importlib
 import json
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +51,10 @@ SERVICES: dict[str, str] = {
 
 #: services whose socket speaks TLS from the first byte (RFC 8314)
 IMPLICIT_TLS = frozenset({"submissions", "imaps", "pop3s"})
+#: the listeners SMTP worker processes share with the main process
+SMTP_SERVICES = ("smtp", "submission", "submissions")
+#: seconds between a worker's checks that the main process is still there
+PARENT_CHECK = 1.0
 
 
 class Service(Protocol):
@@ -58,6 +73,8 @@ class ServerContext:
     certs: CertStore
     login_throttle: LoginThrottle
     stores: dict[str, Any] = field(default_factory=dict)
+    #: an SMTP worker process: the slot-file token the main process gave it, else None
+    worker: str | None = None
     _background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def limiter(self) -> ConnectionLimiter:
@@ -109,7 +126,9 @@ class ServerContext:
     def queue(self) -> Any:
         from mailtool.store.queue import Queue
 
-        return self.store("queue", lambda: Queue(self.config.data_path / "queue"))
+        return self.store(
+            "queue", lambda: Queue(self.config.data_path / "queue", slot_token=self.worker)
+        )
 
 
 def check_data_dir(path: Path) -> None:
@@ -129,10 +148,7 @@ def check_data_dir(path: Path) -> None:
 
 def write_listeners(path: Path, bound: dict[str, tuple[str, int]]) -> None:
     """``run/listeners.json``: service -> "host:port", written atomically."""
-    data = {
-        name: f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
-        for name, (host, port) in bound.items()
-    }
+    data = {name: _hostport(host, port) for name, (host, port) in bound.items()}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
@@ -152,14 +168,16 @@ def _load_factory(name: str) -> Callable[..., Service] | None:
 class MailServer:
     """Builds the context, starts every enabled service, and stops them cleanly."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, worker: str | None = None) -> None:
         self.config = config
         self.data_dir = config.data_path
+        self.worker = worker  # see ServerContext.worker
         self.services: dict[str, Service] = {}
         self.bound: dict[str, tuple[str, int]] = {}
         self.unavailable: list[str] = []
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self.workers: list[asyncio.subprocess.Process] = []
         self.ctx: ServerContext | None = None
 
     def prepare(self) -> ServerContext:
@@ -172,6 +190,7 @@ class MailServer:
             config=self.config,
             certs=certs,
             login_throttle=LoginThrottle(sec.max_login_failures_per_ip, sec.login_failure_delay),
+            worker=self.worker,
         )
         return self.ctx
 
@@ -200,11 +219,57 @@ class MailServer:
             self.services[name] = service
         for factory in ctx._background:
             self._tasks.append(asyncio.create_task(factory()))
-        write_listeners(self.data_dir / "run" / "listeners.json", self.bound)
+        if self.worker is None:
+            await self._start_workers(ctx)
+            write_listeners(self.data_dir / "run" / "listeners.json", self.bound)
         log_event(
-            "server.start", listeners=",".join(f"{k}={h}:{p}" for k, (h, p) in self.bound.items())
+            "server.start", listeners=",".join(f"{k}={h}:{p}" for k, (h, p) in self.bound.items()),
+            worker=self.worker,
         )
         return self.bound
+
+    async def _start_workers(self, ctx: ServerContext) -> None:
+        """``smtp_workers - 1`` processes on the SMTP ports just bound (see the docstring)."""
+        smtp = {n: hp for n, hp in self.bound.items() if n in SMTP_SERVICES}
+        if self.config.limits.smtp_workers < 2 or not smtp:
+            return
+        data = dataclasses.asdict(self.config)
+        data.pop("source", None)
+        for i in range(1, self.config.limits.smtp_workers):
+            spec = {
+                "config": data,
+                "source": self.config.source,
+                "listen": {n: _hostport(h, p) for n, (h, p) in smtp.items()},
+                "token": f"{ctx.queue.slot_token}w{i}",
+                "parent": os.getpid(),
+            }
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", "from mailtool.server import worker_main; worker_main()",
+                stdin=asyncio.subprocess.PIPE,
+            )
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(spec).encode())
+            proc.stdin.close()
+            self.workers.append(proc)
+        log_event("server.workers", smtp_workers=len(self.workers),
+                  pids=",".join(str(p.pid) for p in self.workers))  # fmt: skip
+
+    def signal_workers(self, signum: int) -> None:
+        for proc in self.workers:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signum)
+
+    async def _stop_workers(self, grace: float) -> None:
+        self.signal_workers(signal.SIGTERM)
+        for proc in self.workers:
+            try:
+                await asyncio.wait_for(proc.wait(), grace + 5)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                await proc.wait()
+        self.workers.clear()
 
     def request_stop(self) -> None:
         self._stop.set()
@@ -213,7 +278,9 @@ class MailServer:
         await self._stop.wait()
 
     async def stop(self, grace: float = 10.0) -> None:
-        await asyncio.gather(*(s.stop(grace) for s in self.services.values()))
+        await asyncio.gather(
+            self._stop_workers(grace), *(s.stop(grace) for s in self.services.values())
+        )
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -223,14 +290,26 @@ class MailServer:
             close = getattr(store, "close", None)
             if callable(close):
                 close()
-        with contextlib.suppress(OSError):
-            (self.data_dir / "run" / "listeners.json").unlink()
-        log_event("server.stop")
+        if self.worker is None:
+            with contextlib.suppress(OSError):
+                (self.data_dir / "run" / "listeners.json").unlink()
+        log_event("server.stop", worker=self.worker)
 
 
-async def run(config: Config, on_started: Callable[[MailServer], None] | None = None) -> None:
-    """Run until SIGTERM/SIGINT; SIGHUP reloads the certificate."""
-    server = MailServer(config)
+def _hostport(host: str, port: int) -> str:
+    return f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
+
+
+async def run(
+    config: Config,
+    on_started: Callable[[MailServer], None] | None = None,
+    *,
+    worker: str | None = None,
+    parent: int | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT; SIGHUP reloads the certificate (and the workers').
+    ``worker``/``parent``: an SMTP worker process and its main process's pid."""
+    server = MailServer(config, worker=worker)
     ctx = server.prepare()
     # handlers first: listeners.json (written by start) tells scripts they may signal us
     loop = asyncio.get_running_loop()
@@ -239,6 +318,7 @@ async def run(config: Config, on_started: Callable[[MailServer], None] | None = 
     certs = ctx.certs
 
     def reload_certs() -> None:
+        server.signal_workers(signal.SIGHUP)
         try:
             certs.reload()
             log_event("tls.reload", cert=str(certs.cert), fingerprint=certs.fingerprint)
@@ -249,5 +329,31 @@ async def run(config: Config, on_started: Callable[[MailServer], None] | None = 
     await server.start()
     if on_started:
         on_started(server)
+    watch = asyncio.create_task(_watch_parent(server, parent)) if parent is not None else None
     await server.wait()
+    if watch is not None:
+        watch.cancel()
     await server.stop()
+
+
+async def _watch_parent(server: MailServer, parent: int) -> None:
+    """A worker whose main process is gone (SIGKILL) stops too: it must not keep
+    accepting on the ports the restarted server binds again."""
+    while os.getppid() == parent:
+        await asyncio.sleep(PARENT_CHECK)
+    log_event("server.parent_gone", worker=server.worker)
+    server.request_stop()
+
+
+def worker_main() -> None:
+    """Entry point of an SMTP worker process: its spec (the main process's config, the
+    SMTP listeners to share, a slot-file token) comes as JSON on stdin."""
+    from mailtool.config import from_dict
+    from mailtool.net.log import setup_logging
+
+    spec = json.loads(sys.stdin.read())
+    data = spec["config"]
+    data["listen"] = {name: spec["listen"].get(name, False) for name in data["listen"]}
+    setup_logging()
+    config = from_dict(data, source=spec["source"])
+    asyncio.run(run(config, worker=spec["token"], parent=spec["parent"]))

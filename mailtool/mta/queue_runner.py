@@ -82,8 +82,12 @@ class QueueRunner:
         mail: Callable[[], Any],
         config: Config,
         sieve: Callable[[], Any] | None = None,
+        hand_off: Callable[[], None] | None = None,
     ) -> None:
+        """``hand_off``: in an SMTP worker process, what tells the main process's runner
+        that there is new work in the queue; this runner then delivers nothing queued."""
         self._queue = queue
+        self._hand_off = hand_off
         self._mail = mail
         self._sieve = sieve  # the SieveScripts; None: every message goes to INBOX
         self._sieve_limits = limits_from_config(config.sieve)
@@ -138,6 +142,9 @@ class QueueRunner:
         return str(entry.id)
 
     def _start(self, queue_id: str, known: tuple[Any, bytes] | None = None) -> None:
+        if self._hand_off is not None:
+            self._hand_off()  # one runner per spool: two would deliver an entry twice
+            return
         if queue_id in self._busy:
             return
         self._busy.add(queue_id)

@@ -26,6 +26,7 @@ from .authn.dkim_sign import DkimSigner, signer_from_config
 from .authn.inbound import InboundChecker
 from .listener_kind import ListenerKind, kind_for
 from .queue_runner import QueueRunner
+from .relay import wake_server
 
 if TYPE_CHECKING:
     from mailtool.server import ServerContext
@@ -89,12 +90,17 @@ def shared_runner(ctx: ServerContext) -> QueueRunner:
     """The one queue runner of this server, started with the listeners."""
 
     def build() -> QueueRunner:
+        worker = getattr(ctx, "worker", None) is not None
         runner = QueueRunner(
             queue=lambda: ctx.queue,
             mail=lambda: ctx.mail,
             config=ctx.config,
             sieve=lambda: ctx.sieve_scripts,
+            # an SMTP worker process: the main process's runner delivers what it queues
+            hand_off=(lambda: wake_server(ctx.config.data_path / "queue")) if worker else None,
         )
+        if worker:
+            return runner
         ctx.run_in_background(runner.run)
         if ctx.config.auth.tlsrpt:
             ctx.run_in_background(lambda: _tls_reports(ctx, runner))
@@ -128,6 +134,8 @@ class SMTPService:
             ssl=self.env.tls_context if implicit else None,
             ssl_handshake_timeout=30 if implicit else None,
             reuse_address=True,
+            # [limits] smtp_workers: other processes listen on the same port
+            reuse_port=self.env.config.limits.smtp_workers > 1,
         )
         sockname = self._server.sockets[0].getsockname()
         return sockname[0], sockname[1]

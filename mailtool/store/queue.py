@@ -172,7 +172,10 @@ class QueueEntry:
 class Queue:
     """The spool directory. Thread-safe in one process, lock-file-safe across processes."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, slot_token: str | None = None) -> None:
+        """``slot_token``: names this process's slot files; a worker process gets one
+        starting with its main process's, so the main one never takes its slots for
+        a crashed process's."""
         self.path = Path(path)
         self.tmp = self.path / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -182,7 +185,7 @@ class Queue:
         self._last_ns = 0
         self.inflight = self.path / "inflight"
         #: this process's slot files are ``<token>.<n>``: a restart never reads its own
-        self._token = secrets.token_hex(6)
+        self.slot_token = slot_token or secrets.token_hex(6)
         self._slots = threading.local()
         self._slot_count = itertools.count()
 
@@ -396,7 +399,7 @@ class Queue:
         fd = getattr(self._slots, "fd", None)
         if fd is None:
             self.inflight.mkdir(exist_ok=True)
-            name = self.inflight / f"{self._token}.{next(self._slot_count)}"
+            name = self.inflight / f"{self.slot_token}.{next(self._slot_count)}"
             fd = self._slots.fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         data = "\n".join(addresses).encode()
         os.pwrite(fd, len(data).to_bytes(4, "big") + data, 0)
@@ -410,7 +413,7 @@ class Queue:
         ended; their slot files are removed. For the server's start-up."""
         found: dict[str, None] = {}
         try:
-            slots = [p for p in self.inflight.iterdir() if not p.name.startswith(self._token)]
+            slots = [p for p in self.inflight.iterdir() if not p.name.startswith(self.slot_token)]
         except FileNotFoundError:
             return []
         for slot in slots:
