@@ -1,9 +1,12 @@
 """How a folder becomes rows: search, sort and threads, server-side when offered.
 
 No UI here, so it is tested directly. The server does the work when it can
-(UID SORT, UID THREAD, RFC 5256); otherwise every envelope is fetched (cache
-first) and sorted or JWZ-threaded here. Plain arrival order needs no
-envelopes at all, which is what makes a 100,000-message folder open fast.
+(UID SORT, UID THREAD, RFC 5256, :mod:`mailtool.client.imap_sort`): one
+command gives every UID in order, and the message list then fetches
+envelopes only for the rows on screen. Otherwise every envelope is fetched
+(cache first) and sorted or threaded here. Plain arrival order needs no
+envelopes at all. Either way a 100,000-message folder opens, sorts and
+threads without downloading 100,000 headers when the server helps.
 """
 
 from __future__ import annotations
@@ -14,12 +17,10 @@ from collections.abc import Callable
 from mailtool.client.cache import EnvelopeCache
 from mailtool.client.imap import ImapClient
 from mailtool.client.imap_parse import Envelope
+from mailtool.client.imap_sort import server_sort, server_thread
 from mailtool.client.threading import from_server, jwz
 
 SORTS = ("arrival", "date", "from", "subject", "size")
-#: RFC 5256 sort criteria for each of our sorts (newest / largest first)
-SERVER_SORT = {"date": "REVERSE DATE", "from": "FROM", "subject": "SUBJECT",
-               "size": "REVERSE SIZE"}
 CHUNK = 500
 
 
@@ -86,20 +87,24 @@ async def all_envelopes(client: ImapClient, cache: EnvelopeCache | None, folder:
 async def folder_rows(client: ImapClient, cache: EnvelopeCache | None, folder: str, *,
                       sort: str = "arrival", threaded: bool = False,
                       query: str | None = None) -> tuple[list[tuple[int, int]], list[int]]:
-    """(rows, all UIDs) of the selected ``folder`` as the user wants to see them."""
+    """(rows, all UIDs, ascending) of the selected ``folder`` as the user wants to see
+    them. With the server's THREAD / SORT that is one command (it names every
+    UID too); otherwise a UID SEARCH, and for a sort or threads every envelope."""
     program = search_program(query) if query else "ALL"
+    if threaded:
+        trees = await server_thread(client, program)
+        if trees is not None:
+            return from_server(trees), sorted(u for t in trees for u in t.numbers())
+    elif sort != "arrival":
+        ordered = await server_sort(client, sort, program)
+        if ordered is not None:
+            return [(u, 0) for u in ordered], sorted(ordered)
     uids = await client.search(program)
     if threaded:
-        server = await client.thread("REFERENCES", program)
-        if server is not None:
-            return from_server(server), uids
         envs = await all_envelopes(client, cache, folder, uids)
         return jwz(list(envs.values())), uids
     if sort == "arrival":
         return [(u, 0) for u in reversed(uids)], uids
-    server_sorted = await client.sort(SERVER_SORT[sort], program)
-    if server_sorted is not None:
-        return [(u, 0) for u in server_sorted], uids
     envs = await all_envelopes(client, cache, folder, uids)
-    ordered = sorted(envs.values(), key=_local_key(sort), reverse=sort in ("date", "size"))
-    return [(e.uid, 0) for e in ordered], uids
+    ordered_envs = sorted(envs.values(), key=_local_key(sort), reverse=sort in ("date", "size"))
+    return [(e.uid, 0) for e in ordered_envs], uids
