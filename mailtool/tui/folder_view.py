@@ -19,6 +19,7 @@ from mailtool.client.imap import ImapClient
 from mailtool.client.imap_parse import Envelope
 from mailtool.client.imap_sort import server_sort, server_thread
 from mailtool.client.threading import from_server, jwz
+from mailtool.protocol.imap.sort import ascii_casemap, base_subject
 
 SORTS = ("arrival", "date", "from", "subject", "size")
 CHUNK = 500
@@ -30,8 +31,8 @@ def _local_key(sort: str) -> Callable[[Envelope], object]:
         return lambda e: (e.date if e.date and e.date.tzinfo else epoch)
     if sort == "from":
         return lambda e: ((e.from_[0].name or e.from_[0].email).lower() if e.from_ else "")
-    if sort == "subject":
-        return lambda e: e.subject.lower()
+    if sort == "subject":  # as the server's SORT SUBJECT compares (RFC 5256 §2.1)
+        return lambda e: ascii_casemap(base_subject(e.subject or "")[0])
     return lambda e: e.size
 
 
