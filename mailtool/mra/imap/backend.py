@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 #: RFC 9051 §2.3.2 system flags a client may set (\Recent is session-only)
@@ -73,12 +73,25 @@ class FolderStatus:
 @dataclass(frozen=True)
 class Snapshot:
     """A folder opened for SELECT: every message's metadata, ascending UID.
-    Shared between sessions: never mutate ``messages``."""
+    Shared between sessions: never mutate ``messages`` nor the views built from
+    it once (``uids``, ``by_uid``, ``keywords``), which each session copies."""
 
     uidvalidity: int
     uidnext: int
     highestmodseq: int
     messages: Sequence[MessageMeta]
+    uids: list[int] = field(init=False, repr=False, compare=False)
+    by_uid: dict[int, MessageMeta] = field(init=False, repr=False, compare=False)
+    #: keywords (non-system flags) in use
+    keywords: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        uids = [m.uid for m in self.messages]
+        object.__setattr__(self, "uids", uids)
+        object.__setattr__(self, "by_uid", dict(zip(uids, self.messages, strict=True)))
+        distinct = {m.flags for m in self.messages}  # few: the store shares equal sets
+        kw = frozenset(f for flags in distinct for f in flags if f[:1] != "\\")
+        object.__setattr__(self, "keywords", kw)
 
 
 @dataclass(frozen=True)

@@ -45,12 +45,11 @@ class SelectedMailbox:
         self.readonly = readonly
         self.uidvalidity = snap.uidvalidity
         self.highestmodseq = snap.highestmodseq
-        self.uids: list[int] = [m.uid for m in snap.messages]
+        # copies of the snapshot's shared views (a list and a dict copy are C loops)
+        self.uids: list[int] = snap.uids.copy()
         self.uidnext = max(snap.uidnext, self.uids[-1] + 1 if self.uids else 1)
-        self.meta: dict[int, MessageMeta] = dict(zip(self.uids, snap.messages, strict=True))
-        # few distinct flag sets per folder (the store shares equal ones)
-        distinct = {m.flags for m in snap.messages}
-        self.keywords: set[str] = {f for flags in distinct for f in flags if f[:1] != "\\"}
+        self.meta: dict[int, MessageMeta] = snap.by_uid.copy()
+        self.keywords: set[str] = set(snap.keywords)
         self._announced_exists = len(self.uids)
         self._vanished: set[int] = set()
         self._flag_changes: set[int] = set()

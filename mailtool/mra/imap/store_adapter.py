@@ -14,6 +14,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterable
+from operator import attrgetter
 from typing import BinaryIO
 
 from mailtool.errors import NotFound
@@ -26,7 +27,7 @@ from mailtool.mra.imap.backend import (
     Snapshot,
 )
 from mailtool.mra.imap.headers import decoded_fields
-from mailtool.store.index import HEADER_FIELDS
+from mailtool.store.index import HEADER_FIELDS, MessageSummary
 from mailtool.store.maildir import SPECIAL_USE
 from mailtool.store.mailstore import Change, Folder, MailStore
 
@@ -37,6 +38,8 @@ _MODES = {"+": "add", "-": "remove", "": "replace"}
 SNAPSHOTS_KEPT = 4
 #: bytes read at a time when only the header is wanted (most headers fit in one)
 HEADER_CHUNK = 8192
+#: a cached listing is updated in place unless more than 1/this of it changed
+REFRESH_FRACTION = 8
 #: header-cache rows written per index transaction while filling it
 HEADER_BATCH = 5000
 
@@ -153,13 +156,33 @@ class StoreUserMail:
             cached = self._snapshots.get(folder.name)
         if cached is not None and cached[0] == counters:
             return cached[1]  # nothing changed since: every row is still right
-        snap = Snapshot(*counters, self.mail.index.summaries(folder.name))
+        snap = None
+        if cached is not None and cached[0][0] == counters[0]:
+            snap = self._refresh(folder.name, counters, cached[1])
+        if snap is None:
+            snap = Snapshot(*counters, self.mail.index.summaries(folder.name))
         with self._lock:
             self._snapshots.pop(folder.name, None)
             self._snapshots[folder.name] = (counters, snap)
             while len(self._snapshots) > SNAPSHOTS_KEPT:
                 self._snapshots.pop(next(iter(self._snapshots)))
         return snap
+
+    def _refresh(self, name: str, counters: tuple[int, int, int], old: Snapshot) -> Snapshot | None:
+        """The previous listing with what changed since it applied (a delivery into
+        a 100,000-message folder costs the new rows, not a re-read of every row);
+        None when so much changed that reading everything is cheaper."""
+        changed, vanished = self.mail.index.changes_since(name, old.highestmodseq)
+        if len(changed) + len(vanished) > max(len(old.messages) // REFRESH_FRACTION, 100):
+            return None
+        drop = {m.uid for m in changed}.union(vanished)
+        kept = [m for m in old.messages if m.uid not in drop] if drop else list(old.messages)
+        fresh = [MessageSummary(m.uid, m.flags, m.modseq, m.size, m.internal_date) for m in changed]
+        if fresh and kept and fresh[0].uid < kept[-1].uid:
+            messages = sorted(kept + fresh, key=attrgetter("uid"))  # re-flagged: interleave
+        else:
+            messages = kept + fresh  # only new mail: it comes after every kept UID
+        return Snapshot(*counters, messages)
 
     def changes(self, name: str, since_modseq: int) -> Changes:
         self._sync(name)
