@@ -295,7 +295,8 @@ def main() -> None:
         mt.start(users)
         pf.start(users)
         for run, user in enumerate(users, 1):
-            for name, side in (("mailtool", mt), ("postfix", pf)):
+            sides = [("mailtool", mt), ("postfix", pf)]
+            for name, side in sides if run % 2 else sides[::-1]:  # who goes first alternates
                 accepted, delivered, procs = drive(side.port, user, args.messages,
                                                    side.maildir_new(user), side.processes)
                 rate = args.messages / delivered
