@@ -213,7 +213,10 @@ class Transport:
     async def _starttls(self) -> None:
         # RFC 9051 §6.2.1: STARTTLS, then discard capabilities learnt before TLS
         if "STARTTLS" not in self.capabilities:
-            raise ImapClientError(f"{self.host} does not offer STARTTLS", result="NO")
+            # no plaintext fallback: the password must never cross an unencrypted link
+            raise ImapClientError(
+                f"{self.host}:{self.port} does not offer STARTTLS; refusing to log in "
+                'without TLS (imap_tls = "starttls")', result="NO")
         await self.run("STARTTLS")
         loop = asyncio.get_running_loop()
         proto = self.protocol

@@ -158,8 +158,9 @@ class IdleWatcher:
             self.on_state("idle", None)
             # one IDLE lasts until a change, the next STATUS poll, or the renewal
             # (RFC 2177 §3: before the server's 30-minute autologout)
-            wait = max(0.0, min(next_poll - time.monotonic(), self.idle_renew))
-            await self._idle_once(client, wait)
+            wait = min(next_poll - time.monotonic(), self.idle_renew)
+            if wait > 0:
+                await self._idle_once(client, wait)
             if time.monotonic() >= next_poll:
                 await self._poll(client)
                 next_poll = time.monotonic() + self.poll_interval

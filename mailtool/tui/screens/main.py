@@ -93,6 +93,8 @@ class MainScreen(Acting, Screen[None]):
     # -- start-up ----------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        for account, (state, delay) in getattr(self.app, "connection_states", {}).items():
+            self.show_connection(account, state, delay)
         self._paint_from_cache()
         self.mlist.focus()
         self.start()
@@ -241,12 +243,23 @@ class MainScreen(Acting, Screen[None]):
 
     @on(m.ConnectionState)
     def _connection_state(self, event: m.ConnectionState) -> None:
-        self.query_one(ConnectionIndicator).set_state(event.account, event.state, event.delay)
-        if event.state in ("reconnecting", "offline"):
-            self.needs_resync = True
-            self._mark_stale(True)
-        elif event.state in ("idle", "connected") and not self.needs_resync:
-            self._mark_stale(False)
+        if event.account == self.account.name:
+            if event.state in ("reconnecting", "offline"):
+                self.needs_resync = True
+                self._mark_stale(True)
+            elif event.state in ("idle", "connected") and not self.needs_resync:
+                self._mark_stale(False)
+        connection_changed = getattr(self.app, "connection_changed", None)
+        if connection_changed is not None:  # every account's screen shows every account
+            connection_changed(event.account, event.state, event.delay)
+        else:
+            self.show_connection(event.account, event.state, event.delay)
+
+    def show_connection(self, account: str, state: str, delay: float | None) -> None:
+        try:
+            self.query_one(ConnectionIndicator).set_state(account, state, delay)
+        except NoMatches:  # not composed yet, or closing
+            pass
 
     @on(m.FolderChanged)
     def _folder_changed(self, event: m.FolderChanged) -> None:
@@ -320,10 +333,14 @@ class MainScreen(Acting, Screen[None]):
             new = [u for u in uids if u not in before]
             if new and before:
                 envs = await self.session.call(lambda c: c.fetch_envelopes(new[-5:]))
+                # into the list too: a screen not shown (another account's) draws nothing,
+                # so it would never ask for these headers itself
+                self.cache.save_envelopes(self.folder, envs)
+                self.post_message(m.EnvelopesLoaded(self.folder, envs))
                 for env in envs:
                     who = env.from_[0] if env.from_ else None
                     self.notify(f"{(who.name or who.email) if who else ''}: {env.subject}",
-                                title=f"New mail in {self.folder}")
+                                title=f"New mail in {self.folder} ({self.account.name})")
 
     @work(group="status", exit_on_error=False)
     async def refresh_status(self, folder: str) -> None:
@@ -414,6 +431,11 @@ class MainScreen(Acting, Screen[None]):
         if self.search_query:
             self.search_query = None
             self.refresh_folder()
+
+    def action_switch_account(self) -> None:
+        switch = getattr(self.app, "action_switch_account", None)
+        if switch is not None:
+            switch()
 
     def action_toggle_headers(self) -> None:
         self.reader.toggle_headers()
