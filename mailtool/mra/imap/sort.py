@@ -56,28 +56,27 @@ class SortKeys(NamedTuple):
 
 # -- header block -> stored fields ------------------------------------------------
 
-_FIELD = re.compile(rb"^([!-9;-~]+)[ \t]*:", re.M)
-_WANTED = frozenset(
-    (b"date", b"from", b"to", b"cc", b"subject", b"message-id", b"references", b"in-reply-to")
+#: one of the fields sort keys need, with its continuation lines (RFC 5322 §2.2.3)
+_FIELD = re.compile(
+    rb"^(date|from|to|cc|subject|message-id|references|in-reply-to)[ \t]*:"
+    rb"([^\n]*(?:\n[ \t][^\n]*)*)",
+    re.M | re.I,
 )
 _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _FOLD = re.compile(rb"\r?\n[ \t]")
 
 
 def _fields(header: bytes) -> dict[bytes, str]:
-    """First occurrence of each wanted field, unfolded (RFC 5322 §2.2.3)."""
+    """First occurrence of each wanted field, unfolded."""
     out: dict[bytes, str] = {}
-    starts = list(_FIELD.finditer(header))
-    for i, m in enumerate(starts):
+    for m in _FIELD.finditer(header):
         name = m.group(1).lower()
-        if name not in _WANTED or name in out:
+        if name in out:
             continue
-        end = starts[i + 1].start() if i + 1 < len(starts) else len(header)
-        raw = header[m.end() : end]
-        if b"\n " in raw or b"\n\t" in raw:  # folded
+        raw = m.group(2)
+        if b"\n" in raw:  # folded
             raw = _FOLD.sub(b" ", raw)
-        raw = raw.strip()
-        out[name] = raw.decode("utf-8", "surrogateescape")
+        out[name] = raw.strip().decode("utf-8", "surrogateescape")
     return out
 
 
@@ -156,17 +155,24 @@ def fields_of(header: bytes) -> tuple[Any, ...]:
 # -- the index, filled on demand -----------------------------------------------------
 
 
-def _read_header(path: Any) -> bytes | None:
+def _read_header(path: str) -> bytes | None:
+    """The header block of a message file (plain ``os`` calls: this runs once per
+    message of a folder that was never sorted)."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(HEADER_CHUNK)
-            while b"\n\n" not in data and b"\r\n\r\n" not in data and len(data) < MAX_HEADER:
-                more = fh.read(HEADER_CHUNK)
-                if not more:
-                    break
-                data += more
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return None
+    try:
+        data = os.read(fd, HEADER_CHUNK)
+        while b"\n\n" not in data and b"\r\n\r\n" not in data and len(data) < MAX_HEADER:
+            more = os.read(fd, HEADER_CHUNK)
+            if not more:
+                break
+            data += more
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
     ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := data.find(sep)) >= 0]
     return data[: min(ends)] if ends else data
 
