@@ -70,16 +70,24 @@ class SelectedMailbox:
         """The UIDs a sequence set (of MSNs or UIDs) names, ascending."""
         if seqs.saved:
             return [u for u in self.saved if u in self.meta]
+        uids = self.uids
+        out: list[int] = []
         if uid:
-            if not self.uids:
+            if not uids:
                 return []
-            return seqs.filter(self.uids, self.uids[-1])
-        count = len(self.uids)
+            # slices of the ascending UID list, one per merged range: ``1:*`` of
+            # 100,000 messages is one list copy, not 100,000 range tests
+            for lo, hi in seqs.normalized(uids[-1]):
+                out += uids[bisect.bisect_left(uids, lo) : bisect.bisect_right(uids, hi)]
+            return out
+        count = len(uids)
         for a, b in seqs.ranges:
             if (a is not None and a > count) or (b is not None and b > count):
                 # RFC 9051 §9 seq-number: numbers beyond the mailbox are an error
                 raise InvalidSequence
-        return [self.uids[n - 1] for n in seqs.expand(count)]
+        for lo, hi in seqs.normalized(count):
+            out += uids[max(lo, 1) - 1 : min(hi, count)]
+        return out
 
     def flags(self, uid: int) -> frozenset[str]:
         return self.meta[uid].flags
