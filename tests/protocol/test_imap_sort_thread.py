@@ -137,3 +137,16 @@ def test_base_subject(subject: str, base: str, reply: bool) -> None:
 
 def test_ascii_casemap_folds_only_ascii() -> None:
     assert ascii_casemap("héllo Wörld") == "HéLLO WöRLD"
+
+
+_SUBJECT_PARTS = st.sampled_from(
+    ["Re:", "re :", "Fwd:", "fw:", "[list]", "[", "]", "(fwd)", " ", "\t", "hello", "x",
+     "[fwd:", "RE[2]:", ":", "é"]
+)  # fmt: skip
+
+
+@given(st.lists(_SUBJECT_PARTS, max_size=8).map("".join))
+def test_base_subject_is_a_fixed_point(subject: str) -> None:
+    base, _reply = base_subject(subject)
+    assert base_subject(base)[0] == base
+    assert base == base.strip(" ")  # no leading or trailing blanks survive
