@@ -66,6 +66,12 @@ _MSG_ID = re.compile(r"<([^<>\s]+)>")
 _FOLD = re.compile(rb"\r?\n[ \t]")
 
 
+def _decoded(text: str) -> str:
+    """RFC 2047 encoded words decoded; whatever a broken charset left that is not
+    text (lone surrogates) replaced, so the index can store it."""
+    return decode_header(text).encode("utf-8", "replace").decode("utf-8")
+
+
 def _fields(header: bytes) -> dict[bytes, str]:
     """First occurrence of each wanted field, unfolded."""
     out: dict[bytes, str] = {}
@@ -76,7 +82,9 @@ def _fields(header: bytes) -> dict[bytes, str]:
         raw = m.group(2)
         if b"\n" in raw:  # folded
             raw = _FOLD.sub(b" ", raw)
-        out[name] = raw.strip().decode("utf-8", "surrogateescape")
+        # raw 8-bit bytes that are not UTF-8 (RFC 6532 allows only UTF-8) become
+        # U+FFFD: the index stores valid text only
+        out[name] = raw.strip().decode("utf-8", "replace")
     return out
 
 
@@ -103,7 +111,7 @@ def _first_address(value: str | None) -> tuple[str, str]:
         if not name:
             addr = value[value.index("<") + 1 : value.index(">")].strip()
             return m.group(2), addr
-        return m.group(2), (decode_header(name).strip() if "=?" in name else name)
+        return m.group(2), (_decoded(name).strip() if "=?" in name else name)
     m = _ADDR_SPEC.match(value)
     if m:
         return m.group(2), m.group(1)
@@ -115,7 +123,7 @@ def _first_address(value: str | None) -> tuple[str, str]:
         if not name and not addr:
             continue
         mailbox = addr.rpartition("@")[0] if "@" in addr else addr
-        display = decode_header(name).strip() if name else addr
+        display = _decoded(name).strip() if name else addr
         return mailbox, display
     return "", ""
 
@@ -140,7 +148,7 @@ def fields_of(header: bytes) -> tuple[Any, ...]:
     cc_mailbox, _ = _first_address(f.get(b"cc"))
     raw_subject = f.get(b"subject", "")
     if "=?" in raw_subject:  # RFC 5256 §2.1 (1): encoded words decoded first
-        raw_subject = decode_header(raw_subject)
+        raw_subject = _decoded(raw_subject)
     subject, reply = base_subject(raw_subject)
     ids = _MSG_ID.findall(f.get(b"message-id", ""))
     refs = _MSG_ID.findall(f.get(b"references", ""))

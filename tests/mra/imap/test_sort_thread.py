@@ -352,3 +352,14 @@ def test_a_reply_chain_thousands_deep_threads_and_formats() -> None:
     (tree,) = references(comb)
     wire = format_response(ThreadResult((tree,)))
     assert wire.startswith(b"* THREAD (1 (") and wire.count(b"(") == 2 * (n - 1) + 1
+
+
+def test_eight_bit_headers_sort(imap: Imap) -> None:
+    """Latin-1 bytes in a header (not UTF-8: RFC 6532 allows no other) sort, they do
+    not break the index."""
+    fill(imap, [(b"From: J\xf6rg <j@x.test>\r\nSubject: caf\xe9\r\n\r\nx\r\n", 1.0),
+                (b"From: Ann <a@x.test>\r\nSubject: =?bogus?q?b=FF?=\r\n\r\nx\r\n", 2.0)])
+    w = imap.wire()
+    assert w.cmd("SELECT INBOX").status == "OK"
+    assert numbers(w.cmd("SORT (DISPLAYFROM) UTF-8 ALL")) == [2, 1]
+    assert numbers(w.cmd("SORT (SUBJECT) UTF-8 ALL")) == [2, 1]
