@@ -272,6 +272,8 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    parser.add_argument("--warmup", type=int, default=500,
+                        help="untimed messages to each side before the runs (0: none)")
     parser.add_argument("--smtp-workers", type=int, default=os.cpu_count() or 1,
                         help="mailtool's [limits] smtp_workers (default: nproc; Postfix runs "
                         "an smtpd process per session)")
@@ -280,6 +282,7 @@ def main() -> None:
         if not os.access(tool, os.X_OK):
             sys.exit(f"{tool} missing: apt-get install postfix")
     users = [f"rcpt{i}@{DOMAIN}" for i in range(args.runs)]
+    warm_user = f"warmup@{DOMAIN}"
     root = Path(tempfile.mkdtemp(prefix="bench-smtp-", dir="/var/tmp"))
     root.chmod(0o755)
     mt, pf = Mailtool(root / "mailtool", args.smtp_workers), PrivatePostfix(root / "postfix")
@@ -292,8 +295,15 @@ def main() -> None:
           "virtual...); each run prints the most seen")
     results: dict[str, list[float]] = {"mailtool": [], "postfix": []}
     try:
-        mt.start(users)
-        pf.start(users)
+        mt.start([warm_user, *users])
+        pf.start([warm_user, *users])
+        if args.warmup:
+            # untimed: both sides just started (Postfix's daemons, our lazy imports and
+            # caches); without it the first timed run measured start-up as much as mail
+            for side in (mt, pf):
+                drive(side.port, warm_user, args.warmup, side.maildir_new(warm_user),
+                      side.processes)
+            print(f"warm-up: {args.warmup} messages to each side, untimed")
         for run, user in enumerate(users, 1):
             sides = [("mailtool", mt), ("postfix", pf)]
             for name, side in sides if run % 2 else sides[::-1]:  # who goes first alternates
