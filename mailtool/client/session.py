@@ -46,6 +46,9 @@ class MailSession:
         self.cafile = cafile
         self._client: ImapClient | None = None
         self._lock = asyncio.Lock()
+        # one action at a time: an action may SELECT and then act on what it
+        # selected, so a push-triggered refresh must not SELECT in between
+        self._action = asyncio.Lock()
         self.stale = False
 
     async def client(self) -> ImapClient:
@@ -70,14 +73,16 @@ class MailSession:
         return self._client
 
     async def call(self, action: Callable[[ImapClient], Awaitable[T]]) -> T:
-        """Run ``action(client)``; on a dropped connection reconnect once and retry."""
-        client = await self.client()
-        try:
-            return await action(client)
-        except ConnectionLost:
-            self.stale = True
+        """Run ``action(client)``, alone on the connection; on a dropped connection
+        reconnect once and retry."""
+        async with self._action:
             client = await self.client()
-            return await action(client)
+            try:
+                return await action(client)
+            except ConnectionLost:
+                self.stale = True
+                client = await self.client()
+                return await action(client)
 
     async def close(self) -> None:
         if self._client is not None:

@@ -136,6 +136,18 @@ async def test_idle_push_shows_new_mail(mail_server, account_config):
         assert any("Fresh news" in str(n.message) for n in app._notifications)
 
 
+async def test_first_message_into_an_empty_inbox_is_notified(mail_server, account_config):
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.screen
+        await until(pilot, lambda: "INBOX" in main.loaded and
+                    "idle" in main.query_one("#connection").text, "empty INBOX listed, IDLE")
+        mail_server.deliver(message("First ever"))
+        await until(pilot, lambda: any("First ever" in str(n.message)
+                                       for n in app._notifications), "notification")
+        assert [e.subject for e in main.mlist.envelopes.values()] == ["First ever"]
+
+
 async def test_reconnects_after_the_server_drops_us(mail_server, account_config):
     mail_server.deliver(message("Before"))
     app = make_app(account_config)

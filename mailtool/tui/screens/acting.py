@@ -85,10 +85,14 @@ class Acting(_Base):
         self.refresh_status(folder)
 
     async def _in(self, client, folder: str, coro):
-        """Await ``coro`` with ``folder`` selected (a reconnect may have lost it)."""
+        """Await ``coro`` with ``folder`` selected: the UIDs acted on are ``folder``'s,
+        and a reconnect or an interrupted refresh may have left no folder selected."""
         if client.selected != folder:
-            coro.close()
-            raise ImapClientError("folder changed; try again")
+            try:
+                await client.select(folder)
+            except BaseException:
+                coro.close()
+                raise
         return await coro
 
     # -- moving -----------------------------------------------------------------------

@@ -53,6 +53,10 @@ class MainScreen(Acting, Screen[None]):
         self.summary = ""
         #: set while the connection is down; cleared once the folder is resynced
         self.needs_resync = False
+        #: folders listed from the server in this session: what is new there is news
+        self.loaded: set[str] = set()
+        #: new UIDs per folder not notified yet
+        self.unnotified: dict[str, set[int]] = {}
         for b in bindings("main", remap):
             self._bindings.bind(b.key, b.action, b.description, show=b.show,
                                 priority=b.priority)
@@ -199,6 +203,7 @@ class MainScreen(Acting, Screen[None]):
         self.post_message(m.FolderLoaded(folder, rows, cached))
         found = f", {len(rows)} found" if self.search_query else ""
         self.summary = f"{folder}: {info.exists} messages{found}"
+        self.loaded.add(folder)
         self.status(self.summary)
 
     # -- messages from workers -----------------------------------------------------------
@@ -322,7 +327,10 @@ class MainScreen(Acting, Screen[None]):
     async def refresh_folder(self, notify_new: bool = False) -> None:
         if self.session is None:
             return
-        before = {uid for uid, _d in self.mlist.rows}
+        # the folder's UIDs as last listed (not the rows: a search shows only some);
+        # an empty folder's first message is news too, a first listing is not
+        before = set(self.cache.uids(self.folder)[1])
+        known = self.folder in self.loaded
         try:
             await self._open(self.folder, keep_cursor=True)
         except ImapClientError as exc:
@@ -330,9 +338,15 @@ class MainScreen(Acting, Screen[None]):
             return
         if notify_new:
             _v, uids = self.cache.uids(self.folder)
-            new = [u for u in uids if u not in before]
-            if new and before:
+            # kept across refreshes: a newer push cancels this worker, never the news
+            pending = self.unnotified.setdefault(self.folder, set())
+            if known:
+                pending |= {u for u in uids if u not in before}
+            pending &= set(uids)
+            new = sorted(pending)
+            if new:
                 envs = await self.session.call(lambda c: c.fetch_envelopes(new[-5:]))
+                pending.clear()
                 # into the list too: a screen not shown (another account's) draws nothing,
                 # so it would never ask for these headers itself
                 self.cache.save_envelopes(self.folder, envs)
