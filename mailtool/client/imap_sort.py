@@ -14,6 +14,7 @@ commands go through the :class:`~mailtool.client.imap.ImapClient`'s transport.
 from __future__ import annotations
 
 from mailtool.client.imap import ImapClient
+from mailtool.client.imap_transport import ConnectionLost, ImapClientError, Reply
 from mailtool.protocol.imap.errors import ImapError
 from mailtool.protocol.imap.limits import Limits
 from mailtool.protocol.imap.response_parser import parse_response
@@ -48,6 +49,18 @@ def _charset(program: str) -> str:
     return "US-ASCII" if program.isascii() else "UTF-8"
 
 
+async def _run(client: ImapClient, name: str, *args: str) -> Reply | None:
+    """The command's reply; None when the server refuses it (NO / BAD: a charset or
+    key it does not take after all), so the caller sorts or threads itself. A lost
+    connection is still raised: the session reconnects."""
+    try:
+        return await client.transport.run(name, *args, prefix="UID")
+    except ConnectionLost:
+        raise
+    except ImapClientError:
+        return None
+
+
 def _responses(lines: list[bytes], name: bytes) -> list[object]:
     """The ``name`` responses among ``lines`` (EXISTS, FETCH... may come along)."""
     return [
@@ -63,9 +76,9 @@ async def server_sort(client: ImapClient, sort: str, program: str = "ALL") -> li
     if not client.has("SORT"):
         return None
     criteria = criteria_for(client, sort)
-    reply = await client.transport.run(
-        "SORT", f"({criteria})", _charset(program), program, prefix="UID"
-    )
+    reply = await _run(client, "SORT", f"({criteria})", _charset(program), program)
+    if reply is None:
+        return None
     numbers: list[int] = []
     for resp in _responses(reply.lines, b"SORT"):
         if isinstance(resp, SortResult):
@@ -80,9 +93,9 @@ async def server_thread(
     first as RFC 5256 orders them), or None when the server has no such THREAD."""
     if not client.has(f"THREAD={algorithm}"):
         return None
-    reply = await client.transport.run(
-        "THREAD", algorithm, _charset(program), program, prefix="UID"
-    )
+    reply = await _run(client, "THREAD", algorithm, _charset(program), program)
+    if reply is None:
+        return None
     trees: list[ThreadNode] = []
     try:
         responses = _responses(reply.lines, b"THREAD")

@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 
 from mailtool.client.imap_parse import Address, Envelope
-from mailtool.client.imap_transport import Reply
+from mailtool.client.imap_transport import ImapClientError, Reply
 from mailtool.tui.folder_view import folder_rows
 
 
@@ -28,8 +28,9 @@ ENVELOPES = [
 class FakeClient:
     """Answers like a server; records what was asked."""
 
-    def __init__(self, caps: set[str]) -> None:
+    def __init__(self, caps: set[str], refuse: bool = False) -> None:
         self.caps = caps
+        self.refuse = refuse
         self.commands: list[str] = []
         self.envelopes_fetched: list[int] = []
         self.transport = self
@@ -39,6 +40,8 @@ class FakeClient:
 
     async def run(self, name: str, *args: str, prefix: str | None = None) -> Reply:
         self.commands.append(" ".join((prefix or "", name, *args)).strip())
+        if self.refuse:
+            raise ImapClientError(f"{name} failed: NO [BADCHARSET] not today")
         if name == "SORT":
             return Reply([b"SORT " + {"(SUBJECT)": b"2 1 3", "(DISPLAYFROM)": b"2 3 1"}[args[0]]],
                          "OK")
@@ -80,3 +83,10 @@ def test_without_sort_the_client_sorts_and_threads_itself() -> None:
     assert rows(client, threaded=True)[0] == [(2, 0), (1, 0), (3, 1)]
     assert all(c == "UID SEARCH ALL" for c in client.commands)
     assert sorted(set(client.envelopes_fetched)) == [1, 2, 3]
+
+
+def test_a_refused_sort_falls_back_to_the_client() -> None:
+    client = FakeClient({"SORT", "THREAD=REFERENCES"}, refuse=True)
+    assert rows(client, sort="size")[0] == [(1, 0), (3, 0), (2, 0)]
+    assert rows(client, threaded=True)[0] == [(2, 0), (1, 0), (3, 1)]
+    assert client.commands[0] == "UID SORT (REVERSE SIZE) US-ASCII ALL"
