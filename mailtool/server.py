@@ -23,6 +23,7 @@ import dataclasses
 import errno
 import importlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -251,8 +252,16 @@ class MailServer:
             proc.stdin.write(json.dumps(spec).encode())
             proc.stdin.close()
             self.workers.append(proc)
+            self._tasks.append(asyncio.create_task(self._note_exit(proc)))
         log_event("server.workers", smtp_workers=len(self.workers),
                   pids=",".join(str(p.pid) for p in self.workers))  # fmt: skip
+
+    async def _note_exit(self, proc: asyncio.subprocess.Process) -> None:
+        """A worker that ends while the server runs is said in the log (the others and
+        the main process keep serving the port)."""
+        code = await proc.wait()
+        if not self._stop.is_set():
+            log_event("server.worker_exit", pid=proc.pid, code=code, level=logging.WARNING)
 
     def signal_workers(self, signum: int) -> None:
         for proc in self.workers:

@@ -5,6 +5,8 @@ the workers stop with the main process, on SIGTERM and when it is SIGKILLed."""
 
 from __future__ import annotations
 
+import os
+import signal
 import smtplib
 import sys
 import threading
@@ -87,6 +89,20 @@ def test_workers_share_the_port_and_every_message_lands_once(mailtool_server):
 @pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreading, /proc")
 def test_workers_stop_with_the_main_process(mailtool_server):
     server = mailtool_server(services=["smtp"], config={"limits": {"smtp_workers": 2}})
+    server.add_user(ALICE, "pw")
+    (worker,) = workers_of(server, 1)
+    os.kill(worker, signal.SIGKILL)  # a worker dies: said in the log, the port still served
+    deadline = time.monotonic() + 30
+    while "server.worker_exit" not in server.log():
+        assert time.monotonic() < deadline, server.log()
+        time.sleep(0.05)
+    for _ in range(5):
+        with smtplib.SMTP(*server.address("smtp"), timeout=30) as c:
+            assert c.sendmail("x@other.test", [ALICE], "Subject: still\r\n\r\nhere\r\n") == {}
+    assert len(mailbox_files(server, ALICE)) == 5
+    assert server.stop() == 0
+
+    server.start()
     (worker,) = workers_of(server, 1)
     assert server.stop() == 0
     assert not alive(worker)
