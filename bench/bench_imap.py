@@ -189,7 +189,7 @@ def search_run(port: int, user: str, needle: str) -> float:
     return seconds
 
 
-def sessions_run(port: int, users: list[str]) -> float:
+def sessions_run(port: int, users: list[str], side: str = "") -> float:
     errors: list[BaseException] = []
     barrier = threading.Barrier(len(users) + 1)
 
@@ -212,7 +212,10 @@ def sessions_run(port: int, users: list[str]) -> float:
         t.join()
     seconds = time.perf_counter() - start
     if errors:
-        raise RuntimeError(f"{len(errors)} sessions failed, first: {errors[0]!r}")
+        # reported, not fatal: under heavy load Dovecot's one auth process can take
+        # longer than its login timeout and the login process hangs up
+        failed = f"{len(errors)} of {len(users)} sessions failed"
+        print(f"sessions  {side:9} {failed}, first: {errors[0]!r}")
     return seconds
 
 
@@ -377,7 +380,7 @@ def main() -> None:
             times = {s: [] for s in ports}
             for run in range(args.runs):
                 for side, port in alternate(ports, run):
-                    times[side].append(sessions_run(port, who[side][1]))
+                    times[side].append(sessions_run(port, who[side][1], side))
             report("sessions", times)
     finally:
         mailtool.stop()
