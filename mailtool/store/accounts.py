@@ -18,7 +18,8 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -36,6 +37,8 @@ from mailtool.store.sqlite import Database, Transaction
 
 #: how deep alias -> alias -> ... chains may go before resolve() gives up
 MAX_ALIAS_DEPTH = 10
+#: lookups remembered between account changes (the cache starts again when full)
+CACHE_ENTRIES = 10_000
 
 
 class AliasLoop(StoreError):
@@ -180,6 +183,11 @@ class AccountStore:
         # start threads for every check: ~50% more time per login when many log in at once
         self._hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1)
         self._dummy_hash: str | None = None
+        # remembered lookups (resolve, get_user, is_local_domain; never passwords):
+        # dropped after our own writes and whenever PRAGMA data_version says another
+        # connection (the CLI in another process) committed
+        self._cache: dict[tuple[str, str], object] = {}
+        self._data_version: int | None = None
 
     @classmethod
     def in_data_dir(cls, data_dir: str | os.PathLike[str]) -> AccountStore:
@@ -192,6 +200,29 @@ class AccountStore:
     def close(self) -> None:
         self._db.close()
 
+    @contextmanager
+    def _write(self) -> Iterator[Transaction]:
+        """A write transaction that forgets every remembered lookup once it ends."""
+        try:
+            with self._db.write() as tx:
+                yield tx
+        finally:
+            self._cache = {}
+
+    def _lookups(self) -> dict[tuple[str, str], object]:
+        """The lookup cache, valid now: one ``PRAGMA data_version`` instead of the queries.
+
+        data_version changes when another connection (another process) commits;
+        our own commits drop the cache in :meth:`_write`. A reader that filled
+        an old dict while it was replaced only writes into the discarded one.
+        """
+        version = self._db.rows("PRAGMA data_version")[0][0]
+        if version != self._data_version:
+            self._data_version, self._cache = version, {}
+        elif len(self._cache) >= CACHE_ENTRIES:
+            self._cache = {}
+        return self._cache
+
     def maildir_path(self, address: str) -> Path:
         """Where ``address``'s Maildir++ root is (whether or not it exists)."""
         local, domain = addr.split(address)
@@ -201,7 +232,7 @@ class AccountStore:
 
     def add_domain(self, domain: str) -> str:
         name = addr.normalize_domain(domain)
-        with self._db.write() as tx:
+        with self._write() as tx:
             if tx.execute("SELECT 1 FROM domains WHERE name = ?", (name,)).fetchone():
                 raise AlreadyExists(f"domain {name} exists already")
             tx.execute("INSERT INTO domains (name, created) VALUES (?, ?)", (name, time.time()))
@@ -211,6 +242,13 @@ class AccountStore:
         return [r["name"] for r in self._db.query("SELECT name FROM domains ORDER BY name")]
 
     def is_local_domain(self, domain: str) -> bool:
+        cache = self._lookups()
+        found = cache.get(("domain", domain))
+        if found is None:
+            found = cache["domain", domain] = self._is_local_domain(domain)
+        return bool(found)
+
+    def _is_local_domain(self, domain: str) -> bool:
         try:
             name = addr.normalize_domain(domain)
         except StoreError:
@@ -220,7 +258,7 @@ class AccountStore:
     def remove_domain(self, domain: str, *, force: bool = False) -> None:
         """Remove a domain; with users or aliases only when ``force`` (their mail stays on disk)."""
         name = addr.normalize_domain(domain)
-        with self._db.write() as tx:
+        with self._write() as tx:
             if not tx.execute("SELECT 1 FROM domains WHERE name = ?", (name,)).fetchone():
                 raise NotFound(f"domain {name} does not exist")
             n = tx.execute("SELECT count(*) FROM users WHERE domain = ?", (name,)).fetchone()[0]
@@ -251,7 +289,7 @@ class AccountStore:
             )
         hashed, scram = _hash_password(self._hasher, password)  # slow: outside the transaction
         now = time.time()
-        with self._db.write() as tx:
+        with self._write() as tx:
             self._require_domain(tx, domain)
             if tx.execute("SELECT 1 FROM users WHERE address = ?", (key,)).fetchone():
                 raise AlreadyExists(f"user {key} exists already")
@@ -277,11 +315,18 @@ class AccountStore:
         return User(key, quota, now)
 
     def get_user(self, address: str) -> User:
-        key = addr.normalize(address)
-        row = self._db.one("SELECT * FROM users WHERE address = ?", (key,))
-        if row is None:
-            raise NotFound(f"user {key} does not exist; create it with: mailtool user add {key}")
-        return _user(row)
+        cache = self._lookups()
+        found = cache.get(("user", address))
+        if found is None:
+            key = addr.normalize(address)
+            row = self._db.one("SELECT * FROM users WHERE address = ?", (key,))
+            found = cache["user", address] = _user(row) if row is not None else key
+        if isinstance(found, str):  # the normalised address of a user that does not exist
+            raise NotFound(
+                f"user {found} does not exist; create it with: mailtool user add {found}"
+            )
+        assert isinstance(found, User)
+        return found
 
     def users(self, domain: str | None = None) -> list[User]:
         if domain is None:
@@ -294,7 +339,7 @@ class AccountStore:
     def set_password(self, address: str, password: str) -> None:
         key = addr.normalize(address)
         hashed, scram = _hash_password(self._hasher, password)
-        with self._db.write() as tx:
+        with self._write() as tx:
             cur = tx.execute(
                 "UPDATE users SET password_hash = ?, scram_salt = ?, scram_iterations = ?,"
                 " scram_stored_key = ?, scram_server_key = ? WHERE address = ?",
@@ -308,7 +353,7 @@ class AccountStore:
         for value in (quota.storage_bytes, quota.messages):
             if value is not None and value < 0:
                 raise StoreError("a quota cannot be negative (use none for unlimited)")
-        with self._db.write() as tx:
+        with self._write() as tx:
             cur = tx.execute(
                 "UPDATE users SET quota_bytes = ?, quota_messages = ? WHERE address = ?",
                 (quota.storage_bytes, quota.messages, key),
@@ -319,7 +364,7 @@ class AccountStore:
     def remove_user(self, address: str, *, purge: bool = False) -> None:
         """Remove a user and aliases that pointed only at them; the mail stays unless ``purge``."""
         key = addr.normalize(address)
-        with self._db.write() as tx:
+        with self._write() as tx:
             if tx.execute("DELETE FROM users WHERE address = ?", (key,)).rowcount == 0:
                 raise NotFound(f"user {key} does not exist")
             tx.execute("DELETE FROM aliases WHERE target = ?", (key,))
@@ -336,7 +381,7 @@ class AccountStore:
         norm = [addr.normalize(t) for t in targets]
         if not norm:
             raise StoreError("an alias needs at least one target address")
-        with self._db.write() as tx:
+        with self._write() as tx:
             self._require_domain(tx, domain)
             tx.executemany(
                 "INSERT OR IGNORE INTO aliases (source, domain, target) VALUES (?, ?, ?)",
@@ -362,7 +407,7 @@ class AccountStore:
         """Remove the given targets of ``source``, or the whole alias when none are given."""
         key, _ = _source(source)
         norm = [addr.normalize(t) for t in targets]
-        with self._db.write() as tx:
+        with self._write() as tx:
             if norm:
                 n = sum(
                     tx.execute(
@@ -386,24 +431,35 @@ class AccountStore:
         ``alice -> alice, bob`` keeps a copy), otherwise the loop is dropped.
         Results are ordered, without duplicates; addresses of non-local domains
         are forwards the MTA relays. ``[]`` means local domain, nobody there.
+        Answers are remembered until the accounts change (an AliasLoop is not).
         """
+        cache = self._lookups()
+        key = ("resolve", address)
+        if key in cache:
+            found = cache[key]
+        else:
+            found = cache[key] = self._resolve(address)
+        return None if found is None else list(found)  # type: ignore[call-overload]
+
+    def _resolve(self, address: str) -> tuple[str, ...] | None:
         try:
             local, domain = addr.split(address)
         except StoreError:
             return None
-        if not self.is_local_domain(domain):
+        if not self._is_local_domain(domain):
             return None
         out: list[str] = []
         self._expand(f"{local}@{domain}", [], out)
-        return out
+        return tuple(out)
 
     def _expand(self, key: str, path: list[str], out: list[str]) -> None:
         if len(path) >= MAX_ALIAS_DEPTH:
             raise AliasLoop(f"alias chain too deep at {key}: {' -> '.join(path)}")
         local, domain = key.rsplit("@", 1)
         is_user = self._db.one("SELECT 1 FROM users WHERE address = ?", (key,)) is not None
-        if key in path or not self.is_local_domain(domain):
-            if (is_user or not self.is_local_domain(domain)) and key not in out:
+        local_domain = self._is_local_domain(domain)
+        if key in path or not local_domain:
+            if (is_user or not local_domain) and key not in out:
                 out.append(key)
             return
         targets = self._targets(key)
