@@ -194,13 +194,14 @@ def filter_for_user(
 ) -> Decision:
     """:func:`run_filters` with the scripts and settings of ``user`` from a SieveScripts.
 
-    The common case costs three failed file opens and a header scan: no user
-    script, no promotions rule, the default global script and a message
-    without the headers it tests -> INBOX without running the interpreter.
+    The common case costs two failed stats and a header scan: no global script,
+    no Sieve directory for the user, and a message without the headers the
+    default global script tests -> INBOX without running the interpreter.
+    Scripts that exist are read again only when they change (SieveScripts).
     """
     global_script = scripts.global_script()
     try:
-        user_script, settings = scripts.active_script(user), scripts.settings(user)
+        user_script, settings = scripts.user_filters(user)
         memory = scripts.vacation_memory(user)
     except StoreError:  # an address the script store cannot name (UTF-8 local part)
         user_script, settings, memory = None, {}, None

@@ -82,6 +82,38 @@ class SieveScripts:
 
     def __init__(self, data_dir: str | os.PathLike[str]) -> None:
         self.root = Path(data_dir) / "sieve"
+        # path -> ((inode, size, mtime, ctime), text): every delivery asks for the global
+        # script, the user's active script and settings; a stat tells whether the copy
+        # read last time is still the file (atomic_write renames: a new inode each time)
+        self._files: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+
+    def _text(self, path: str) -> str | None:
+        """The file's text (UTF-8), None when it does not exist; read again only when
+        a stat shows it changed, so ``sieve set`` / ManageSieve apply to the next
+        delivery while an unchanged script costs one stat."""
+        try:
+            st = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            self._files.pop(path, None)
+            return None
+        known = self._files.get(path)
+        if known is not None and known[0] == (
+            st.st_ino,
+            st.st_size,
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+        ):
+            return known[1]
+        try:
+            with open(path, "rb") as fh:
+                st = os.fstat(fh.fileno())  # the key of what is read, if it changed meanwhile
+                text = fh.read().decode("utf-8")
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if len(self._files) > 4096:
+            self._files.clear()
+        self._files[path] = ((st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns), text)
+        return text
 
     # ---------------------------------------------------------------- paths
 
@@ -155,20 +187,29 @@ class SieveScripts:
         atomic_write(marker, name.encode("utf-8"))
 
     def active_name(self, user: str) -> str | None:
-        try:
-            name = (self.user_dir(user) / "active").read_bytes().decode("utf-8")
-        except FileNotFoundError:
-            return None
+        name = self._text(str(self.user_dir(user) / "active"))
         return name if name and self.exists(user, name) else None
 
     def active_script(self, user: str) -> str | None:
         """The text of the user's active script, or None when filtering is off."""
-        name = self.active_name(user)
-        if name is None:
+        return self.user_filters(user)[0]
+
+    def user_filters(self, user: str) -> tuple[str | None, dict[str, object]]:
+        """What delivery needs of ``user``: (active script text or None, settings).
+
+        A user without a Sieve directory (most users) costs one stat."""
+        folder = self.user_dir(user)
+        if not os.path.isdir(folder):
+            return None, {}
+        return self._active_text(user, folder), self.settings(user)
+
+    def _active_text(self, user: str, folder: Path) -> str | None:
+        name = self._text(str(folder / "active"))
+        if not name:
             return None
         try:
-            return self.get(user, name)
-        except NotFound:
+            return self._text(str(self._path(user, name)))
+        except InvalidScriptName:
             return None
 
     def usage(self, user: str) -> tuple[int, int]:
@@ -179,10 +220,7 @@ class SieveScripts:
     # ---------------------------------------------------------------- global script
 
     def global_script(self) -> str | None:
-        try:
-            return (self.root / GLOBAL).read_bytes().decode("utf-8")
-        except FileNotFoundError:
-            return None
+        return self._text(str(self.root / GLOBAL))
 
     def set_global(self, text: str) -> None:
         atomic_write(self.root / GLOBAL, text.encode("utf-8"))
@@ -198,9 +236,11 @@ class SieveScripts:
     # ---------------------------------------------------------------- settings
 
     def settings(self, user: str) -> dict[str, object]:
+        """The user's settings (a fresh dict each call: callers may change it)."""
         try:
-            data = json.loads((self.user_dir(user) / "settings.json").read_text())
-        except (FileNotFoundError, ValueError):
+            text = self._text(str(self.user_dir(user) / "settings.json"))
+            data = json.loads(text) if text else {}
+        except (ValueError, UnicodeDecodeError):
             return {}
         return data if isinstance(data, dict) else {}
 

@@ -6,7 +6,6 @@ import pytest
 
 from mailtool.errors import PermanentFailure
 from mailtool.mda.deliver import deliver, redirect_copy
-from mailtool.store.accounts import AccountStore
 from mailtool.store.mailstore import MailStore
 from mailtool.store.sieve_scripts import SieveScripts
 
@@ -15,14 +14,8 @@ MESSAGE = b"From: a@other.test\r\nTo: alice@local.test\r\nSubject: hello\r\n\r\n
 
 
 @pytest.fixture
-def env(tmp_path):
-    accounts = AccountStore(tmp_path / "accounts.db")
-    accounts.add_domain("local.test")
-    accounts.add_user(ALICE, "pw")
-    mail = MailStore(tmp_path, accounts=accounts)
-    yield mail, SieveScripts(tmp_path)
-    mail.close()
-    accounts.close()
+def env(alice_mail, tmp_path):
+    return alice_mail, SieveScripts(tmp_path)
 
 
 def _script(scripts: SieveScripts, text: str) -> None:
