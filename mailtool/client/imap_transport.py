@@ -180,6 +180,8 @@ class Transport:
         #: the last commands sent, ``"UID FETCH 1:3 (FLAGS)"`` (LOGIN without its
         #: arguments): what this client asked for, for diagnostics and tests
         self.sent: deque[str] = deque(maxlen=500)
+        #: the server answered our LOGOUT (a clean end, not a dropped connection)
+        self.logged_out = False
 
     @property
     def protocol(self) -> _Protocol:
@@ -287,7 +289,11 @@ class Transport:
             return
         if not self.lost:
             try:
+                if self.imap.has_pending_idle():
+                    # LOGOUT would queue behind the IDLE until the 5 s timeout
+                    self.imap.idle_done()
                 await asyncio.wait_for(self.run("LOGOUT"), 5)
+                self.logged_out = True
             except (TimeoutError, MailtoolError):
                 pass
         transport = self.imap.protocol.transport

@@ -69,3 +69,16 @@ def test_dropped_connection_fails_commands_instead_of_hanging(mail_server):
         await c.close()
 
     asyncio.run(scenario())
+
+
+def test_close_during_idle_ends_idle_and_logs_out(mail_server):
+    async def scenario() -> None:
+        c = await client_for(mail_server)
+        await c.select("INBOX", readonly=True)
+        imap = c.transport.imap
+        await imap.idle_start(timeout=60)
+        assert imap.has_pending_idle()
+        await c.close()  # DONE first: a LOGOUT queued behind the IDLE would time out
+        assert c.transport.logged_out
+
+    asyncio.run(scenario())
