@@ -26,7 +26,6 @@ from mailtool.client.imap_parse import (
     parse_search,
     parse_select,
     parse_status,
-    parse_thread,
     parse_uid_map,
     response_codes,
 )
@@ -246,20 +245,6 @@ class ImapClient:
         charset = ["CHARSET", "UTF-8"] if not query.isascii() else []
         reply = await self.transport.run("SEARCH", *charset, query, prefix="UID")
         return sorted(parse_search(reply.lines))
-
-    async def sort(self, criteria: str = "REVERSE DATE", query: str = "ALL") -> list[int] | None:
-        """UID SORT when the server offers it (RFC 5256), else None."""
-        if not self.has("SORT"):
-            return None
-        reply = await self.transport.run("SORT", f"({criteria})", "UTF-8", query, prefix="UID")
-        return parse_search(reply.lines)
-
-    async def thread(self, algorithm: str = "REFERENCES", query: str = "ALL") -> list | None:
-        """UID THREAD when offered (RFC 5256 §BASE.6.4.THREAD), else None."""
-        if not self.has(f"THREAD={algorithm}"):
-            return None
-        reply = await self.transport.run("THREAD", algorithm, "UTF-8", query, prefix="UID")
-        return parse_thread(reply.lines)
 
     async def fetch_envelopes(self, uids: Sequence[int]) -> list[Envelope]:
         """Envelope, flags, size and References for ``uids`` (one round trip)."""

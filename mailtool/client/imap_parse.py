@@ -222,21 +222,6 @@ def parse_search(lines: list[bytes]) -> list[int]:
     return out
 
 
-def parse_thread(lines: list[bytes]) -> list[object]:
-    """``THREAD (1)(2 3 (4)(5))`` -> nested lists of UIDs (RFC 5256 §4)."""
-    out: list[object] = []
-    for line in lines:
-        if not line.upper().startswith(b"THREAD"):
-            continue
-        cur = Cursor(line, 6)
-        while not cur.at_end():
-            if cur.peek() == 0x20:
-                cur.sp()
-                continue
-            out.append(read_value(cur))
-    return out
-
-
 def parse_fetch(line: bytes) -> FetchData | None:
     """``12 FETCH (UID 7 FLAGS (\\Seen) ...)`` -> FetchData (RFC 9051 §7.5.2)."""
     m = re.match(rb"([0-9]+) FETCH ", line, re.I)
@@ -311,7 +296,6 @@ __all__ = [
     "parse_search",
     "parse_select",
     "parse_status",
-    "parse_thread",
     "parse_uid_map",
     "response_codes",
 ]

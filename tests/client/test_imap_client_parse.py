@@ -9,7 +9,6 @@ from mailtool.client.imap_parse import (
     parse_search,
     parse_select,
     parse_status,
-    parse_thread,
     parse_uid_map,
     response_codes,
 )
@@ -50,7 +49,6 @@ def test_list_status_select_search_thread():
     assert (sel.exists, sel.uidvalidity, sel.uidnext, sel.highestmodseq) == (4, 77, 5, 12)
     assert parse_search([b"SEARCH 3 1 2"]) == [3, 1, 2]
     assert parse_search([b'ESEARCH (TAG "a") UID ALL 1:3,7']) == [1, 2, 3, 7]
-    assert parse_thread([b"THREAD (1)(2 3 (4)(5))"]) == [[1], [2, 3, [4], [5]]]
 
 
 def test_response_codes_and_copyuid():
