@@ -21,14 +21,20 @@ async def settled(pilot) -> None:
                 "status")
 
 
+async def opened(pilot):
+    """The list settled and the "Sushi?" message open in the reader; the main screen."""
+    await settled(pilot)
+    await pilot.press("enter")
+    main = pilot.app.screen
+    await until(pilot, lambda: "Sushi?" in main.reader.body_text, "reader")
+    return main
+
+
 def test_main_screen_with_a_message_open(mail_server, account_config, snap_compare):
     seed(mail_server)
 
     async def run_before(pilot) -> None:
-        await settled(pilot)
-        await pilot.press("enter")
-        main = pilot.app.screen
-        await until(pilot, lambda: "Sushi?" in main.reader.body_text, "reader")
+        main = await opened(pilot)
         await until(pilot, lambda: main.query_one("#status").render().plain ==
                     "INBOX: 2 messages", "status")
 
@@ -39,10 +45,7 @@ def test_compose_screen_reply(mail_server, account_config, snap_compare):
     seed(mail_server)
 
     async def run_before(pilot) -> None:
-        await settled(pilot)
-        await pilot.press("enter")
-        main = pilot.app.screen
-        await until(pilot, lambda: "Sushi?" in main.reader.body_text, "reader")
+        await opened(pilot)
         await pilot.press("r")
         await until(pilot, lambda: type(pilot.app.screen).__name__ == "ComposeScreen", "composer")
         # the date line of the quote depends on the local time zone: pin the body
