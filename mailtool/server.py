@@ -27,7 +27,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -228,7 +228,7 @@ class MailServer:
             write_listeners(self.data_dir / "run" / "listeners.json", self.bound)
         log_event(
             "server.start", listeners=",".join(f"{k}={h}:{p}" for k, (h, p) in self.bound.items()),
-            worker=self.worker,
+            worker=self.worker, loop=type(asyncio.get_running_loop()).__module__.split(".")[0],
         )
         return self.bound
 
@@ -308,6 +308,22 @@ class MailServer:
         log_event("server.stop", worker=self.worker)
 
 
+def run_loop(main: Coroutine[Any, Any, None]) -> None:
+    """``asyncio.run(main)`` on uvloop when it is installed: libuv's event loop does in C
+    what asyncio does in Python for every connection, read, write and timer (bench_smtp:
+    ~10% less CPU per message). ``MAILTOOL_EVENT_LOOP=asyncio`` keeps asyncio's own."""
+    factory = None
+    if os.environ.get("MAILTOOL_EVENT_LOOP", "uvloop") != "asyncio":
+        try:
+            import uvloop
+        except ImportError:
+            pass
+        else:
+            factory = uvloop.new_event_loop
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(main)
+
+
 def _hostport(host: str, port: int) -> str:
     return f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
 
@@ -373,4 +389,4 @@ def worker_main() -> None:
     data["listen"] = {name: spec["listen"].get(name, False) for name in data["listen"]}
     setup_logging()
     config = from_dict(data, source=spec["source"])
-    asyncio.run(run(config, worker=spec["token"], parent=spec["parent"]))
+    run_loop(run(config, worker=spec["token"], parent=spec["parent"]))

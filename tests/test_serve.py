@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
@@ -53,3 +54,14 @@ def test_listeners_json_lists_the_bound_smtp_ports_and_sigterm_exits_0(tmp_path)
     assert idle.recv(100).startswith(b"421 4.3.2")
     idle.close()
     assert not (server.data_dir / "run" / "listeners.json").exists()
+
+
+def test_serve_runs_on_uvloop_unless_told_to_use_asyncios_loop(mailtool_server):
+    fast = mailtool_server("fast", services=["smtp"], config={"limits": {"smtp_workers": 2}})
+    plain = mailtool_server("plain", services=["smtp"], env={"MAILTOOL_EVENT_LOOP": "asyncio"})
+    for server in (fast, plain):  # both serve mail
+        with smtplib.SMTP(*server.address("smtp"), timeout=30) as client:
+            assert client.ehlo()[0] == 250
+    starts = [line for line in fast.log().splitlines() if "server.start" in line]
+    assert len(starts) == 2 and all("loop=uvloop" in line for line in starts)  # and its worker
+    assert "loop=asyncio" in plain.log()

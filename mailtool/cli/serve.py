@@ -68,11 +68,9 @@ def serve(ctx: click.Context) -> None:
       mailtool --data-dir /tmp/mt serve
       mailtool --config /etc/mailtool.toml serve
     """
-    import asyncio
-
     from mailtool import server
     from mailtool.net.log import setup_logging
 
     cfg = load_config(ctx)
     setup_logging()
-    asyncio.run(server.run(cfg, on_started=_panel))
+    server.run_loop(server.run(cfg, on_started=_panel))
