@@ -1,7 +1,7 @@
 """DATA: dot-stuffing both ways, limits, and the SMTP smuggling variants."""
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mailtool.protocol.smtp import DataError, DataReader, DotStuffer, dot_stuff
@@ -129,18 +129,34 @@ def test_stuff_then_read_gives_crlf_normalised_content(content, cuts):
     assert got == normalised
 
 
+def outcome(reader: DataReader) -> tuple:
+    return (reader.done, reader.rest, reader.size, reader.bare_cr, reader.bare_lf,
+            reader.long_lines)  # fmt: skip
+
+
 @given((st.binary(max_size=400) | wire()), st.lists(st.integers(1, 50), max_size=20))
 def test_any_bytes_any_chunking_give_the_same_result(data, cuts):
     whole, content = read_all(data)
     split, content2 = read_all(data, cuts)
     assert content == content2
-    assert (whole.done, whole.rest, whole.size, whole.bare_cr, whole.bare_lf) == (
-        split.done,
-        split.rest,
-        split.size,
-        split.bare_cr,
-        split.bare_lf,
-    )
+    assert outcome(whole) == outcome(split)
+
+
+_line = st.sampled_from([b"", b".", b"..x", b"a" * 6, b"b" * 7, b"c" * 8, b"d" * 9, b"x\ry"])
+_end = st.sampled_from([b"\r\n"] * 5 + [b"\n", b"\r", b""])
+
+
+@given(st.lists(st.tuples(st.lists(_line, max_size=2), _end), max_size=25),
+       st.integers(6, 11))  # fmt: skip
+@example([([b"a" * 6], b"\r\n"), ([b"b" * 7], b"\r\n"), ([b"."], b"\r\n")], 8)  # at the limit
+def test_whole_lines_taken_at_once_read_as_octet_by_octet(parts, max_line):
+    # the bulk path (whole lines) against the careful loop (one octet per feed never
+    # holds a whole line): same content, line-length counts, bare CR/LF and end
+    data = b"".join(b"".join(p) + end for p, end in parts) + b"\r\n.\r\nNOOP\r\n"
+    whole, content = read_all(data, max_line=max_line, max_size=120)
+    octets, content2 = read_all(data, [1] * len(data), max_line=max_line, max_size=120)
+    assert content == content2
+    assert outcome(whole) == outcome(octets)
 
 
 def test_large_message_streams_in_linear_time():
