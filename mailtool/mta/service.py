@@ -11,7 +11,6 @@ delivered from the same queue.
 from __future__ import annotations
 
 import asyncio
-import secrets
 import ssl
 import time
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mailtool.config import Config
 from mailtool.mda.scanners.policy import Scanner
 from mailtool.net.limits import ConnectionLimiter, LoginThrottle
+from mailtool.store import ids
 
 from .authn.dkim_sign import DkimSigner, signer_from_config
 from .authn.inbound import InboundChecker
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 def new_queue_id() -> str:
     """Sortable by arrival, unique without coordination: microseconds + 40 random bits."""
-    return f"{time.time_ns() // 1000:x}{secrets.token_hex(5)}".upper()
+    return f"{time.time_ns() // 1000:x}{ids.token_hex(5)}".upper()
 
 
 @dataclass

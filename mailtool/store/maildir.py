@@ -23,9 +23,9 @@ Every write is tmp/ -> fsync -> rename -> fsync directory (DESIGN principle 1).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
-import secrets
 import shutil
 import socket
 import time
@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from mailtool.errors import AlreadyExists, NotFound, StoreError
+from mailtool.store import ids
 from mailtool.store.groupsync import fsync_dir_now, sync_dir
 
 INBOX = "INBOX"
@@ -185,8 +186,7 @@ def unique_name() -> str:
     """``<sec>.M<usec>P<pid>Q<n>R<random>.<host>``: unique across processes and machines."""
     now = time.time()
     sec, usec = int(now), int((now % 1) * 1_000_000)
-    rand = secrets.token_hex(4)
-    return f"{sec}.M{usec}P{os.getpid()}Q{next(_counter)}R{rand}.{_hostname()}"
+    return f"{sec}.M{usec}P{ids.pid()}Q{next(_counter)}R{ids.token_hex(4)}.{_hostname()}"
 
 
 # --------------------------------------------------------------------------- durability
@@ -357,25 +357,28 @@ class Maildir:
         rename, and the directory fsync (shared with concurrent deliveries into the
         same directory). A missing folder shows as the failed open of its tmp/.
         """
-        folder_dir = self.path(folder)
-        tmp = folder_dir / "tmp" / unique_name()
+        # plain strings, not Path objects: this runs for every message delivered
+        folder_dir = os.fspath(self.path(folder))
+        name = unique_name()
+        tmp = f"{folder_dir}/tmp/{name}"
         try:
             try:
                 size, mtime = write_durably(tmp, data)
             except FileNotFoundError:
-                if not (folder_dir / "cur").is_dir():
+                if not os.path.isdir(f"{folder_dir}/cur"):
                     raise NotFound(f"folder {normalize_folder(folder)!r} does not exist") from None
                 raise
             if internal_date is not None:
                 os.utime(tmp, (internal_date, internal_date))
                 mtime = internal_date
-            base = f"{tmp.name},S={size}"
+            base = f"{name},S={size}"
             rel = self.relpath_for(base, flags, in_new=not info_letters(flags))
-            os.rename(tmp, folder_dir / rel)
+            os.rename(tmp, f"{folder_dir}/{rel}")
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
-        sync_dir(folder_dir / rel.split("/")[0])
+        sync_dir(f"{folder_dir}/{rel.split('/')[0]}")
         return base, rel, size, mtime
 
     @staticmethod
