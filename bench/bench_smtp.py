@@ -274,9 +274,11 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
     parser.add_argument("--warmup", type=int, default=500,
                         help="untimed messages to each side before the runs (0: none)")
-    parser.add_argument("--smtp-workers", type=int, default=os.cpu_count() or 1,
-                        help="mailtool's [limits] smtp_workers (default: nproc; Postfix runs "
-                        "an smtpd process per session)")
+    parser.add_argument("--smtp-workers", type=int, default=(os.cpu_count() or 1) + 1,
+                        help="mailtool's [limits] smtp_workers (default: nproc + 1, which "
+                        "measured ~13%% faster than nproc here: a process waiting for the "
+                        "disk leaves its core to another; Postfix runs an smtpd process per "
+                        "session)")
     args = parser.parse_args()
     for tool in (SMTP_SOURCE, POSTFIX):
         if not os.access(tool, os.X_OK):

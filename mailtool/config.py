@@ -168,8 +168,10 @@ class LimitsConfig:
         default=1,
         metadata=_doc(
             "Processes accepting SMTP (smtp, submission, submissions), all on the same ports "
-            "(SO_REUSEPORT, Linux): more than 1 uses more cores for heavy inbound mail. The "
-            "first process also runs the queue, IMAP, POP3 and ManageSieve. Connection and "
+            "(SO_REUSEPORT, Linux): more than 1 uses more cores for heavy inbound mail (one "
+            "more than the cores measured best: a process waiting for the disk leaves its "
+            "core to another). The first process also runs the queue, IMAP, POP3 and "
+            "ManageSieve. Connection and "
             "login-failure limits then count per process; IMAP IDLE sees mail another "
             "process delivered at its next index poll (0.5 s), not at once.",
             min=1,
