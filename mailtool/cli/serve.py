@@ -60,7 +60,8 @@ def serve(ctx: click.Context) -> None:
     data dir, a self-signed certificate generated on first start, and ports
     2525/2587/2465/2143/2993/2110/2995 on 127.0.0.1 when not root (the standard
     ports when root). The bound addresses are written to
-    DATA_DIR/run/listeners.json. SIGHUP re-reads the certificate.
+    DATA_DIR/run/listeners.json. SIGHUP re-reads the certificate. The event
+    loop is uvloop when installed; MAILTOOL_EVENT_LOOP=asyncio picks asyncio's own.
 
     \b
     Examples:
