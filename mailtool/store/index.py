@@ -280,6 +280,9 @@ class Index:
         if row is not None and row["value"] == boot:
             return
         with self._db.write(durable=True) as tx:
+            row = tx.execute("SELECT value FROM meta WHERE key = 'boot_id'").fetchone()
+            if row is not None and row["value"] == boot:
+                return  # another process of this boot did it meanwhile
             tx.execute(
                 "UPDATE folders SET uidnext = max(uidnext, uid_reserved),"
                 " highestmodseq = max(highestmodseq, modseq_reserved)"
