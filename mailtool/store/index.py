@@ -441,7 +441,7 @@ class Index:
         return self._numbering(lambda tx: self._add(tx, name, items))
 
     def add_many(self, items: Sequence[tuple[str, NewMessage]]) -> list[MessageInfo]:
-        """:meth:`add` for (folder, message) pairs, in ONE transaction (one WAL fsync):
+        """:meth:`add` for (folder, message) pairs, in ONE transaction (one WAL write):
         the group commit of concurrent deliveries. Results in the order given."""
         by_folder: dict[str, list[int]] = {}
         for i, (name, _) in enumerate(items):

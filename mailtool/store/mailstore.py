@@ -379,9 +379,10 @@ class Folder:
     ) -> MessageInfo:
         """APPEND / delivery: file fsynced, then index committed, then watchers told.
 
-        Both durable when this returns (DESIGN principle 1), and both flushes are
-        shared with concurrent deliveries: the directory fsync (``groupsync``) and
-        the index commit (one transaction, one WAL fsync, for every entry waiting).
+        The file is durable when this returns (DESIGN principle 1), the index entry
+        committed (flushed with the next reservation; see :mod:`~mailtool.store.index`);
+        both are shared with concurrent deliveries: the directory fsync (``groupsync``)
+        and the index commit (one transaction for every entry waiting).
         The internal date is the file's mtime unless given (no extra ``utime``).
         """
         flagset = frozenset(canonical_flag(f) for f in flags)
