@@ -94,8 +94,8 @@ class Database:
         """A write transaction: committed when the block ends, rolled back on an exception.
         ``durable``: on disk when the block ends, whatever ``synchronous`` the file has."""
         with self._lock:
-            relax = durable and self.synchronous != "FULL"
-            if relax:
+            flush = durable and self.synchronous != "FULL"
+            if flush:
                 self._conn.execute("PRAGMA synchronous = FULL")
             try:
                 self._conn.execute("BEGIN IMMEDIATE")
@@ -106,7 +106,7 @@ class Database:
                     raise
                 self._conn.execute("COMMIT")
             finally:
-                if relax:
+                if flush:
                     self._conn.execute(f"PRAGMA synchronous = {self.synchronous}")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
