@@ -72,15 +72,25 @@ class MailSession:
         """The current connection, if any (its ``transport.sent`` logs what it asked)."""
         return self._client
 
-    async def call(self, action: Callable[[ImapClient], Awaitable[T]]) -> T:
+    @property
+    def busy(self) -> bool:
+        """True while an action runs (others calling :meth:`call` wait their turn)."""
+        return self._action.locked()
+
+    async def call(self, action: Callable[[ImapClient], Awaitable[T]], *,
+                   retry: bool = True) -> T:
         """Run ``action(client)``, alone on the connection; on a dropped connection
-        reconnect once and retry."""
+        reconnect once and retry. ``retry=False`` for an action that must not run
+        twice (an APPEND the server may have taken before the drop): the drop
+        is raised instead, and the next call reconnects."""
         async with self._action:
             client = await self.client()
             try:
                 return await action(client)
             except ConnectionLost:
                 self.stale = True
+                if not retry:
+                    raise
                 client = await self.client()
                 return await action(client)
 

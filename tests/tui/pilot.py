@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from mailtool.client.account import load_accounts
@@ -17,6 +18,18 @@ PATIENCE = 20.0
 def make_app(config: Path) -> MailApp:
     cfg = load(config)
     return MailApp(load_accounts(cfg), tui=cfg.tui)
+
+
+@contextlib.asynccontextmanager
+async def offline(config: Path, imap_port: int) -> AsyncIterator:
+    """The app's Pilot once it says "offline": the account's IMAP server is out of
+    reach (the config now points at a closed port)."""
+    config.write_text(config.read_text().replace(f":{imap_port}", ":1"))
+    app = make_app(config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: "offline" in app.screen.query_one("#connection").text,
+                    "offline")
+        yield pilot
 
 
 async def until(pilot, condition: Callable[[], object], what: str = "condition",

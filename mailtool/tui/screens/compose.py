@@ -2,7 +2,9 @@
 
 Sending goes through :func:`mailtool.client.sendpath.send`: the draft is in
 Drafts before SMTP starts, "Sending..." shows while it runs, and on failure
-the screen stays open with the error and the draft stays in Drafts.
+the screen stays open with the error and the draft stays in Drafts. Every
+IMAP step (save, replace, file in Sent) is an action of the account's
+:class:`MailSession`, queued like the main screen's; SMTP runs outside them.
 """
 
 from __future__ import annotations
@@ -23,8 +25,15 @@ from textual.widgets import Footer, Input, Label, Static, TextArea
 from mailtool.client.account import Account
 from mailtool.client.cache import EnvelopeCache
 from mailtool.client.compose import Draft, build
-from mailtool.client.imap_transport import ImapClientError
-from mailtool.client.sendpath import SendFailed, SendResult, remove_draft, save_draft, send
+from mailtool.client.sendpath import (
+    IMAP_DOWN,
+    ImapRunner,
+    SendFailed,
+    SendResult,
+    remove_draft,
+    save_draft,
+    send,
+)
 from mailtool.client.session import MailSession
 from mailtool.errors import MailtoolError
 from mailtool.tui.actions import bindings
@@ -157,29 +166,27 @@ class ComposeScreen(Screen[SendResult | None]):
 
     # -- workers -----------------------------------------------------------------------
 
-    async def _client(self):
-        if self.session is None:
-            return None
-        try:
-            return await self.session.client()
-        except (ImapClientError, OSError):
-            return None
+    @property
+    def imap(self) -> ImapRunner | None:
+        """The session's one-action-at-a-time runner: saving a draft or filing in
+        Sent waits for a running refresh instead of slipping between its SELECT
+        and its use of what it selected (and the session reconnects if needed)."""
+        return self.session.call if self.session is not None else None
 
-    async def _replace_saved(self, client: object) -> None:
+    async def _replace_saved(self) -> None:
         if self._saved is not None:
             location, uid = self._saved
             self._saved = None
             try:
-                await remove_draft(client, location, uid, self.draft.message_id)  # type: ignore[arg-type]
-            except ImapClientError:
+                await remove_draft(self.imap, location, uid, self.draft.message_id)
+            except IMAP_DOWN:
                 pass
 
     @work(exclusive=True, group="compose", exit_on_error=False)
     async def _save(self, close: bool) -> None:
-        client = await self._client()
-        await self._replace_saved(client)
+        await self._replace_saved()
         msg = build(self.draft)
-        self._saved = await save_draft(client, msg)
+        self._saved = await save_draft(self.imap, msg)
         self.notify(f"Draft saved in {self._saved[0]}")
         if close:
             self.dismiss(None)
@@ -187,13 +194,12 @@ class ComposeScreen(Screen[SendResult | None]):
     @work(exclusive=True, group="compose", exit_on_error=False)
     async def _send(self) -> None:
         self.set_status("Saving draft...")
-        client = await self._client()
-        await self._replace_saved(client)
+        await self._replace_saved()
         msg = build(self.draft)
         password = self.session.password if self.session else \
             await self.account.password()
         try:
-            result = await send(self.account, msg, imap=client, password=password,
+            result = await send(self.account, msg, call=self.imap, password=password,
                                 progress=self.set_status)
         except SendFailed as exc:
             self._saved = (exc.draft_location, None)
