@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.tui.pilot import make_app, message, until
+from tests.tui.pilot import make_app, message, offline, until
 from tests.tui.servers import OTHER, USER, USERS
 
 #: the spec's bound: listed and notified within 2 s of the server's 250
@@ -136,6 +136,37 @@ async def test_idle_push_shows_new_mail(mail_server, account_config):
         assert any("Fresh news" in str(n.message) for n in app._notifications)
 
 
+async def test_new_mail_is_notified_while_a_search_filter_is_on(mail_server, account_config):
+    """The list stays filtered, but what arrives is news whether it matches or not."""
+    mail_server.deliver(message("Lunch plans"))
+    mail_server.deliver(message("Quarterly report"))
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.screen
+        await until(pilot, lambda: len(main.mlist.envelopes) == 2 and
+                    "idle" in main.query_one("#connection").text, "2 rows, IDLE running")
+        await pilot.press("slash")
+        await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", "query line")
+        await pilot.press(*"subject:lunch", "enter")
+        await until(pilot, lambda: len(main.mlist.rows) == 1 and "found" in main.summary,
+                    "1 result")
+
+        def notified(subject: str) -> bool:
+            return any(subject in str(n.message) for n in app._notifications)
+
+        def listed() -> list[str]:
+            envs = main.mlist.envelopes
+            return sorted(envs[u].subject for u, _d in main.mlist.rows if u in envs)
+
+        mail_server.deliver(message("Invoice overdue"))  # does not match the search
+        await until(pilot, lambda: notified("Invoice overdue"), "non-matching mail notified")
+        mail_server.deliver(message("Lunch moved to 1pm"))  # matches
+        await until(pilot, lambda: notified("Lunch moved to 1pm"), "matching mail notified")
+        await until(pilot, lambda: listed() == ["Lunch moved to 1pm", "Lunch plans"],
+                    "the list still filtered")
+        assert main.search_query == "subject:lunch"
+
+
 async def test_first_message_into_an_empty_inbox_is_notified(mail_server, account_config):
     app = make_app(account_config)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -174,13 +205,9 @@ async def test_start_up_from_cache_when_offline(mail_server, account_config):
     async with app.run_test(size=(120, 40)) as pilot:
         main = app.screen
         await until(pilot, lambda: len(main.mlist.envelopes) == 2, "envelopes cached")
-    # now the server is unreachable: point the account at a closed port
-    text = account_config.read_text().replace(f":{mail_server.imap_port}", ":1")
-    account_config.write_text(text)
-    app = make_app(account_config)
-    async with app.run_test(size=(120, 40)) as pilot:
-        main = app.screen
-        await until(pilot, lambda: "offline" in main.query_one("#connection").text, "offline")
+    # now the server is unreachable
+    async with offline(account_config, mail_server.imap_port) as pilot:
+        main = pilot.app.screen
         assert len(main.mlist.rows) == 2
         assert {e.subject for e in main.mlist.envelopes.values()} == {"Cached one", "Cached two"}
         assert "INBOX" in main.folder_tree.names()

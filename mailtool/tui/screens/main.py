@@ -189,8 +189,11 @@ class MainScreen(Acting, Screen[None]):
                 resynced = True
             rows, uids = await folder_rows(client, self.cache, folder, sort=self.sort,
                                            threaded=self.threaded, query=self.search_query)
-            if self.search_query is None:
-                self.cache.save_uids(folder, info.uidvalidity, uids, info.highestmodseq)
+            if self.search_query is not None:
+                # the rows are the hits, but the cache keeps the whole folder: it is
+                # what refresh_folder tells new mail by, matching or not
+                uids = await client.search("ALL")
+            self.cache.save_uids(folder, info.uidvalidity, uids, info.highestmodseq)
             cached = self.cache.envelopes(folder, [u for u, _d in rows[:500]])
             if cached and not resynced:  # flags may have changed since the cache was written
                 flags = await client.fetch_flags(sorted(cached))
