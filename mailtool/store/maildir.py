@@ -158,10 +158,12 @@ def flags_of_letters(letters: str | None) -> set[str]:
     return {LETTER_FLAGS[c] for c in letters or "" if c in LETTER_FLAGS}
 
 
-def size_in_name(base: str) -> int | None:
-    """The ``,S=<size>`` part of a base name (Dovecot's extension), None without it."""
+def size_in_name(base: str, key: str = "S") -> int | None:
+    """The ``,S=<size>`` part of a base name (Dovecot's extension; ``key="W"`` for
+    ``,W=<size>``, the size in CRLF form), None without it."""
+    prefix = f"{key}="
     for field in base.split(",")[1:]:
-        if field.startswith("S=") and field[2:].isdigit():
+        if field.startswith(prefix) and field[2:].isdigit():
             return int(field[2:])
     return None
 

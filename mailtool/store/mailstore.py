@@ -41,6 +41,7 @@ from mailtool.store.maildir import (
     canonical_flag,
     flags_of_letters,
     normalize_folder,
+    size_in_name,
     split_filename,
 )
 
@@ -55,14 +56,6 @@ StoreMode = Literal["add", "remove", "replace"]
 def crlf_size(data: bytes) -> int:
     """Size of ``data`` with every bare LF made CRLF (the form IMAP and POP3 send)."""
     return len(data) + data.count(b"\n") - data.count(b"\r\n")
-
-
-def wire_size_in_name(base: str) -> int | None:
-    """Dovecot's ``,W=<size>`` (the message's size in CRLF form) in a base name."""
-    for field in base.split(",")[1:]:
-        if field.startswith("W=") and field[2:].isdigit():
-            return int(field[2:])
-    return None
 
 
 @dataclass(frozen=True)
@@ -572,7 +565,7 @@ class Folder:
         to answer SELECT or FETCH RFC822.SIZE.
         """
         letters = split_filename(rel.split("/", 1)[1])[1]
-        wire_size = wire_size_in_name(base)
+        wire_size = size_in_name(base, "W")
         try:
             if wire_size is None:
                 with open(self.path / rel, "rb") as fh:

@@ -58,7 +58,6 @@ import itertools
 import json
 import os
 import re
-import secrets
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -68,6 +67,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from mailtool.errors import NotFound, StoreError
+from mailtool.store import ids
 from mailtool.store.groupsync import sync_dir
 from mailtool.store.maildir import write_durably
 
@@ -185,7 +185,7 @@ class Queue:
         self._last_ns = 0
         self.inflight = self.path / "inflight"
         #: this process's slot files are ``<token>.<n>``: a restart never reads its own
-        self.slot_token = slot_token or secrets.token_hex(6)
+        self.slot_token = slot_token or ids.token_hex(6)
         self._slots = threading.local()
         self._slot_count = itertools.count()
 
@@ -202,7 +202,7 @@ class Queue:
         with self._id_lock:
             ns = max(time.time_ns(), self._last_ns + 1)
             self._last_ns = ns
-        return f"{ns:016x}-{secrets.token_hex(4)}"
+        return f"{ns:016x}-{ids.token_hex(4)}"
 
     def _paths(self, entry_id: str) -> tuple[Path, Path]:
         """(``<id>.q``, ``<id>.state``)."""
@@ -221,7 +221,7 @@ class Queue:
 
     def _install(self, final: Path, data: bytes | BinaryIO, prefix: bytes = b"") -> None:
         """tmp -> fsync -> rename -> fsync dir (the last shared with concurrent writers)."""
-        tmp = self.tmp / f"{final.name}.{secrets.token_hex(4)}"
+        tmp = self.tmp / f"{final.name}.{ids.token_hex(4)}"
         try:
             write_durably(tmp, data, prefix)
             os.replace(tmp, final)
