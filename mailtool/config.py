@@ -156,6 +156,14 @@ class LimitsConfig:
         default=300.0,
         metadata=_doc("Seconds an SMTP client may stay silent (RFC 5321 §4.5.3.2).", min=1),
     )
+    imap_max_pipelined: int = field(
+        default=10_000,
+        metadata=_doc(
+            "IMAP commands a client may send without waiting for our answers; past it "
+            "each gets NO [LIMIT] (mbsync pipelines one STORE per changed message).",
+            min=1,
+        ),
+    )
     imap_idle_timeout: float = field(
         default=1800.0,
         metadata=_doc("IMAP autologout after this many idle seconds (RFC 9051: >= 30 min).", min=1),

@@ -38,9 +38,6 @@ if TYPE_CHECKING:
     from mailtool.mra.imap.backend import UserMail
     from mailtool.server import ServerContext
 
-#: commands executed back to back from data the client sent before reading
-#: our answers; mbsync pipelines one STORE per changed message, so this is high
-MAX_PIPELINED = 10_000
 #: the small literals of LOGIN, SEARCH, ... (APPEND's is max_message_size)
 MAX_SMALL_LITERAL = 64 * 1024
 BUSY_REPLY = b"* BYE [UNAVAILABLE] Too many connections, try again later\r\n"
@@ -58,7 +55,8 @@ class ImapServer:
             max_literal=limits.max_message_size,
             max_small_literal=MAX_SMALL_LITERAL,
         )
-        self.max_pipelined = MAX_PIPELINED
+        # commands run back to back from data sent before the client read our answers
+        self.max_pipelined = limits.imap_max_pipelined
         self.max_per_user = limits.max_connections_per_user
         self.throttle = ctx.login_throttle
         self._users: Counter[str] = Counter()
