@@ -217,6 +217,10 @@ class Session:
                     await self.flush()
                 elif isinstance(event, c.Command):
                     await self.execute(event)
+                    # decided before our answer leaves: input already here cannot be a
+                    # reaction to it, so the client did not wait for us
+                    if not (self.reader.pending or self._buffered()):
+                        self.pipelined = 0
                     await self.flush()
         except Closing:
             with contextlib.suppress(Exception):
@@ -307,8 +311,6 @@ class Session:
                 continue
             if event is not NEED_DATA:
                 return event
-            if not self._buffered():
-                self.pipelined = 0  # the client waits for us: not pipelining
             await self.flush()
             self.reader.receive_data(await self.read_more())
 

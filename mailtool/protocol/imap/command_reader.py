@@ -96,6 +96,11 @@ class CommandReader:
         """Whether a command has been started but not finished (e.g. awaiting a literal)."""
         return bool(self._parts) or self._remaining is not None
 
+    @property
+    def pending(self) -> bool:
+        """Whether bytes of a next command are already here (received, not yet consumed)."""
+        return bool(self._buf) or self.in_command
+
     def events(self) -> Iterator[Event]:
         """Yield events until more data is needed (errors propagate as from next_event)."""
         while (event := self.next_event()) is not NEED_DATA:

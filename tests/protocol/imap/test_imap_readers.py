@@ -81,6 +81,19 @@ def test_sync_literal_asks_for_continuation_before_data() -> None:
     assert reader.next_event() == c.Append("A003", "saved-messages", ("\\Seen",), None, b"hello")
 
 
+def test_pending_tells_whether_more_input_is_already_here() -> None:
+    # the server decides from it whether the client waited for an answer (pipelining)
+    reader = CommandReader()
+    assert not reader.pending
+    reader.receive_data(b"a NOOP\r\nb NOOP\r\nc APPEND INBOX {3}\r\n")
+    assert isinstance(reader.next_event(), c.Command) and reader.pending
+    assert isinstance(reader.next_event(), c.Command) and reader.pending
+    assert isinstance(reader.next_event(), NeedContinuation)
+    assert reader.pending  # a command waiting for its literal
+    reader.receive_data(b"abc\r\n")
+    assert isinstance(reader.next_event(), c.Command) and not reader.pending
+
+
 def test_too_large_sync_literal_is_refused_without_reading_it() -> None:
     reader = CommandReader(Limits(max_literal=10))
     reader.receive_data(b"A1 APPEND x {11}\r\nA2 NOOP\r\n")
