@@ -339,8 +339,9 @@ async def run(
     ``worker``/``parent``: an SMTP worker process and its main process's pid."""
     # The event loop and the store's I/O threads hand the GIL back and forth on
     # every message; at the default 5 ms interval the loop is preempted mid-work
-    # far more often than it needs (~160 futex calls per message). bench_smtp,
-    # paired runs: 1.07x/1.24x Postfix with 20 ms against 0.95x/1.10x without.
+    # far more often than it needs (~160 futex calls per message). bench_smtp on
+    # asyncio's loop, paired runs: 1.07x/1.24x Postfix with 20 ms against 0.95x/1.10x
+    # without; on uvloop (run_loop's default) 0.2-20 ms measured the same.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     server = MailServer(config, worker=worker)
     ctx = server.prepare()

@@ -163,8 +163,9 @@ def size_in_name(base: str, key: str = "S") -> int | None:
     ``,W=<size>``, the size in CRLF form), None without it."""
     prefix = f"{key}="
     for field in base.split(",")[1:]:
-        if field.startswith(prefix) and field[2:].isdigit():
-            return int(field[2:])
+        value = field[len(prefix):]
+        if field.startswith(prefix) and value.isdigit():
+            return int(value)
     return None
 
 
