@@ -103,7 +103,7 @@ class Lexer:
                 raise self.error("':' must start a tag such as :is")
             self._advance(m.end() - self.pos)
             return Token(TAG, m.group().lower(), line, column)
-        if ch.isdigit():
+        if "0" <= ch <= "9":  # RFC 5228 §8.1: ASCII digits only ('۵'.isdigit() is True)
             m = _NUMBER_RE.match(text, self.pos)
             assert m is not None
             value = int(m.group(1)) * _QUANTIFIERS[m.group(2).upper()]

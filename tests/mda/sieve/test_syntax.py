@@ -33,6 +33,7 @@ from mailtool.mda.sieve.lexer import tokenize
         ('require "reject";\nreject ["a", "b"];', 2, 8, "single string"),
         ("if not (true) { keep; }", 1, 4, "exactly one test"),
         ('require "variables";\nset "1" "x";', 2, 1, "not a variable name"),
+        ("if size :over \u06f5 { keep; }", 1, 15, "unexpected character"),  # found by fuzz_sieve
     ],
 )
 def test_errors_name_line_and_column(script, line, column, text):
