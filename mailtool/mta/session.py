@@ -32,10 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, TLSSetupException
 
-from mailtool.net.limits import is_loopback
 from mailtool.net.listener import new_connection_id
 from mailtool.net.log import log_event
-from mailtool.protocol import sasl
 from mailtool.protocol.smtp import (
     AUTH_LINE_LIMIT,
     ESMTP_COMMAND_LINE_LIMIT,
@@ -46,9 +44,9 @@ from mailtool.protocol.smtp import (
     SMTPProtocolError,
     codes,
     parse_command,
-    reply_for_sasl_error,
 )
 
+from .smtp_auth import AUTH_MECHANISMS, AuthCommands, bad_sequence
 from .transaction import TransactionCommands
 
 if TYPE_CHECKING:
@@ -56,14 +54,9 @@ if TYPE_CHECKING:
 
 CLOSING = Reply(codes.C221_CLOSING, ("bye",), codes.ES_CLOSING)
 OK = Reply(codes.C250_OK, ("ok",), codes.ES_OK)
-AUTH_MECHANISMS = ("PLAIN", "LOGIN", "SCRAM-SHA-256")
 
 
-def bad_sequence(text: str) -> Reply:
-    return Reply(codes.C503_BAD_SEQUENCE, (text,), codes.ES_INVALID_COMMAND)
-
-
-class SMTPSession(TransactionCommands, SMTP):
+class SMTPSession(AuthCommands, TransactionCommands, SMTP):
     """aiosmtpd's ``SMTP`` protocol running mailtool's command loop."""
 
     def __init__(self, env: SessionEnv) -> None:
@@ -428,94 +421,3 @@ class SMTPSession(TransactionCommands, SMTP):
         # aiosmtpd sends 220, switches the transport to TLS and, once the
         # handshake is done, clears the plaintext pipelined behind STARTTLS.
         await self.smtp_STARTTLS("")
-
-    # ------------------------------------------------------------------ AUTH
-
-    def auth_allowed(self) -> bool:
-        """RFC 4954 §4 / DESIGN principle 3: passwords only over TLS, or over
-        loopback when ``security.plaintext_auth_on_loopback`` says so."""
-        if self.tls_active:
-            return True
-        return self.env.config.security.plaintext_auth_on_loopback and is_loopback(self.peer_ip)
-
-    async def cmd_auth(self, arg: str) -> None:
-        if not self.kind.submission:
-            self.reply(
-                Reply(codes.C502_NOT_IMPLEMENTED, ("AUTH only on submission",), "5.5.1")
-            )
-            return
-        if not self.esmtp:
-            self.reply(bad_sequence("send EHLO first"))
-            return
-        if self.user is not None:
-            self.reply(bad_sequence("already authenticated"))
-            return
-        if self.tx is not None:
-            self.reply(bad_sequence("AUTH not allowed during a mail transaction"))
-            return
-        if not self.auth_allowed():
-            self.reply(
-                Reply(
-                    codes.C538_ENCRYPTION_REQUIRED,
-                    ("encryption required: use STARTTLS first",),
-                    codes.ES_ENCRYPTION_REQUIRED,
-                )
-            )
-            return
-        name, _, initial = arg.partition(" ")
-        throttle = self.env.login_throttle
-        if not throttle.allowed(self.peer_ip):
-            self.reply(
-                Reply(codes.C454_TEMP_AUTH_FAILURE, ("too many failed logins; later",), "4.7.0")
-            )
-            return
-        accounts = self.env.accounts()
-        try:
-            if name.upper() not in AUTH_MECHANISMS:
-                raise sasl.SaslUnsupported(name[:40])
-            mech = sasl.server_mechanism(
-                name, verify=accounts.verify_password, lookup=accounts.scram_credentials
-            )
-            done = await self._sasl_exchange(mech, sasl.decode_initial_response(initial or None))
-        except sasl.SaslAuthFailed:
-            throttle.failed(self.peer_ip)
-            log_event(
-                "smtp.auth", id=self.conn_id, peer=self.peer_ip, mech=name.upper(),
-                outcome="failed", level=logging.WARNING,
-            )
-            await self.flush()
-            await asyncio.sleep(throttle.delay)
-            self.reply(Reply(codes.C535_AUTH_INVALID, ("authentication failed",), "5.7.8"))
-            return
-        except sasl.SaslError as exc:
-            self.reply(reply_for_sasl_error(exc))
-            return
-        if done.authzid and done.authzid.lower() != done.authcid.lower():
-            # RFC 4954 §4: acting as someone else is not something users may do here
-            throttle.failed(self.peer_ip)
-            self.reply(Reply(codes.C535_AUTH_INVALID, ("not authorized for that identity",),
-                             "5.7.8"))
-            return
-        throttle.succeeded(self.peer_ip)
-        self.user = done.authcid
-        if self.session is not None:
-            self.session.authenticated = True
-        log_event("smtp.auth", id=self.conn_id, peer=self.peer_ip, user=self.user,
-                  mech=name.upper(), outcome="ok")
-        self.reply(Reply(codes.C235_AUTH_SUCCESS, ("authenticated",), codes.ES_AUTH_OK))
-
-    async def _sasl_exchange(
-        self, mech: sasl.ServerMechanism, response: bytes | None
-    ) -> sasl.Done:
-        out = mech.step(response)
-        while not isinstance(out, sasl.Done):
-            # RFC 4954 §4: "334" SP base64 — the space even when the challenge is empty
-            await self.flush()
-            self._writer.write(b"334 " + sasl.encode_challenge(out) + b"\r\n")
-            await self._writer.drain()
-            line = await self.read_line(AUTH_LINE_LIMIT + 2)
-            if line is None:
-                raise sasl.SaslMalformed("SASL line too long")
-            self._pending.clear()
-            out = mech.step(sasl.decode_response(line))
-        return out
