@@ -152,6 +152,37 @@ class LimitsConfig:
     max_bad_commands: int = field(
         default=20, metadata=_doc("Bad commands before the server hangs up.", min=1)
     )
+    output_buffer: int = field(
+        default=1024 * 1024,
+        metadata=_doc(
+            "Unsent output one connection may have queued; past it the server waits for the "
+            "client to read (a FETCH or RETR of any size is streamed within it).",
+            min=16 * 1024,
+        ),
+    )
+    write_timeout: float = field(
+        default=120.0,
+        metadata=_doc(
+            "Seconds a client may leave our output unread before it is disconnected.", min=1
+        ),
+    )
+    login_timeout: float = field(
+        default=60.0,
+        metadata=_doc(
+            "Seconds from connecting to a successful login (IMAP, POP3, ManageSieve, "
+            "submission); bytes trickling in do not extend it. Port 25: seconds to the first "
+            "MAIL command.",
+            min=1,
+        ),
+    )
+    spool_threshold: int = field(
+        default=1024 * 1024,
+        metadata=_doc(
+            "SMTP DATA and IMAP APPEND larger than this are spooled to a file in the data "
+            "dir while they arrive, not held in memory.",
+            min=4096,
+        ),
+    )
     smtp_idle_timeout: float = field(
         default=300.0,
         metadata=_doc("Seconds an SMTP client may stay silent (RFC 5321 §4.5.3.2).", min=1),

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 
 from mailtool.config import Config
 from mailtool.errors import ServiceError
+from mailtool.net.connection import ConnectionLimits
 from mailtool.net.limits import ConnectionLimiter, LoginThrottle
 from mailtool.net.log import log_event
 from mailtool.net.tls import CertStore
@@ -84,6 +85,13 @@ class ServerContext:
     def limiter(self) -> ConnectionLimiter:
         limits = self.config.limits
         return ConnectionLimiter(limits.max_connections, limits.max_connections_per_ip)
+
+    def connection_limits(self) -> ConnectionLimits:
+        """The per-connection bounds every listener's connections get."""
+        limits = self.config.limits
+        return ConnectionLimits(
+            output_buffer=limits.output_buffer, write_timeout=limits.write_timeout
+        )
 
     def run_in_background(self, factory: Callable[[], Awaitable[None]]) -> None:
         """Register a long-running task (the queue runner) started with the listeners."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from mailtool.net.limits import ConnectionLimiter
-from mailtool.net.listener import Connection, StreamListener
+from mailtool.net.listener import Connection, ConnectionLimits, StreamListener
 
 
 class SessionLike(Protocol):
@@ -32,12 +32,13 @@ class SessionService:
         limiter: ConnectionLimiter,
         busy_reply: bytes,
         ssl_context: ssl.SSLContext | None = None,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         self.make_session = make_session
         self.sessions: set[SessionLike] = set()
         self.listener = StreamListener(
             name, host, port, self.handle,
-            limiter=limiter, busy_reply=busy_reply, ssl_context=ssl_context,
+            limiter=limiter, busy_reply=busy_reply, ssl_context=ssl_context, limits=limits,
         )
 
     async def handle(self, conn: Connection) -> None:

@@ -107,6 +107,7 @@ class ImapService(SessionService):
         super().__init__(
             name, host, port, lambda conn: Session(server, conn),
             limiter=server.ctx.limiter(), busy_reply=BUSY_REPLY,
+            limits=server.ctx.connection_limits(),
             ssl_context=server.tls_context if name == "imaps" else None,
         )
 

@@ -59,6 +59,7 @@ class ManageSieveService(SessionService):
         super().__init__(
             name, host, port, lambda conn: Session(server, conn),
             limiter=server.ctx.limiter(), busy_reply=BUSY_REPLY,
+            limits=server.ctx.connection_limits(),
         )
 
 

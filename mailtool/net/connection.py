@@ -1,0 +1,452 @@
+"""One client connection with bounded cost both ways (DESIGN principle 6).
+
+Every listener (SMTP, submission, IMAP, POP3, ManageSieve) hands its sessions
+a :class:`Connection`. It is built on our own :class:`asyncio.Protocol`, not
+on asyncio's StreamReader/StreamWriter, because the sessions need what those
+keep private: how many bytes are buffered (IMAP and SMTP pipelining), putting
+bytes back (commands pipelined after SMTP's DATA), and a say in flow control.
+
+The bounds, each named in ``[limits]``:
+
+* **input**: at most :attr:`ConnectionLimits.input_buffer` bytes (or the line
+  limit a session is reading with, if larger) are buffered before the socket
+  stops being read; a line over its limit is discarded as it arrives;
+* **output**: :meth:`Connection.drain` waits while more than
+  ``output_buffer`` bytes are unsent, and a peer that reads nothing for
+  ``write_timeout`` seconds is disconnected (:class:`WriteTimeout`);
+* **time before login**: :meth:`Connection.set_deadline` sets an absolute
+  deadline that every read honours, so trickling bytes cannot extend it.
+
+The peer going away (EOF, reset) wakes any read or drain at once with
+:class:`ConnectionClosed`, so the session returns and its slot is freed.
+Input already buffered when EOF arrives is still served first (a client that
+pipelines ``QUIT`` and half-closes gets its replies).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import select
+import ssl
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class LineTooLong(Exception):
+    """A line exceeded its limit; the rest of it was discarded."""
+
+
+class ReadTimeout(Exception):
+    """The peer stayed silent past the read's timeout."""
+
+
+class DeadlineExceeded(ReadTimeout):
+    """The connection's deadline (:meth:`Connection.set_deadline`) passed."""
+
+
+class ConnectionClosed(ConnectionResetError):
+    """The peer closed or reset the connection (or we aborted it)."""
+
+
+class WriteTimeout(ConnectionClosed):
+    """The peer read none of our output for ``write_timeout`` seconds; it was aborted."""
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    """Per-connection bounds (``[limits]`` in the config)."""
+
+    #: bytes buffered from the peer before we stop reading the socket
+    input_buffer: int = 64 * 1024
+    #: unsent bytes above which :meth:`Connection.drain` waits
+    output_buffer: int = 1024 * 1024
+    #: seconds a peer may leave our output unread before it is disconnected
+    write_timeout: float = 120.0
+
+
+@dataclass(eq=False)
+class Connection:
+    """One accepted connection, as a session sees it."""
+
+    id: str
+    service: str
+    peer_ip: str = "?"
+    peer_port: int = 0
+    local_port: int = 0
+    tls: bool = False
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)
+    started: float = field(default_factory=time.monotonic)
+    #: set by the session once authenticated, for the close log
+    user: str | None = None
+    #: set by the session when it ends for a reason worth logging (timeout, ...)
+    outcome: str | None = None
+    _transport: Any = field(default=None, repr=False)
+    _buf: bytearray = field(default_factory=bytearray, repr=False)
+    _scanned: int = 0  # bytes of _buf known to hold no newline
+    _want: int = 0  # bytes a read_line may need buffered at once
+    _eof: bool = False
+    _lost: bool = False
+    _reading_paused: bool = False
+    _writing_paused: bool = False
+    _waiter: asyncio.Future[None] | None = field(default=None, repr=False)
+    _drainers: collections.deque[asyncio.Future[None]] = field(
+        default_factory=collections.deque, repr=False
+    )
+    _deadline: float | None = None
+
+    # ---------------------------------------------------------------- state
+
+    @property
+    def closed(self) -> bool:
+        """The connection is gone (closed by either side, or aborted)."""
+        return self._lost or self._transport is None or self._transport.is_closing()
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """As :meth:`asyncio.BaseTransport.get_extra_info` (peername, socket, ssl_object...)."""
+        if self._transport is None:
+            return default
+        return self._transport.get_extra_info(name, default)
+
+    def tls_info(self) -> str | None:
+        """``TLSv1.3 TLS_AES_256_GCM_SHA384``, or None in plaintext."""
+        obj = self.get_extra_info("ssl_object")
+        if obj is None:
+            return None
+        cipher = obj.cipher()
+        return f"{obj.version()} {cipher[0] if cipher else ''}".strip()
+
+    # ---------------------------------------------------------------- input
+
+    def buffered(self) -> int:
+        """Bytes received from the peer and not consumed yet."""
+        return len(self._buf)
+
+    def has_line(self) -> bool:
+        """Whether a whole line (up to LF) is buffered."""
+        return self._buf.find(b"\n", self._scanned) >= 0
+
+    def input_pending(self) -> bool:
+        """Whether the peer already sent more than we consumed: bytes buffered here or
+        still in the kernel (the peer is pipelining, it did not wait for us)."""
+        if self._buf:
+            return True
+        sock = self.get_extra_info("socket")
+        if sock is None or self.closed:
+            return False
+        try:
+            ready, _, _ = select.select([sock.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return bool(ready)
+
+    def push_back(self, data: bytes) -> None:
+        """Put ``data`` back in front of the input (read again next)."""
+        if data:
+            self._buf[:0] = data
+            self._scanned = 0
+
+    def set_deadline(self, seconds: float | None) -> None:
+        """From now on, every read fails with :class:`DeadlineExceeded` once
+        ``seconds`` have passed, whatever arrives meanwhile; None removes it
+        (after a successful login)."""
+        self._deadline = None if seconds is None else time.monotonic() + seconds
+
+    @property
+    def deadline_left(self) -> float | None:
+        """Seconds before the deadline (negative once passed), or None."""
+        return None if self._deadline is None else self._deadline - time.monotonic()
+
+    async def read(self, max_bytes: int = 65536, timeout: float | None = None) -> bytes:
+        """Up to ``max_bytes`` bytes, as soon as there are some."""
+        if not self._buf:
+            await self._wait_for_input(timeout)
+        data = bytes(self._buf[:max_bytes])
+        self._consume(len(data))
+        return data
+
+    async def read_exactly(self, n: int, timeout: float | None = None) -> bytes:
+        """Exactly ``n`` bytes (the whole read within ``timeout``)."""
+        async with self._timeout(timeout):
+            while len(self._buf) < n:
+                self._want = max(self._want, min(n, self.limits.input_buffer))
+                await self._wait_for_input(None)
+        data = bytes(self._buf[:n])
+        self._consume(n)
+        return data
+
+    async def read_line(self, limit: int, timeout: float | None = None) -> bytes:
+        """One LF-terminated line, terminator included; the whole line must arrive
+        within ``timeout`` seconds (a trickle cannot stretch it).
+
+        Raises :class:`LineTooLong` (after discarding the rest of that line),
+        :class:`ReadTimeout`, :class:`DeadlineExceeded` or :class:`ConnectionClosed`.
+        """
+        end = self._buf.find(b"\n", self._scanned)
+        if 0 <= end < limit:  # fast path: no timer when the line is already here
+            return self._take(end + 1)
+        async with self._timeout(timeout):
+            return await self._read_line(limit)
+
+    async def _read_line(self, limit: int) -> bytes:
+        self._want = limit
+        try:
+            while True:
+                end = self._buf.find(b"\n", self._scanned)
+                if end >= 0:
+                    if end + 1 > limit:
+                        self._consume(end + 1)
+                        raise LineTooLong
+                    return self._take(end + 1)
+                if len(self._buf) >= limit:
+                    await self._discard_line()
+                    raise LineTooLong
+                self._scanned = len(self._buf)
+                await self._wait_for_input(None)
+        finally:
+            self._want = 0
+
+    async def _discard_line(self) -> None:
+        # bounded cost: what arrives is dropped until the newline
+        while True:
+            end = self._buf.find(b"\n")
+            if end >= 0:
+                self._consume(end + 1)
+                return
+            self._consume(len(self._buf))
+            await self._wait_for_input(None)
+
+    def _take(self, n: int) -> bytes:
+        data = bytes(self._buf[:n])
+        self._consume(n)
+        return data
+
+    def _consume(self, n: int) -> None:
+        del self._buf[:n]
+        self._scanned = 0
+        if self._reading_paused and len(self._buf) < self._read_high() // 2:
+            self._reading_paused = False
+            if self._transport is not None and not self._lost:
+                self._transport.resume_reading()
+
+    def _read_high(self) -> int:
+        return max(self.limits.input_buffer, self._want + 1)
+
+    def _timeout(self, timeout: float | None) -> contextlib.AbstractAsyncContextManager[Any]:
+        return asyncio.timeout(timeout) if timeout is not None else contextlib.nullcontext()
+
+    async def _wait_for_input(self, timeout: float | None) -> None:
+        """Until more bytes arrive; ConnectionClosed at EOF, DeadlineExceeded, ReadTimeout."""
+        if self._buf and self._eof:
+            # EOF seen and the session still wants more: what is left is a fragment
+            raise ConnectionClosed("connection closed by peer")
+        if self._eof or self._lost:
+            raise ConnectionClosed("connection closed by peer")
+        wait = timeout
+        left = self.deadline_left
+        if left is not None:
+            if left <= 0:
+                raise DeadlineExceeded
+            wait = left if wait is None else min(wait, left)
+        if self._reading_paused and len(self._buf) < self._read_high():
+            self._reading_paused = False  # a read_line with a larger limit wants more
+            self._transport.resume_reading()
+        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            if wait is None:
+                await waiter
+            else:
+                async with asyncio.timeout(wait):
+                    await waiter
+        except TimeoutError:
+            left = self.deadline_left
+            if left is not None and left <= 0:
+                raise DeadlineExceeded from None
+            raise ReadTimeout from None
+        finally:
+            self._waiter = None
+        if self._lost and not self._buf:
+            raise ConnectionClosed("connection closed by peer")
+
+    def _wake_reader(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    # --------------------------------------------------------------- output
+
+    def write(self, data: bytes) -> None:
+        """Queue ``data``; call :meth:`drain` before producing much more."""
+        if data and not self.closed:
+            self._transport.write(data)
+
+    def unsent(self) -> int:
+        """Bytes written and not yet taken by the kernel."""
+        if self._transport is None or self._lost:
+            return 0
+        size: int = self._transport.get_write_buffer_size()
+        return size
+
+    async def drain(self) -> None:
+        """Wait until unsent output is below the limit.
+
+        A peer that reads nothing for ``write_timeout`` seconds is aborted
+        (:class:`WriteTimeout`); a closed connection raises ConnectionClosed.
+        """
+        if self._lost:
+            raise ConnectionClosed("connection closed")
+        if not self._writing_paused:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._drainers.append(waiter)
+        try:
+            async with asyncio.timeout(self.limits.write_timeout):
+                await waiter
+        except TimeoutError:
+            self.abort()
+            raise WriteTimeout(
+                f"peer read nothing for {self.limits.write_timeout:g} s"
+            ) from None
+        finally:
+            with contextlib.suppress(ValueError):
+                self._drainers.remove(waiter)
+        if self._lost:
+            raise ConnectionClosed("connection closed")
+
+    async def send(self, data: bytes) -> None:
+        """:meth:`write` then :meth:`drain`."""
+        self.write(data)
+        await self.drain()
+
+    def _wake_drainers(self) -> None:
+        for waiter in self._drainers:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # ----------------------------------------------------------- lifecycle
+
+    async def start_tls(self, context: ssl.SSLContext) -> None:
+        """Upgrade in place (STARTTLS / STLS) once our last reply is sent.
+
+        RFC 3207 §4.2: whatever the client pipelined in plaintext behind the
+        command is discarded, never read as if it had come over TLS.
+        """
+        await self.drain()
+        loop = asyncio.get_running_loop()
+        self._buf.clear()  # no await between this and start_tls pausing the socket
+        self._scanned = 0
+        new = await loop.start_tls(
+            self._transport, self._protocol, context, server_side=True,
+            ssl_handshake_timeout=30,
+        )
+        if new is None:
+            raise ConnectionClosed("TLS handshake: connection closed")
+        self._transport = new
+        self._reading_paused = False
+        self._set_write_limits()
+        self.tls = True
+
+    def abort(self) -> None:
+        """Close at once, dropping unsent output."""
+        if self._transport is not None:
+            self._transport.abort()
+
+    async def close(self) -> None:
+        """Send what is queued (within ``write_timeout``) and close."""
+        transport = self._transport
+        if transport is None or self._lost:
+            return
+        if not transport.is_closing():
+            transport.close()
+        with contextlib.suppress(asyncio.TimeoutError):
+            async with asyncio.timeout(min(self.limits.write_timeout, 5.0)):
+                while not self._lost:
+                    waiter = asyncio.get_running_loop().create_future()
+                    self._drainers.append(waiter)
+                    await waiter
+        if not self._lost:
+            transport.abort()
+
+    # ---------------------------------------------------- protocol callbacks
+
+    @property
+    def _protocol(self) -> asyncio.Protocol:
+        return self._transport.get_protocol()  # type: ignore[no-any-return]
+
+    def _set_write_limits(self) -> None:
+        high = self.limits.output_buffer
+        self._transport.set_write_buffer_limits(high=high, low=high // 4)
+
+    def _made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        peer = transport.get_extra_info("peername") or ("?", 0)
+        local = transport.get_extra_info("sockname") or ("?", 0)
+        self.peer_ip, self.peer_port = str(peer[0]), int(peer[1])
+        self.local_port = int(local[1])
+        self.tls = transport.get_extra_info("ssl_object") is not None
+        self._set_write_limits()
+
+    def _data(self, data: bytes) -> None:
+        self._buf += data
+        if not self._reading_paused and len(self._buf) >= self._read_high():
+            self._reading_paused = True
+            self._transport.pause_reading()
+        self._wake_reader()
+
+    def _got_eof(self) -> None:
+        self._eof = True
+        self._wake_reader()
+
+    def _gone(self) -> None:
+        self._lost = True
+        self._wake_reader()
+        self._wake_drainers()
+
+    def _pause_writing(self) -> None:
+        self._writing_paused = True
+
+    def _resume_writing(self) -> None:
+        self._writing_paused = False
+        self._wake_drainers()
+
+
+class ConnectionProtocol(asyncio.Protocol):
+    """Feeds one :class:`Connection`; ``on_made(conn)`` starts its session."""
+
+    def __init__(self, conn: Connection, on_made: Any) -> None:
+        self.conn = conn
+        self.on_made = on_made
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.conn._made(transport)
+        self.on_made(self.conn)
+
+    def data_received(self, data: bytes) -> None:
+        self.conn._data(data)
+
+    def eof_received(self) -> bool:
+        # keep the write side open: replies to what was buffered before EOF still go out
+        self.conn._got_eof()
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.conn._gone()
+
+    def pause_writing(self) -> None:
+        self.conn._pause_writing()
+
+    def resume_writing(self) -> None:
+        self.conn._resume_writing()
+
+
+__all__ = [
+    "Connection",
+    "ConnectionClosed",
+    "ConnectionLimits",
+    "ConnectionProtocol",
+    "DeadlineExceeded",
+    "LineTooLong",
+    "ReadTimeout",
+    "WriteTimeout",
+]
