@@ -84,9 +84,11 @@ def _verify_all(message: bytes, table: KeyTable) -> list[DkimResult]:
     count = len(headers.values(message, "dkim-signature"))
     out: list[DkimResult] = []
     for idx in range(min(count, MAX_SIGNATURES)):
-        d = dkim.DKIM(message, logger=_quiet, minkey=1024)
+        d = None
         tags: dict[bytes, Any] = {}
         try:
+            # inside the try: a header dkimpy cannot split raises MessageFormatError here
+            d = dkim.DKIM(message, logger=_quiet, minkey=1024)
             prep = d.verify_headerprep(idx)
             tags = d.signature_fields or {}
             result, reason = _key_problem(table, tags)
