@@ -11,7 +11,7 @@ help:
 	@echo "make serve        set up .venv and run 'mailtool serve' (data in ./data)"
 	@echo "make test         set up .venv and run ruff + the whole test suite"
 	@echo "make lint         ruff check"
-	@echo "make fuzz         run every atheris fuzz target for FUZZ_SECONDS (default 60) each"
+	@echo "make fuzz         run every atheris fuzz target for FUZZ_SECONDS (default 60) each, FUZZ_JOBS at once"
 	@echo "make docs         build the mkdocs site (strict)"
 	@echo "make completions  regenerate completions/ from the click commands"
 	@echo "make bench        run the benchmarks in bench/ (needs Postfix and Dovecot)"
@@ -37,12 +37,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check mailtool tests bench
 
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
+FUZZ_TARGETS ?=
 fuzz: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[fuzz]'
-	@for target in tests/fuzz/fuzz_*.py; do \
-	  echo "== $$target ($(FUZZ_SECONDS)s)"; \
-	  $(BIN)/python $$target -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; \
-	done
+	@# every target instrumented, on its seeds + .fuzz/corpus/<target>, FUZZ_JOBS at a time;
+	@# libFuzzer's cov:/ft: lines go to .fuzz/logs/<target>.log, one summary line per target here
+	$(BIN)/python -m tests.fuzz.run_all --seconds $(FUZZ_SECONDS) -j $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 docs: $(STAMP)
 	$(BIN)/mailtool config docs > docs/configuration.md

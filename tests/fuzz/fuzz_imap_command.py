@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-
 from mailtool.protocol.imap.command_formatter import format_command
 from mailtool.protocol.imap.command_parser import parse_command
 from mailtool.protocol.imap.command_reader import CommandReader
 from mailtool.protocol.imap.errors import ImapError
 from mailtool.protocol.imap.limits import Limits
+from tests.fuzz import corpus
+from tests.fuzz.harness import fuzz
 
 LIMITS = Limits(max_line=4096, max_literal=4096, max_small_literal=1024)
 
@@ -29,11 +29,12 @@ def test_one_input(data: bytes) -> None:
         pass
 
 
-def main() -> None:
-    import atheris
+def seeds() -> list[bytes]:
+    return list(corpus.IMAP_COMMANDS)
 
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+
+def main() -> None:
+    fuzz(test_one_input, seeds())
 
 
 if __name__ == "__main__":

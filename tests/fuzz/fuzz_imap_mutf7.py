@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 from mailtool.protocol.imap.errors import ParseError
 from mailtool.protocol.imap.mutf7 import decode_mutf7, encode_mutf7
+from tests.fuzz import corpus
+from tests.fuzz.harness import fuzz
 
 
 def test_one_input(data: bytes) -> None:
@@ -16,11 +16,12 @@ def test_one_input(data: bytes) -> None:
     assert decode_mutf7(encode_mutf7(name)) == name
 
 
-def main() -> None:
-    import atheris
+def seeds() -> list[bytes]:
+    return list(corpus.MAILBOX_NAMES)
 
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+
+def main() -> None:
+    fuzz(test_one_input, seeds())
 
 
 if __name__ == "__main__":

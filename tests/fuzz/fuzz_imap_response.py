@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-
 from mailtool.protocol.imap.errors import ImapError
 from mailtool.protocol.imap.limits import Limits
 from mailtool.protocol.imap.response_parser import parse_response
 from mailtool.protocol.imap.response_reader import ResponseReader
+from tests.fuzz import corpus
+from tests.fuzz.harness import fuzz
 
 LIMITS = Limits(max_line=4096, max_literal=4096, max_response=16384)
 
@@ -26,11 +26,12 @@ def test_one_input(data: bytes) -> None:
         pass
 
 
-def main() -> None:
-    import atheris
+def seeds() -> list[bytes]:
+    return list(corpus.IMAP_RESPONSES)
 
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+
+def main() -> None:
+    fuzz(test_one_input, seeds())
 
 
 if __name__ == "__main__":

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 from mailtool.protocol.imap.errors import ImapError
 from mailtool.protocol.imap.values import format_value, parse_value
+from tests.fuzz import corpus
+from tests.fuzz.harness import fuzz
 
 
 def test_one_input(data: bytes) -> None:
@@ -17,11 +17,12 @@ def test_one_input(data: bytes) -> None:
     assert parse_value(format_value(value))[0] == value
 
 
-def main() -> None:
-    import atheris
+def seeds() -> list[bytes]:
+    return list(corpus.IMAP_VALUES + corpus.IMAP_COMMANDS[:8])
 
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+
+def main() -> None:
+    fuzz(test_one_input, seeds())
 
 
 if __name__ == "__main__":

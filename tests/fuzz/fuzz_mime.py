@@ -6,11 +6,11 @@ the only exceptions allowed are ProtocolError subclasses (UnknownCTE from BINARY
 
 from __future__ import annotations
 
-import sys
-
 from mailtool.errors import ProtocolError
 from mailtool.protocol import mime
 from mailtool.protocol.imap.values import format_value, parse_value
+from tests.fuzz import corpus
+from tests.fuzz.harness import fuzz
 
 
 def test_one_input(data: bytes) -> None:
@@ -32,12 +32,12 @@ def test_one_input(data: bytes) -> None:
     mime.decode_header(data.decode("utf-8", "surrogateescape"))
 
 
-def main() -> None:
-    import atheris
+def seeds() -> list[bytes]:
+    return list(corpus.messages())
 
-    atheris.instrument_all()  # coverage feedback for the already-imported mime modules
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+
+def main() -> None:
+    fuzz(test_one_input, seeds())
 
 
 if __name__ == "__main__":

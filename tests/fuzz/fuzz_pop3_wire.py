@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 from mailtool.errors import ProtocolError
 from mailtool.protocol import pop3
+from tests.fuzz import corpus
+from tests.fuzz.harness import fuzz
 
 
 def test_one_input(data: bytes) -> None:
@@ -32,12 +32,12 @@ def test_one_input(data: bytes) -> None:
     assert back.done and back.rest == b""
 
 
-def main() -> None:
-    import atheris
+def seeds() -> list[bytes]:
+    return list(corpus.POP3_WIRE)
 
-    atheris.instrument_all()  # coverage feedback for the already-imported parsers
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+
+def main() -> None:
+    fuzz(test_one_input, seeds())
 
 
 if __name__ == "__main__":

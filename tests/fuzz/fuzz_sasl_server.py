@@ -3,8 +3,6 @@ split on NUL-NUL into successive client messages."""
 
 from __future__ import annotations
 
-import sys
-
 from mailtool.errors import ProtocolError
 from mailtool.protocol.sasl import (
     PlainServer,
@@ -13,6 +11,8 @@ from mailtool.protocol.sasl import (
     decode_response,
     scram_credentials,
 )
+from tests.fuzz import corpus
+from tests.fuzz.harness import fuzz
 
 CREDS = scram_credentials("pencil", b"salt" * 4, 4096)
 
@@ -35,12 +35,12 @@ def test_one_input(data: bytes) -> None:
             pass
 
 
-def main() -> None:
-    import atheris
+def seeds() -> list[bytes]:
+    return list(corpus.SASL)
 
-    atheris.instrument_all()  # coverage feedback for the already-imported parsers
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+
+def main() -> None:
+    fuzz(test_one_input, seeds())
 
 
 if __name__ == "__main__":

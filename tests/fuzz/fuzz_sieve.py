@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-
 from mailtool.mda.sieve import SieveError, check
+from tests.fuzz import corpus
+from tests.fuzz.harness import fuzz
 
 
 def test_one_input(data: bytes) -> None:
@@ -14,12 +14,12 @@ def test_one_input(data: bytes) -> None:
         assert exc.line >= 1 and exc.column >= 1
 
 
-def main() -> None:
-    import atheris
+def seeds() -> list[bytes]:
+    return list(corpus.sieve_scripts())
 
-    atheris.instrument_all()  # coverage feedback for the already-imported parser
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+
+def main() -> None:
+    fuzz(test_one_input, seeds())
 
 
 if __name__ == "__main__":

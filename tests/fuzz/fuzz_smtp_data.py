@@ -3,10 +3,10 @@ terminator must only ever be CRLF.CRLF, and stuffing must round-trip."""
 
 from __future__ import annotations
 
-import sys
-
 from mailtool.errors import ProtocolError
 from mailtool.protocol.smtp import DataReader, dot_stuff
+from tests.fuzz import corpus
+from tests.fuzz.harness import fuzz
 
 
 def _read(data: bytes, step: int) -> tuple[bytes, tuple]:
@@ -36,12 +36,12 @@ def test_one_input(data: bytes) -> None:
     assert content.count(b"\r\n") >= data.count(b"\r\n")
 
 
-def main() -> None:
-    import atheris
+def seeds() -> list[bytes]:
+    return list(corpus.SMTP_DATA + corpus.messages()[:10])
 
-    atheris.instrument_all()  # coverage feedback for the already-imported parsers
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+
+def main() -> None:
+    fuzz(test_one_input, seeds())
 
 
 if __name__ == "__main__":

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
-
 from mailtool.errors import ProtocolError
 from mailtool.protocol.smtp import ReplyParser, parse_ehlo, parse_reply
+from tests.fuzz import corpus
+from tests.fuzz.harness import fuzz
 
 
 def test_one_input(data: bytes) -> None:
@@ -23,12 +23,12 @@ def test_one_input(data: bytes) -> None:
         pass
 
 
-def main() -> None:
-    import atheris
+def seeds() -> list[bytes]:
+    return list(corpus.SMTP_REPLIES)
 
-    atheris.instrument_all()  # coverage feedback for the already-imported parsers
-    atheris.Setup(sys.argv, test_one_input)
-    atheris.Fuzz()
+
+def main() -> None:
+    fuzz(test_one_input, seeds())
 
 
 if __name__ == "__main__":
