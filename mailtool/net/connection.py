@@ -169,10 +169,13 @@ class Connection:
 
     async def read_exactly(self, n: int, timeout: float | None = None) -> bytes:
         """Exactly ``n`` bytes (the whole read within ``timeout``)."""
-        async with self._timeout(timeout):
-            while len(self._buf) < n:
-                self._want = max(self._want, min(n, self.limits.input_buffer))
-                await self._wait_for_input(None)
+        try:
+            async with self._timeout(timeout):
+                while len(self._buf) < n:
+                    self._want = max(self._want, min(n, self.limits.input_buffer))
+                    await self._wait_for_input(None)
+        except TimeoutError:  # the whole-read timer, not the deadline's
+            raise ReadTimeout from None
         data = bytes(self._buf[:n])
         self._consume(n)
         return data
@@ -187,8 +190,11 @@ class Connection:
         end = self._buf.find(b"\n", self._scanned)
         if 0 <= end < limit:  # fast path: no timer when the line is already here
             return self._take(end + 1)
-        async with self._timeout(timeout):
-            return await self._read_line(limit)
+        try:
+            async with self._timeout(timeout):
+                return await self._read_line(limit)
+        except TimeoutError:  # the whole-line timer, not the deadline's
+            raise ReadTimeout from None
 
     async def _read_line(self, limit: int) -> bytes:
         self._want = limit
@@ -261,8 +267,9 @@ class Connection:
                 async with asyncio.timeout(wait):
                     await waiter
         except TimeoutError:
-            left = self.deadline_left
-            if left is not None and left <= 0:
+            # a wait the deadline bounded ended at the deadline (its timer may fire a
+            # clock tick early, when deadline_left is still a hair above 0)
+            if left is not None and wait == left:
                 raise DeadlineExceeded from None
             raise ReadTimeout from None
         finally:
