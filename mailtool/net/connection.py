@@ -168,14 +168,17 @@ class Connection:
         return data
 
     async def read_exactly(self, n: int, timeout: float | None = None) -> bytes:
-        """Exactly ``n`` bytes (the whole read within ``timeout``)."""
+        """Exactly ``n`` bytes (the whole read within ``timeout``); the input buffer
+        grows to ``n``, which the caller bounds (a literal's announced size, checked)."""
         try:
             async with self._timeout(timeout):
                 while len(self._buf) < n:
-                    self._want = max(self._want, min(n, self.limits.input_buffer))
+                    self._want = max(self._want, n)
                     await self._wait_for_input(None)
         except TimeoutError:  # the whole-read timer, not the deadline's
             raise ReadTimeout from None
+        finally:
+            self._want = 0
         data = bytes(self._buf[:n])
         self._consume(n)
         return data
