@@ -371,18 +371,63 @@ class Maildir:
                 if not os.path.isdir(f"{folder_dir}/cur"):
                     raise NotFound(f"folder {normalize_folder(folder)!r} does not exist") from None
                 raise
-            if internal_date is not None:
-                os.utime(tmp, (internal_date, internal_date))
-                mtime = internal_date
-            base = f"{name},S={size}"
-            rel = self.relpath_for(base, flags, in_new=not info_letters(flags))
-            os.rename(tmp, f"{folder_dir}/{rel}")
+            base, rel, mtime = self._move_in(folder_dir, tmp, size, mtime, flags, internal_date)
         except BaseException:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
             raise
         sync_dir(f"{folder_dir}/{rel.split('/')[0]}")
         return base, rel, size, mtime
+
+    def tmp_path(self) -> str:
+        """A new file name in the root's ``tmp/``, for a message written before its
+        folder is known (a big IMAP APPEND spooled as it arrives): every folder of
+        the tree is on the same file system, so :meth:`deliver_file` renames it."""
+        return f"{os.fspath(self.root)}/tmp/{unique_name()}"
+
+    def deliver_file(
+        self,
+        folder: str,
+        path: str,
+        *,
+        flags: Iterable[str] = (),
+        internal_date: float | None = None,
+    ) -> tuple[str, str, int, float]:
+        """:meth:`deliver_dated` of a message already written to ``path`` (from
+        :meth:`tmp_path`): fsynced, then renamed into ``folder``, never copied.
+        On failure the file stays where it was (the caller removes it)."""
+        folder_dir = os.fspath(self.path(folder))
+        if not os.path.isdir(f"{folder_dir}/cur"):
+            raise NotFound(f"folder {normalize_folder(folder)!r} does not exist")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            os.fsync(fd)
+            stat = os.fstat(fd)
+        finally:
+            os.close(fd)
+        base, rel, mtime = self._move_in(
+            folder_dir, path, stat.st_size, stat.st_mtime, flags, internal_date
+        )
+        sync_dir(f"{folder_dir}/{rel.split('/')[0]}")
+        return base, rel, stat.st_size, mtime
+
+    def _move_in(
+        self,
+        folder_dir: str,
+        tmp: str,
+        size: int,
+        mtime: float,
+        flags: Iterable[str],
+        internal_date: float | None,
+    ) -> tuple[str, str, float]:
+        """Date, name and rename a durable file into ``folder_dir``'s new/ or cur/."""
+        if internal_date is not None:
+            os.utime(tmp, (internal_date, internal_date))
+            mtime = internal_date
+        base = f"{os.path.basename(tmp)},S={size}"
+        rel = self.relpath_for(base, flags, in_new=not info_letters(flags))
+        os.rename(tmp, f"{folder_dir}/{rel}")
+        return base, rel, mtime
 
     @staticmethod
     def relpath_for(base: str, flags: Iterable[str], *, in_new: bool = False) -> str:

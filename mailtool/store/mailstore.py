@@ -387,9 +387,24 @@ class Folder:
         )
         if isinstance(message, bytes | bytearray):
             real_size = crlf_size(message)  # RFC822.SIZE: bare LFs are sent as CRLF
-        info = self.mail._index_adds.submit(
-            (self.name, NewMessage(base, rel, flagset, real_size, when))
+        return self._indexed(NewMessage(base, rel, flagset, real_size, when))
+
+    def append_file(
+        self, path: str, flags: Iterable[str] = (), internal_date: float | None = None
+    ) -> MessageInfo:
+        """:meth:`append` of a message already written, in CRLF form, to ``path`` (a
+        name from this user's ``maildir.tmp_path()``): renamed in, not copied. On
+        failure the file is left for the caller to remove."""
+        flagset = frozenset(canonical_flag(f) for f in flags)
+        self.mail.check_quota(1, os.path.getsize(path))
+        base, rel, size, when = self.mail.maildir.deliver_file(
+            self.name, path, flags=flagset, internal_date=internal_date
         )
+        return self._indexed(NewMessage(base, rel, flagset, size, when))
+
+    def _indexed(self, new: NewMessage) -> MessageInfo:
+        """Commit the index entry of a durable file, then tell the watchers."""
+        info = self.mail._index_adds.submit((self.name, new))
         self.mail._notify(self.name, "append", [info.uid], info.modseq)
         return info
 

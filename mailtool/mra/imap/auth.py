@@ -70,10 +70,8 @@ async def starttls(s: Session, cmd: c.Simple) -> Done:
     await s.flush()
     # RFC 9051 §6.2.1 / RFC 2595 §3.1: whatever the client pipelined after
     # STARTTLS arrived in plaintext and must not be executed after the handshake
-    s.reader = type(s.reader)(s.server.limits)
-    buf = getattr(s.conn.reader, "_buffer", None)
-    if buf:
-        buf.clear()
+    # (conn.start_tls drops what the connection buffered; this, what we parsed)
+    s.reader = s.new_reader()
     try:
         await s.conn.start_tls(s.server.tls_context)
     except (OSError, ValueError) as exc:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 #: RFC 9051 §2.3.2 system flags a client may set (\Recent is session-only)
 SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
@@ -137,9 +137,26 @@ class UserMail(Protocol):
         """The header block only (up to and including the empty line)."""
         ...
 
+    def open(self, name: str, uid: int) -> BinaryIO | None:
+        """The message file, open for reading (FETCH streams it); None when gone."""
+        ...
+
     def append(
         self, name: str, data: bytes, flags: Iterable[str], date: dt.datetime | None
     ) -> tuple[int, int]: ...
+    def spool_path(self) -> str:
+        """A new file name in the user's Maildir ``tmp/`` for a big APPEND to be
+        written to as it arrives (same file system: :meth:`append_file` renames it)."""
+        ...
+
+    def append_file(
+        self, name: str, path: str, flags: Iterable[str], date: dt.datetime | None
+    ) -> tuple[int, int]:
+        """:meth:`append` of the message in file ``path`` (from :meth:`spool_path`,
+        CRLF already): fsynced, then moved into the folder. The file is gone after,
+        whether it succeeded or not."""
+        ...
+
     def set_flags(
         self,
         name: str,

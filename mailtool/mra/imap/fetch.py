@@ -2,10 +2,16 @@
 RFC 7162 CHANGEDSINCE and VANISHED).
 
 Items answered from the index alone (FLAGS, UID, RFC822.SIZE, INTERNALDATE,
-MODSEQ) never open the message file; the others parse the message once per
-message with :mod:`mailtool.protocol.mime`. A body fetch without ``.PEEK``
-sets ``\\Seen`` (RFC 9051 §6.4.5) in one store call for the whole set, and
-those messages' responses carry the new FLAGS.
+MODSEQ) never open the message file; whole messages (BODY[], RFC822, BINARY[])
+are streamed from the file in chunks (:mod:`.message_file`); the other items
+parse the message once per message with :mod:`mailtool.protocol.mime`. A body
+fetch without ``.PEEK`` sets ``\\Seen`` (RFC 9051 §6.4.5) in one store call for
+the whole set, and those messages' responses carry the new FLAGS.
+
+Responses are written item by item through :meth:`Session.write`, which waits
+for the client once a quarter of ``[limits] output_buffer`` is pending: memory
+stays bounded whatever the command asks for (``(BODY[TEXT] BODY[TEXT] ...)``
+x 1,000 on a big message, ``1:* BODY[]`` to a client that does not read).
 """
 
 from __future__ import annotations
@@ -14,13 +20,15 @@ from collections.abc import Callable
 
 from mailtool.mra.imap import wire
 from mailtool.mra.imap.backend import MessageMeta, internal_datetime
+from mailtool.mra.imap.message_file import MessageFile, is_whole_message
 from mailtool.mra.imap.selected import SelectedMailbox
 from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
 from mailtool.protocol import mime
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.dates import format_datetime
 from mailtool.protocol.imap.fetch import FetchAttr
-from mailtool.protocol.imap.responses import FetchData, Vanished
+from mailtool.protocol.imap.fetch_stream import FETCH_END, fetch_item, fetch_start, literal_header
+from mailtool.protocol.imap.responses import Vanished
 
 #: items that need the message itself
 CONTENT_ITEMS = frozenset(
@@ -31,8 +39,6 @@ CONTENT_ITEMS = frozenset(
 SEEN_SETTING = frozenset(("RFC822", "RFC822.TEXT"))
 #: items answered from the index alone
 INDEX_ITEMS = frozenset(("UID", "FLAGS", "MODSEQ", "INTERNALDATE", "RFC822.SIZE"))
-#: flush the output every this many messages so a huge FETCH streams
-FLUSH_EVERY = 500
 #: messages per output chunk on the index-only path
 CHUNK = 2000
 _flag_text: dict[frozenset[str], str] = {}
@@ -132,31 +138,93 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
     if cmd.changedsince is not None:
         uids = [u for u in uids if box.meta[u].modseq > cmd.changedsince]
     reflagged = _mark_seen(s, box, uids, attrs)
-    needs_content = bool(names & CONTENT_ITEMS)
     if names <= INDEX_ITEMS and not reflagged:
         await _fetch_index_only(s, box, uids, [a.name for a in attrs])
         return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
+    # the message is parsed only for items other than whole messages; those are
+    # then sent from the parsed copy, else streamed from the file
+    parse = any(a.name in CONTENT_ITEMS and not is_whole_message(a) for a in attrs)
+    from_file = not parse and any(is_whole_message(a) for a in attrs)
     missing = False
-    for i, uid in enumerate(uids):
+    for uid in uids:
         meta = box.meta[uid]
-        msg = None
-        if needs_content:
-            raw = s.mail.read(box.name, uid)
-            if raw is None:
+        extra: list[tuple[FetchAttr, object]] = []
+        if uid in reflagged and "FLAGS" not in names:
+            extra.append((wire.FLAGS, wire.sorted_flags(meta.flags)))
+        if s.condstore and uid in reflagged and "MODSEQ" not in names:
+            extra.append((wire.MODSEQ, meta.modseq))
+        if from_file:
+            fh = s.mail.open(box.name, uid)
+            if fh is None:
                 missing = True  # expunged by another session, not yet announced
                 continue
+            with fh:
+                await _send_message(s, box.msn(uid), attrs, meta, None, MessageFile(fh), extra)
+            continue
+        msg = None
+        if parse:
+            raw = s.mail.read(box.name, uid)
+            if raw is None:
+                missing = True
+                continue
             msg = mime.parse(raw)
-        items = [(a.response_key(), _value(a, meta, msg)) for a in attrs]
-        if uid in reflagged and "FLAGS" not in names:
-            items.append((wire.FLAGS, wire.sorted_flags(meta.flags)))
-        if s.condstore and uid in reflagged and "MODSEQ" not in names:
-            items.append((wire.MODSEQ, meta.modseq))
-        s.send(FetchData(box.msn(uid), tuple(items)))
-        if i % FLUSH_EVERY == FLUSH_EVERY - 1:
-            await s.flush()
+            del raw
+            _check_cte(msg, attrs)
+        await _send_message(s, box.msn(uid), attrs, meta, msg, None, extra)
     if missing:
         raise no("Some messages were expunged", "EXPUNGEISSUED")
     return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
+
+
+async def _send_message(
+    s: Session,
+    msn: int,
+    attrs: list[FetchAttr],
+    meta: MessageMeta,
+    msg: mime.Message | None,
+    file: MessageFile | None,
+    extra: list[tuple[FetchAttr, object]],
+) -> None:
+    """One ``* n FETCH (...)`` response, item by item: each value is made when its
+    turn comes and written in chunks, so one message's answer is never whole in
+    memory (nor is a big item joined to the rest)."""
+    await s.write(fetch_start(msn))
+    first = True
+    for a in attrs:
+        key = a.response_key()
+        if file is not None and is_whole_message(a):
+            size, literal8, chunks = file.literal(a)
+            await s.write(literal_header(key, size, first=first, binary=literal8))
+            for chunk in chunks:
+                await s.write(chunk)
+        else:
+            text, data = fetch_item(key, _value(a, meta, msg), first=first, utf8=s.utf8)
+            await s.write(text)
+            if data is not None:
+                await s.write_literal(data)
+                del data
+        first = False
+    for key, value in extra:
+        text, _ = fetch_item(key, value, first=first, utf8=s.utf8)
+        await s.write(text)
+        first = False
+    await s.write(FETCH_END)
+
+
+def _check_cte(msg: mime.Message, attrs: list[FetchAttr]) -> None:
+    """RFC 3516 §4.2: NO [UNKNOWN-CTE] when a BINARY part cannot be decoded, decided
+    before the message's response starts (its items are then made one by one)."""
+    for a in attrs:
+        if a.name not in ("BINARY", "BINARY.SIZE") or a.section is None or not a.section.part:
+            continue
+        part = mime.find_part(msg, a.section.part)
+        if part is None or part.kind in (mime.MULTIPART, mime.RFC822):
+            continue
+        enc = mime.content(part).encoding
+        try:
+            mime.decode_body(b"", None if enc is None else enc.decode("ascii", "replace"))
+        except mime.UnknownCTE:
+            raise no("Unknown Content-Transfer-Encoding", "UNKNOWN-CTE") from None
 
 
 def _mark_seen(

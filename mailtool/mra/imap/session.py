@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import enum
 import logging
-import select
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -23,14 +23,16 @@ from typing import TYPE_CHECKING, Any
 from mailtool.errors import AlreadyExists, NotFound, QuotaExceeded, StoreError
 from mailtool.mra.imap import wire
 from mailtool.mra.imap.selected import InvalidSequence
+from mailtool.mra.imap.spool import Spool
+from mailtool.net.connection import Connection, DeadlineExceeded
 from mailtool.net.limits import is_loopback
-from mailtool.net.listener import Connection
 from mailtool.net.log import log_event
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.command_reader import (
     NEED_DATA,
     CommandReader,
     ContinuationLine,
+    LiteralData,
     NeedContinuation,
 )
 from mailtool.protocol.imap.errors import ImapError
@@ -44,6 +46,11 @@ if TYPE_CHECKING:
 
 #: bytes read from the socket at once
 READ_SIZE = 64 * 1024
+#: output is flushed (and the peer awaited) once this fraction of ``[limits]
+#: output_buffer`` is pending, so a session never holds much more than the limit
+FLUSH_FRACTION = 4
+#: big literals are handed to the connection in pieces of this size
+WRITE_CHUNK = 64 * 1024
 
 
 class State(enum.Enum):
@@ -136,7 +143,9 @@ class Session:
         self.conn = conn
         self.config = server.config
         self.state = State.NOT_AUTHENTICATED
-        self.reader = CommandReader(server.limits)
+        self.reader = self.new_reader()
+        #: the big APPEND literal arriving now (or arrived, for the APPEND to take)
+        self.spool: Spool | None = None
         self.user: str | None = None
         self.counted_user: str | None = None  # counted against the per-user limit
         self.mail: UserMail | None = None
@@ -145,6 +154,11 @@ class Session:
         self.bad_commands = 0
         self.pipelined = 0
         self._out: list[bytes] = []
+        self._pending = 0  # bytes in _out
+        self._flush_at = max(self.config.limits.output_buffer // FLUSH_FRACTION, WRITE_CHUNK)
+        #: RFC 9051 §5.4: the autologout counts from the last complete command,
+        #: not from the last byte (a trickle cannot keep a session alive)
+        self.last_command = time.monotonic()
         self._read_task: asyncio.Task[bytes] | None = None
         self._unwatch: Callable[[], None] | None = None
         self.changed = asyncio.Event()
@@ -153,15 +167,41 @@ class Session:
 
     # ------------------------------------------------------------------ output
     def send(self, data: Response | bytes) -> None:
-        """Queue a response (formatted here, once) or raw bytes."""
+        """Queue a response (formatted here, once) or raw bytes; small output only:
+        what may grow with the mailbox or the message goes through :meth:`write`."""
         if not isinstance(data, bytes):
             data = format_response(data, utf8=self.utf8)
         self._out.append(data)
+        self._pending += len(data)
+
+    async def write(self, data: Response | bytes | memoryview) -> None:
+        """:meth:`send`, then :meth:`flush` once a quarter of the output limit is
+        pending: the peer's reading paces us (DESIGN principle 6)."""
+        if isinstance(data, memoryview):
+            data = bytes(data)
+        self.send(data)
+        if self._pending >= self._flush_at:
+            await self.flush()
+            await asyncio.sleep(0)  # a long response must not starve other sessions
+
+    async def write_literal(self, data: bytes) -> None:
+        """Literal data, in pieces of :data:`WRITE_CHUNK` (no copy of the whole)."""
+        if len(data) <= WRITE_CHUNK:
+            await self.write(data)
+            return
+        view = memoryview(data)
+        for start in range(0, len(data), WRITE_CHUNK):
+            await self.write(view[start : start + WRITE_CHUNK])
 
     async def flush(self) -> None:
+        """Hand the pending output to the connection and wait while the peer has more
+        than ``[limits] output_buffer`` unread; a peer that reads nothing for
+        ``[limits] write_timeout`` is disconnected (WriteTimeout, a ConnectionError)."""
         if self._out:
-            self.conn.write(b"".join(self._out))
+            out = self._out[0] if len(self._out) == 1 else b"".join(self._out)
             self._out.clear()
+            self._pending = 0
+            self.conn.write(out)
             await self.conn.drain()
 
     # ------------------------------------------------------------- properties
@@ -206,6 +246,8 @@ class Session:
 
     # ------------------------------------------------------------------- loop
     async def run(self) -> None:
+        # a deadline, not an idle timer: bytes trickling in do not extend it
+        self.conn.set_deadline(self.config.limits.login_timeout)
         caps = " ".join(self.capabilities())
         self.send(f"* OK [CAPABILITY {caps}] mailtool IMAP ready\r\n".encode())
         try:
@@ -216,10 +258,11 @@ class Session:
                     self.send(b"+ Ready for literal data\r\n")
                     await self.flush()
                 elif isinstance(event, c.Command):
+                    self.last_command = time.monotonic()
                     await self.execute(event)
                     # decided before our answer leaves: input already here cannot be a
                     # reaction to it, so the client did not wait for us
-                    if not (self.reader.pending or self._buffered()):
+                    if not (self.reader.pending or self.conn.input_pending()):
                         self.pipelined = 0
                     await self.flush()
         except Closing:
@@ -227,10 +270,11 @@ class Session:
                 await self.flush()
             if self.shutting_down:
                 # do not wait for a TLS close_notify the client may never send
-                self.conn.writer.transport.abort()
-        except (ConnectionError, asyncio.IncompleteReadError):
+                self.conn.abort()
+        except ConnectionError:  # EOF, reset, WriteTimeout: nobody to answer
             pass
         finally:
+            self.discard_spool()
             self.close_mailbox()
             self.unwatch()
             if self._read_task is not None:
@@ -238,11 +282,13 @@ class Session:
             self.server.release_user(self)
 
     async def read_more(self, timeout: float | None = None) -> bytes:
-        """Bytes from the socket; raises :class:`Closing` on EOF or autologout."""
+        """Bytes from the socket; raises :class:`Closing` on EOF, on the login
+        deadline, or on autologout (counted from the last complete command)."""
         if self._read_task is None:
-            self._read_task = asyncio.ensure_future(self.conn.reader.read(READ_SIZE))
-        timeout = self.config.limits.imap_idle_timeout if timeout is None else timeout
-        done, _ = await asyncio.wait({self._read_task}, timeout=timeout)
+            self._read_task = self._start_read()
+        if timeout is None:
+            timeout = self.last_command + self.config.limits.imap_idle_timeout - time.monotonic()
+        done, _ = await asyncio.wait({self._read_task}, timeout=max(timeout, 0))
         if not done:
             # RFC 9051 §5.4: autologout after at least 30 minutes of inactivity
             self.send(wire.status(None, "BYE", "Autologout; idle for too long"))
@@ -254,7 +300,7 @@ class Session:
         """Bytes from the socket, or None when a store change (or ``timeout``) came
         first; used by IDLE, which must listen to both."""
         if self._read_task is None:
-            self._read_task = asyncio.ensure_future(self.conn.reader.read(READ_SIZE))
+            self._read_task = self._start_read()
         waiter = asyncio.ensure_future(self.changed.wait())
         try:
             done, _ = await asyncio.wait(
@@ -269,16 +315,23 @@ class Session:
             return None
         return self._take_read()
 
+    def _start_read(self) -> asyncio.Task[bytes]:
+        return asyncio.ensure_future(self.conn.read(READ_SIZE))
+
     def _take_read(self) -> bytes:
+        """The read task's bytes; ConnectionClosed (a ConnectionError) at EOF."""
         task, self._read_task = self._read_task, None
         assert task is not None
         if self.shutting_down or task.cancelled():
             self.send(wire.status(None, "BYE", "Server shutting down"))
             raise Closing
-        data = task.result()
-        if not data:
-            raise Closing
-        return data
+        try:
+            return task.result()
+        except DeadlineExceeded:
+            # RFC 9051 §7.1.5: BYE before closing
+            self.send(wire.status(None, "BYE", "Too slow to log in"))
+            log_event("imap.login_timeout", id=self.conn.id, peer=self.conn.peer_ip)
+            raise Closing from None
 
     def shutdown(self) -> None:
         """Server stop: end the session at its next wait for input (a command in
@@ -288,31 +341,44 @@ class Session:
         if self._read_task is not None:
             self._read_task.cancel()
 
-    def _buffered(self) -> bool:
-        """Whether the client sent more than we have read (it is pipelining): bytes
-        in the stream's buffer or still in the kernel's."""
-        if getattr(self.conn.reader, "_buffer", None):
-            return True
-        sock = self.conn.writer.get_extra_info("socket")
-        if sock is None:
-            return False
-        try:
-            ready, _, _ = select.select([sock.fileno()], [], [], 0)
-        except (OSError, ValueError):
-            return False
-        return bool(ready)
+    def new_reader(self) -> CommandReader:
+        """A command reader; APPEND literals over ``[limits] spool_threshold`` come
+        out of it in chunks, which :meth:`_next_event` writes to a :class:`Spool`."""
+        return CommandReader(self.server.limits, spool_above=self.config.limits.spool_threshold)
 
     async def _next_event(self) -> object:
         while True:
             try:
                 event = self.reader.next_event()
             except ImapError as err:
+                self.discard_spool()
                 await self._protocol_error(err)
+                continue
+            if isinstance(event, LiteralData):
+                self._spool(event)
                 continue
             if event is not NEED_DATA:
                 return event
             await self.flush()
             self.reader.receive_data(await self.read_more())
+
+    def _spool(self, event: LiteralData) -> None:
+        if event.offset == 0:
+            self.discard_spool()
+            # before login nothing is kept: the APPEND will be refused
+            self.spool = Spool(self.mail.spool_path() if self.mail is not None else None)
+        assert self.spool is not None
+        self.spool.write(event.data)
+
+    def take_spool(self) -> Spool | None:
+        """The spooled literal of the command being executed (APPEND takes it)."""
+        spool, self.spool = self.spool, None
+        return spool
+
+    def discard_spool(self) -> None:
+        if self.spool is not None:
+            self.spool.discard()
+            self.spool = None
 
     async def _protocol_error(self, err: ImapError) -> None:
         self.send(err.response)
@@ -364,7 +430,7 @@ class Session:
                 raise Closing from None
             if err.status == "BAD":
                 self.count_bad()
-        except Closing:
+        except (Closing, ConnectionError):  # ConnectionError: the peer is gone or not reading
             raise
         except InvalidSequence:
             self.send(wire.status(cmd.tag, "BAD", "Invalid message sequence number"))
@@ -378,6 +444,8 @@ class Session:
             self.send(
                 wire.status(cmd.tag, "NO", "Internal server error", ResponseCode("SERVERBUG"))
             )
+        finally:
+            self.discard_spool()  # a spooled literal its command did not take
 
     # ------------------------------------------------------ mailbox updates
     def send_updates(self, *, expunge_ok: bool) -> None:
@@ -400,6 +468,7 @@ class Session:
         self._loop.call_soon_threadsafe(self.changed.set)
 
     def login(self, user: str, mail: UserMail) -> None:
+        self.conn.set_deadline(None)  # the login deadline is met
         self.user = user
         self.conn.user = user
         self.mail = mail

@@ -10,7 +10,9 @@ no sync, they are in the index and announced through ``watch``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -199,6 +201,12 @@ class StoreUserMail:
         except (NotFound, FileNotFoundError):
             return None
 
+    def open(self, name: str, uid: int) -> BinaryIO | None:
+        try:
+            return self._folder(name).open(uid)
+        except (NotFound, FileNotFoundError):
+            return None
+
     def read_header(self, name: str, uid: int) -> bytes | None:
         try:
             with self._folder(name).open(uid) as fh:
@@ -241,6 +249,20 @@ class StoreUserMail:
     ) -> tuple[int, int]:
         folder = self._folder(name)
         info = folder.append(data, flags, date.timestamp() if date else None)
+        return self.mail.index.counters(folder.name)[0], info.uid
+
+    def spool_path(self) -> str:
+        return self.mail.maildir.tmp_path()
+
+    def append_file(
+        self, name: str, path: str, flags: Iterable[str], date: dt.datetime | None
+    ) -> tuple[int, int]:
+        try:
+            folder = self._folder(name)
+            info = folder.append_file(path, flags, date.timestamp() if date else None)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)  # gone after a success (renamed); removed after a failure
         return self.mail.index.counters(folder.name)[0], info.uid
 
     def set_flags(

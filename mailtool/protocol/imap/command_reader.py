@@ -8,7 +8,12 @@ events with :meth:`CommandReader.next_event` until it gets :data:`NEED_DATA`:
   ``{n}``; send ``+ Ready`` (``responses.ContinuationRequest``) before it will
   send the literal (RFC 9051 §7.5);
 * :class:`ContinuationLine` - after :meth:`CommandReader.expect_line`, the raw
-  next line: a SASL response during AUTHENTICATE, or ``DONE`` ending IDLE.
+  next line: a SASL response during AUTHENTICATE, or ``DONE`` ending IDLE;
+* :class:`LiteralData` - with ``spool_above``, the bytes of an APPEND literal
+  larger than that, as they arrive, instead of buffered: the caller writes them
+  to a file; the :class:`~.commands.Append` that follows has ``message=b""``
+  and ``spooled`` = the literal's size. A command ending otherwise (an error)
+  means the spooled bytes are to be thrown away.
 
 ``next_event`` raises :class:`~.errors.ImapError`: ``err.reply`` is the response
 to send; when ``err.fatal`` it is an untagged BYE and the connection must be
@@ -18,17 +23,19 @@ leaves the reader ready for the next command.
 
 Pull events until NEED_DATA before reading more from the socket: the reader
 buffers at most one line beyond what it has parsed plus one literal
-(``Limits.max_line``, ``Limits.max_literal``).
+(``Limits.max_line``, ``Limits.max_literal``; with ``spool_above``, at most that
+much of a literal, plus what one ``receive_data`` brought).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from mailtool.protocol.imap.command_parser import parse_command
-from mailtool.protocol.imap.commands import Command
+from mailtool.protocol.imap.commands import Append, Command
 from mailtool.protocol.imap.errors import ImapError, LineTooLong, LiteralTooLarge, TooManyItems
 from mailtool.protocol.imap.limits import DEFAULT_LIMITS, Limits
 
@@ -48,6 +55,22 @@ class ContinuationLine:
     data: bytes
 
 
+@dataclass(frozen=True)
+class LiteralData:
+    """Bytes ``[offset, offset + len(data))`` of a literal of ``size`` bytes handed
+    out as they arrive (``offset == 0``: the first; ``offset + len(data) == size``:
+    the last)."""
+
+    tag: str | None
+    data: bytes
+    offset: int
+    size: int
+
+    @property
+    def last(self) -> bool:
+        return self.offset + len(self.data) == self.size
+
+
 class _NeedData:
     def __repr__(self) -> str:
         return "NEED_DATA"
@@ -55,7 +78,7 @@ class _NeedData:
 
 NEED_DATA = _NeedData()
 
-Event = Command | NeedContinuation | ContinuationLine | _NeedData
+Event = Command | NeedContinuation | ContinuationLine | LiteralData | _NeedData
 
 _HEAD = re.compile(rb"([^ \r\n]+) (?:UID )?([A-Za-z]+)", re.IGNORECASE)
 _LITERAL_AT_END = re.compile(rb"(~?)\{([0-9]{1,20})(\+?)\}$")
@@ -64,10 +87,14 @@ _LITERAL_AT_END = re.compile(rb"(~?)\{([0-9]{1,20})(\+?)\}$")
 class CommandReader:
     """Assembles commands (lines plus literals) from a byte stream and parses them."""
 
-    def __init__(self, limits: Limits = DEFAULT_LIMITS, *, utf8: bool = False) -> None:
+    def __init__(
+        self, limits: Limits = DEFAULT_LIMITS, *, utf8: bool = False, spool_above: int | None = None
+    ) -> None:
         self.limits = limits
         #: set once the client enabled UTF8=ACCEPT (mailbox names are UTF-8)
         self.utf8 = utf8
+        #: APPEND literals larger than this come out as LiteralData events
+        self.spool_above = spool_above
         self._buf = bytearray()
         self._scan = 0
         self._fatal: ImapError | None = None
@@ -82,6 +109,9 @@ class CommandReader:
         self._remaining: int | None = None
         self._tag: str | None = None
         self._big_literals = False
+        self._streaming: int | None = None  # size of the literal being handed out
+        self._streamed: int | None = None  # size of the command's handed-out literal
+        self._offset = 0
 
     # -- public -------------------------------------------------------------
     def receive_data(self, data: bytes) -> None:
@@ -119,6 +149,8 @@ class CommandReader:
     # -- internals ------------------------------------------------------------
     def _next(self) -> Event:
         while True:
+            if self._streaming is not None:
+                return self._stream_literal()
             if self._remaining is not None:
                 if not self._take_literal():
                     return NEED_DATA
@@ -141,8 +173,12 @@ class CommandReader:
                     return event
                 continue
             data = b"".join(self._parts)
+            streamed = self._streamed
             self._reset()
-            return parse_command(data, limits=self.limits, utf8=self.utf8)
+            cmd = parse_command(data, limits=self.limits, utf8=self.utf8)
+            if streamed is not None and isinstance(cmd, Append):
+                cmd = dataclasses.replace(cmd, spooled=streamed)
+            return cmd
 
     def _take_line(self) -> bytes | None:
         lf = self._buf.find(b"\n", self._scan)
@@ -189,7 +225,34 @@ class CommandReader:
             raise error
         self._literal_bytes += size
         self._remaining = size
+        if (
+            self._big_literals
+            and self.spool_above is not None
+            and size > self.spool_above
+            and self._streamed is None
+        ):
+            # the parser gets an empty literal in its place: `{0}`, `~{0}`, `{0+}`
+            line = self._parts[-1]
+            head = m.start(2) - 1  # the "{"
+            self._parts[-1] = line[:head] + b"{0" + m.group(3) + b"}\r\n"
+            self._streaming = self._streamed = size
+            self._offset = 0
         return None if nonsync else NeedContinuation(tag, size)
+
+    def _stream_literal(self) -> LiteralData | _NeedData:
+        assert self._streaming is not None and self._remaining is not None
+        take = min(self._remaining, len(self._buf))
+        if not take:
+            return NEED_DATA
+        data = bytes(self._buf[:take])
+        del self._buf[:take]
+        event = LiteralData(self._tag, data, self._offset, self._streaming)
+        self._offset += take
+        self._remaining -= take
+        if not self._remaining:
+            self._remaining = self._streaming = None
+            self._line_bytes = 0  # the line after a literal is a new line (RFC 9051 §4.3)
+        return event
 
     def _take_literal(self) -> bool:
         assert self._remaining is not None
@@ -205,4 +268,11 @@ class CommandReader:
         return True
 
 
-__all__ = ["NEED_DATA", "CommandReader", "ContinuationLine", "Event", "NeedContinuation"]
+__all__ = [
+    "NEED_DATA",
+    "CommandReader",
+    "ContinuationLine",
+    "Event",
+    "LiteralData",
+    "NeedContinuation",
+]

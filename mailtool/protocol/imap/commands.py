@@ -161,6 +161,9 @@ class Append(Command):
     message: bytes = b""
     binary: bool = False
     utf8: bool = False
+    #: the size of a message too big to hold (``CommandReader(spool_above=...)``):
+    #: its bytes came as :class:`~.command_reader.LiteralData` events, ``message`` is empty
+    spooled: int | None = None
 
 
 @dataclass(frozen=True)
