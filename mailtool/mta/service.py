@@ -1,7 +1,7 @@
 """The SMTP listeners as services of ``mailtool serve`` (factory :func:`create`).
 
 ``server.SERVICES`` maps ``smtp``, ``submission`` and ``submissions`` here. Each
-listener is an asyncio server whose protocol factory builds one
+listener is a :class:`~mailtool.net.listener.StreamListener` whose handler runs one
 :class:`~mailtool.mta.session.SMTPSession` per connection; the three share
 one :class:`~mailtool.mta.queue_runner.QueueRunner` (registered once on the
 context as a background task), so a message accepted on any of them is
@@ -15,11 +15,14 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mailtool.config import Config
 from mailtool.mda.scanners.policy import Scanner
 from mailtool.net.limits import ConnectionLimiter, LoginThrottle
+from mailtool.net.listener import Connection, ConnectionLimits, StreamListener
+from mailtool.protocol.smtp import Reply, codes
 from mailtool.store import ids
 
 from .authn.dkim_sign import DkimSigner, signer_from_config
@@ -27,11 +30,10 @@ from .authn.inbound import InboundChecker
 from .listener_kind import ListenerKind, kind_for
 from .queue_runner import QueueRunner
 from .relay import wake_server
+from .session import SMTPSession
 
 if TYPE_CHECKING:
     from mailtool.server import ServerContext
-
-    from .session import SMTPSession
 
 
 def new_queue_id() -> str:
@@ -52,6 +54,8 @@ class SessionEnv:
     intake: QueueRunner
     postmaster: tuple[str, ...]
     sessions: set[SMTPSession] = field(default_factory=set)
+    #: where DATA over [limits] spool_threshold is written while it arrives (the queue's tmp/)
+    spool_dir: Path = Path("queue/tmp")
     #: SPF/DKIM/DMARC/ARC on port 25 (None: not checked, e.g. in unit tests)
     inbound: InboundChecker | None = None
     #: DKIM signing of submitted mail (None: not signed)
@@ -111,48 +115,40 @@ def shared_runner(ctx: ServerContext) -> QueueRunner:
 
 
 class SMTPService:
-    """One listening socket (25, 587 or 465 or their configured twins)."""
+    """One listening socket (25, 587 or 465 or their configured twins), on the shared
+    connection layer (:class:`~mailtool.net.listener.StreamListener`)."""
 
-    def __init__(self, env: SessionEnv, host: str, port: int) -> None:
+    def __init__(
+        self, env: SessionEnv, host: str, port: int, limits: ConnectionLimits | None = None
+    ) -> None:
         self.env = env
-        self.host = host
-        self.port = port
-        self._server: asyncio.Server | None = None
+        busy = Reply(codes.C421_SERVICE_UNAVAILABLE, ("too many connections",), "4.7.0")
+        self.listener = StreamListener(
+            env.kind.name, host, port, self.handle,
+            limiter=env.limiter,
+            busy_reply=busy.format(),
+            ssl_context=env.tls_context if env.kind.implicit_tls else None,
+            limits=limits,
+            # [limits] smtp_workers: other processes listen on the same port
+            reuse_port=env.config.limits.smtp_workers > 1,
+        )  # fmt: skip
 
-    def _protocol(self) -> SMTPSession:
-        from .session import SMTPSession  # aiosmtpd is imported only when serving
-
-        return SMTPSession(self.env)
+    async def handle(self, conn: Connection) -> None:
+        session = SMTPSession(self.env, conn)
+        self.env.sessions.add(session)
+        try:
+            await session.run()
+        finally:
+            self.env.sessions.discard(session)
 
     async def start(self) -> tuple[str, int]:
-        loop = asyncio.get_running_loop()
-        implicit = self.env.kind.implicit_tls
-        self._server = await loop.create_server(
-            self._protocol,
-            self.host,
-            self.port,
-            ssl=self.env.tls_context if implicit else None,
-            ssl_handshake_timeout=30 if implicit else None,
-            reuse_address=True,
-            # [limits] smtp_workers: other processes listen on the same port
-            reuse_port=self.env.config.limits.smtp_workers > 1,
-        )
-        sockname = self._server.sockets[0].getsockname()
-        return sockname[0], sockname[1]
+        return await self.listener.start()
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop accepting; idle sessions get 421 now, busy ones ``grace`` seconds."""
-        if self._server is not None:
-            self._server.close()
         for session in list(self.env.sessions):
             session.shutdown()
-        deadline = time.monotonic() + grace
-        while self.env.sessions and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
-        for session in list(self.env.sessions):
-            if session.transport is not None:
-                session.transport.abort()  # type: ignore[attr-defined]
-        await asyncio.sleep(0)
+        await self.listener.stop(grace)
 
 
 def postmaster_addresses(hostname: str) -> tuple[str, ...]:
@@ -190,5 +186,6 @@ def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
         signer=signer_from_config(cfg) if kind_for(name).submission else None,
         scanner=shared_scanner(ctx) if cfg.scan.submission or not submission else None,
         mail=lambda: ctx.mail,
+        spool_dir=cfg.data_path / "queue" / "tmp",
     )
-    return SMTPService(env, host, port)
+    return SMTPService(env, host, port, ctx.connection_limits())

@@ -1,39 +1,47 @@
-"""One SMTP connection: aiosmtpd's protocol object, with our rules enforced.
+"""One SMTP connection: greeting, command loop, EHLO, STARTTLS, limits, shutdown.
 
-We keep what aiosmtpd does well — the asyncio Protocol, the STARTTLS switch
-(which drops whatever plaintext was pipelined behind ``STARTTLS``, RFC 3207
-§4.2, CVE-2024-34083), the idle timer — and replace the command loop and the
-transaction commands, because its defaults are not ours:
+The session runs on :class:`mailtool.net.connection.Connection`, like every
+other protocol of ``serve`` (DESIGN principle 6), and speaks through the
+sans-I/O :mod:`mailtool.protocol.smtp`: commands are parsed with
+:func:`~mailtool.protocol.smtp.parse_command`, DATA is read with
+:class:`~mailtool.protocol.smtp.DataReader` (which refuses bare CR and bare LF:
+SMTP smuggling, 2023, and enforces SIZE while reading). Why not aiosmtpd's
+protocol any more: docs/dev/design-notes.md, "SMTP on our own connection layer".
 
-* DATA: aiosmtpd 1.4 splits on CRLF only and lets a bare LF or bare CR through
-  into the content; we read DATA with the sans-I/O
-  :class:`~mailtool.protocol.smtp.DataReader`, which refuses both (SMTP
-  smuggling, 2023) and enforces SIZE while reading;
-* paths: aiosmtpd uses ``email``'s parser, which resolves source routes and
-  unquotes local parts; we use :mod:`mailtool.protocol.smtp` and hand the
-  raw local part to :mod:`.relay_policy`;
-* every reply carries an enhanced status code (RFC 2034), bad commands are
-  counted (``limits.max_bad_commands``), AUTH uses our SASL halves with the
-  login throttle, connections are counted by the listener's limiter.
+Bounds (each named in ``[limits]``):
 
-The transaction commands live in :mod:`.transaction`; this module is the
-connection: greeting, command loop, EHLO, STARTTLS, AUTH, limits, shutdown.
+* every command line must arrive whole within ``smtp_idle_timeout`` (a
+  trickle of bytes does not restart the timer; RFC 5321 §4.5.3.2);
+* before it is trusted a client has ``login_timeout`` seconds, however it
+  trickles: on submission (587, 465) until a successful AUTH, on port 25
+  until its first accepted MAIL; then ``421 4.4.2`` and the slot is free;
+* the DATA transfer as a whole must end within twice ``smtp_idle_timeout``
+  (RFC 5321 §4.5.3.2.6's ten minutes, by default) and each read within
+  ``smtp_idle_timeout``;
+* DATA beyond ``spool_threshold`` goes to an unlinked file in the queue's
+  tmp/ (:mod:`.spool`), never to memory;
+* bad commands are counted (``max_bad_commands``);
+* the peer closing or resetting ends the session at once (the listener frees
+  the slot when :meth:`SMTPSession.run` returns).
+
+The transaction commands live in :mod:`.transaction`, AUTH in :mod:`.smtp_auth`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import ssl
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from aiosmtpd.smtp import SMTP, TLSSetupException
-
-from mailtool.net.listener import new_connection_id
-from mailtool.net.log import log_event
+from mailtool.net.connection import (
+    Connection,
+    ConnectionClosed,
+    DeadlineExceeded,
+    LineTooLong,
+    ReadTimeout,
+)
 from mailtool.protocol.smtp import (
     AUTH_LINE_LIMIT,
     ESMTP_COMMAND_LINE_LIMIT,
@@ -54,171 +62,45 @@ if TYPE_CHECKING:
 
 CLOSING = Reply(codes.C221_CLOSING, ("bye",), codes.ES_CLOSING)
 OK = Reply(codes.C250_OK, ("ok",), codes.ES_OK)
+IDENT = "ESMTP mailtool"
+LINE_TOO_LONG = Reply(codes.C500_SYNTAX_ERROR, ("line too long",), codes.ES_SYNTAX)
+# RFC 5321 §4.5.3.2: the server may close after its timeout; it says why first
+TIMED_OUT = Reply(codes.C421_SERVICE_UNAVAILABLE, ("timeout: closing connection",), "4.4.2")
+SHUTTING_DOWN = Reply(codes.C421_SERVICE_UNAVAILABLE, ("shutting down",), "4.3.2")
 
 
-class SMTPSession(AuthCommands, TransactionCommands, SMTP):
-    """aiosmtpd's ``SMTP`` protocol running mailtool's command loop."""
+class SMTPSession(AuthCommands, TransactionCommands):
+    """One client connection of the smtp, submission or submissions listener."""
 
-    def __init__(self, env: SessionEnv) -> None:
+    def __init__(self, env: SessionEnv, conn: Connection) -> None:
         self.env = env
+        self.conn = conn
         cfg = env.config
-        # the StreamReader's limit: the longest line we ever read (an AUTH line)
-        self.line_length_limit = max(cfg.limits.max_line_length, AUTH_LINE_LIMIT) + 2
-        self._init_aiosmtpd_state(
-            tls_context=env.tls_context if env.kind.offers_starttls else None,
-            timeout=cfg.limits.smtp_idle_timeout,
-        )
         self.kind = env.kind
-        self.conn_id = new_connection_id()
-        self.peer_ip = "?"
-        self.started = time.monotonic()
-        self.refused = False
-        self.implicit_tls = False
-        self.tls_info: str | None = None
+        self.hostname = cfg.hostname
+        self.tls_context = env.tls_context if env.kind.offers_starttls else None
+        # the longest line we ever read (an AUTH line)
+        self.line_length_limit = max(cfg.limits.max_line_length, AUTH_LINE_LIMIT) + 2
+        self.idle_timeout = cfg.limits.smtp_idle_timeout
+        self.conn_id = conn.id
+        self.peer_ip = conn.peer_ip
+        self.tls_info: str | None = conn.tls_info()
         self.user: str | None = None
         self.helo = ""
         self.esmtp = False
         self.bad_commands = 0
         self.idle = False  # waiting for a command: safe to close on shutdown
-        self.outcome = "closed"
         self.messages = 0
         self._pending: list[bytes] = []
-        self._closing = False
+        self._closing = False  # the server is stopping
+        self._done = False  # QUIT, too many bad commands, failed TLS: end the loop
+        self._trusted = False  # logged in (submission) or past the first MAIL (port 25)
+        self._closer: asyncio.Task[None] | None = None
         self.reset_transaction()
-
-    def _init_aiosmtpd_state(self, *, tls_context: ssl.SSLContext | None, timeout: float) -> None:
-        """What ``aiosmtpd.smtp.SMTP.__init__`` sets up, minus its per-connection handler
-        introspection (``inspect.getmembers`` of the protocol and the handler: half a
-        millisecond of CPU per connection, for hooks and auth methods we replace).
-
-        These are the attributes the aiosmtpd methods we keep (``connection_made``,
-        ``connection_lost``, ``eof_received``, ``smtp_STARTTLS``, the idle timer)
-        read; ``tests/mta`` drives all of them, STARTTLS included.
-        """
-        loop = asyncio.get_running_loop()
-        asyncio.StreamReaderProtocol.__init__(
-            self,
-            asyncio.StreamReader(limit=self.line_length_limit, loop=loop),
-            client_connected_cb=self._cb_client_connected,
-            loop=loop,
-        )
-        self.loop = loop
-        self.__ident__ = "ESMTP mailtool"
-        self.event_handler = None
-        self.hostname = self.env.config.hostname  # never getfqdn() per connection
-        self.data_size_limit = self.env.config.limits.max_message_size
-        self.enable_SMTPUTF8 = True
-        self._decode_data = False
-        self.tls_context = tls_context
-        self.require_starttls = False
-        self._timeout_duration = timeout
-        self._timeout_handle: asyncio.TimerHandle | None = None
-        self._tls_handshake_okay = True
-        self._tls_protocol = None
-        self._original_transport = None
-        self.session = None
-        self.envelope = None
-        self.transport = None
-        self._handler_coroutine = None
-        self._auth_require_tls = True
-        self._auth_required = False
-        self._proxy_timeout = None
-        self._handle_hooks: dict[str, Any] = {}  # no aiosmtpd handler hooks: we own the commands
-        self._smtp_methods: dict[str, Any] = {}
-        self._enforce_call_limit = False
-
-    # ------------------------------------------------------------------ connection
 
     @property
     def tls_active(self) -> bool:
-        return self.implicit_tls or self._tls_protocol is not None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self._original_transport is not None:  # the STARTTLS handshake finished
-            super().connection_made(transport)  # drops pipelined plaintext (RFC 3207 §4.2)
-            self._note_tls(transport)
-            self.reset_transaction()
-            # RFC 3207 §4.2: forget everything the client said before TLS (EHLO, AUTH)
-            self.helo, self.esmtp, self.user = "", False, None
-            return
-        peer = transport.get_extra_info("peername") or ("?", 0)
-        self.peer_ip = str(peer[0])
-        if not self.env.limiter.acquire(self.peer_ip):
-            self.refused = True
-            log_event(
-                "conn.refused",
-                id=self.conn_id,
-                service=self.kind.name,
-                peer=self.peer_ip,
-                reason="too many connections",
-                level=logging.WARNING,
-            )
-            reply = Reply(codes.C421_SERVICE_UNAVAILABLE, ("too many connections",), "4.7.0")
-            with contextlib.suppress(Exception):
-                transport.write(reply.format())  # type: ignore[attr-defined]
-            transport.close()
-            return
-        if transport.get_extra_info("ssl_object") is not None:
-            self.implicit_tls = True
-            self._note_tls(transport)
-        self.env.sessions.add(self)
-        log_event(
-            "conn.open", id=self.conn_id, service=self.kind.name, peer=self.peer_ip,
-            tls=self.tls_active,
-        )
-        super().connection_made(transport)
-        if self.implicit_tls and self.session is not None:
-            self.session.ssl = {"ssl_object": transport.get_extra_info("ssl_object")}
-
-    def _note_tls(self, transport: asyncio.BaseTransport) -> None:
-        obj = transport.get_extra_info("ssl_object")
-        if obj is not None:
-            cipher = obj.cipher()
-            self.tls_info = f"{obj.version()} {cipher[0] if cipher else ''}".strip()
-
-    def connection_lost(self, error: Exception | None) -> None:
-        if self.refused:
-            return
-        if self in self.env.sessions:
-            self.env.sessions.discard(self)
-            self.env.limiter.release(self.peer_ip)
-            log_event(
-                "conn.close",
-                id=self.conn_id,
-                service=self.kind.name,
-                peer=self.peer_ip,
-                user=self.user,
-                messages=self.messages,
-                outcome=self.outcome,
-                seconds=f"{time.monotonic() - self.started:.3f}",
-            )
-        super().connection_lost(error)
-
-    def eof_received(self) -> bool | None:
-        if self.refused:
-            return False
-        return super().eof_received()
-
-    def _timeout_cb(self) -> None:
-        # RFC 5321 §4.5.3.2: the server may close after its timeout; say why first
-        if self.transport is None:
-            return  # already closing (QUIT)
-        self.outcome = "timeout"
-        reply = Reply(codes.C421_SERVICE_UNAVAILABLE, ("idle timeout",), "4.4.2")
-        with contextlib.suppress(Exception):
-            self.transport.write(reply.format())  # type: ignore[attr-defined]
-        super()._timeout_cb()
-
-    def shutdown(self) -> None:
-        """Server stopping: an idle session is told 421 and closed now; a busy one
-        finishes its command (the service cancels it after the grace period)."""
-        self._closing = True
-        if self.idle and self.transport is not None:
-            reply = Reply(codes.C421_SERVICE_UNAVAILABLE, ("shutting down",), "4.3.2")
-            self.outcome = "shutdown"
-            with contextlib.suppress(Exception):
-                self.transport.write(reply.format())  # type: ignore[attr-defined]
-            self.transport.close()
+        return self.conn.tls
 
     # ------------------------------------------------------------------ output
 
@@ -228,49 +110,72 @@ class SMTPSession(AuthCommands, TransactionCommands, SMTP):
         self._pending.append(reply.format())
 
     async def flush(self) -> None:
-        if self._pending and self._writer is not None:
-            self._writer.write(b"".join(self._pending))
+        if self._pending:
+            data = b"".join(self._pending)
             self._pending.clear()
-            await self._writer.drain()
+            await self.conn.send(data)
 
     async def send(self, reply: Reply) -> None:
         self.reply(reply)
         await self.flush()
 
-    def _has_buffered_line(self) -> bool:
-        return b"\n" in self._reader._buffer  # type: ignore[attr-defined]
-
     async def read_line(self, limit: int) -> bytes | None:
-        """One line with its terminator, or None after a too-long line (answered)."""
-        if not self._has_buffered_line():
+        """One line with its terminator, or None after a too-long line (answered).
+
+        Our replies go out first unless the client already sent its next
+        command (RFC 2920: replies to a pipelined batch in one write)."""
+        if not self.conn.has_line():
             await self.flush()
         try:
-            line: bytes = await self._reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError as exc:
-            await self._discard_long_line(exc.consumed)
-            self.reply(Reply(codes.C500_SYNTAX_ERROR, ("line too long",), codes.ES_SYNTAX))
+            return await self.conn.read_line(limit, timeout=self.idle_timeout)
+        except LineTooLong:
+            self.reply(LINE_TOO_LONG)
             return None
-        except asyncio.IncompleteReadError:
-            raise ConnectionResetError from None
-        if len(line) > limit:
-            self.reply(Reply(codes.C500_SYNTAX_ERROR, ("line too long",), codes.ES_SYNTAX))
-            return None
-        return line
 
-    async def _discard_long_line(self, consumed: int) -> None:
-        await self._reader.readexactly(consumed)
-        while True:
-            try:
-                await self._reader.readuntil(b"\n")
-                return
-            except asyncio.LimitOverrunError as exc:
-                await self._reader.readexactly(exc.consumed)
-            except asyncio.IncompleteReadError:
-                raise ConnectionResetError from None
+    # ------------------------------------------------------------------ the session
 
-    # ------------------------------------------------------------------ command loop
+    async def run(self) -> None:
+        """Serve the connection until QUIT, the peer leaves, a limit, or shutdown."""
+        conn = self.conn
+        if not self._trusted:
+            conn.set_deadline(self.env.config.limits.login_timeout)
+        try:
+            await self.send(Reply(codes.C220_SERVICE_READY, (f"{self.hostname} {IDENT}",)))
+            await self._command_loop()
+            if self._closing and not self._done and not conn.closed:  # stopping, not QUIT
+                conn.outcome = "shutdown"
+                await self.send(SHUTTING_DOWN)
+        except DeadlineExceeded:
+            await self._timed_out("deadline")
+        except ReadTimeout:
+            await self._timed_out("timeout")
+        except (ConnectionClosed, ConnectionError):
+            if conn.outcome is None:
+                conn.outcome = "shutdown" if self._closing else "reset"
+        except asyncio.CancelledError:
+            if conn.outcome is None:
+                conn.outcome = "shutdown"
+            raise
+        except Exception as exc:  # a bug: log it, tell the client 421, hang up
+            conn.outcome = "error"
+            logging.getLogger("mailtool").exception(
+                "smtp.crash id=%s: %s", self.conn_id, type(exc).__name__
+            )
+            self._pending.clear()
+            if not conn.closed:
+                conn.write(
+                    Reply(codes.C421_SERVICE_UNAVAILABLE, ("internal error",), "4.3.0").format()
+                )
+        finally:
+            self.conn.user = self.user
 
-    async def _handle_client(self) -> None:
+    async def _timed_out(self, outcome: str) -> None:
+        self.conn.outcome = outcome
+        self._pending.clear()
+        if not self.conn.closed:
+            self.conn.write(TIMED_OUT.format())  # the listener's close sends it
+
+    async def _command_loop(self) -> None:
         handlers: dict[str, Callable[[str], Awaitable[Any]]] = {
             "HELO": self.cmd_helo,
             "EHLO": self.cmd_ehlo,
@@ -285,76 +190,66 @@ class SMTPSession(AuthCommands, TransactionCommands, SMTP):
             "VRFY": self.cmd_vrfy,
             "HELP": self.cmd_help,
         }
-        try:
-            await self.send(Reply(codes.C220_SERVICE_READY, (f"{self.hostname} {self.__ident__}",)))
-            while self.transport is not None and not self._closing:
-                self.idle = True
-                line = await self.read_line(self.line_length_limit)
-                self.idle = False
-                if line is None:
-                    await self._bad_command()
+        while not (self._closing or self._done or self.conn.closed):
+            self.idle = True
+            line = await self.read_line(self.line_length_limit)
+            self.idle = False
+            if line is None:
+                await self._bad_command()
+                continue
+            try:
+                command = parse_command(line, max_length=ESMTP_COMMAND_LINE_LIMIT + 2)
+            except SMTPProtocolError as exc:
+                self.reply(exc.reply)
+                await self._bad_command()
+                continue
+            if command.verb == "AUTH" or not self._too_long(command, line):
+                handler = handlers.get(command.verb)
+                if handler is None:
+                    await self._unknown(command)
                     continue
-                try:
-                    command = parse_command(line, max_length=ESMTP_COMMAND_LINE_LIMIT + 2)
-                except SMTPProtocolError as exc:
-                    self.reply(exc.reply)
-                    await self._bad_command()
-                    continue
-                self._reset_timeout()
-                if command.verb == "AUTH" or not self._too_long(command, line):
-                    handler = handlers.get(command.verb)
-                    if handler is None:
-                        await self._unknown(command)
-                        continue
-                    await handler(command.argument)
-            if self.transport is not None:  # the server is stopping (not QUIT)
-                self.outcome = "shutdown"
-                self.reply(Reply(codes.C421_SERVICE_UNAVAILABLE, ("shutting down",), "4.3.2"))
-                await self.flush()
-                self.transport.close()
-        except (ConnectionResetError, BrokenPipeError):
-            self.outcome = "reset"
-        except asyncio.CancelledError:
-            if self.outcome == "closed":
-                self.outcome = "gone"
-            raise
-        except TLSSetupException:
-            self.outcome = "tls-failed"
-            if self.transport is not None:
-                self.transport.close()
-        except Exception as exc:  # a bug: log it, tell the client 421, hang up
-            self.outcome = "error"
-            logging.getLogger("mailtool").exception(
-                "smtp.crash id=%s: %s", self.conn_id, type(exc).__name__
-            )
-            with contextlib.suppress(Exception):
-                await self.send(
-                    Reply(codes.C421_SERVICE_UNAVAILABLE, ("internal error",), "4.3.0")
-                )
-            if self.transport is not None:
-                self.transport.close()
+                await handler(command.argument)
+                self._check_trust()
+
+    def _check_trust(self) -> None:
+        """The pre-login deadline ends with a successful AUTH (submission) or the
+        first accepted MAIL (port 25: a sender that gets that far is talking SMTP)."""
+        if self._trusted:
+            return
+        if self.user is not None or (not self.kind.submission and self.tx is not None):
+            self._trusted = True
+            self.conn.set_deadline(None)
 
     def _too_long(self, command: Command, line: bytes) -> bool:
         # RFC 5321 §4.5.3.1.4: 512 octets; MAIL/RCPT may add their ESMTP parameters
         limit = ESMTP_COMMAND_LINE_LIMIT if command.verb in ("MAIL", "RCPT") else 512
         if len(line) <= max(limit, 512):
             return False
-        self.reply(Reply(codes.C500_SYNTAX_ERROR, ("line too long",), codes.ES_SYNTAX))
+        self.reply(LINE_TOO_LONG)
         return True
 
     async def _bad_command(self) -> None:
         self.bad_commands += 1
         if self.bad_commands >= self.env.config.limits.max_bad_commands:
-            self.outcome = "too many bad commands"
+            self.conn.outcome = "too many bad commands"
             await self.send(
                 Reply(codes.C421_SERVICE_UNAVAILABLE, ("too many bad commands",), "4.7.0")
             )
-            if self.transport is not None:
-                self.transport.close()
+            self._done = True
 
     async def _unknown(self, command: Command) -> None:
         self.reply(Reply(codes.C502_NOT_IMPLEMENTED, ("command not implemented",), "5.5.1"))
         await self._bad_command()
+
+    def shutdown(self) -> None:
+        """Server stopping: an idle session is told 421 and closed now; a busy one
+        finishes its command (the listener cancels it after the grace period)."""
+        self._closing = True
+        if self.idle and not self.conn.closed:
+            self.conn.outcome = "shutdown"
+            self.conn.write(SHUTTING_DOWN.format())
+            # closing wakes the pending read with ConnectionClosed; the reply goes first
+            self._closer = asyncio.get_running_loop().create_task(self.conn.close())
 
     # ------------------------------------------------------------------ simple commands
 
@@ -405,10 +300,8 @@ class SMTPSession(AuthCommands, TransactionCommands, SMTP):
 
     async def cmd_quit(self, arg: str) -> None:
         await self.send(CLOSING)
-        self._closing = True
-        if self.transport is not None:
-            self.transport.close()
-            self.transport = None
+        self.conn.outcome = "quit"
+        self._done = True
 
     async def cmd_starttls(self, arg: str) -> None:
         if self.tls_context is None or self.tls_active:
@@ -417,7 +310,17 @@ class SMTPSession(AuthCommands, TransactionCommands, SMTP):
         if arg:
             self.reply(Reply(codes.C501_PARAM_SYNTAX_ERROR, ("no arguments",), "5.5.4"))
             return
-        await self.flush()
-        # aiosmtpd sends 220, switches the transport to TLS and, once the
-        # handshake is done, clears the plaintext pipelined behind STARTTLS.
-        await self.smtp_STARTTLS("")
+        await self.send(Reply(codes.C220_SERVICE_READY, ("Ready to start TLS",), "2.0.0"))
+        try:
+            # drops whatever plaintext was pipelined behind STARTTLS (RFC 3207 §4.2,
+            # CVE-2024-34083 in aiosmtpd)
+            await self.conn.start_tls(self.tls_context)
+        except (ssl.SSLError, OSError, TimeoutError):
+            self.conn.outcome = "tls-failed"
+            self._done = True
+            self.conn.abort()
+            return
+        self.tls_info = self.conn.tls_info()
+        # RFC 3207 §4.2: forget everything the client said before TLS (EHLO, AUTH)
+        self.reset_transaction()
+        self.helo, self.esmtp, self.user = "", False, None

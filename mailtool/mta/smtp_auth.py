@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mailtool.net.limits import is_loopback
 from mailtool.net.log import log_event
@@ -16,6 +16,8 @@ from mailtool.protocol import sasl
 from mailtool.protocol.smtp import AUTH_LINE_LIMIT, Reply, codes, reply_for_sasl_error
 
 if TYPE_CHECKING:
+    from mailtool.net.connection import Connection
+
     from .listener_kind import ListenerKind
     from .service import SessionEnv
     from .transaction import Envelope
@@ -32,7 +34,7 @@ class AuthCommands:
 
     env: SessionEnv
     kind: ListenerKind
-    _writer: Any  # aiosmtpd's StreamWriter (until the session runs on mailtool.net)
+    conn: Connection
     user: str | None
     esmtp: bool
     peer_ip: str
@@ -125,8 +127,7 @@ class AuthCommands:
         while not isinstance(out, sasl.Done):
             # RFC 4954 §4: "334" SP base64 — the space even when the challenge is empty
             await self.flush()
-            self._writer.write(b"334 " + sasl.encode_challenge(out) + b"\r\n")
-            await self._writer.drain()
+            await self.conn.send(b"334 " + sasl.encode_challenge(out) + b"\r\n")
             line = await self.read_line(AUTH_LINE_LIMIT + 2)
             if line is None:
                 raise sasl.SaslMalformed("SASL line too long")

@@ -8,12 +8,14 @@ recipients and failed local deliveries, in the queue with its envelope
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mailtool.mda.scanners.policy import ACCEPT, REJECT, add_headers
+from mailtool.net.connection import Connection, ReadTimeout
 from mailtool.net.log import log_event
 from mailtool.protocol.smtp import (
     DataError,
@@ -35,6 +37,7 @@ from .received import (
     received_header,
 )
 from .relay_policy import decide_recipient, over_quota, sender_allowed
+from .spool import DataSpool
 
 if TYPE_CHECKING:
     from .service import SessionEnv
@@ -86,13 +89,14 @@ class TransactionCommands:
     tls_info: str | None
     hostname: str
 
-    if TYPE_CHECKING:  # provided by the session and aiosmtpd's SMTP
+    conn: Connection
+
+    if TYPE_CHECKING:  # provided by the session
 
         @property
         def tls_active(self) -> bool: ...
         def reply(self, reply: Reply) -> None: ...
         async def flush(self) -> None: ...
-        def _reset_timeout(self, duration: float | None = None) -> None: ...
 
     def reset_transaction(self) -> None:
         self.tx = None
@@ -218,32 +222,33 @@ class TransactionCommands:
         tx, self.tx = self.tx, None
         self.reply(Reply(codes.C354_START_DATA, ("end data with <CR><LF>.<CR><LF>",)))
         await self.flush()
-        try:
-            message = await self._read_data()
-        except DataError as exc:
-            self._log_message(tx, 0, "refused", str(exc.reply.text))
-            self.reply(exc.reply)
-            return
+        # DESIGN principle 6: past spool_threshold the content goes to a file, not memory
+        with DataSpool(self.env.spool_dir, self.env.config.limits.spool_threshold) as spool:
+            try:
+                await self._read_data(spool)
+            except DataError as exc:
+                self._log_message(tx, 0, "refused", str(exc.reply.text))
+                self.reply(exc.reply)
+                return
+            message = spool.getvalue()
         await self._accept(tx, message)
 
-    async def _read_data(self) -> bytes:
-        """The content up to ``CRLF.CRLF``, un-stuffed; DataError for bare CR/LF or size."""
+    async def _read_data(self, spool: DataSpool) -> None:
+        """The content up to ``CRLF.CRLF``, un-stuffed, into ``spool``; DataError for
+        bare CR/LF or size. Each read must come within ``smtp_idle_timeout`` and the
+        whole transfer within twice that (RFC 5321 §4.5.3.2.6: ten minutes)."""
         reader = DataReader(max_size=self.env.config.limits.max_message_size)
-        stream = self._reader  # type: ignore[attr-defined]
-        chunks: list[bytes] = []
-        while not reader.done:
-            data = await stream.read(READ_CHUNK)
-            if not data:
-                raise ConnectionResetError
-            self._reset_timeout()  # a slow big message is not an idle client
-            out = reader.feed(data)
-            if out:
-                chunks.append(out)
-        if reader.rest:
-            # RFC 2920: commands pipelined after the dot go back to the command reader
-            stream._buffer[:0] = reader.rest
+        conn = self.conn
+        idle = self.env.config.limits.smtp_idle_timeout
+        try:
+            async with asyncio.timeout(2 * idle):
+                while not reader.done:
+                    spool.write(reader.feed(await conn.read(READ_CHUNK, timeout=idle)))
+        except TimeoutError:
+            raise ReadTimeout from None
+        # RFC 2920: commands pipelined after the dot go back to the command reader
+        conn.push_back(reader.rest)
         reader.finish()
-        return b"".join(chunks)
 
     async def _accept(self, tx: Envelope, message: bytes) -> None:
         hops = count_received(message)
