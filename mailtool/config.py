@@ -117,9 +117,41 @@ class SecurityConfig:
         default=2.0, metadata=_doc("Seconds to wait before answering a failed login.", min=0)
     )
     max_login_failures_per_ip: int = field(
+        default=30,
+        metadata=_doc(
+            "Failed logins per IP per minute, whatever the accounts, before further attempts "
+            "from it are refused (password spraying).",
+            min=1,
+        ),
+    )
+    max_login_failures_per_account: int = field(
         default=10,
         metadata=_doc(
-            "Failed logins per IP per minute before further attempts are refused.", min=1
+            "Failed logins for one account from one IP per minute before further attempts "
+            "for it are refused; a success clears only that account's count.",
+            min=1,
+        ),
+    )
+    auth_workers: int = field(
+        default=0,
+        metadata=_doc(
+            "Threads that check passwords (argon2id: 64 MiB and ~0.1 s of CPU each), off the "
+            "event loop; 0: one per CPU, at most 4.",
+            min=0,
+        ),
+    )
+    max_auth_in_progress_per_ip: int = field(
+        default=2,
+        metadata=_doc(
+            "Password checks one IP may have running at once; its other logins wait.", min=1
+        ),
+    )
+    max_auth_queue: int = field(
+        default=256,
+        metadata=_doc(
+            "Logins waiting for or in a password check, in total; past it a login gets a "
+            "temporary failure (SMTP 454, IMAP NO [UNAVAILABLE], POP3 -ERR [SYS/TEMP]).",
+            min=1,
         ),
     )
 

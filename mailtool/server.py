@@ -37,6 +37,7 @@ from mailtool.errors import ServiceError
 from mailtool.net.connection import ConnectionLimits
 from mailtool.net.limits import ConnectionLimiter, LoginThrottle
 from mailtool.net.log import log_event
+from mailtool.net.login import LoginGate
 from mailtool.net.tls import CertStore
 
 #: seconds a thread may hold the GIL before another is given it (Python's default: 0.005)
@@ -76,7 +77,6 @@ class ServerContext:
 
     config: Config
     certs: CertStore
-    login_throttle: LoginThrottle
     stores: dict[str, Any] = field(default_factory=dict)
     #: an SMTP worker process: the slot-file token the main process gave it, else None
     worker: str | None = None
@@ -92,6 +92,15 @@ class ServerContext:
         return ConnectionLimits(
             output_buffer=limits.output_buffer, write_timeout=limits.write_timeout
         )
+
+    @property
+    def login_gate(self) -> LoginGate:
+        """Every protocol's password checks (:mod:`mailtool.net.login`), one per process."""
+        return self.store("login_gate", lambda: LoginGate.from_config(self.config.security))
+
+    @property
+    def login_throttle(self) -> LoginThrottle:
+        return self.login_gate.throttle
 
     def run_in_background(self, factory: Callable[[], Awaitable[None]]) -> None:
         """Register a long-running task (the queue runner) started with the listeners."""
@@ -197,11 +206,9 @@ class MailServer:
         certs = CertStore.open(
             self.config.tls.cert, self.config.tls.key, self.data_dir, self.config.hostname
         )
-        sec = self.config.security
         self.ctx = ServerContext(
             config=self.config,
             certs=certs,
-            login_throttle=LoginThrottle(sec.max_login_failures_per_ip, sec.login_failure_delay),
             worker=self.worker,
         )
         return self.ctx

@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from mailtool import config as config_mod
-from mailtool.net.limits import LoginThrottle
 from mailtool.net.tls import CertStore
 from mailtool.server import ServerContext
 from mailtool.store.queue import Queue
@@ -70,11 +69,9 @@ class InProcessSMTP:
         self.accounts.users["postmaster@mail.test"] = "x"
         self.accounts.domains.add("mail.test")
         certs = CertStore.open("", "", tmp_path / "data", "mail.test")
-        sec = self.config.security
         self.ctx = FakeStoresContext(
             config=self.config,
             certs=certs,
-            login_throttle=LoginThrottle(sec.max_login_failures_per_ip, sec.login_failure_delay),
             stores={"accounts": self.accounts, "queue": self.queue, "mail": self.mail},
         )
         self.loop = asyncio.new_event_loop()

@@ -36,10 +36,12 @@ from .framing import (
 )
 from .saslprep import saslprep
 from .scram import (
+    DEFAULT_ITERATIONS,
     MIN_ITERATIONS,
     ScramClient,
     ScramCredentials,
     ScramServer,
+    mock_salt,
     salted_password,
     scram_credentials,
 )
@@ -71,14 +73,16 @@ def server_mechanism(
     *,
     verify: Callable[[str, str], bool] | None = None,
     lookup: Callable[[str], ScramCredentials | None] | None = None,
+    mock_salt: Callable[[str], bytes] | None = None,
 ) -> ServerMechanism:
     """A fresh server half for ``name`` (case-insensitive). PLAIN and LOGIN need
-    ``verify(username, password)``, SCRAM-SHA-256 needs ``lookup(username)``."""
+    ``verify(username, password)``, SCRAM-SHA-256 needs ``lookup(username)`` and
+    takes ``mock_salt(username)``, the salt shown for unknown users."""
     upper = name.upper()
     if upper in ("PLAIN", "LOGIN") and verify is not None:
         return PlainServer(verify) if upper == "PLAIN" else LoginServer(verify)
     if upper == "SCRAM-SHA-256" and lookup is not None:
-        return ScramServer(lookup)
+        return ScramServer(lookup, mock_salt=mock_salt)
     raise SaslUnsupported(f"mechanism {name[:40]!r} is not available")
 
 
@@ -103,6 +107,7 @@ def choose_mechanism(offered: tuple[str, ...] | list[str]) -> str | None:
 
 
 __all__ = [
+    "DEFAULT_ITERATIONS",
     "MAX_SASL_LINE",
     "MAX_SASL_MESSAGE",
     "MECHANISMS",
@@ -129,6 +134,7 @@ __all__ = [
     "decode_response",
     "encode_challenge",
     "encode_response",
+    "mock_salt",
     "salted_password",
     "saslprep",
     "scram_credentials",

@@ -19,8 +19,13 @@ from dataclasses import dataclass, field
 from .base import Done, SaslAuthFailed, SaslMalformed, check_length, decode_utf8
 from .saslprep import saslprep
 
-#: RFC 7677 §4: at least 4096 iterations
+#: RFC 7677 §4: at least 4096 iterations (what a client accepts at least)
 MIN_ITERATIONS = 4096
+#: what keys are made with (RFC 7677 §4 and §5 ask for more than the minimum: an
+#: offline attacker with the stored keys pays this per guess, and so does every
+#: client at every login, ~30-60 ms of PBKDF2-SHA-256 in C); unknown users are
+#: offered this count too
+DEFAULT_ITERATIONS = 100_000
 #: a client refuses more than this: a hostile server could make it burn CPU
 MAX_ITERATIONS = 1_000_000
 #: length of a SCRAM message we accept (they are short: names, nonces, proofs)
@@ -65,7 +70,7 @@ def _keys(salted: bytes) -> tuple[bytes, bytes, bytes]:
 
 
 def scram_credentials(
-    password: str, salt: bytes | None = None, iterations: int = MIN_ITERATIONS
+    password: str, salt: bytes | None = None, iterations: int = DEFAULT_ITERATIONS
 ) -> ScramCredentials:
     """Derive the stored SCRAM keys for ``password`` (a random 16-octet salt by default)."""
     if iterations < 1:
@@ -148,19 +153,38 @@ def _parse_gs2(message: str) -> tuple[str, str | None, str]:
 
 
 ScramLookup = Callable[[str], "ScramCredentials | None"]
+MockSalt = Callable[[str], bytes]
 _MOCK_KEY = secrets.token_bytes(32)
+
+
+def mock_salt(key: bytes, username: str) -> bytes:
+    """The salt offered for an unknown ``username``: HMAC of a server secret, so it
+    is the same at every attempt (and, with a kept secret, after a restart) and
+    differs between names, as a real user's salt would."""
+    return _hmac(key, username.encode("utf-8"))[:16]
 
 
 class ScramServer:
     """Server half. ``lookup(username)`` returns the user's credentials or None;
-    an unknown user gets a stable fake salt and fails at the proof, so the
+    an unknown user gets a stable fake salt (``mock_salt(username)``, by default
+    from a key made at import, which changes at restart: servers pass one derived
+    from a kept secret) and ``mock_iterations``, and fails at the proof, so the
     exchange does not tell which users exist (RFC 5802 §9)."""
 
     name = "SCRAM-SHA-256"
     plaintext = False
 
-    def __init__(self, lookup: ScramLookup, *, nonce: str | None = None) -> None:
+    def __init__(
+        self,
+        lookup: ScramLookup,
+        *,
+        nonce: str | None = None,
+        mock_salt: MockSalt | None = None,
+        mock_iterations: int = DEFAULT_ITERATIONS,
+    ) -> None:
         self._lookup = lookup
+        self._mock_salt = mock_salt or _default_mock_salt
+        self._mock_iterations = mock_iterations
         self._server_nonce = nonce or _nonce()
         self._state = "start"
         self._creds: ScramCredentials | None = None
@@ -199,8 +223,8 @@ class ScramServer:
         if not self._username or not _valid_nonce(client_nonce):
             raise SaslMalformed("SCRAM username or nonce is invalid")
         self._creds = self._lookup(self._username)
-        salt = self._creds.salt if self._creds else _mock_salt(self._username)
-        iterations = self._creds.iterations if self._creds else MIN_ITERATIONS
+        salt = self._creds.salt if self._creds else self._mock_salt(self._username)
+        iterations = self._creds.iterations if self._creds else self._mock_iterations
         self._nonce = client_nonce + self._server_nonce
         server_first = f"r={self._nonce},s={base64.b64encode(salt).decode()},i={iterations}"
         self._auth_prefix = f"{bare},{server_first},"
@@ -232,8 +256,8 @@ class ScramServer:
         return b"v=" + base64.b64encode(server_signature)
 
 
-def _mock_salt(username: str) -> bytes:
-    return _hmac(_MOCK_KEY, username.encode("utf-8"))[:16]
+def _default_mock_salt(username: str) -> bytes:
+    return mock_salt(_MOCK_KEY, username)
 
 
 @dataclass
