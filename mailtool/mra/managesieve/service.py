@@ -34,6 +34,7 @@ class ManageSieveServer:
         self.max_literal: int = ctx.config.sieve.max_script_size + 1024
         self.max_bad_commands: int = limits.max_bad_commands
         self.idle_timeout: float = limits.imap_idle_timeout
+        self.login_timeout: float = limits.login_timeout
         self.throttle = ctx.login_throttle
         self.sieve: Any = ctx.sieve
         self.scripts: Any = ctx.sieve_scripts
@@ -61,6 +62,10 @@ class ManageSieveService(SessionService):
             limiter=server.ctx.limiter(), busy_reply=BUSY_REPLY,
             limits=server.ctx.connection_limits(),
         )
+
+    def stop_idle_sessions(self) -> None:
+        for session in list(self.sessions):
+            session.shutdown()  # type: ignore[attr-defined]
 
 
 def create(ctx: ServerContext, name: str, host: str, port: int) -> ManageSieveService:

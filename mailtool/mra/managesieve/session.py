@@ -24,8 +24,14 @@ from mailtool.mra.managesieve.wire import (
     read_tokens,
 )
 from mailtool.mra.managesieve.wire import response as resp
+from mailtool.net.connection import (
+    ConnectionClosed,
+    DeadlineExceeded,
+    LineTooLong,
+    ReadTimeout,
+    WriteTimeout,
+)
 from mailtool.net.limits import is_loopback
-from mailtool.net.listener import ConnectionClosed, LineTooLong, ReadTimeout
 from mailtool.net.log import log_event
 from mailtool.protocol.sasl import (
     MAX_SASL_LINE,
@@ -41,7 +47,7 @@ from mailtool.protocol.sasl import (
 
 if TYPE_CHECKING:
     from mailtool.mra.managesieve.service import ManageSieveServer
-    from mailtool.net.listener import Connection
+    from mailtool.net.connection import Connection
 
 SASL_MECHANISMS = ("SCRAM-SHA-256", "PLAIN")
 #: commands allowed before and after login (RFC 5804 §2)
@@ -60,6 +66,10 @@ ARITY = {
 }  # fmt: skip
 
 
+#: octets of a GETSCRIPT answer written before waiting for the client to read
+OUTPUT_PIECE = 256 * 1024
+
+
 class _Close(Exception):
     pass
 
@@ -70,6 +80,7 @@ class Session:
         self.conn = conn
         self.user: str | None = None
         self.bad_commands = 0
+        self.waiting = False  # between commands: safe to drop at shutdown
 
     # ---------------------------------------------------------------- wire
 
@@ -103,10 +114,13 @@ class Session:
 
     async def run(self) -> None:
         server = self.server
+        # a deadline, not an idle timer: trickled bytes and commands cannot extend it
+        self.conn.set_deadline(server.login_timeout)
         self.send(self.capabilities() + resp("OK", f"{server.hostname} ManageSieve ready"))
         try:
             await self.conn.drain()
             while True:
+                self.waiting = True
                 try:
                     cmd = await read_command(
                         self.conn, max_line=server.max_line, max_literal=server.max_literal,
@@ -119,15 +133,31 @@ class Session:
                 except (BadCommand, LineTooLong) as exc:
                     await self.bad(str(exc) or "line too long")
                     continue
+                finally:
+                    self.waiting = False
                 if cmd is None:
                     continue
                 await self.dispatch(cmd)
                 await self.conn.drain()
+        except DeadlineExceeded:
+            self.conn.outcome = "login-timeout"
+            log_event("managesieve.login_timeout", id=self.conn.id, peer=self.conn.peer_ip)
+            self.send(resp("BYE", "Login timeout"))
         except ReadTimeout:
+            self.conn.outcome = "idle-timeout"
             self.send(resp("BYE", "idle for too long"))
-            await self.conn.drain()
+        except WriteTimeout:
+            self.conn.outcome = "write-timeout"  # it stopped reading our answers
         except (_Close, ConnectionClosed, ConnectionError):
             pass
+
+    def shutdown(self) -> None:
+        """The server is stopping: a session waiting for a command gets BYE and is
+        dropped now (RFC 5804 §1.3 TRYLATER); one in a command finishes within the
+        listener's grace period."""
+        if self.waiting:
+            self.send(resp("BYE", "Server shutting down", "TRYLATER"))
+            self.conn.abort()
 
     async def bad(self, text: str) -> None:
         self.bad_commands += 1
@@ -182,10 +212,7 @@ class Session:
             return
         self.send(resp("OK", "Begin TLS negotiation now"))
         await self.conn.drain()
-        buffer = getattr(self.conn.reader, "_buffer", None)
-        if buffer:
-            buffer.clear()  # pipelined plaintext must not run inside TLS
-        try:
+        try:  # pipelined plaintext must not run inside TLS: start_tls drops it
             await self.conn.start_tls(self.server.tls_context)
         except (OSError, ValueError) as exc:
             log_event("managesieve.starttls_failed", id=self.conn.id, error=type(exc).__name__)
@@ -235,6 +262,7 @@ class Session:
         throttle.succeeded(self.conn.peer_ip)
         self.user = self.server.canonical_user(out.authcid)
         self.conn.user = self.user
+        self.conn.set_deadline(None)  # logged in: the idle timer alone from now on
         log_event("managesieve.login", id=self.conn.id, peer=self.conn.peer_ip, user=self.user,
                   outcome="ok")  # fmt: skip
         self.send(resp("OK", "Logged in"))
@@ -295,9 +323,11 @@ class Session:
         self.send(resp("NO", error) if error else resp("OK", "Script is valid"))
 
     async def do_listscripts(self) -> None:
-        out = b""
-        for info in self.scripts.list(self.user):
-            out += quoted(info.name) + (b" ACTIVE" if info.active else b"") + b"\r\n"
+        # at most sieve.max_scripts names: one small write
+        out = b"".join(
+            quoted(info.name) + (b" ACTIVE" if info.active else b"") + b"\r\n"
+            for info in self.scripts.list(self.user)
+        )
         self.send(out + resp("OK", "Listscripts completed"))
 
     async def do_setactive(self, name: str) -> None:
@@ -306,8 +336,15 @@ class Session:
 
     async def do_getscript(self, name: str) -> None:
         text = self.scripts.get(self.user, name)
-        data = text.encode()
-        self.send(b"{%d}\r\n" % len(data) + data + b"\r\n" + resp("OK", "Getscript completed"))
+        data = memoryview(text.encode())
+        del text
+        # as large as sieve.max_script_size allows: written in pieces, each drained,
+        # so unsent output stays within limits.output_buffer (RFC 5804 §2.9)
+        self.send(b"{%d}\r\n" % len(data))
+        for start in range(0, len(data), OUTPUT_PIECE):
+            self.send(bytes(data[start : start + OUTPUT_PIECE]))
+            await self.conn.drain()
+        self.send(b"\r\n" + resp("OK", "Getscript completed"))
 
     async def do_deletescript(self, name: str) -> None:
         if self.scripts.active_name(self.user) == name:

@@ -8,10 +8,9 @@ client cannot make us buffer more than the largest script we accept.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
-from mailtool.net.listener import Connection, ConnectionClosed, ReadTimeout
+from mailtool.net.connection import Connection
 
 #: RFC 5804 §4: quoted strings are limited to 1024 octets
 MAX_QUOTED = 1024
@@ -124,15 +123,11 @@ async def read_tokens(
         if literal is None:
             break
         if literal > max_literal:
-            # the client already sends the octets ({N+}): we cannot skip them cheaply,
-            # so the connection ends (the caller answers BYE)
+            # refused on its announced size, before one octet of it is read; the client
+            # already sends the octets ({N+}): we cannot skip them cheaply, so the
+            # connection ends (the caller answers BYE)
             raise BadLiteral(f"literal of {literal} octets is over the limit of {max_literal}")
-        try:
-            data = await asyncio.wait_for(conn.reader.readexactly(literal), timeout)
-        except TimeoutError:
-            raise ReadTimeout from None
-        except asyncio.IncompleteReadError:
-            raise ConnectionClosed from None
+        data = await conn.read_exactly(literal, timeout)
         try:
             tokens.append(data.decode("utf-8"))
         except UnicodeDecodeError:

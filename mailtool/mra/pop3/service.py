@@ -38,6 +38,7 @@ class Pop3Server:
         self.max_line = max(limits.max_line_length, COMMAND_LINE_LIMIT)
         self.max_bad_commands: int = limits.max_bad_commands
         self.idle_timeout: float = limits.pop3_idle_timeout
+        self.login_timeout: float = limits.login_timeout
         self.throttle = ctx.login_throttle
 
     @property
@@ -79,7 +80,7 @@ class Pop3Service(SessionService):
         await asyncio.sleep(0)  # the listener stops accepting first
         for session in list(self.sessions):
             if session.waiting:  # type: ignore[attr-defined]
-                session.conn.writer.transport.abort()  # type: ignore[attr-defined]
+                session.conn.abort()  # type: ignore[attr-defined]
         await stopping
 
 

@@ -8,8 +8,14 @@ bounds of DESIGN principle 2:
   ``limits.max_line_length`` (longer lines are discarded unread);
 * ``limits.max_bad_commands`` unknown/malformed/out-of-state commands, then
   ``-ERR`` and the connection is closed;
-* ``limits.pop3_idle_timeout`` seconds of silence: the connection is closed
-  without a response and without entering UPDATE (RFC 1939 §3 autologout);
+* ``limits.login_timeout`` seconds from accept to a successful login, however
+  the client trickles bytes or commands: ``-ERR`` and the connection is closed;
+* ``limits.pop3_idle_timeout`` seconds without a complete command: the
+  connection is closed without a response and without entering UPDATE
+  (RFC 1939 §3 autologout);
+* output: large answers (RETR, TOP, LIST, UIDL) are written a piece at a time,
+  each drained, so unsent output stays within ``limits.output_buffer``; a
+  client that reads nothing for ``limits.write_timeout`` is dropped (no UPDATE);
 * failed logins wait ``security.login_failure_delay`` and count against the
   peer's ``security.max_login_failures_per_ip`` per minute.
 
@@ -25,11 +31,17 @@ from typing import TYPE_CHECKING
 
 from mailtool.mra.pop3.maildrop import Maildrop, MaildropInUse, NoSuchMessage
 from mailtool.mra.pop3.stream import CHUNK_SIZE, stuffed_chunks
+from mailtool.net.connection import (
+    ConnectionClosed,
+    DeadlineExceeded,
+    LineTooLong,
+    ReadTimeout,
+    WriteTimeout,
+)
 from mailtool.net.limits import is_loopback
-from mailtool.net.listener import ConnectionClosed, LineTooLong, ReadTimeout
 from mailtool.net.log import log_event
 from mailtool.protocol import pop3
-from mailtool.protocol.pop3 import Command, Continuation, Response
+from mailtool.protocol.pop3 import Command, Continuation, MultilineEncoder, Response
 from mailtool.protocol.sasl import (
     MAX_SASL_LINE,
     Done,
@@ -42,12 +54,17 @@ from mailtool.protocol.sasl import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from mailtool.mra.pop3.service import Pop3Server
-    from mailtool.net.listener import Connection
+    from mailtool.net.connection import Connection
 
 AUTHORIZATION = "AUTHORIZATION"
 TRANSACTION = "TRANSACTION"
 UPDATE = "UPDATE"
+
+#: octets of a LIST/UIDL answer written before waiting for the client to read
+LISTING_PIECE = 64 * 1024
 
 #: the SASL mechanisms we serve (RFC 5034); PLAIN only where passwords may travel
 SASL_MECHANISMS = ("SCRAM-SHA-256", "PLAIN")
@@ -100,6 +117,8 @@ class Session:
     # ---- the loop
 
     async def run(self) -> None:
+        # a deadline, not an idle timer: trickled bytes and commands cannot extend it
+        self.conn.set_deadline(self.server.login_timeout)
         self.send(ok(f"{self.server.hostname} POP3 ready"))
         try:
             await self.conn.drain()
@@ -113,9 +132,16 @@ class Session:
                     continue
                 await self.dispatch(cmd)
                 await self.conn.drain()
+        except DeadlineExceeded:
+            self.conn.outcome = "login-timeout"
+            log_event("pop3.login_timeout", id=self.conn.id, peer=self.conn.peer_ip)
+            self.send(err("Login timeout, closing connection"))
         except ReadTimeout:
             # RFC 1939 §3: autologout closes without a response and without UPDATE
+            self.conn.outcome = "idle-timeout"
             log_event("pop3.idle_timeout", id=self.conn.id, peer=self.conn.peer_ip)
+        except WriteTimeout:
+            self.conn.outcome = "write-timeout"  # it stopped reading our answers
         except (_Close, ConnectionClosed, ConnectionError):
             pass
         finally:
@@ -199,10 +225,7 @@ class Session:
         self.send(ok("Begin TLS negotiation"))
         await self.conn.drain()
         # RFC 2595 §3.1 / RFC 3207-style: anything pipelined after STLS arrived in
-        # plaintext and must not be executed inside the TLS session
-        buffer = getattr(self.conn.reader, "_buffer", None)
-        if buffer:
-            buffer.clear()
+        # plaintext and must not be executed inside the TLS session (start_tls drops it)
         self.user_arg = None
         try:
             await self.conn.start_tls(self.server.tls_context)
@@ -309,6 +332,7 @@ class Session:
             return
         self.maildrop = maildrop
         self.state = TRANSACTION
+        self.conn.set_deadline(None)  # logged in: the autologout timer alone from now on
         self.conn.user = user
         log_event("pop3.login", id=self.conn.id, peer=self.conn.peer_ip, user=user, outcome="ok")
         count, size = maildrop.stat()
@@ -354,8 +378,8 @@ class Session:
                 self.send(ok(pop3.format_scan_listing(entry.number, entry.size)))
             return
         count, size = drop.stat()
-        lines = [pop3.format_scan_listing(e.number, e.size) for e in drop.live()]
-        self.send(pop3.format_multiline(ok(f"{count} messages ({size} octets)"), lines))
+        lines = (pop3.format_scan_listing(e.number, e.size) for e in drop.live())
+        await self.send_listing(ok(f"{count} messages ({size} octets)"), lines)
 
     async def do_uidl(self, cmd: Command) -> None:
         drop = self._drop()
@@ -364,8 +388,29 @@ class Session:
                 entry = drop.get(cmd.number)
                 self.send(ok(pop3.format_uid_listing(entry.number, entry.uidl)))
             return
-        lines = [pop3.format_uid_listing(e.number, e.uidl) for e in drop.live()]
-        self.send(pop3.format_multiline(ok(), lines))
+        lines = (pop3.format_uid_listing(e.number, e.uidl) for e in drop.live())
+        await self.send_listing(ok(), lines)
+
+    async def send_listing(self, first: Response, lines: Iterable[str]) -> None:
+        """A multi-line listing (LIST, UIDL) written a piece of about
+        :data:`LISTING_PIECE` octets at a time, each drained before the next is built:
+        a maildrop of a million messages never makes a 30 MB answer in memory."""
+        encoder = MultilineEncoder()
+
+        def piece(batch: list[str]) -> bytes:
+            return encoder.feed("".join(f"{x}\r\n" for x in batch).encode())
+
+        self.conn.write(first.format())
+        batch: list[str] = []
+        size = 0
+        for line in lines:
+            batch.append(line)
+            size += len(line) + 2
+            if size >= LISTING_PIECE:
+                self.conn.write(piece(batch))
+                batch, size = [], 0
+                await self.conn.drain()
+        self.conn.write(piece(batch) + encoder.end())
 
     async def do_retr(self, cmd: Command) -> None:
         await self._send_message(int(cmd.args[0]), None)
