@@ -12,6 +12,7 @@ Errors name the file, the key, what was given and what was expected, and are
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import socket
 import tomllib
@@ -59,6 +60,31 @@ def default_listen(service: str) -> str:
     return f"0.0.0.0:{standard}" if _is_root() else f"127.0.0.1:{twin}"
 
 
+def _listen_left_out(listen: Any) -> dict[str, str | bool]:
+    """What the listeners missing from a ``[listen]`` table bind (ListenConfig's doc):
+    the one host the named ones use, else off. A missing listener must not open
+    0.0.0.0 when the admin put every other one on loopback."""
+    if not isinstance(listen, dict):
+        return {}
+    hosts = set()
+    for name, value in listen.items():
+        if name in SERVICE_PORTS and isinstance(value, str):
+            try:
+                hosts.add(parse_hostport(value)[0])
+            except ConfigError:
+                return {}  # reported with its key by _validate
+    if not hosts:
+        return {}  # nothing named (or all false): the defaults
+    host = hosts.pop() if len(hosts) == 1 else None
+    out: dict[str, str | bool] = {}
+    for service, (standard, twin) in SERVICE_PORTS.items():
+        if service not in listen:
+            port = standard if _is_root() else twin
+            bracketed = f"[{host}]" if host and ":" in host else host
+            out[service] = f"{bracketed}:{port}" if host else False
+    return out
+
+
 def _doc(text: str, **extra: Any) -> dict[str, Any]:
     return {"doc": text, **extra}
 
@@ -73,7 +99,12 @@ def _listener(service: str, what: str) -> Any:
 
 @dataclass(frozen=True)
 class ListenConfig:
-    """Where each server listens: ``"HOST:PORT"``, or ``false`` to switch it off."""
+    """Where each server listens: ``"HOST:PORT"``, or ``false`` to switch it off.
+
+    A listener left out of ``[listen]`` binds the host the named ones use, on its own
+    default port (every named one on 127.0.0.1: it too, never 0.0.0.0); when the named
+    ones use different hosts, a listener left out is off. With none named: the defaults
+    below."""
 
     smtp: str | bool = _listener("smtp", "Inbound SMTP (MX) listener")
     submission: str | bool = _listener("submission", "Submission with STARTTLS (RFC 6409)")
@@ -93,6 +124,28 @@ class ListenConfig:
                 continue
             out[f.name] = parse_hostport(str(value), key=f"listen.{f.name}")
         return out
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The process: who ``mailtool serve`` runs as once its ports are bound."""
+
+    user: str = field(
+        default="mailtool",
+        metadata=_doc(
+            "Started as root, serve binds its ports, then runs as this user (its data dir is "
+            'chowned to it, files 0600, directories 0700); "root" keeps root (not '
+            "recommended). Not root: ignored. CLI commands run as root act as the data dir's "
+            "owner."
+        ),
+    )
+    create_user: bool = field(
+        default=True,
+        metadata=_doc(
+            "Create a missing user as a system user with no shell and no home (useradd "
+            "--system); false: serve exits 1 and prints the command to create it."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -547,6 +600,7 @@ class Config:
         default_factory=socket.gethostname,
         metadata=_doc("Our name in SMTP greetings, Received: headers and the certificate."),
     )
+    server: ServerConfig = field(default_factory=ServerConfig)
     listen: ListenConfig = field(default_factory=ListenConfig)
     tls: TLSConfig = field(default_factory=TLSConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
@@ -711,6 +765,9 @@ def _validate(cfg: Config) -> None:
 
 def from_dict(data: dict[str, Any], *, source: str | None = None) -> Config:
     """Build a :class:`Config` from parsed TOML, validating every key."""
+    left_out = _listen_left_out(data.get("listen"))
+    if left_out:
+        data = {**data, "listen": {**data["listen"], **left_out}}
     cfg = _build(Config, data, "", source)
     cfg = dataclasses.replace(cfg, source=source)
     _validate(cfg)
@@ -822,7 +879,8 @@ def reference_markdown() -> str:
             f"| `{f.name}` | {_type_name(hints[f.name])} | see meaning | {f.metadata['doc']} |"
         )
     for name, cls in sections:
-        lines += ["", f"## `{name}`", "", (cls.__doc__ or "").strip(), ""]
+        # cleandoc: a docstring's later lines are indented (a code block in Markdown)
+        lines += ["", f"## `{name}`", "", inspect.cleandoc(cls.__doc__ or ""), ""]
         lines += ["| key | type | default | meaning |", "|---|---|---|---|"]
         sub_hints = typing.get_type_hints(cls)
         for sub in dataclasses.fields(cls):

@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from mailtool import privsep
 from mailtool.config import Config
-from mailtool.errors import ServiceError
+from mailtool.errors import MailtoolError, ServiceError
 from mailtool.net.connection import ConnectionLimits
 from mailtool.net.limits import ConnectionLimiter, LoginThrottle
 from mailtool.net.log import log_event
@@ -167,6 +168,13 @@ def check_data_dir(path: Path) -> None:
         ) from None
 
 
+def unreadable_certs(certs: CertStore) -> str | None:
+    """The certificate and key files this process can no longer read (comma-separated):
+    after the privilege drop a key left root's cannot be reloaded on SIGHUP."""
+    names = [str(p) for p in (certs.cert, certs.key) if not os.access(p, os.R_OK)]
+    return ",".join(names) or None
+
+
 def write_listeners(path: Path, bound: dict[str, tuple[str, int]]) -> None:
     """``run/listeners.json``: service -> "host:port", written atomically."""
     data = {name: _hostport(host, port) for name, (host, port) in bound.items()}
@@ -200,8 +208,19 @@ class MailServer:
         self._tasks: list[asyncio.Task[None]] = []
         self.workers: list[asyncio.subprocess.Process] = []
         self.ctx: ServerContext | None = None
+        #: who serve runs as once its listeners are bound (None: started as that user)
+        self.user: privsep.ServiceUser | None = None
+        self._code_places: list[Path] = []
 
     def prepare(self) -> ServerContext:
+        # the service user first: a missing one with create_user = false exits before
+        # anything is written (a worker's main process has created it already)
+        if privsep.wants_drop(self.config.server.user):
+            self.user = privsep.service_user(
+                self.config.server.user,
+                create=self.config.server.create_user and self.worker is None,
+            )
+            self._code_places = privsep.code_places()
         check_data_dir(self.data_dir)
         certs = CertStore.open(
             self.config.tls.cert, self.config.tls.key, self.data_dir, self.config.hostname
@@ -236,16 +255,52 @@ class MailServer:
                     f"or set it to false"
                 ) from None
             self.services[name] = service
+        if self.worker is None:
+            await self._start_workers(ctx)  # as root still: they bind the SMTP ports too
+        try:
+            self._become_service_user()
+        except Exception:
+            await self.stop()
+            raise
         for factory in ctx._background:
             self._tasks.append(asyncio.create_task(factory()))
         if self.worker is None:
-            await self._start_workers(ctx)
             write_listeners(self.data_dir / "run" / "listeners.json", self.bound)
         log_event(
             "server.start", listeners=",".join(f"{k}={h}:{p}" for k, (h, p) in self.bound.items()),
             worker=self.worker, loop=type(asyncio.get_running_loop()).__module__.split(".")[0],
         )
         return self.bound
+
+    def _become_service_user(self) -> None:
+        """Every listener is bound (and, in the main process, the workers started): the data
+        dir tree goes to the service user, 0600/0700, then root is given up (privsep)."""
+        if self.worker is None:
+            fix = privsep.hand_over_data_dir(self.data_dir, self.user)
+            if fix.chowned or fix.chmodded:
+                log_event("server.data_dir_fixed", path=str(self.data_dir),
+                          chowned=fix.chowned, chmodded=fix.chmodded)  # fmt: skip
+        if self.user is None:
+            if privsep.is_root():
+                log_event("server.root", user="root", level=logging.WARNING,
+                          note="[server] user = root: serve keeps root privileges")  # fmt: skip
+            return
+        privsep.drop_to(self.user)
+        problem = privsep.reach_problem(self.data_dir, self._code_places)
+        if problem is not None:
+            raise ServiceError(
+                f"the service user {self.user.name} cannot use {problem}; "
+                "or set another [server] user"
+            )
+        log_event("server.user", user=self.user.name, uid=self.user.uid, gid=self.user.gid,
+                  worker=self.worker)  # fmt: skip
+        assert self.ctx is not None
+        unreadable = unreadable_certs(self.ctx.certs)
+        if unreadable:  # said now, not first at the next SIGHUP
+            log_event(
+                "tls.reload_unavailable", files=unreadable, level=logging.WARNING,
+                note=f"not readable by {self.user.name}: SIGHUP cannot reload them",
+            )  # fmt: skip
 
     async def _start_workers(self, ctx: ServerContext) -> None:
         """``smtp_workers - 1`` processes on the SMTP ports just bound (see the docstring)."""
@@ -284,7 +339,9 @@ class MailServer:
     def signal_workers(self, signum: int) -> None:
         for proc in self.workers:
             if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
+                # PermissionError: a worker still root, not yet past its own privilege drop
+                # (it stops by itself once this process is gone: _watch_parent)
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     proc.send_signal(signum)
 
     async def _stop_workers(self, grace: float) -> None:
@@ -293,7 +350,7 @@ class MailServer:
             try:
                 await asyncio.wait_for(proc.wait(), grace + 5)
             except TimeoutError:
-                with contextlib.suppress(ProcessLookupError):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     proc.kill()
                 await proc.wait()
         self.workers.clear()
@@ -368,6 +425,14 @@ async def run(
 
     def reload_certs() -> None:
         server.signal_workers(signal.SIGHUP)
+        unreadable = unreadable_certs(certs)
+        if unreadable:  # the key stayed root's after the privilege drop (privsep)
+            log_event(
+                "tls.reload_failed", files=unreadable, level=logging.WARNING,
+                error=f"not readable by {server.config.server.user}, the service user; the "
+                "loaded certificate stays (make them readable to it, or restart)",
+            )  # fmt: skip
+            return
         try:
             certs.reload()
             log_event("tls.reload", cert=str(certs.cert), fingerprint=certs.fingerprint)
@@ -405,4 +470,9 @@ def worker_main() -> None:
     data["listen"] = {name: spec["listen"].get(name, False) for name in data["listen"]}
     setup_logging()
     config = from_dict(data, source=spec["source"])
-    run_loop(run(config, worker=spec["token"], parent=spec["parent"]))
+    try:
+        run_loop(run(config, worker=spec["token"], parent=spec["parent"]))
+    except MailtoolError as exc:  # said once, by the main process too (no traceback)
+        log_event("server.worker_failed", worker=spec["token"], error=str(exc),
+                  level=logging.ERROR)  # fmt: skip
+        sys.exit(exc.exit_code)

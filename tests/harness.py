@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -59,6 +60,9 @@ class MailtoolServer:
         self.config_path = self.workdir / "mailtool.toml"
         self.host = host
         self.env = {**os.environ, **(env or {})}
+        #: the interpreter of ``serve`` and ``cli`` (the privsep tests may need one the
+        #: service user can read)
+        self.python = sys.executable
         wanted = set(services)
         listen = {s: (f"{host}:0" if s in wanted else False) for s in SERVICES}
         cfg: dict[str, Any] = {
@@ -66,6 +70,10 @@ class MailtoolServer:
             "hostname": "mail.test",
             "listen": listen,
             "security": {"plaintext_auth_on_loopback": False, "login_failure_delay": 0.1},
+            # run as whoever runs the tests (as root: no privilege drop, whose data dir under
+            # pytest's 0700 tmp would be out of the service user's reach); the privsep tests
+            # name their own service user
+            "server": {"user": pwd.getpwuid(os.geteuid()).pw_name},
         }
         for key, value in (config or {}).items():
             if isinstance(value, Mapping):
@@ -90,7 +98,7 @@ class MailtoolServer:
         listeners.unlink(missing_ok=True)
         self.log_path = self.workdir / f"serve-{int(time.time() * 1000)}.log"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mailtool", "--config", str(self.config_path), "serve"],
+            [self.python, "-m", "mailtool", "--config", str(self.config_path), "serve"],
             stdout=subprocess.DEVNULL,
             stderr=open(self.log_path, "wb"),  # noqa: SIM115 - the child owns it
             env=self.env,
@@ -152,7 +160,7 @@ class MailtoolServer:
     ) -> subprocess.CompletedProcess[str]:
         """Run ``mailtool --config ... ARGS`` against this server's data dir."""
         result = subprocess.run(
-            [sys.executable, "-m", "mailtool", "--config", str(self.config_path), *args],
+            [self.python, "-m", "mailtool", "--config", str(self.config_path), *args],
             input=input,
             capture_output=True,
             text=True,

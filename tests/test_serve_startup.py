@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import re
 import signal
 import subprocess
@@ -26,6 +28,7 @@ def run_serve(tmp_path: Path, data_dir: Path, **kwargs) -> subprocess.Popen[str]
                 "data_dir": str(data_dir),
                 "hostname": "mx.startup.test",
                 "listen": {s: False for s in SERVICES},
+                "server": {"user": pwd.getpwuid(os.geteuid()).pw_name},  # see harness.py
             }
         )
     )
@@ -34,7 +37,7 @@ def run_serve(tmp_path: Path, data_dir: Path, **kwargs) -> subprocess.Popen[str]
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**__import__("os").environ, "COLUMNS": "200"},
+        env={**os.environ, "COLUMNS": "200"},
         **kwargs,
     )
 

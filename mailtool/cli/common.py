@@ -9,11 +9,24 @@ import click
 
 from mailtool import config as config_mod
 
+#: commands that write the data dir: run as root, they act as its owner (privsep)
+DATA_DIR_COMMANDS = frozenset({"domain", "user", "alias", "sieve", "queue", "dkim"})
+
 
 def load_config(ctx: click.Context) -> config_mod.Config:
-    """The effective config for this invocation (global --config / --data-dir applied)."""
-    obj = ctx.find_root().obj or {}
-    return config_mod.load(obj.get("config_path"), data_dir=obj.get("data_dir"))
+    """The effective config for this invocation (global --config / --data-dir applied).
+
+    A command in :data:`DATA_DIR_COMMANDS` run as root becomes the data dir's owner
+    here, before it opens anything in it: no root-owned file is left behind for the
+    server (running as its service user) to trip over."""
+    root = ctx.find_root()
+    obj = root.obj or {}
+    cfg = config_mod.load(obj.get("config_path"), data_dir=obj.get("data_dir"))
+    if root.invoked_subcommand in DATA_DIR_COMMANDS:
+        from mailtool.privsep import act_as_owner
+
+        act_as_owner(cfg.data_path)
+    return cfg
 
 
 def json_option(func: Any) -> Any:

@@ -92,4 +92,9 @@ def cli(ctx: click.Context, config_path: str | None, data_dir: str | None) -> No
 
 def main() -> None:
     """Console-script entry point."""
+    import os
+
+    # files 0600, directories 0700 (DESIGN principle 7): what the CLI writes in the data
+    # dir must not be readable by other local users, whatever the caller's umask
+    os.umask(0o077)
     cli(prog_name="mailtool")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from mailtool.cli.common import load_config
@@ -63,6 +65,10 @@ def serve(ctx: click.Context) -> None:
     DATA_DIR/run/listeners.json. SIGHUP re-reads the certificate. The event
     loop is uvloop when installed; MAILTOOL_EVENT_LOOP=asyncio picks asyncio's own.
 
+    Started as root, serve binds its ports and then runs as [server] user
+    (default mailtool, created as a system user when missing), which owns the
+    data dir (files 0600, directories 0700).
+
     \b
     Examples:
       mailtool serve
@@ -71,7 +77,9 @@ def serve(ctx: click.Context) -> None:
     """
     from mailtool import server
     from mailtool.net.log import setup_logging
+    from mailtool.store.datadir import PRIVATE_UMASK
 
+    os.umask(PRIVATE_UMASK)  # files 0600, directories 0700, whoever calls us (privsep)
     cfg = load_config(ctx)
     setup_logging()
     server.run_loop(server.run(cfg, on_started=_panel))

@@ -210,7 +210,8 @@ def global_set(ctx: click.Context, file: str) -> None:
     Example:
       mailtool sieve global set global.sieve
     """
-    _scripts(ctx).set_global(_checked(file))
+    text = _checked(file)  # read before _scripts: that may give up root (privsep)
+    _scripts(ctx).set_global(text)
     click.echo("global script installed")
 
 

@@ -90,7 +90,8 @@ def generate_self_signed(hostname: str, cert_path: Path, key_path: Path) -> None
         serialization.NoEncryption(),
     )
     _write_private(key_path, key_pem)
-    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    # public, but 0600 like every file in the data dir (DESIGN principle 7)
+    _write_private(cert_path, cert.public_bytes(serialization.Encoding.PEM))
 
 
 def _write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
@@ -111,14 +112,18 @@ class CertStore:
     key: Path
     generated: bool
     context: ssl.SSLContext
+    #: of the certificate last loaded: kept, since serve may not read the file again once
+    #: it has given up root
+    loaded_fingerprint: str = ""
 
     @property
     def fingerprint(self) -> str:
-        return fingerprint(self.cert)
+        return self.loaded_fingerprint or fingerprint(self.cert)
 
     def reload(self) -> None:
         """Re-read cert and key into the live context (SIGHUP)."""
         _load(self.context, self.cert, self.key)
+        self.loaded_fingerprint = fingerprint(self.cert)
 
     @classmethod
     def open(cls, cert: str, key: str, data_dir: Path, hostname: str) -> CertStore:
@@ -133,4 +138,5 @@ class CertStore:
             if not (cert_path.exists() and key_path.exists()):
                 generate_self_signed(hostname, cert_path, key_path)
                 generated = True
-        return cls(cert_path, key_path, generated, server_context(cert_path, key_path))
+        context = server_context(cert_path, key_path)
+        return cls(cert_path, key_path, generated, context, fingerprint(cert_path))

@@ -26,6 +26,7 @@ PACKAGES = {
     "sieve-connect": "sieve-connect",
     "clamd": "clamav-daemon",
     "spamd": "spamd",
+    "systemd-analyze": "systemd",
 }
 
 SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")

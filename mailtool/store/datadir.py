@@ -1,0 +1,94 @@
+"""The data dir's ownership and modes (DESIGN principle 7: files 0600, directories 0700).
+
+New files get those modes from the process umask (077, set by the CLI entry point and
+``serve``); :func:`secure_tree` fixes what is already there: files written by older
+versions (0644 / 0755), or as root before the first ``serve`` (``mailtool domain add``
+on a fresh machine), are handed to the service user.
+
+The tree is walked as root while the service user (who may be compromised) can write
+in it, so nothing here follows a symbolic link: directories are walked by file
+descriptor (:func:`os.fwalk`), owners are changed with ``lchown`` semantics, modes
+through a descriptor opened with ``O_NOFOLLOW``, and symbolic links, sockets and
+FIFOs are left as they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+#: the umask every process that writes the data dir runs with
+PRIVATE_UMASK = 0o077
+#: owner permissions only
+OWNER_ONLY = 0o700
+
+
+@dataclass
+class TreeFix:
+    """What :func:`secure_tree` changed (for the log)."""
+
+    chowned: int = 0
+    chmodded: int = 0
+
+
+def private_mode(mode: int) -> int:
+    """``mode`` without group and other bits; a directory always keeps rwx for its owner."""
+    if stat.S_ISDIR(mode):
+        return OWNER_ONLY
+    return stat.S_IMODE(mode) & OWNER_ONLY
+
+
+def secure_tree(root: Path, uid: int | None = None, gid: int | None = None) -> TreeFix:
+    """Give every file and directory under ``root`` (``root`` included) mode 0600/0700
+    (owner bits kept) and, when ``uid`` is given, that owner and ``gid``."""
+    fix = TreeFix()
+    root = Path(root).resolve()
+    for _dirpath, _dirnames, filenames, dir_fd in os.fwalk(root, follow_symlinks=False):
+        # a directory is fixed through the descriptor fwalk opened it by (follow_symlinks=
+        # False: a link to a directory is listed in dirnames but never entered)
+        _fix_fd(dir_fd, uid, gid, fix)
+        for name in filenames:
+            _fix_entry(name, dir_fd, uid, gid, fix)
+    return fix
+
+
+def _fix_entry(name: str, dir_fd: int, uid: int | None, gid: int | None, fix: TreeFix) -> None:
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return  # removed while we walk (a server or CLI is running)
+    if not stat.S_ISREG(st.st_mode):
+        return  # a symbolic link, socket or FIFO: never followed, never changed
+    if not _needs_fix(st, uid, gid):
+        return
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+    try:
+        fd = os.open(name, flags, dir_fd=dir_fd)
+    except (FileNotFoundError, OSError):
+        return  # gone, or swapped for a link since the stat (O_NOFOLLOW: ELOOP)
+    try:
+        _fix_fd(fd, uid, gid, fix)
+    finally:
+        os.close(fd)
+
+
+def _needs_fix(st: os.stat_result, uid: int | None, gid: int | None) -> bool:
+    if uid is not None and (st.st_uid, st.st_gid) != (uid, gid):
+        return True
+    return stat.S_IMODE(st.st_mode) != private_mode(st.st_mode)
+
+
+def _fix_fd(fd: int, uid: int | None, gid: int | None, fix: TreeFix) -> None:
+    st = os.fstat(fd)
+    if uid is not None and gid is not None and (st.st_uid, st.st_gid) != (uid, gid):
+        os.fchown(fd, uid, gid)
+        fix.chowned += 1
+    wanted = private_mode(st.st_mode)
+    if stat.S_IMODE(st.st_mode) != wanted:
+        # not ours (serve not started as root): leave it, the store reports what it cannot open
+        with contextlib.suppress(PermissionError):
+            os.fchmod(fd, wanted)
+            fix.chmodded += 1
