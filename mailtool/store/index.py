@@ -248,6 +248,9 @@ class Index:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        #: called after every commit that changes what clients see (messages, flags,
+        #: folders): the store pokes other processes' IDLE sessions from here
+        self.on_commit: Callable[[], None] | None = None
         boot = _boot_id()
         self._db = Database(self.path, _SCHEMA, synchronous="FULL" if boot is None else "NORMAL")
         columns = {r["name"] for r in self._db.query("PRAGMA table_info(folders)")}
@@ -270,6 +273,16 @@ class Index:
 
     def close(self) -> None:
         self._db.close()
+
+    def data_version(self) -> int:
+        """Changes when another connection (process) commits, never for our own
+        commits (SQLite ``PRAGMA data_version``): tells another process's poke from ours."""
+        row = self._db.one("PRAGMA data_version")
+        return int(row[0]) if row is not None else 0
+
+    def _committed(self) -> None:
+        if self.on_commit is not None:
+            self.on_commit()
 
     # ------------------------------------------------------------------ numbers
 
@@ -295,7 +308,9 @@ class Index:
         while True:
             try:
                 with self._db.write() as tx:
-                    return work(tx)
+                    result = work(tx)
+                self._committed()
+                return result
             except _ReserveFirst as need:
                 with self._db.write(durable=True) as tx:
                     tx.execute(
@@ -323,10 +338,12 @@ class Index:
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('uidvalidity', ?)", (uidvalidity,)
             )
             tx.execute("INSERT INTO folders (name, uidvalidity) VALUES (?, ?)", (name, uidvalidity))
+        self._committed()
 
     def remove_folder(self, name: str) -> None:
         with self._db.write() as tx:
             tx.execute("DELETE FROM folders WHERE name = ?", (name,))
+        self._committed()
 
     def rename_folders(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Rename folder rows (UIDs, UIDVALIDITY and flags go with them)."""
@@ -334,6 +351,7 @@ class Index:
             for old, new in pairs:
                 tx.execute("DELETE FROM folders WHERE name = ?", (new,))
                 tx.execute("UPDATE folders SET name = ? WHERE name = ?", (new, old))
+        self._committed()
 
     def set_subscribed(self, name: str, subscribed: bool) -> None:
         with self._db.write() as tx:

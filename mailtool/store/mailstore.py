@@ -19,6 +19,7 @@ long, never a message lost or doubled.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -44,6 +45,7 @@ from mailtool.store.maildir import (
     size_in_name,
     split_filename,
 )
+from mailtool.store.notify import ChangeNotifier
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +62,8 @@ def crlf_size(data: bytes) -> int:
 
 @dataclass(frozen=True)
 class Change:
-    """What a watcher is told: ``kind`` is append, flags, expunge or folders."""
+    """What a watcher is told: ``kind`` is append, flags, expunge or folders; or
+    external (another process committed something: ``folder`` is empty)."""
 
     folder: str
     kind: str
@@ -101,6 +104,8 @@ class MailStore:
         self.accounts = accounts
         self._users: dict[str, UserMail] = {}
         self._lock = threading.Lock()
+        #: other processes' changes reach this one's watchers (IDLE) through it
+        self.notifier = ChangeNotifier(self.root)
 
     def user(self, address: str, *, create: bool = False) -> UserMail:
         """The mail of ``address`` (NotFound if it has no Maildir, unless ``create``)."""
@@ -118,6 +123,7 @@ class MailStore:
             return mail
 
     def close(self) -> None:
+        self.notifier.close()
         with self._lock:
             for mail in self._users.values():
                 mail.index.close()
@@ -131,8 +137,12 @@ class UserMail:
         self.address = address
         self.maildir = Maildir(root)
         self.index = Index(root / INDEX_FILE)
+        # every commit tells the other processes (mailtool.store.notify), whoever made it
+        self.index.on_commit = functools.partial(store.notifier.poke, address)
         self._store = store
         self._watchers: list[Watcher] = []
+        self._unsubscribe: Callable[[], None] | None = None
+        self._data_version = 0
         self.lock = threading.RLock()
         #: index entries of new files, committed together when deliveries overlap
         self._index_adds: Batcher[tuple[str, NewMessage], MessageInfo] = Batcher(
@@ -166,21 +176,44 @@ class UserMail:
     # ---- notifications
 
     def watch(self, callback: Watcher) -> Callable[[], None]:
-        """Call ``callback(Change)`` after every change made in this process; returns unwatch.
+        """Call ``callback(Change)`` after every change; returns unwatch.
 
-        Called synchronously in the thread that made the change: an asyncio
-        server should hand it to its loop (``loop.call_soon_threadsafe``).
-        Changes by other processes show up as a higher HIGHESTMODSEQ after sync().
+        Changes made in this process: called synchronously in the thread that made
+        the change, with what changed. Changes committed by another process (SMTP
+        workers, the CLI): called in the notifier's thread with kind ``external``
+        and no folder (look at what changed with ``changes_since``). Either way an
+        asyncio server should hand it to its loop (``loop.call_soon_threadsafe``).
         """
         with self.lock:
             self._watchers.append(callback)
+            first = self._unsubscribe is None
+            if first:
+                self._data_version = self.index.data_version()
+                self._unsubscribe = lambda: None  # taken; the real one below
+        if first:
+            unsubscribe = self._store.notifier.subscribe(self.address, self._changed_elsewhere)
+            with self.lock:
+                self._unsubscribe = unsubscribe
 
         def unwatch() -> None:
             with self.lock:
                 if callback in self._watchers:
                     self._watchers.remove(callback)
+                if self._watchers or self._unsubscribe is None:
+                    return
+                unsubscribe, self._unsubscribe = self._unsubscribe, None
+            unsubscribe()
 
         return unwatch
+
+    def _changed_elsewhere(self) -> None:
+        """A poke for this user (the notifier's thread): tell the watchers if another
+        connection committed since we last looked; our own pokes come back here too."""
+        version = self.index.data_version()
+        if version == self._data_version:
+            return
+        self._data_version = version
+        self._notify("", "external", (), 0)
 
     def _notify(self, folder: str, kind: str, uids: Iterable[int], modseq: int) -> None:
         change = Change(folder, kind, tuple(uids), modseq)
