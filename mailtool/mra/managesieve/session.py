@@ -33,6 +33,7 @@ from mailtool.net.connection import (
 )
 from mailtool.net.limits import is_loopback
 from mailtool.net.log import log_event
+from mailtool.net.login import THROTTLED, LoginRefused
 from mailtool.protocol.sasl import (
     MAX_SASL_LINE,
     Done,
@@ -42,7 +43,6 @@ from mailtool.protocol.sasl import (
     decode_initial_response,
     decode_response,
     encode_challenge,
-    server_mechanism,
 )
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ class Session:
                 self.waiting = True
                 try:
                     cmd = await read_command(
-                        self.conn, max_line=server.max_line, max_literal=server.max_literal,
+                        self.conn, max_line=server.max_line, max_literal=self.max_literal,
                         timeout=server.idle_timeout,
                     )  # fmt: skip
                 except BadLiteral as exc:
@@ -150,6 +150,12 @@ class Session:
             self.conn.outcome = "write-timeout"  # it stopped reading our answers
         except (_Close, ConnectionClosed, ConnectionError):
             pass
+
+    @property
+    def max_literal(self) -> int:
+        """Scripts after login; before it only a SASL string, so a client that never
+        logs in cannot make us hold ``sieve.max_script_size`` per connection."""
+        return self.server.max_literal if self.user is not None else MAX_SASL_LINE
 
     def shutdown(self) -> None:
         """The server is stopping: a session waiting for a command gets BYE and is
@@ -228,38 +234,39 @@ class Session:
         if mech_name not in SASL_MECHANISMS:
             self.send(resp("NO", f"unsupported mechanism {mech_name[:40]}"))
             return
-        throttle = self.server.throttle
-        if not throttle.allowed(self.conn.peer_ip):
-            await asyncio.sleep(throttle.delay)
-            self.send(resp("NO", "Too many failed logins, try again later", "TRYLATER"))
+        try:  # every step in the login gate's pool, throttled per (IP, account)
+            async with self.server.login_gate.attempt(self.conn.peer_ip) as attempt:
+                mech = attempt.mechanism(mech_name, self.server.accounts)
+                out = await attempt.step(mech, decode_initial_response(initial))
+                while not isinstance(out, Done):
+                    # RFC 5804 §2.1: challenges and responses are strings
+                    self.send(quoted(encode_challenge(out).decode()) + b"\r\n")
+                    await self.conn.drain()
+                    reply = await read_tokens(
+                        self.conn, max_line=MAX_SASL_LINE + 4, max_literal=MAX_SASL_LINE,
+                        timeout=self.server.idle_timeout,
+                    )  # fmt: skip
+                    if len(reply) != 1:
+                        raise BadCommand("one string expected")
+                    out = await attempt.step(mech, decode_response(reply[0]))
+                if out.authzid and out.authzid.lower() != out.authcid.lower():
+                    await attempt.failed()
+                    self.login_failed(out.authcid, "authzid")
+                    return
+                attempt.succeeded()
+        except LoginRefused as exc:
+            # RFC 5804 §1.3: TRYLATER, a temporary condition; nothing was checked
+            log_event("managesieve.login", id=self.conn.id, peer=self.conn.peer_ip,
+                      outcome=exc.reason, level=logging.WARNING)  # fmt: skip
+            why = "Too many failed logins" if exc.reason == THROTTLED else "Too many logins at once"
+            self.send(resp("NO", f"{why}, try again later", "TRYLATER"))
             return
-        accounts = self.server.accounts
-        mech = server_mechanism(
-            mech_name, verify=accounts.verify_password, lookup=accounts.scram_credentials
-        )
-        try:
-            out = await asyncio.to_thread(mech.step, decode_initial_response(initial))
-            while not isinstance(out, Done):
-                # RFC 5804 §2.1: challenges and responses are strings
-                self.send(quoted(encode_challenge(out).decode()) + b"\r\n")
-                await self.conn.drain()
-                reply = await read_tokens(
-                    self.conn, max_line=MAX_SASL_LINE + 4, max_literal=MAX_SASL_LINE,
-                    timeout=self.server.idle_timeout,
-                )  # fmt: skip
-                if len(reply) != 1:
-                    raise BadCommand("one string expected")
-                out = await asyncio.to_thread(mech.step, decode_response(reply[0]))
         except SaslCancelled:
             self.send(resp("NO", "Authentication cancelled"))
             return
         except (SaslAuthFailed, SaslError, BadCommand) as exc:
-            await self.login_failed(None, type(exc).__name__)
+            self.login_failed(None, type(exc).__name__)  # a failure: counted by the gate
             return
-        if out.authzid and out.authzid.lower() != out.authcid.lower():
-            await self.login_failed(out.authcid, "authzid")
-            return
-        throttle.succeeded(self.conn.peer_ip)
         self.user = self.server.canonical_user(out.authcid)
         self.conn.user = self.user
         self.conn.set_deadline(None)  # logged in: the idle timer alone from now on
@@ -267,11 +274,9 @@ class Session:
                   outcome="ok")  # fmt: skip
         self.send(resp("OK", "Logged in"))
 
-    async def login_failed(self, user: str | None, reason: str) -> None:
-        self.server.throttle.failed(self.conn.peer_ip)
+    def login_failed(self, user: str | None, reason: str) -> None:
         log_event("managesieve.login", id=self.conn.id, peer=self.conn.peer_ip, user=user,
                   outcome=reason, level=logging.WARNING)  # fmt: skip
-        await asyncio.sleep(self.server.throttle.delay)
         self.send(resp("NO", "Authentication failed"))
 
     # ---------------------------------------------------------------- scripts

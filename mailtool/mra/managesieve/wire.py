@@ -8,9 +8,10 @@ client cannot make us buffer more than the largest script we accept.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
-from mailtool.net.connection import Connection
+from mailtool.net.connection import Connection, ReadTimeout
 
 #: RFC 5804 §4: quoted strings are limited to 1024 octets
 MAX_QUOTED = 1024
@@ -108,10 +109,21 @@ async def read_command(
 async def read_tokens(
     conn: Connection, *, max_line: int, max_literal: int, timeout: float
 ) -> list[str]:
-    """One logical line's tokens, literals included (as read_command, without meaning)."""
+    """One logical line's tokens, literals included (as read_command, without meaning).
+
+    The whole of it, literals too, must arrive within ``timeout`` seconds: the idle
+    timer runs from the last complete command, a trickle cannot stretch it."""
+    try:
+        async with asyncio.timeout(timeout):
+            return await _read_tokens(conn, max_line, max_literal)
+    except TimeoutError:
+        raise ReadTimeout from None
+
+
+async def _read_tokens(conn: Connection, max_line: int, max_literal: int) -> list[str]:
     tokens: list[str] = []
     while True:
-        raw = await conn.read_line(max_line, timeout)
+        raw = await conn.read_line(max_line)
         try:
             line = raw.decode("utf-8").rstrip("\r\n")
         except UnicodeDecodeError:
@@ -127,7 +139,7 @@ async def read_tokens(
             # already sends the octets ({N+}): we cannot skip them cheaply, so the
             # connection ends (the caller answers BYE)
             raise BadLiteral(f"literal of {literal} octets is over the limit of {max_literal}")
-        data = await conn.read_exactly(literal, timeout)
+        data = await conn.read_exactly(literal)
         try:
             tokens.append(data.decode("utf-8"))
         except UnicodeDecodeError:

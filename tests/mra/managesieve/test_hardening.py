@@ -31,6 +31,7 @@ from tests.mra.pop3.test_hardening import (
 
 LOGIN_TIMEOUT = 2.0
 WRITE_TIMEOUT = 2.0
+IDLE_TIMEOUT = 4.0
 MAX_SCRIPT = 250_000
 
 
@@ -47,7 +48,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailtoolServer]
         services=("managesieve",),
         config={
             "security": {"plaintext_auth_on_loopback": True},
-            "limits": {"login_timeout": LOGIN_TIMEOUT, "write_timeout": WRITE_TIMEOUT},
+            "limits": {
+                "login_timeout": LOGIN_TIMEOUT,
+                "write_timeout": WRITE_TIMEOUT,
+                "imap_idle_timeout": IDLE_TIMEOUT,  # ManageSieve's autologout too
+            },
             "sieve": {"max_script_size": MAX_SCRIPT},
         },
     ).start()
@@ -103,11 +108,24 @@ def test_a_huge_literal_is_refused_before_it_is_read(
     logged_in(server).close()  # still serving
 
 
-def test_a_huge_literal_before_login_is_refused_too(server: MailtoolServer) -> None:
+@pytest.mark.parametrize("size", [999_999_999, 20_000])
+def test_a_literal_before_login_is_bounded_by_sasl_not_by_scripts(
+    server: MailtoolServer, size: int
+) -> None:
+    """Before login only a SASL string may come as a literal: 20,000 octets (under the
+    250 kB script limit, over a SASL line) end the connection too."""
     c = Client(port(server))
-    c.send(b'AUTHENTICATE "PLAIN" {999999999+}\r\n')
+    c.send(b'AUTHENTICATE "PLAIN" {%d+}\r\n' % size)
     _, final = c.response()
     assert final.startswith(b"BYE"), final
+    c.close()
+
+
+def test_a_sasl_literal_before_login_is_still_accepted(server: MailtoolServer) -> None:
+    c = Client(port(server))
+    token = plain_token().encode()
+    _, final = c.cmd(b'AUTHENTICATE "PLAIN" {%d+}\r\n' % len(token) + token)
+    assert final.startswith(b"OK"), final
     c.close()
 
 
@@ -187,6 +205,21 @@ def test_the_deadline_ends_at_login(server: MailtoolServer) -> None:
     assert c.cmd("NOOP")[1].startswith(b"OK")
     assert c.cmd("LOGOUT")[1].startswith(b"OK")
     c.close()
+
+
+def test_after_login_a_trickled_script_meets_the_idle_timer(server: MailtoolServer) -> None:
+    """The autologout timer runs from the last complete command: a PUTSCRIPT whose
+    literal trickles in is dropped with BYE, and nothing is stored."""
+    c = logged_in(server)
+    c.send(b'PUTSCRIPT "slow" {1000+}\r\n')
+    received, how = trickle(c.sock, itertools.repeat(ord("#")), 0.5, most=30)  # type: ignore[arg-type]
+    c.close()
+    assert how in ("eof", "reset"), "still connected after 15 s of trickling"
+    assert received.startswith(b"BYE"), received
+    other = logged_in(server)
+    names = other.cmd("LISTSCRIPTS")[0]
+    other.close()
+    assert not any(b"slow" in n for n in names)
 
 
 def test_the_deadline_holds_across_starttls(server: MailtoolServer) -> None:
