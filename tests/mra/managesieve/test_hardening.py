@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import ssl
 import time
 from collections.abc import Iterator
 
@@ -230,6 +231,24 @@ def test_the_deadline_holds_across_starttls(server: MailtoolServer) -> None:
     rest, how = read_to_end(c.sock, LOGIN_TIMEOUT + 5)  # type: ignore[arg-type]
     c.close()
     assert how == "eof" and rest.startswith(b"BYE"), (rest, how)
+
+
+def test_commands_pipelined_after_starttls_are_not_executed(server: MailtoolServer) -> None:
+    """RFC 5804 §2.2 / STARTTLS command injection: plaintext sent behind STARTTLS is
+    dropped with the plaintext buffer, never run inside TLS."""
+    c = Client(port(server))
+    c.send(f'STARTTLS\r\nAUTHENTICATE "PLAIN" "{plain_token()}"\r\n'.encode())
+    assert c.response()[1].startswith(b"OK")
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    c.sock = ctx.wrap_socket(c.sock, server_hostname="localhost")
+    c.file = c.sock.makefile("rb")
+    lines, final = c.response()  # RFC 5804 §2.2: capabilities again, over TLS
+    assert final.startswith(b"OK") and not any(b"OWNER" in x for x in lines)
+    assert c.cmd("LISTSCRIPTS")[1].startswith(b"NO")  # not logged in
+    assert c.login().startswith(b"OK")
+    c.close()
 
 
 # ---------------------------------------------------------------- slots
