@@ -303,7 +303,7 @@ class Session:
         return None
 
     async def do_havespace(self, name: str, size: str) -> None:
-        if not size.isdigit():
+        if not (size.isascii() and size.isdigit()):  # RFC 5804 §2.5: number, ASCII digits
             await self.bad("HAVESPACE needs a number")
             return
         self.scripts.user_dir(self.user)  # validates the user

@@ -84,9 +84,11 @@ def _tokens(line: str) -> tuple[list[str], int | None]:
         elif ch == "{":
             end = line.find("}", i)
             spec = line[i + 1 : end] if end > 0 else ""
-            if end != n - 1 or not spec.rstrip("+").isdigit():
+            digits = spec.rstrip("+")
+            # RFC 5804 §4: number = 1*DIGIT, ASCII ("²".isdigit() is True, int() refuses it)
+            if end != n - 1 or not (digits.isascii() and digits.isdigit()):
                 raise BadCommand("malformed literal")
-            return out, int(spec.rstrip("+"))
+            return out, int(digits)
         else:
             end = line.find(" ", i)
             end = n if end < 0 else end

@@ -174,3 +174,15 @@ def test_sieve_connect_uploads_lists_downloads_and_activates(sieve_server, tmp_p
     assert "fileinto" in refused.stdout + refused.stderr
     assert run("--deactivate").returncode == 0
     assert run("--delete", "--remotesieve", "away").returncode == 0
+
+
+def test_literal_length_is_ascii_digits(client):
+    # "²".isdigit() is True but int() refuses it: ValueError in the session before login
+    # (found by tests/fuzz/fuzz_managesieve_wire.py)
+    assert client.cmd("NOOP {\u00b2}".encode())[1].startswith(b"NO")
+    assert client.cmd('NOOP "still here"')[1].startswith(b"OK")
+
+
+def test_havespace_size_is_ascii_digits(logged_in):
+    assert logged_in.cmd('HAVESPACE "x" \u00b2'.encode())[1].startswith(b"NO")
+    assert logged_in.cmd('HAVESPACE "x" 100')[1].startswith(b"OK")
