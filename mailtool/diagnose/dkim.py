@@ -58,12 +58,13 @@ def key_description(p: str, k: str) -> tuple[Status, str]:
         return Status.FAIL, "p= is not valid base64"
     if k == "ed25519":
         return (Status.PASS, "Ed25519") if len(der) == 32 else (Status.FAIL, "bad Ed25519 key")
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.hazmat.primitives.serialization import load_der_public_key
 
     try:
         key = load_der_public_key(der)
-    except ValueError:
+    except (ValueError, UnsupportedAlgorithm):  # an unknown key type's OID: not a key we use
         return Status.FAIL, "p= is not a public key"
     if not isinstance(key, rsa.RSAPublicKey):
         return Status.FAIL, f"k={k} but the key is {type(key).__name__}"

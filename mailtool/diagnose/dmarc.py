@@ -106,7 +106,7 @@ async def run(ctx: Context) -> list[Finding]:
                 Status.WARN, "p=none (monitoring only)", "p=quarantine or p=reject", subject=where
             )
         )
-    elif pct.isdigit() and int(pct) < 100:
+    elif pct.isascii() and pct.isdigit() and int(pct) < 100:  # "²".isdigit() is True
         out.append(POLICY(Status.WARN, f"p={policy} on {pct}% of mail", "pct=100", subject=where))
     else:
         out.append(POLICY(Status.PASS, f"p={policy}", subject=where))

@@ -65,14 +65,15 @@ def check_policy(text: str) -> StsPolicyFile:
     mode = (policy.get("mode") or [""])[0]
     age = (policy.get("max_age") or [""])[0]
     problems = []
+    digits = age.isascii() and age.isdigit()  # RFC 8461 §3.2: 1*10DIGIT ("²".isdigit() too)
     if (policy.get("version") or [""])[0] != "STSv1":
         problems.append("version is not STSv1")
     if mode not in STS_MODES:
         problems.append(f"mode {mode!r}")
-    if not age.isdigit() or int(age) > STS_MAX_AGE_LIMIT:
+    if not digits or int(age) > STS_MAX_AGE_LIMIT:
         problems.append(f"max_age {age!r}")
     if not policy.get("mx") and mode != "none":
         problems.append("no mx: line")
     return StsPolicyFile(
-        mode, tuple(policy.get("mx", [])), int(age) if age.isdigit() else 0, tuple(problems)
+        mode, tuple(policy.get("mx", [])), int(age) if digits else 0, tuple(problems)
     )

@@ -370,3 +370,17 @@ def test_every_group_has_checks_in_the_catalogue(group):
     for module in runner.GROUPS[group]:
         __import__(f"mailtool.diagnose.{module}")
     assert any(c.family == group for c in CATALOGUE.values())
+
+
+def test_dkim_key_of_an_unknown_type_is_a_failure_not_an_exception() -> None:
+    # found by tests/fuzz/fuzz_authrecords.py: the RFC 6376 example key with one digit
+    # of its algorithm OID changed made cryptography raise UnsupportedAlgorithm
+    from mailtool.diagnose.dkim import key_description
+    from mailtool.diagnose.findings import Status
+
+    p = (
+        "MIGfMA0GCSqGSIb6DQEBAQUAA4GNADCBiQKBgQDwIRP/UC3SBsEmGqZ9ZJW3/DkMoGeLnQg1fWn7/zYt"
+        "IxN2SnFCjxOCKG9v3b4jYfcTNh4ijSsq631uBItLa7od+v/RtdC2UzJ1lWT947qR+Rcac2gbto/NMqJ0"
+        "fzfVjH4OuKhitdY9tf6mcwGjaNBcWToIMmPSPDdQPNUYckcQ2QIDAQAB"
+    )
+    assert key_description(p, "rsa") == (Status.FAIL, "p= is not a public key")

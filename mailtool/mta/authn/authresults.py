@@ -25,7 +25,8 @@ def authserv_id(value: str) -> str:
     text = value
     for _ in range(3):  # nested comments, a few levels
         text = _COMMENT.sub(" ", text)
-    return text.split(";", 1)[0].split()[0].lower() if text.strip() else ""
+    first = text.split(";", 1)[0].split()  # empty for "; spf=pass" (no authserv-id at all)
+    return first[0].lower() if first else ""
 
 
 def forged_fields(message: bytes, ours: str) -> list[headers.Field]:

@@ -147,7 +147,8 @@ async def evaluate(
     policy = record.policy_for(from_domain)
     pct = record.tags.get("pct", "100")
     draw = random.random() if sample is None else sample
-    if policy != "none" and pct.isdigit() and draw * 100 >= int(pct):
+    # RFC 7489 §6.3: pct is 1*3DIGIT; int() refuses some of what str.isdigit() accepts ("²")
+    if policy != "none" and pct.isascii() and pct.isdigit() and draw * 100 >= int(pct):
         # RFC 7489 §6.6.4: outside the sample, apply the next weaker policy
         policy = "quarantine" if policy == "reject" else "none"
     why = f"p={policy}; neither SPF ({spf.result} for {spf.domain or '-'}) nor DKIM aligned"

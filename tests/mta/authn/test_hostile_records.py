@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
+from mailtool.mta.authn import authresults
 from mailtool.mta.authn.dkim_verify import verify_dkim
+from mailtool.mta.authn.dmarc import evaluate
+from mailtool.mta.authn.spf import SpfResult
+from mailtool.protocol.authrecords import check_policy
 
 
 class NoKeys:
@@ -26,3 +30,30 @@ def test_dkim_signed_message_with_a_malformed_header_line_is_permerror() -> None
     )
     results = asyncio.run(verify_dkim(NoKeys(), message))  # type: ignore[arg-type]
     assert [r.result for r in results] == ["permerror"]
+
+
+def test_authentication_results_without_an_authserv_id_is_not_ours() -> None:
+    # "Authentication-Results: ; spf=pass" raised IndexError on the port-25 DATA path
+    message = (
+        b"Authentication-Results: ; spf=pass\r\n"
+        b"Authentication-Results: (only a comment)\r\n"
+        b"Authentication-Results: mx.example.test; dkim=pass\r\n"
+        b"From: a@example.test\r\n\r\nbody\r\n"
+    )
+    forged = authresults.forged_fields(message, "mx.example.test")
+    assert [f.value for f in forged] == ["mx.example.test; dkim=pass"]
+
+
+def test_numbers_in_records_are_ascii_digits() -> None:
+    # str.isdigit() accepts "²", which int() refuses: a DMARC pct= or an MTA-STS
+    # max_age of "²" raised ValueError (DMARC: on the port-25 DATA path)
+    policy = check_policy("version: STSv1\nmode: enforce\nmx: mx.example.test\nmax_age: \u00b2\n")
+    assert policy.max_age == 0 and "max_age '\u00b2'" in policy.problems
+
+    class Dmarc:
+        async def txt(self, name: str) -> list[str]:
+            return ["v=DMARC1; p=reject; pct=\u00b2"] if name == "_dmarc.example.test" else []
+
+    spf = SpfResult("fail", "example.test")
+    result = asyncio.run(evaluate(Dmarc(), ["example.test"], spf, [], sample=0.5))  # type: ignore[arg-type]
+    assert (result.result, result.policy) == ("fail", "reject")
