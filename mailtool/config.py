@@ -297,7 +297,7 @@ class LimitsConfig:
             "core to another). The first process also runs the queue, IMAP, POP3 and "
             "ManageSieve. Connection and "
             "login-failure limits then count per process; IMAP IDLE sees mail another "
-            "process delivered at its next index poll (0.5 s), not at once.",
+            "process delivered at once (the store notifies across processes).",
             min=1,
         ),
     )
