@@ -8,8 +8,8 @@ on a fresh machine), are handed to the service user.
 The tree is walked as root while the service user (who may be compromised) can write
 in it, so nothing here follows a symbolic link: directories are walked by file
 descriptor (:func:`os.fwalk`), owners are changed with ``lchown`` semantics, modes
-through a descriptor opened with ``O_NOFOLLOW``, and symbolic links, sockets and
-FIFOs are left as they are.
+through a descriptor opened with ``O_NOFOLLOW``; symbolic links are left as they are,
+sockets and FIFOs only get the owner.
 """
 
 from __future__ import annotations
@@ -60,8 +60,15 @@ def _fix_entry(name: str, dir_fd: int, uid: int | None, gid: int | None, fix: Tr
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return  # removed while we walk (a server or CLI is running)
+    if stat.S_ISSOCK(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+        # not opened (a FIFO could block, a socket cannot be): the owner only, by name
+        # without following (fchownat AT_SYMLINK_NOFOLLOW, whatever it has become since)
+        if uid is not None and gid is not None and (st.st_uid, st.st_gid) != (uid, gid):
+            os.chown(name, uid, gid, dir_fd=dir_fd, follow_symlinks=False)
+            fix.chowned += 1
+        return
     if not stat.S_ISREG(st.st_mode):
-        return  # a symbolic link, socket or FIFO: never followed, never changed
+        return  # a symbolic link (or a device): never followed, never changed
     if not _needs_fix(st, uid, gid):
         return
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY

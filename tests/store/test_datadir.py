@@ -72,10 +72,11 @@ def test_as_root_the_tree_gets_the_owner_but_a_link_target_does_not(tmp_path):
     target = tmp_path / "root-file"
     target.write_text("x")
     (root / "link").symlink_to(target)
+    os.mkfifo(root / "fifo")
     fix = secure_tree(root, 65534, 65534)
     for path in [root, *root.rglob("*")]:
         if not path.is_symlink():
             assert (path.lstat().st_uid, path.lstat().st_gid) == (65534, 65534), path
-    assert fix.chowned == 7  # 5 directories, 2 files
+    assert fix.chowned == 8  # 5 directories, 2 files, the FIFO
     assert message.stat().st_uid == 65534
     assert target.stat().st_uid == 0 and (root / "link").lstat().st_uid == 0
