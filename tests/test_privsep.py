@@ -226,10 +226,18 @@ def test_serve_started_as_root_runs_as_the_service_user(privsep_server, service_
         assert 0 not in groups
     assert f"server.user user={service_user.name}" in server.log()
 
-    server.add_user(ALICE, "pw")  # `mailtool domain add` + `user add`, run as root
+    # the CLI, run as root: accounts, a Sieve script (from a file only root can read:
+    # read before the command becomes the data dir's owner), DKIM keys
+    server.add_user(ALICE, "pw")
+    script = server.workdir / "filter.sieve"
+    script.write_text('require "fileinto";\nif header :contains "subject" "x" { keep; }\n')
+    script.chmod(0o600)
+    server.cli("sieve", "set", ALICE, str(script))
+    server.cli("dkim", "keygen", "privsep.test")
     deliver_and_read(server)
     assert not_private(server.data_dir, owner=me) == []
-    assert any(server.data_dir.rglob("accounts.db*"))
+    names = {p.relative_to(server.data_dir).parts[0] for p in server.data_dir.rglob("*")}
+    assert {"accounts.db", "mail", "queue", "tls", "run", "sieve", "dkim"} <= names, names
     assert any(p.parent.name == "new" for p in server.data_dir.rglob("*"))
 
 
