@@ -30,13 +30,14 @@ def is_whole_message(a: FetchAttr) -> bool:
 class MessageFile:
     """One open message file; :meth:`literal` gives the size, then the bytes."""
 
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: BinaryIO, chunk: int = READ_CHUNK) -> None:
         self.fh = fh
+        self.chunk = chunk
 
     def _chunks(self, nul: bool) -> Iterator[bytes]:
         self.fh.seek(0)
         crlf = CrlfStream(nul=nul)
-        while chunk := self.fh.read(READ_CHUNK):
+        while chunk := self.fh.read(self.chunk):
             yield crlf.feed(chunk)
 
     def _window(self, a: FetchAttr, nul: bool) -> Iterator[bytes]:
