@@ -91,11 +91,12 @@ def fuzz(
     print(f"INFO: instrumented {count} functions of {', '.join(packages)}", file=sys.stderr)
     WORK.mkdir(exist_ok=True)
     (WORK / ".gitignore").write_text("*\n")
+    seed_dir = _write_seeds(name, seeds)
     args = list(sys.argv)
     if not any(not a.startswith("-") for a in args[1:]):  # no corpus dir or input file given
         corpus = WORK / "corpus" / name
         corpus.mkdir(parents=True, exist_ok=True)
-        args += [str(corpus), str(_write_seeds(name, seeds))]
+        args += [str(corpus), str(seed_dir)]
     if not any(a.startswith("-artifact_prefix=") for a in args):
         (WORK / "crashes").mkdir(exist_ok=True)
         args.insert(1, f"-artifact_prefix={WORK / 'crashes' / name}-")
