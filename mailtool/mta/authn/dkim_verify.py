@@ -64,7 +64,10 @@ class KeyTable:
         import dkim
 
         def lookup(name: bytes | str, timeout: float = 5) -> bytes | None:
-            key = (name.decode() if isinstance(name, bytes) else name).rstrip(".").lower()
+            # as headers.fields decodes the s= and d= the table was filled from: a name
+            # with bytes that are not UTF-8 is looked up (and not found), not an exception
+            text = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
+            key = text.rstrip(".").lower()
             if key in self.failed:
                 raise dkim.DnsTimeoutError(f"{key}: temporary DNS failure")
             return self.records.get(key)

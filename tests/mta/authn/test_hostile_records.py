@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from mailtool.mta.authn import authresults
+from mailtool.mta.authn.arc import verify_arc
 from mailtool.mta.authn.dkim_verify import verify_dkim
 from mailtool.mta.authn.dmarc import evaluate
 from mailtool.mta.authn.spf import SpfResult
@@ -57,3 +58,16 @@ def test_numbers_in_records_are_ascii_digits() -> None:
     spf = SpfResult("fail", "example.test")
     result = asyncio.run(evaluate(Dmarc(), ["example.test"], spf, [], sample=0.5))  # type: ignore[arg-type]
     assert (result.result, result.policy) == ("fail", "reject")
+
+
+def test_arc_seal_naming_a_domain_that_is_not_utf8_fails_the_chain() -> None:
+    # dkimpy asks our dnsfunc for b"brisbane._domainkey.example\xff": it raised
+    # UnicodeDecodeError out of verify_arc (found by tests/fuzz/fuzz_dkim.py)
+    message = (
+        b"ARC-Seal: i=1; a=rsa-sha256; cv=none; d=example\xff\xff; s=brisbane; b=AAAA\r\n"
+        b"ARC-Message-Signature: i=1; a=rsa-sha256; c=relaxed/relaxed; d=example.com;"
+        b" s=brisbane; h=from; bh=AAAA; b=AAAA\r\n"
+        b"ARC-Authentication-Results: i=1; example.com; spf=pass\r\n"
+        b"From: a@example.com\r\n\r\nbody\r\n"
+    )
+    assert asyncio.run(verify_arc(NoKeys(), message)).result == "fail"  # type: ignore[arg-type]
