@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mailtool.errors import MailtoolError, ServiceError
-from mailtool.store.datadir import TreeFix, secure_tree
+from mailtool.store.datadir import TreeFix, secure_data_dir
+from mailtool.store.datadir import mark_private as mark_private  # for server.py
 
 ROOT_UID = 0
 #: a system user's shell: the first that exists
@@ -114,8 +115,8 @@ def hand_over_data_dir(path: Path, user: ServiceUser | None) -> TreeFix:
             f"everything under it to the user {user.name}; choose one such as /var/lib/mailtool"
         )
     if user is None:
-        return secure_tree(resolved)
-    return secure_tree(resolved, user.uid, user.gid)
+        return secure_data_dir(resolved)
+    return secure_data_dir(resolved, user.uid, user.gid)
 
 
 def drop_to(user: ServiceUser) -> None:

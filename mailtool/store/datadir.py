@@ -24,6 +24,8 @@ from pathlib import Path
 PRIVATE_UMASK = 0o077
 #: owner permissions only
 OWNER_ONLY = 0o700
+#: the owner "uid:gid" the whole data dir was last made private for (secure_data_dir)
+STAMP = "run/private"
 
 
 @dataclass
@@ -41,18 +43,54 @@ def private_mode(mode: int) -> int:
     return stat.S_IMODE(mode) & OWNER_ONLY
 
 
-def secure_tree(root: Path, uid: int | None = None, gid: int | None = None) -> TreeFix:
+def secure_tree(
+    root: Path, uid: int | None = None, gid: int | None = None, *, depth: int | None = None
+) -> TreeFix:
     """Give every file and directory under ``root`` (``root`` included) mode 0600/0700
-    (owner bits kept) and, when ``uid`` is given, that owner and ``gid``."""
+    (owner bits kept) and, when ``uid`` is given, that owner and ``gid``. ``depth``: only
+    that many levels of directories below ``root`` (1: its subdirectories and their files)."""
     fix = TreeFix()
     root = Path(root).resolve()
-    for _dirpath, _dirnames, filenames, dir_fd in os.fwalk(root, follow_symlinks=False):
+    for dirpath, dirnames, filenames, dir_fd in os.fwalk(root, follow_symlinks=False):
         # a directory is fixed through the descriptor fwalk opened it by (follow_symlinks=
         # False: a link to a directory is listed in dirnames but never entered)
         _fix_fd(dir_fd, uid, gid, fix)
         for name in filenames:
             _fix_entry(name, dir_fd, uid, gid, fix)
+        if depth is not None and len(Path(dirpath).relative_to(root).parts) >= depth:
+            dirnames.clear()  # top-down: fwalk enters only what is left in the list
     return fix
+
+
+def secure_data_dir(root: Path, uid: int | None = None, gid: int | None = None) -> TreeFix:
+    """:func:`secure_tree` on the data dir, once per owner: a tree of a million Maildir
+    files takes a minute to walk, and after the first pass every file is created private
+    by its owner (umask 077; root's CLI acts as the owner). Later starts check the top
+    two levels only (accounts.db, mail/, queue/, tls/, run/...). Removing
+    ``run/private`` has the next start check the whole tree again."""
+    owner = f"{os.getuid() if uid is None else uid}:{os.getgid() if gid is None else gid}"
+    checked = _read_stamp(Path(root)) == owner
+    return secure_tree(root, uid, gid, depth=1 if checked else None)
+
+
+def mark_private(root: Path) -> None:
+    """Write ``run/private``: the whole tree is private to the current user (called by
+    that user, after :func:`secure_data_dir` and the privilege drop)."""
+    path = Path(root) / STAMP
+    tmp = path.with_name(path.name + ".tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(tmp, flags, 0o600), "w") as fh:
+        fh.write(f"{os.getuid()}:{os.getgid()}\n")
+    os.replace(tmp, path)
+
+
+def _read_stamp(root: Path) -> str | None:
+    try:
+        fd = os.open(root / STAMP, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        return fh.read(64).decode("ascii", "replace").strip()
 
 
 def _fix_entry(name: str, dir_fd: int, uid: int | None, gid: int | None, fix: TreeFix) -> None:

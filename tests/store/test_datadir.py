@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mailtool.store.datadir import private_mode, secure_tree
+from mailtool.store.datadir import STAMP, mark_private, private_mode, secure_data_dir, secure_tree
 
 
 def mode(path: Path) -> int:
@@ -80,3 +80,27 @@ def test_as_root_the_tree_gets_the_owner_but_a_link_target_does_not(tmp_path):
     assert fix.chowned == 8  # 5 directories, 2 files, the FIFO
     assert message.stat().st_uid == 65534
     assert target.stat().st_uid == 0 and (root / "link").lstat().st_uid == 0
+
+
+def test_once_marked_private_later_starts_check_only_the_top_levels(tmp_path):
+    root = tmp_path / "data"
+    message = legacy_tree(root)
+    (root / "run").mkdir()
+    assert secure_data_dir(root).chmodded == 8  # no stamp: the whole tree
+    mark_private(root)
+    message.chmod(0o644)  # deep: not looked at again
+    (root / "accounts.db").chmod(0o644)  # top level: always
+    (root / "mail").chmod(0o755)
+    assert secure_data_dir(root).chmodded == 2
+    assert mode(message) == 0o644
+    (root / STAMP).unlink()  # the documented way to have everything checked again
+    assert secure_data_dir(root).chmodded == 1 and mode(message) == 0o600
+
+
+def test_a_stamp_for_another_owner_means_the_whole_tree(tmp_path):
+    root = tmp_path / "data"
+    message = legacy_tree(root)
+    (root / "run").mkdir()
+    (root / STAMP).write_text("12345:12345\n")
+    secure_data_dir(root)
+    assert mode(message) == 0o600
