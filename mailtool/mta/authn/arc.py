@@ -30,8 +30,10 @@ def _arc(message: bytes, table: KeyTable) -> ArcResult:
 
     try:
         cv, _results, reason = dkim.arc_verify(message, logger=_quiet, dnsfunc=table.dnsfunc())
-    except dkim.DKIMException as exc:
-        return ArcResult("fail", str(exc)[:200])
+    except Exception as exc:  # dkimpy raises more than DKIMException on hostile headers
+        # a chain dkimpy cannot evaluate is not a valid chain (RFC 8617 §5.2)
+        why = str(exc) if isinstance(exc, dkim.DKIMException) else repr(exc)
+        return ArcResult("fail", why[:200])
     verdict = cv.decode() if isinstance(cv, bytes) else str(cv)
     return ArcResult(verdict.lower(), str(reason or "")[:200])
 

@@ -98,12 +98,14 @@ def _verify_all(message: bytes, table: KeyTable) -> list[DkimResult]:
             if not result:
                 ok = bool(prep) and d.verify(idx=idx, dnsfunc=table.dnsfunc())
                 result, reason = ("pass", "") if ok else ("fail", "signature did not verify")
-        except dkim.DKIMException as exc:
+        except Exception as exc:  # dkimpy on hostile input: see below
             tags = getattr(d, "signature_fields", None) or tags
             # RFC 8601 §2.7.1: a well-formed signature that does not match (body hash)
-            # fails; one we cannot evaluate (bad syntax) is a permerror
+            # fails; one we cannot evaluate (bad syntax) is a permerror. dkimpy raises more
+            # than DKIMException on what a sender writes (binascii.Error for a bad bh=,
+            # found by fuzz_dkim): whatever it raises, that signature is a permerror
             result = "fail" if isinstance(exc, dkim.ValidationError) else "permerror"
-            reason = str(exc)
+            reason = str(exc) if isinstance(exc, dkim.DKIMException) else f"{exc!r}"
         out.append(
             DkimResult(
                 result,

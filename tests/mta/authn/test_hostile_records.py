@@ -11,6 +11,7 @@ from mailtool.mta.authn.dkim_verify import verify_dkim
 from mailtool.mta.authn.dmarc import evaluate
 from mailtool.mta.authn.spf import SpfResult
 from mailtool.protocol.authrecords import check_policy
+from tests.mta.authn.test_vectors import RFC6376_KEY
 
 
 class NoKeys:
@@ -71,3 +72,19 @@ def test_arc_seal_naming_a_domain_that_is_not_utf8_fails_the_chain() -> None:
         b"From: a@example.com\r\n\r\nbody\r\n"
     )
     assert asyncio.run(verify_arc(NoKeys(), message)).result == "fail"  # type: ignore[arg-type]
+
+
+def test_dkim_signature_whose_body_hash_is_not_base64_is_permerror() -> None:
+    # dkimpy let binascii.Error (bad padding in bh=) out of DKIM.verify (found by fuzz_dkim)
+    message = (
+        b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=example.com; s=brisbane;\r\n"
+        b" h=From; bh=frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN.XKdLCPjaYaY=; b=AAAA\r\n"
+        b"From: a@example.com\r\n\r\nhi\r\n"
+    )
+
+    class Key:
+        async def txt(self, name: str) -> list[str]:
+            return [RFC6376_KEY] if name == "brisbane._domainkey.example.com" else []
+
+    results = asyncio.run(verify_dkim(Key(), message))  # type: ignore[arg-type]
+    assert [(r.result, r.domain) for r in results] == [("permerror", "example.com")]
