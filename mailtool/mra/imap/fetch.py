@@ -16,6 +16,7 @@ x 1,000 on a big message, ``1:* BODY[]`` to a client that does not read).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from mailtool.mra.imap import wire
@@ -41,6 +42,8 @@ SEEN_SETTING = frozenset(("RFC822", "RFC822.TEXT"))
 INDEX_ITEMS = frozenset(("UID", "FLAGS", "MODSEQ", "INTERNALDATE", "RFC822.SIZE"))
 #: messages per output chunk on the index-only path
 CHUNK = 2000
+#: messages larger than this are read and parsed in a worker thread
+PARSE_IN_THREAD = 256 * 1024
 _flag_text: dict[frozenset[str], str] = {}
 
 
@@ -163,17 +166,30 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
             continue
         msg = None
         if parse:
-            raw = s.mail.read(box.name, uid)
-            if raw is None:
+            msg = await _parsed(s, box.name, uid, meta)
+            if msg is None:
                 missing = True
                 continue
-            msg = mime.parse(raw)
-            del raw
             _check_cte(msg, attrs)
         await _send_message(s, box.msn(uid), attrs, meta, msg, None, extra)
     if missing:
         raise no("Some messages were expunged", "EXPUNGEISSUED")
     return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
+
+
+async def _parsed(s: Session, folder: str, uid: int, meta: MessageMeta) -> mime.Message | None:
+    """The message read and parsed; a big one in a worker thread (DESIGN principle 6:
+    no big MIME parse on the event loop)."""
+    assert s.mail is not None
+    mail = s.mail
+
+    def load() -> mime.Message | None:
+        raw = mail.read(folder, uid)
+        return None if raw is None else mime.parse(raw)
+
+    if meta.size > PARSE_IN_THREAD:
+        return await asyncio.to_thread(load)
+    return load()
 
 
 async def _send_message(

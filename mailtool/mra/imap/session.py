@@ -24,7 +24,7 @@ from mailtool.errors import AlreadyExists, NotFound, QuotaExceeded, StoreError
 from mailtool.mra.imap import wire
 from mailtool.mra.imap.selected import InvalidSequence
 from mailtool.mra.imap.spool import Spool
-from mailtool.net.connection import Connection, DeadlineExceeded
+from mailtool.net.connection import Connection, DeadlineExceeded, WriteTimeout
 from mailtool.net.limits import is_loopback
 from mailtool.net.log import log_event
 from mailtool.protocol.imap import commands as c
@@ -156,7 +156,7 @@ class Session:
         self._out: list[bytes] = []
         self._pending = 0  # bytes in _out
         self._flush_at = max(self.config.limits.output_buffer // FLUSH_FRACTION, WRITE_CHUNK)
-        #: RFC 9051 §5.4: the autologout counts from the last complete command,
+        #: RFC 9051 §5.4: the autologout counts from the end of the last command,
         #: not from the last byte (a trickle cannot keep a session alive)
         self.last_command = time.monotonic()
         self._read_task: asyncio.Task[bytes] | None = None
@@ -258,8 +258,9 @@ class Session:
                     self.send(b"+ Ready for literal data\r\n")
                     await self.flush()
                 elif isinstance(event, c.Command):
-                    self.last_command = time.monotonic()
+                    self.last_command = time.monotonic()  # IDLE counts from here
                     await self.execute(event)
+                    self.last_command = time.monotonic()  # idle from our answer on
                     # decided before our answer leaves: input already here cannot be a
                     # reaction to it, so the client did not wait for us
                     if not (self.reader.pending or self.conn.input_pending()):
@@ -271,7 +272,9 @@ class Session:
             if self.shutting_down:
                 # do not wait for a TLS close_notify the client may never send
                 self.conn.abort()
-        except ConnectionError:  # EOF, reset, WriteTimeout: nobody to answer
+        except WriteTimeout:  # it stopped reading our answers
+            self.conn.outcome = "write-timeout"
+        except ConnectionError:  # EOF, reset: nobody to answer
             pass
         finally:
             self.discard_spool()
@@ -293,6 +296,7 @@ class Session:
             # RFC 9051 §5.4: autologout after at least 30 minutes of inactivity
             self.send(wire.status(None, "BYE", "Autologout; idle for too long"))
             log_event("imap.autologout", id=self.conn.id, user=self.user)
+            self.conn.outcome = "idle-timeout"
             raise Closing
         return self._take_read()
 
@@ -331,6 +335,7 @@ class Session:
             # RFC 9051 §7.1.5: BYE before closing
             self.send(wire.status(None, "BYE", "Too slow to log in"))
             log_event("imap.login_timeout", id=self.conn.id, peer=self.conn.peer_ip)
+            self.conn.outcome = "login-timeout"
             raise Closing from None
 
     def shutdown(self) -> None:

@@ -134,6 +134,15 @@ class OtherUser:
         assert reply.status == "OK" and reply.has(b"Subject: other")
 
 
+def wait_for(condition: Callable[[], bool], limit: float = 30) -> bool:
+    end = time.monotonic() + limit
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def big_message(size: int) -> bytes:
     line = b"The quick brown fox jumps over the lazy dog 0123456789 abcdefghij\r\n"
     return message("big").replace(b"Hi there.\r\n", line * (size // len(line)))
@@ -251,19 +260,13 @@ def test_unfinished_big_appends_are_not_held_in_memory(imap_server: Callable[...
             for _ in range(19 * MB // len(chunk)):
                 raw.send(chunk)
         other.served()
-        for _ in range(100):
-            if sum(p.stat().st_size for p in tmp.iterdir()) >= 5 * 19 * MB:
-                break
-            time.sleep(0.1)
+        wait_for(lambda: sum(p.stat().st_size for p in tmp.iterdir()) >= 5 * 19 * MB)
     assert growth[0] < 20 * MB, f"server RSS grew by {growth[0] / MB:.0f} MB"
     assert len(list(tmp.iterdir())) == 5  # spooled in the user's Maildir tmp/
     for raw in clients:
         raw.close()
-    for _ in range(100):  # each removed once the server sees its connection go
-        if not list(tmp.iterdir()):
-            break
-        time.sleep(0.1)
-    assert not list(tmp.iterdir())
+    # each removed once the server sees its connection go
+    assert wait_for(lambda: not list(tmp.iterdir())), list(tmp.iterdir())
     other.served()
 
 
