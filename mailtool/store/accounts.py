@@ -146,15 +146,18 @@ def verify_hash(hasher: PasswordHasher, stored: str, password: str) -> bool:
     0.16 s at 64 MiB, 3 passes), which is what many concurrent logins cost. A hash
     libsodium cannot read is left to argon2-cffi.
     """
+    # a password read from raw bytes that are not UTF-8 (IMAP LOGIN decodes with
+    # surrogateescape) is those bytes, not a UnicodeEncodeError (found by fuzz_imap_session)
+    secret = password.encode("utf-8", "surrogateescape")
     if stored.startswith("$argon2id$"):
         try:
-            return bool(nacl.pwhash.argon2id.verify(stored.encode(), password.encode()))
+            return bool(nacl.pwhash.argon2id.verify(stored.encode(), secret))
         except nacl.exceptions.InvalidkeyError:
             return False
         except (nacl.exceptions.CryptoError, ValueError, TypeError):
             pass  # not for libsodium: argon2-cffi decides
     try:
-        return hasher.verify(stored, password)
+        return hasher.verify(stored, secret)
     except (VerificationError, InvalidHashError):
         return False
 

@@ -251,3 +251,11 @@ def test_concurrent_processes_do_not_corrupt_the_database(store, tmp_path):
     assert len(store.aliases()) == 4
     con = sqlite3.connect(tmp_path / "accounts.db")
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_password_from_bytes_that_are_not_utf8_is_just_wrong(store):
+    # IMAP LOGIN decodes a password with surrogateescape: argon2 raised UnicodeEncodeError
+    # (a logged crash instead of a failed login; found by tests/fuzz/fuzz_imap_session.py)
+    store.add_user("alice@a.test", "correct horse")
+    assert not store.verify_password("alice@a.test", "correct\udce5horse")
+    assert not store.verify_password("nobody@a.test", "\udcff")
