@@ -29,6 +29,7 @@ from tests.fuzz.harness import ROOT, WORK
 FUZZ = Path(__file__).resolve().parent
 STATUS = re.compile(r"^#(\d+)\s+\S+\s+cov: (\d+) ft: (\d+)(?: corp: (\d+)/)?.*?(?:exec/s: (\d+))?")
 STAT = re.compile(r"^stat::(\w+):\s+(\d+)")
+DONE = re.compile(r"^Done (\d+) runs in (\d+) second")
 
 
 @dataclass
@@ -68,6 +69,8 @@ def summarize(name: str, log: str, seconds: float, returncode: int) -> Summary:
             out.execs = int(m.group(1))
             out.cov, out.ft = (first[0], cov), (first[1], ft)
             out.corpus = int(m.group(4) or out.corpus)
+        elif m := DONE.match(line):
+            out.execs, out.seconds = int(m.group(1)), float(m.group(2)) or seconds
         elif m := STAT.match(line):
             key, value = m.group(1), int(m.group(2))
             if key == "number_of_executed_units":
@@ -76,8 +79,8 @@ def summarize(name: str, log: str, seconds: float, returncode: int) -> Summary:
                 out.exec_per_s = value
     if "== ERROR: libFuzzer" in log or "Uncaught Python exception" in log or returncode not in (0,):
         out.crashes = 1
-    if not out.exec_per_s and seconds:
-        out.exec_per_s = int(out.execs / seconds)
+    if not out.exec_per_s and out.seconds:
+        out.exec_per_s = int(out.execs / out.seconds)
     return out
 
 
@@ -106,7 +109,15 @@ def main() -> None:
     parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rss-limit-mb", type=int, default=2048)
     parser.add_argument("--markdown", action="store_true", help="a table row per target")
+    parser.add_argument("--logs", action="store_true", help="only summarize .fuzz/logs/")
     args = parser.parse_args()
+    if args.logs:
+        for log in sorted((WORK / "logs").glob("fuzz_*.log")):
+            text = log.read_text(errors="replace")
+            rc = 0 if "Done " in text and "Uncaught" not in text else 1
+            summary = summarize(log.stem, text, 0.0, rc)
+            print(summary.markdown() if args.markdown else summary.line())
+        return
     names = args.targets or sorted(p.stem for p in FUZZ.glob("fuzz_*.py"))
     options = [f"-rss_limit_mb={args.rss_limit_mb}"]
     if args.seconds:
