@@ -200,6 +200,7 @@ class SessionDriver:
             env.intake._hand_off = lambda: None
             env.intake._pool = InlineExecutor()
         ctx.login_gate._pool = InlineExecutor()
+        ctx.login_gate._processes = InlineExecutor()  # argon2 in worker processes: inline too
 
     def _refill(self) -> None:
         """Messages for the sessions to read (inputs delete and expunge them)."""
