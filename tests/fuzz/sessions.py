@@ -152,6 +152,7 @@ class SessionDriver:
         self.tmp: Path | None = None
         self.service: Any = None
         self.errors = _Errors()
+        self.resolver = FakeResolver([b"v=spf1 ip4:192.0.2.0/24 -all", b"v=DMARC1; p=reject"])
 
     def _build(self) -> None:
         from argon2 import PasswordHasher
@@ -192,9 +193,7 @@ class SessionDriver:
         env = getattr(self.service, "env", None)
         if env is not None:
             if env.inbound is not None:  # port 25: SPF/DKIM/DMARC answers from fakedns
-                env.inbound.resolver = FakeResolver(
-                    [b"v=spf1 ip4:192.0.2.0/24 -all", b"v=DMARC1; p=reject"]
-                )
+                env.inbound.resolver = self.resolver
             # queued mail stays queued: no relay attempt (DNS, connections) from a fuzz run;
             # local recipients are still delivered before the 250, through Sieve
             env.intake._hand_off = lambda: None
@@ -234,6 +233,7 @@ class SessionDriver:
         conn = Connection(id=f"fuzz-{self.inputs}", service=self.name)
         conn.start_tls = _tls_fails  # type: ignore[method-assign]
         self.errors.records.clear()
+        self.resolver.queries = 0  # its bound is per session
         protocol = ConnectionProtocol(conn, lambda _conn: None)
         transport = BufferTransport(protocol, peer, self.port)
         protocol.connection_made(transport)
