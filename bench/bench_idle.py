@@ -20,7 +20,8 @@ password hashes (Dovecot PLAIN, mailtool argon2id with 1 pass over 1 MiB).
 Limits raised for this (said again in the output): RLIMIT_NOFILE of this process
 and the servers it starts; mailtool ``[limits] max_connections``,
 ``max_connections_per_ip`` and ``max_connections_per_user``; Dovecot
-``default_process_limit``, ``default_client_limit`` and its login processes in
+``default_process_limit``, ``default_client_limit``, the ``imap`` service's own
+``process_limit`` (1024 as shipped) and its login processes in
 high-performance mode (``service_count = 0``), one ``imap`` process per session as
 it ships (no ``imap-hibernate``); ``fs.inotify.max_user_instances`` while Dovecot
 runs (each of its ``imap`` processes takes one inotify instance; past the stock 128
@@ -100,16 +101,24 @@ def tree(root: int) -> list[int]:
     return out
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (utime + stime) used so far by each of ``pids`` still alive."""
+    out = {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as fh:
                 fields = fh.read().rpartition(")")[2].split()
-            total += int(fields[11]) + int(fields[12])
+            out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         except (OSError, IndexError, ValueError):
             pass
-    return total / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def cpu_used(before: dict[int, float], root: int) -> float:
+    """CPU the tree of ``root`` used since ``before``: processes started meanwhile count
+    whole; one that ended meanwhile is left out (its share of the window is lost)."""
+    after = cpu_seconds(tree(root))
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
 
 def pss_bytes(pids: list[int]) -> int:
@@ -209,6 +218,8 @@ class Clients:
             pipe.send("stop")
         for proc in self.procs:
             proc.join(60)
+            if proc.is_alive():
+                proc.terminate()  # our own child
 
 
 # ------------------------------------------------------------------ servers
@@ -279,6 +290,8 @@ class DovecotSide(Side):
             f"default_client_limit = {4 * sessions + 4000}\n"
             # doubled braces: the peer's template goes through str.format
             "service imap-login {{\n  service_count = 0\n  process_min_avail = 2\n}}\n"
+            # its imap service ships with process_limit = 1024 of its own
+            f"service imap {{{{\n  process_limit = {sessions + 1000}\n}}}}\n"
         )
         if extra not in dovecot_peer._CONFIG:
             dovecot_peer._CONFIG = dovecot_peer._CONFIG.split("# bench_idle")[0]
@@ -311,13 +324,20 @@ def latency_runs(side: Side, deliveries: int) -> list[float]:
     """Deliver to user 0 while one more of its sessions idles here: seconds until EXISTS."""
     sock = socket.create_connection(("127.0.0.1", side.imap_port), timeout=30)
     f = sock.makefile("rb")
-    f.readline()
+
+    def until(marker: bytes) -> None:
+        while True:
+            line = f.readline()
+            if not line:
+                raise ConnectionError(f"closed while waiting for {marker!r}")
+            if marker in line:
+                return
+
+    until(b"OK")
     sock.sendall(b"a LOGIN %s %s\r\n" % (side.users[0].encode(), PASSWORD.encode()))
-    while not f.readline().startswith(b"a "):
-        pass
+    until(b"a OK")
     sock.sendall(b"b SELECT INBOX\r\nc IDLE\r\n")
-    while not f.readline().startswith(b"+"):
-        pass
+    until(b"+ ")
     out = []
     for n in range(deliveries):
         data = (
@@ -326,8 +346,7 @@ def latency_runs(side: Side, deliveries: int) -> list[float]:
         ).encode()
         start = time.perf_counter()
         side.deliver(0, data)
-        while b"EXISTS" not in f.readline():
-            pass
+        until(b"EXISTS")
         out.append(time.perf_counter() - start)
         time.sleep(0.2)
     sock.sendall(b"DONE\r\nd LOGOUT\r\n")
@@ -349,12 +368,15 @@ def measure(make: Callable[[Path, int], Side], root: Path, sessions: int, args) 
         time.sleep(args.settle)
         pids = tree(side.pid)
         pss_after = pss_bytes(pids)
+        print(f"  {side.name:8} PSS {pss_before / 1e6:.1f} MB before, {pss_after / 1e6:.1f} MB"
+              f" idling: {(pss_after - pss_before) / max(ok, 1) / 1e6:.3f} MB per session",
+              flush=True)  # fmt: skip
         cpu = []
         for run in range(args.runs):
             pids = tree(side.pid)
             before = cpu_seconds(pids)
             time.sleep(args.seconds)
-            used = cpu_seconds(pids) - before
+            used = cpu_used(before, side.pid)
             cpu.append(100 * used / args.seconds)
             print(f"  {side.name:8} run {run + 1}: {cpu[-1]:.3f} % of a core over {args.seconds} s"
                   f" ({len(pids)} processes)", flush=True)  # fmt: skip
