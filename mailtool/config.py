@@ -169,6 +169,15 @@ class SecurityConfig:
     login_failure_delay: float = field(
         default=2.0, metadata=_doc("Seconds to wait before answering a failed login.", min=0)
     )
+    submission_from_check: str = field(
+        default="reject",
+        metadata=_doc(
+            'Submission: the header From (and Sender) must be an address of the logged-in '
+            'user (the user or an alias that delivers only to them). "reject": 550 5.7.1; '
+            '"sender": accepted, with Sender: set to the user\'s address; "off": not checked.',
+            choices=("reject", "sender", "off"),
+        ),
+    )
     max_login_failures_per_ip: int = field(
         default=30,
         metadata=_doc(

@@ -56,6 +56,9 @@ class SessionEnv:
     sessions: set[SMTPSession] = field(default_factory=set)
     #: where DATA over [limits] spool_threshold is written while it arrives (the queue's tmp/)
     spool_dir: Path = Path("queue/tmp")
+    #: spooled messages (over spool_threshold) being accepted at once: each is loaded
+    #: whole after its final dot, for the queue, the MDA, DKIM and the scanners
+    big_messages: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
     #: SPF/DKIM/DMARC/ARC on port 25 (None: not checked, e.g. in unit tests)
     inbound: InboundChecker | None = None
     #: DKIM signing of submitted mail (None: not signed)

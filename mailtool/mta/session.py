@@ -41,6 +41,7 @@ from mailtool.net.connection import (
     DeadlineExceeded,
     LineTooLong,
     ReadTimeout,
+    WriteTimeout,
 )
 from mailtool.protocol.smtp import (
     AUTH_LINE_LIMIT,
@@ -149,6 +150,8 @@ class SMTPSession(AuthCommands, TransactionCommands):
             await self._timed_out("deadline")
         except ReadTimeout:
             await self._timed_out("timeout")
+        except WriteTimeout:
+            conn.outcome = "write-timeout"
         except (ConnectionClosed, ConnectionError):
             if conn.outcome is None:
                 conn.outcome = "shutdown" if self._closing else "reset"

@@ -29,6 +29,7 @@ from mailtool.protocol.smtp import (
     parse_rcpt_to,
 )
 
+from .header_from import check_header_from
 from .received import (
     MAX_RECEIVED,
     add_submission_headers,
@@ -230,7 +231,16 @@ class TransactionCommands:
                 self._log_message(tx, 0, "refused", str(exc.reply.text))
                 self.reply(exc.reply)
                 return
-            message = spool.getvalue()
+            if not spool.spooled:
+                message = spool.getvalue()
+            else:
+                # the queue, the MDA, DKIM and the scanners take the message as bytes: big
+                # ones are loaded a few at a time, so their copies stay bounded too
+                async with self.env.big_messages:
+                    message = spool.getvalue()
+                    spool.close()
+                    await self._accept(tx, message)
+                    return
         await self._accept(tx, message)
 
     async def _read_data(self, spool: DataSpool) -> None:
@@ -259,6 +269,16 @@ class TransactionCommands:
                               f"mail loop: {hops} Received headers", codes.ES_LOOP))
             return
         if self.env.kind.submission:
+            assert self.user is not None
+            # issue 15: readers see the header From, not MAIL FROM; it must be the user's too
+            message, refusal = check_header_from(
+                message, self.user, self.env.accounts().addresses_of(self.user),
+                self.env.config.security.submission_from_check,
+            )  # fmt: skip
+            if refusal is not None:
+                self._log_message(tx, len(message), "refused", "header from")
+                self.reply(refusal)
+                return
             message = add_submission_headers(message, self.hostname)
         elif self.env.inbound is not None:
             verdict = await self.env.inbound.check(
