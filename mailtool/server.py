@@ -36,7 +36,7 @@ from mailtool import privsep
 from mailtool.config import Config
 from mailtool.errors import MailtoolError, ServiceError
 from mailtool.net.connection import ConnectionLimits
-from mailtool.net.limits import ConnectionLimiter, LoginThrottle
+from mailtool.net.limits import ConnectionLimiter
 from mailtool.net.log import log_event
 from mailtool.net.login import LoginGate
 from mailtool.net.tls import CertStore
@@ -99,10 +99,6 @@ class ServerContext:
         """Every protocol's password checks (:mod:`mailtool.net.login`), one per process."""
         return self.store("login_gate", lambda: LoginGate.from_config(self.config.security))
 
-    @property
-    def login_throttle(self) -> LoginThrottle:
-        return self.login_gate.throttle
-
     def run_in_background(self, factory: Callable[[], Awaitable[None]]) -> None:
         """Register a long-running task (the queue runner) started with the listeners."""
         self._background.append(factory)
@@ -118,9 +114,15 @@ class ServerContext:
 
     @property
     def accounts(self) -> Any:
-        from mailtool.store.accounts import AccountStore
+        from mailtool.store.accounts import AccountStore, check_hash
 
-        return self.store("accounts", lambda: AccountStore(self.config.data_path / "accounts.db"))
+        def build() -> Any:
+            store = AccountStore(self.config.data_path / "accounts.db")
+            # argon2id in the login gate's processes (why: mailtool.net.login)
+            store.check_hash = self.login_gate.offload(check_hash)
+            return store
+
+        return self.store("accounts", build)
 
     @property
     def mail(self) -> Any:

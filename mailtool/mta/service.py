@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from mailtool.config import Config
 from mailtool.mda.scanners.policy import Scanner
-from mailtool.net.limits import ConnectionLimiter, LoginThrottle
+from mailtool.net.limits import ConnectionLimiter
 from mailtool.net.listener import Connection, ConnectionLimits, StreamListener
+from mailtool.net.login import LoginGate
 from mailtool.protocol.smtp import Reply, codes
 from mailtool.store import ids
 
@@ -49,7 +50,7 @@ class SessionEnv:
     kind: ListenerKind
     tls_context: ssl.SSLContext | None
     limiter: ConnectionLimiter
-    login_throttle: LoginThrottle
+    login_gate: LoginGate
     accounts: Callable[[], Any]
     intake: QueueRunner
     postmaster: tuple[str, ...]
@@ -181,7 +182,7 @@ def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
         kind=kind_for(name),
         tls_context=ctx.certs.context,
         limiter=ctx.limiter(),
-        login_throttle=ctx.login_throttle,
+        login_gate=ctx.login_gate,
         accounts=lambda: ctx.accounts,
         intake=shared_runner(ctx),
         postmaster=postmaster_addresses(cfg.hostname),

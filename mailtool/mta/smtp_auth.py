@@ -6,12 +6,12 @@ mechanisms, the login throttle, the password check) has one place.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
 from mailtool.net.limits import is_loopback
 from mailtool.net.log import log_event
+from mailtool.net.login import BUSY, LoginAttempt, LoginRefused
 from mailtool.protocol import sasl
 from mailtool.protocol.smtp import AUTH_LINE_LIMIT, Reply, codes, reply_for_sasl_error
 
@@ -81,49 +81,49 @@ class AuthCommands:
             )
             return
         name, _, initial = arg.partition(" ")
-        throttle = self.env.login_throttle
-        if not throttle.allowed(self.peer_ip):
-            self.reply(
-                Reply(codes.C454_TEMP_AUTH_FAILURE, ("too many failed logins; later",), "4.7.0")
-            )
-            return
         accounts = self.env.accounts()
+        await self.flush()  # what came before is answered while the password is checked
         try:
-            if name.upper() not in AUTH_MECHANISMS:
-                raise sasl.SaslUnsupported(name[:40])
-            mech = sasl.server_mechanism(
-                name, verify=accounts.verify_password, lookup=accounts.scram_credentials
-            )
-            done = await self._sasl_exchange(mech, sasl.decode_initial_response(initial or None))
-        except sasl.SaslAuthFailed:
-            throttle.failed(self.peer_ip)
+            # the password check runs in the login gate's pool, throttled per (IP, account)
+            async with self.env.login_gate.attempt(self.peer_ip) as attempt:
+                if name.upper() not in AUTH_MECHANISMS:
+                    raise sasl.SaslUnsupported(name[:40])
+                mech = attempt.mechanism(name, accounts)
+                initial_response = sasl.decode_initial_response(initial or None)
+                done = await self._sasl_exchange(attempt, mech, initial_response)
+                if done.authzid and done.authzid.lower() != done.authcid.lower():
+                    # RFC 4954 §4: acting as someone else is not something users may do here
+                    await attempt.failed()
+                    self.reply(Reply(codes.C535_AUTH_INVALID,
+                                     ("not authorized for that identity",), "5.7.8"))  # fmt: skip
+                    return
+                attempt.succeeded()
+        except LoginRefused as exc:
+            # RFC 4954 §6: 454 4.7.0, a temporary failure; nothing was checked
+            log_event("smtp.auth", id=self.conn_id, peer=self.peer_ip, mech=name.upper()[:40],
+                      outcome=exc.reason, level=logging.WARNING)  # fmt: skip
+            why = "too many logins in progress" if exc.reason == BUSY else "too many failed logins"
+            self.reply(Reply(codes.C454_TEMP_AUTH_FAILURE, (f"{why}; try later",), "4.7.0"))
+            return
+        except sasl.SaslAuthFailed:  # counted, and the failure delay waited, by the gate
             log_event(
                 "smtp.auth", id=self.conn_id, peer=self.peer_ip, mech=name.upper(),
                 outcome="failed", level=logging.WARNING,
             )
-            await self.flush()
-            await asyncio.sleep(throttle.delay)
             self.reply(Reply(codes.C535_AUTH_INVALID, ("authentication failed",), "5.7.8"))
             return
         except sasl.SaslError as exc:
             self.reply(reply_for_sasl_error(exc))
             return
-        if done.authzid and done.authzid.lower() != done.authcid.lower():
-            # RFC 4954 §4: acting as someone else is not something users may do here
-            throttle.failed(self.peer_ip)
-            self.reply(Reply(codes.C535_AUTH_INVALID, ("not authorized for that identity",),
-                             "5.7.8"))
-            return
-        throttle.succeeded(self.peer_ip)
         self.user = done.authcid
         log_event("smtp.auth", id=self.conn_id, peer=self.peer_ip, user=self.user,
                   mech=name.upper(), outcome="ok")
         self.reply(Reply(codes.C235_AUTH_SUCCESS, ("authenticated",), codes.ES_AUTH_OK))
 
     async def _sasl_exchange(
-        self, mech: sasl.ServerMechanism, response: bytes | None
+        self, attempt: LoginAttempt, mech: sasl.ServerMechanism, response: bytes | None
     ) -> sasl.Done:
-        out = mech.step(response)
+        out = await attempt.step(mech, response)
         while not isinstance(out, sasl.Done):
             # RFC 4954 §4: "334" SP base64 — the space even when the challenge is empty
             await self.flush()
@@ -132,5 +132,5 @@ class AuthCommands:
             if line is None:
                 raise sasl.SaslMalformed("SASL line too long")
             self._pending.clear()
-            out = mech.step(sasl.decode_response(line))
+            out = await attempt.step(mech, sasl.decode_response(line))
         return out

@@ -5,7 +5,11 @@ keeps it in ``<data_dir>/accounts.db`` (SQLite). Passwords are stored twice,
 never in clear: an argon2id hash for PLAIN/LOGIN (the PHC string format
 Dovecot's ``ARGON2ID`` scheme reads) and SCRAM-SHA-256 keys (RFC 5802 §3:
 salt, iterations, StoredKey, ServerKey) for SCRAM, both computed when the
-password is set.
+password is set (SCRAM with ``DEFAULT_ITERATIONS`` of PBKDF2; keys made with fewer
+by older versions are remade at the user's next PLAIN/LOGIN, when we have the
+password). An unknown user's SCRAM exchange shows a salt derived from a secret
+kept next to the database (``scram-mock.key``, 0600, made once), so it stays the
+same across restarts, as a real user's does (RFC 5802 §9).
 
 Addresses are keys in one spelling (:mod:`mailtool.store.address`): lower-case
 local part and domain. Alias sources are full addresses or ``@domain`` (the
@@ -15,10 +19,11 @@ catch-all); ``user+tag@domain`` reaches ``user@domain`` (plus-addressing).
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +35,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from mailtool.errors import AlreadyExists, NotFound, StoreError
-from mailtool.protocol.sasl import ScramCredentials, scram_credentials
+from mailtool.protocol.sasl import (
+    DEFAULT_ITERATIONS,
+    ScramCredentials,
+    mock_salt,
+    scram_credentials,
+)
 from mailtool.store import address as addr
 from mailtool.store.maildir import Maildir
 from mailtool.store.sqlite import Database, Transaction
@@ -39,6 +49,11 @@ from mailtool.store.sqlite import Database, Transaction
 MAX_ALIAS_DEPTH = 10
 #: lookups remembered between account changes (the cache starts again when full)
 CACHE_ENTRIES = 10_000
+#: reads any argon2 hash's own parameters (see check_hash)
+_VERIFY_HASHER = PasswordHasher()
+#: the secret unknown users' SCRAM salts come from, next to accounts.db
+MOCK_KEY_FILE = "scram-mock.key"
+MOCK_KEY_BYTES = 32
 
 
 class AliasLoop(StoreError):
@@ -97,6 +112,7 @@ class Accounts(Protocol):
     def resolve(self, address: str) -> list[str] | None: ...
     def verify_password(self, address: str, password: str) -> bool: ...
     def scram_credentials(self, address: str) -> ScramCredentials | None: ...
+    def scram_mock_salt(self, username: str) -> bytes: ...
     def addresses_of(self, user: str) -> set[str]: ...
 
 
@@ -138,6 +154,13 @@ def _source(source: str) -> tuple[str, str]:
     return key, key.rpartition("@")[2]
 
 
+def check_hash(stored: str, password: str) -> bool:
+    """:func:`verify_hash` with a hasher made here: a module-level function, so a
+    server can run it in another process (:meth:`mailtool.net.login.LoginGate.offload`);
+    verifying reads the parameters from the hash, whatever the hasher's."""
+    return verify_hash(_VERIFY_HASHER, stored, password)
+
+
 def verify_hash(hasher: PasswordHasher, stored: str, password: str) -> bool:
     """Check ``password`` against an argon2 PHC string.
 
@@ -173,6 +196,9 @@ class AccountStore:
 
     ``mail_root`` (default ``<db dir>/mail``) is where user Maildirs live:
     ``<mail_root>/<domain>/<localpart>/``. Creating a user creates its Maildir.
+    :attr:`check_hash` is what checks a password against its argon2 hash
+    (``check_hash(stored, password)``); a server replaces it with one that runs
+    :func:`check_hash` in a worker process.
     """
 
     def __init__(
@@ -185,7 +211,9 @@ class AccountStore:
         # the same parameters as Dovecot's ARGON2ID. Four lanes cost the same CPU but
         # start threads for every check: ~50% more time per login when many log in at once
         self._hasher = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=1)
+        self.check_hash: Callable[[str, str], bool] = check_hash
         self._dummy_hash: str | None = None
+        self._mock_key: bytes | None = None
         # remembered lookups (resolve, get_user, is_local_domain; never passwords):
         # dropped after our own writes and whenever PRAGMA data_version says another
         # connection (the CLI in another process) committed
@@ -485,18 +513,39 @@ class AccountStore:
         return [r["target"] for r in rows]
 
     def verify_password(self, address: str, password: str) -> bool:
-        """True when ``password`` is ``address``'s; unknown users cost the same argon2 work."""
+        """True when ``password`` is ``address``'s; unknown users cost the same argon2 work.
+        A right password whose SCRAM keys are older (fewer iterations) remakes them."""
         try:
             key = addr.normalize(address)
         except StoreError:
             key = None
         row = (
-            self._db.one("SELECT password_hash FROM users WHERE address = ?", (key,))
+            self._db.one(
+                "SELECT password_hash, scram_iterations FROM users WHERE address = ?", (key,)
+            )
             if key
             else None
         )
         stored = row["password_hash"] if row else self._dummy()
-        return verify_hash(self._hasher, stored, password) and row is not None
+        good = self.check_hash(stored, password) and row is not None
+        if good and key and row["scram_iterations"] < DEFAULT_ITERATIONS:
+            self._upgrade_scram(key, stored, password)
+        return good
+
+    def _upgrade_scram(self, key: str, stored: str, password: str) -> None:
+        """New SCRAM keys with today's iterations, unless the password changed meanwhile.
+        A store that cannot be written (a read-only copy) keeps the old keys."""
+        scram = scram_credentials(password)
+        try:
+            with self._write() as tx:
+                tx.execute(
+                    "UPDATE users SET scram_salt = ?, scram_iterations = ?, scram_stored_key = ?,"
+                    " scram_server_key = ? WHERE address = ? AND password_hash = ?",
+                    (scram.salt, scram.iterations, scram.stored_key, scram.server_key, key,
+                     stored),
+                )  # fmt: skip
+        except (StoreError, sqlite3.Error):
+            pass
 
     def _dummy(self) -> str:
         if self._dummy_hash is None:
@@ -517,6 +566,17 @@ class AccountStore:
         if row is None:
             return None
         return ScramCredentials(bytes(row[0]), row[1], bytes(row[2]), bytes(row[3]))
+
+    def scram_mock_salt(self, username: str) -> bytes:
+        """The SCRAM salt shown for ``username`` when it is nobody's: the same at every
+        attempt and after a restart, different for each name (RFC 5802 §9)."""
+        if self._mock_key is None:
+            self._mock_key = persistent_secret(self.path.with_name(MOCK_KEY_FILE))
+        try:
+            name = addr.normalize(username)
+        except StoreError:
+            name = username
+        return mock_salt(self._mock_key, name)
 
     def addresses_of(self, user: str) -> set[str]:
         """The user's address plus every alias that delivers to them and only them.
@@ -548,6 +608,32 @@ class AccountStore:
             except AliasLoop:
                 continue
         return own
+
+
+def persistent_secret(path: Path, size: int = MOCK_KEY_BYTES) -> bytes:
+    """The random secret kept at ``path``, made the first time (mode 0600, written whole
+    before it appears: several processes may ask at once, the first link wins)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW
+        fd = os.open(tmp, flags, 0o600)
+        try:
+            os.write(fd, secrets.token_bytes(size))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+        data = path.read_bytes()
+    if len(data) < size:
+        raise StoreError(f"{path} is shorter than {size} bytes; remove it to make a new one")
+    return data[:size]
 
 
 def _user(row: sqlite3.Row) -> User:

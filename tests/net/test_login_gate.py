@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import threading
 import time
 
@@ -270,3 +271,14 @@ def test_scram_for_unknown_users_uses_the_mock_salt(user: str):
     assert base64.b64decode(salt) == sasl.mock_salt(b"k" * 32, user)
     assert f",i={sasl.DEFAULT_ITERATIONS}".encode() in challenge
     g.close()
+
+
+def test_offload_runs_in_a_worker_process():
+    # argon2id's 64 MiB mapped and unmapped at every check stalls the process it runs in
+    g = gate(workers=1)
+    try:
+        child = g.offload(os.getpid)()
+        assert child != os.getpid()
+        assert g.offload(os.getpid)() == child  # the same worker, kept
+    finally:
+        g.close()

@@ -3,14 +3,16 @@ STARTTLS, LOGIN, AUTHENTICATE (RFC 9051 §6.1, §6.2; SASL-IR RFC 4959).
 
 Passwords never cross a plaintext connection (LOGINDISABLED, RFC 9051 §6.2.3)
 unless ``security.plaintext_auth_on_loopback`` allows it for loopback peers.
-Every failure waits ``security.login_failure_delay`` and counts against the
-peer's per-minute budget (``security.max_login_failures_per_ip``); when that
-is spent, attempts are refused without checking the password.
+Passwords are checked through the server's :class:`~mailtool.net.login.LoginGate`:
+in its thread pool, never on the event loop; every failure waits
+``security.login_failure_delay`` and counts against the peer's per-minute budgets
+(per account, ``max_login_failures_per_account``, and in all,
+``max_login_failures_per_ip``); when one is spent, or too many logins are in
+progress, attempts get ``NO [UNAVAILABLE]`` without a password check.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from mailtool.mra.imap import wire
@@ -27,6 +29,7 @@ from mailtool.mra.imap.session import (
     ok,
 )
 from mailtool.net.log import log_event
+from mailtool.net.login import THROTTLED, LoginRefused
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import Capability, ContinuationRequest
 from mailtool.protocol.sasl import (
@@ -39,7 +42,6 @@ from mailtool.protocol.sasl import (
     SaslUnsupported,
     decode_response,
     encode_challenge,
-    server_mechanism,
 )
 
 
@@ -83,8 +85,6 @@ async def starttls(s: Session, cmd: c.Simple) -> Done:
 
 
 async def _finish_login(s: Session, user: str) -> Done:
-    throttle = s.server.throttle
-    throttle.succeeded(s.conn.peer_ip)
     if not s.server.claim_user(s, user):
         log_event("imap.login", id=s.conn.id, peer=s.conn.peer_ip, user=user, outcome="too-many")
         raise no("Too many sessions for this user", "LIMIT")
@@ -98,33 +98,43 @@ async def _finish_login(s: Session, user: str) -> Done:
     return ok("Logged in", "CAPABILITY", tuple(s.capabilities()))
 
 
-async def _check_allowed(s: Session) -> None:
+def _check_allowed(s: Session) -> None:
     if not s.plaintext_ok:
         # RFC 9051 §6.2.3, RFC 5530: PRIVACYREQUIRED
         raise no("Use STARTTLS before sending a password", "PRIVACYREQUIRED")
-    if not s.server.throttle.allowed(s.conn.peer_ip):
-        log_event("imap.login", id=s.conn.id, peer=s.conn.peer_ip, outcome="throttled")
-        await asyncio.sleep(s.server.throttle.delay)
-        raise no("Too many failed logins; try again later", "UNAVAILABLE")
 
 
-async def _failed(s: Session, user: str | None, reason: str) -> None:
-    s.server.throttle.failed(s.conn.peer_ip)
+def _refused(s: Session, exc: LoginRefused) -> Exception:
+    """The gate would not check (throttled, or too many logins in progress): RFC 5530
+    UNAVAILABLE, a temporary condition."""
+    log_event("imap.login", id=s.conn.id, peer=s.conn.peer_ip, outcome=exc.reason,
+              level=logging.WARNING)  # fmt: skip
+    if exc.reason == THROTTLED:
+        return no("Too many failed logins; try again later", "UNAVAILABLE")
+    return no("Too many logins in progress; try again later", "UNAVAILABLE")
+
+
+def _failed(s: Session, user: str | None, reason: str) -> Exception:
+    """A failure the gate has counted (and waited the delay for)."""
     log_event(
         "imap.login", id=s.conn.id, peer=s.conn.peer_ip, user=user, outcome=reason,
         level=logging.WARNING,
     )  # fmt: skip
-    await asyncio.sleep(s.server.throttle.delay)
-    raise no("Authentication failed", "AUTHENTICATIONFAILED")
+    return no("Authentication failed", "AUTHENTICATIONFAILED")
 
 
 @command("LOGIN", states=NOT_AUTH)
 async def login(s: Session, cmd: c.Login) -> Done:
-    await _check_allowed(s)
-    accounts = s.server.accounts
-    good = await asyncio.to_thread(accounts.verify_password, cmd.username, cmd.password)
-    if not good:
-        await _failed(s, cmd.username, "bad-credentials")
+    _check_allowed(s)
+    try:
+        async with s.server.login_gate.attempt(s.conn.peer_ip) as attempt:
+            verify = s.server.accounts.verify_password
+            await attempt.check_password(verify, cmd.username, cmd.password)
+            attempt.succeeded()
+    except LoginRefused as exc:
+        raise _refused(s, exc) from None
+    except SaslAuthFailed:
+        raise _failed(s, cmd.username, "bad-credentials") from None
     return await _finish_login(s, _canonical(s, cmd.username))
 
 
@@ -137,38 +147,36 @@ def _canonical(s: Session, user: str) -> str:
 
 @command("AUTHENTICATE", states=NOT_AUTH)
 async def authenticate(s: Session, cmd: c.Authenticate) -> Done:
-    await _check_allowed(s)
-    accounts = s.server.accounts
+    _check_allowed(s)
     if cmd.mechanism not in ("PLAIN", "SCRAM-SHA-256"):
         raise no(f"Mechanism {cmd.mechanism[:40]} is not supported", "CANNOT")
-    try:
-        mech = server_mechanism(
-            cmd.mechanism, verify=accounts.verify_password, lookup=accounts.scram_credentials
-        )
-    except SaslUnsupported:
-        raise no("Mechanism not supported", "CANNOT") from None
     response: bytes | None = cmd.initial_response
     try:
-        while True:
-            out = await asyncio.to_thread(mech.step, response)
-            if isinstance(out, SaslDone):
-                break
-            s.send(ContinuationRequest(encode_challenge(out).decode("ascii")))
-            await s.flush()
-            line = await s.read_continuation()
-            response = decode_response(line)
+        async with s.server.login_gate.attempt(s.conn.peer_ip) as attempt:
+            mech = attempt.mechanism(cmd.mechanism, s.server.accounts)
+            while True:
+                out = await attempt.step(mech, response)  # in the gate's pool
+                if isinstance(out, SaslDone):
+                    break
+                s.send(ContinuationRequest(encode_challenge(out).decode("ascii")))
+                await s.flush()
+                line = await s.read_continuation()
+                response = decode_response(line)
+            if out.authzid and out.authzid.lower() != out.authcid.lower():
+                await attempt.failed()
+                raise _failed(s, out.authcid, "authzid")
+            attempt.succeeded()
+    except LoginRefused as exc:
+        raise _refused(s, exc) from None
     except SaslCancelled:
         raise bad("AUTHENTICATE cancelled") from None
     except SaslAuthFailed:
-        await _failed(s, None, "bad-credentials")
-        raise AssertionError("unreachable") from None
+        raise _failed(s, None, "bad-credentials") from None
+    except SaslUnsupported:
+        raise no("Mechanism not supported", "CANNOT") from None
     except SaslError as exc:
-        s.server.throttle.failed(s.conn.peer_ip)
         raise bad(f"Malformed SASL message: {exc}") from None
-    user = out.authcid
-    if out.authzid and out.authzid.lower() != user.lower():
-        await _failed(s, user, "authzid")
-    return await _finish_login(s, _canonical(s, user))
+    return await _finish_login(s, _canonical(s, out.authcid))
 
 
 __all__ = ["authenticate", "capability", "login", "logout", "noop", "starttls"]

@@ -58,7 +58,7 @@ class ImapServer:
         # commands run back to back from data sent before the client read our answers
         self.max_pipelined = limits.imap_max_pipelined
         self.max_per_user = limits.max_connections_per_user
-        self.throttle = ctx.login_throttle
+        self.login_gate = ctx.login_gate
         self._users: Counter[str] = Counter()
         self._mail: dict[str, UserMail] = {}
 

@@ -35,7 +35,7 @@ class ManageSieveServer:
         self.max_bad_commands: int = limits.max_bad_commands
         self.idle_timeout: float = limits.imap_idle_timeout
         self.login_timeout: float = limits.login_timeout
-        self.throttle = ctx.login_throttle
+        self.login_gate = ctx.login_gate
         self.sieve: Any = ctx.sieve
         self.scripts: Any = ctx.sieve_scripts
 

@@ -39,7 +39,7 @@ class Pop3Server:
         self.max_bad_commands: int = limits.max_bad_commands
         self.idle_timeout: float = limits.pop3_idle_timeout
         self.login_timeout: float = limits.login_timeout
-        self.throttle = ctx.login_throttle
+        self.login_gate = ctx.login_gate
 
     @property
     def tls_context(self) -> ssl.SSLContext:

@@ -40,6 +40,7 @@ from mailtool.net.connection import (
 )
 from mailtool.net.limits import is_loopback
 from mailtool.net.log import log_event
+from mailtool.net.login import THROTTLED, LoginRefused
 from mailtool.protocol import pop3
 from mailtool.protocol.pop3 import Command, Continuation, MultilineEncoder, Response
 from mailtool.protocol.sasl import (
@@ -50,7 +51,6 @@ from mailtool.protocol.sasl import (
     decode_initial_response,
     decode_response,
     encode_challenge,
-    server_mechanism,
 )
 
 if TYPE_CHECKING:
@@ -66,7 +66,8 @@ UPDATE = "UPDATE"
 #: octets of a LIST/UIDL answer written before waiting for the client to read
 LISTING_PIECE = 64 * 1024
 
-#: the SASL mechanisms we serve (RFC 5034); PLAIN only where passwords may travel
+#: the SASL mechanisms we serve (RFC 5034), only where passwords may travel: SCRAM
+#: does not send one, but a login before STLS would have the mail read in the clear
 SASL_MECHANISMS = ("SCRAM-SHA-256", "PLAIN")
 
 
@@ -195,7 +196,7 @@ class Session:
         if self.state == AUTHORIZATION:
             if self.plaintext_ok:
                 caps["USER"] = ()
-            caps["SASL"] = tuple(m for m in SASL_MECHANISMS if m != "PLAIN" or self.plaintext_ok)
+                caps["SASL"] = SASL_MECHANISMS
             if not self.conn.tls:
                 caps["STLS"] = ()
         return pop3.Capabilities(caps)
@@ -250,12 +251,16 @@ class Session:
         if user is None:
             await self.bad(err("USER first"))
             return
-        if not await self.throttle_ok():
+        try:  # checked in the login gate's pool, throttled per (IP, account)
+            async with self.server.login_gate.attempt(self.conn.peer_ip) as attempt:
+                verify = self.server.accounts.verify_password
+                await attempt.check_password(verify, user, str(cmd.args[0]))
+                attempt.succeeded()
+        except LoginRefused as exc:
+            self.login_refused(exc)
             return
-        accounts = self.server.accounts
-        good = await asyncio.to_thread(accounts.verify_password, user, str(cmd.args[0]))
-        if not good:
-            await self.login_failed(user, "bad-credentials")
+        except SaslAuthFailed:
+            self.login_failed(user, "bad-credentials")
             return
         await self.login(user)
 
@@ -264,64 +269,61 @@ class Session:
             mechs = self.capabilities().sasl
             self.send(pop3.format_multiline(ok("SASL mechanisms follow"), mechs))
             return
+        if not self.plaintext_ok:
+            # as USER/PASS (RFC 2595 §4): SCRAM keeps the password, not the mail, secret
+            self.send(err("Authentication disallowed without TLS, use STLS", pop3.AUTH))
+            return
         mech_name = str(cmd.args[0]).upper()
-        if mech_name not in self.capabilities().sasl:
-            if mech_name == "PLAIN":
-                self.send(err("PLAIN needs TLS, use STLS", pop3.AUTH))
-            else:
-                self.send(err(f"unsupported mechanism {mech_name[:40]}"))
+        if mech_name not in SASL_MECHANISMS:
+            self.send(err(f"unsupported mechanism {mech_name[:40]}"))
             return
-        if not await self.throttle_ok():
+        try:  # every step in the login gate's pool, throttled per (IP, account)
+            async with self.server.login_gate.attempt(self.conn.peer_ip) as attempt:
+                mech = attempt.mechanism(mech_name, self.server.accounts)
+                initial = decode_initial_response(str(cmd.args[1]) if len(cmd.args) > 1 else None)
+                out = await attempt.step(mech, initial)
+                while not isinstance(out, Done):
+                    self.send(Continuation(encode_challenge(out)))  # RFC 5034 §4
+                    await self.conn.drain()
+                    line = await self.read_line(MAX_SASL_LINE + 2)
+                    out = await attempt.step(mech, decode_response(line))
+                if out.authzid and out.authzid.lower() != out.authcid.lower():
+                    await attempt.failed()
+                    self.login_failed(out.authcid, "authzid")
+                    return
+                attempt.succeeded()
+        except LoginRefused as exc:
+            self.login_refused(exc)
             return
-        accounts = self.server.accounts
-        mech = server_mechanism(
-            mech_name, verify=accounts.verify_password, lookup=accounts.scram_credentials
-        )
-        try:
-            initial = decode_initial_response(str(cmd.args[1]) if len(cmd.args) > 1 else None)
-            out = await asyncio.to_thread(mech.step, initial)
-            while not isinstance(out, Done):
-                self.send(Continuation(encode_challenge(out)))  # RFC 5034 §4
-                await self.conn.drain()
-                line = await self.read_line(MAX_SASL_LINE + 2)
-                out = await asyncio.to_thread(mech.step, decode_response(line))
         except SaslAuthFailed:
-            await self.login_failed(None, "bad-credentials")
+            self.login_failed(None, "bad-credentials")
             return
         except LineTooLong:
-            self.server.throttle.failed(self.conn.peer_ip)
             self.send(err("SASL response too long"))
             return
         except SaslError as exc:
-            self.server.throttle.failed(self.conn.peer_ip)
             self.send(pop3.reply_for_sasl_error(exc))
-            return
-        if out.authzid and out.authzid.lower() != out.authcid.lower():
-            await self.login_failed(out.authcid, "authzid")
             return
         await self.login(out.authcid)
 
-    async def throttle_ok(self) -> bool:
-        if self.server.throttle.allowed(self.conn.peer_ip):
-            return True
-        log_event("pop3.login", id=self.conn.id, peer=self.conn.peer_ip, outcome="throttled")
-        await asyncio.sleep(self.server.throttle.delay)
+    def login_refused(self, exc: LoginRefused) -> None:
+        """The gate would not check (throttled, or too many logins in progress)."""
+        log_event("pop3.login", id=self.conn.id, peer=self.conn.peer_ip, outcome=exc.reason,
+                  level=logging.WARNING)  # fmt: skip
+        why = "Too many failed logins" if exc.reason == THROTTLED else "Too many logins at once"
         # RFC 3206 §4: SYS/TEMP, a temporary condition not tied to these credentials
-        self.send(err("Too many failed logins, try again later", pop3.SYS_TEMP))
-        return False
+        self.send(err(f"{why}, try again later", pop3.SYS_TEMP))
 
-    async def login_failed(self, user: str | None, reason: str) -> None:
-        self.server.throttle.failed(self.conn.peer_ip)
+    def login_failed(self, user: str | None, reason: str) -> None:
+        """A failure the gate has counted (and waited the delay for)."""
         log_event(
             "pop3.login", id=self.conn.id, peer=self.conn.peer_ip, user=user, outcome=reason,
             level=logging.WARNING,
         )  # fmt: skip
-        await asyncio.sleep(self.server.throttle.delay)
         self.send(err("Authentication failed", pop3.AUTH))
 
     async def login(self, user: str) -> None:
         """Credentials are good: lock the maildrop and enter TRANSACTION (RFC 1939 §4)."""
-        self.server.throttle.succeeded(self.conn.peer_ip)
         user = self.server.canonical_user(user)
         try:
             maildrop = await asyncio.to_thread(Maildrop.open, self.server.mail, user)

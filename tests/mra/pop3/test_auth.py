@@ -43,8 +43,8 @@ def test_capa_before_and_after_stls(pop3_env: Pop3Env) -> None:
     pop = pop3_env.plain()
     before = pop.capa()
     assert set(before) >= CAPA_ALWAYS
-    assert "STLS" in before and "USER" not in before
-    assert before["SASL"] == ["SCRAM-SHA-256"]  # PLAIN would send the password in clear
+    # no login before TLS: PLAIN would send the password in clear, SCRAM the mail after it
+    assert "STLS" in before and "USER" not in before and "SASL" not in before
     assert before["EXPIRE"] == ["NEVER"] and before["IMPLEMENTATION"] == ["mailtool"]
     pop.stls(client_tls())
     after = pop.capa()
@@ -97,14 +97,20 @@ def test_auth_plain_over_tls(pop3_env: Pop3Env, initial: bool) -> None:
     pop.quit()
 
 
-def test_auth_scram_sha_256_without_tls(pop3_env: Pop3Env) -> None:
-    # SCRAM never sends the password, so it is offered on the plain port too
+def test_auth_scram_sha_256_refused_before_stls(pop3_env: Pop3Env) -> None:
+    # issue 15: SCRAM keeps the password secret, not the mail read after it; refused
+    # before STLS like USER/PASS, and the same login works once TLS is on
     user = pop3_env.new_user(messages=1)
     pop = pop3_env.plain()
+    with pytest.raises(poplib.error_proto, match=r"^b'-ERR \[AUTH\] .*STLS"):
+        sasl(pop, "SCRAM-SHA-256", user, PASSWORD)
+    with pytest.raises(poplib.error_proto, match=r"-ERR \[AUTH\]"):
+        sasl(pop, "SCRAM-SHA-256", user, PASSWORD, initial=False)
+    pop.stls(client_tls())
     assert sasl(pop, "SCRAM-SHA-256", user, PASSWORD).startswith(b"+OK")
     assert pop.stat()[0] == 1
     pop.quit()
-    pop = pop3_env.plain()
+    pop = pop3_env.tls()
     with pytest.raises(poplib.error_proto, match=r"-ERR \[AUTH\]"):
         sasl(pop, "SCRAM-SHA-256", user, "not it")
     pop.quit()
