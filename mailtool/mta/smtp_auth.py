@@ -91,13 +91,11 @@ class AuthCommands:
                 mech = attempt.mechanism(name, accounts)
                 initial_response = sasl.decode_initial_response(initial or None)
                 done = await self._sasl_exchange(attempt, mech, initial_response)
-                if done.authzid and done.authzid.lower() != done.authcid.lower():
+                if not await attempt.accept(done):
                     # RFC 4954 §4: acting as someone else is not something users may do here
-                    await attempt.failed()
                     self.reply(Reply(codes.C535_AUTH_INVALID,
                                      ("not authorized for that identity",), "5.7.8"))  # fmt: skip
                     return
-                attempt.succeeded()
         except LoginRefused as exc:
             # RFC 4954 §6: 454 4.7.0, a temporary failure; nothing was checked
             log_event("smtp.auth", id=self.conn_id, peer=self.peer_ip, mech=name.upper()[:40],

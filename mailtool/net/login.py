@@ -40,11 +40,9 @@ Use (the protocol keeps its own wire format and replies)::
             while not isinstance(out, sasl.Done):
                 ...send challenge, read response...
                 out = await attempt.step(mech, response)
-            if out.authzid and out.authzid != out.authcid:
-                await attempt.failed()                      # counts, waits the delay
+            if not await attempt.accept(out):               # counted, delay waited
                 ...reply "not authorized"...
                 return
-            attempt.succeeded()                             # clears this account's failures
     except LoginRefused as exc:                             # nothing was checked
         ...temporary failure: SMTP 454 4.7.0, IMAP NO [UNAVAILABLE],
            POP3 -ERR [SYS/TEMP], ManageSieve NO (TRYLATER)...
@@ -309,6 +307,17 @@ class LoginAttempt:
         else:
             self._settle(ok=False)
         await asyncio.sleep(self.gate.delay)
+
+    async def accept(self, done: Done) -> bool:
+        """The exchange ended in ``done``: True, and the attempt succeeded, unless it
+        asks to act as another identity (``authzid``), which nobody may here (RFC 4422
+        §3.4.1 leaves the policy to the server); then False, counted as a failure
+        after the delay."""
+        if done.authzid and done.authzid.lower() != done.authcid.lower():
+            await self.failed()
+            return False
+        self.succeeded()
+        return True
 
     def succeeded(self) -> None:
         """The login is accepted: clear this account's failures from this IP."""

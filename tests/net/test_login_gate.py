@@ -282,3 +282,19 @@ def test_offload_runs_in_a_worker_process():
         assert g.offload(os.getpid)() == child  # the same worker, kept
     finally:
         g.close()
+
+
+def test_acting_as_another_identity_is_refused_and_counted():
+    accounts = Accounts({"a@x.test": "pa"})
+    g = gate(per_account=1, per_ip=10)
+
+    async def main() -> list[bool | str]:
+        async with g.attempt(IP) as attempt:
+            mech = attempt.mechanism("PLAIN", accounts)
+            out = await attempt.step(mech, b"boss@x.test\0a@x.test\0pa")
+            assert isinstance(out, sasl.Done)
+            accepted = await attempt.accept(out)
+        return [accepted, await login(g, accounts, "a@x.test", "pa")]
+
+    assert asyncio.run(main()) == [False, THROTTLED]
+    g.close()

@@ -162,10 +162,8 @@ async def authenticate(s: Session, cmd: c.Authenticate) -> Done:
                 await s.flush()
                 line = await s.read_continuation()
                 response = decode_response(line)
-            if out.authzid and out.authzid.lower() != out.authcid.lower():
-                await attempt.failed()
+            if not await attempt.accept(out):
                 raise _failed(s, out.authcid, "authzid")
-            attempt.succeeded()
     except LoginRefused as exc:
         raise _refused(s, exc) from None
     except SaslCancelled:

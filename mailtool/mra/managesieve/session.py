@@ -249,11 +249,9 @@ class Session:
                     if len(reply) != 1:
                         raise BadCommand("one string expected")
                     out = await attempt.step(mech, decode_response(reply[0]))
-                if out.authzid and out.authzid.lower() != out.authcid.lower():
-                    await attempt.failed()
+                if not await attempt.accept(out):
                     self.login_failed(out.authcid, "authzid")
                     return
-                attempt.succeeded()
         except LoginRefused as exc:
             # RFC 5804 §1.3: TRYLATER, a temporary condition; nothing was checked
             log_event("managesieve.login", id=self.conn.id, peer=self.conn.peer_ip,

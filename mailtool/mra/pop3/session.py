@@ -287,11 +287,9 @@ class Session:
                     await self.conn.drain()
                     line = await self.read_line(MAX_SASL_LINE + 2)
                     out = await attempt.step(mech, decode_response(line))
-                if out.authzid and out.authzid.lower() != out.authcid.lower():
-                    await attempt.failed()
+                if not await attempt.accept(out):
                     self.login_failed(out.authcid, "authzid")
                     return
-                attempt.succeeded()
         except LoginRefused as exc:
             self.login_refused(exc)
             return
