@@ -28,8 +28,14 @@ from mailtool.protocol import mime
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.dates import format_datetime
 from mailtool.protocol.imap.fetch import FetchAttr
-from mailtool.protocol.imap.fetch_stream import FETCH_END, fetch_item, fetch_start, literal_header
-from mailtool.protocol.imap.responses import Vanished
+from mailtool.protocol.imap.fetch_stream import (
+    FETCH_END,
+    fetch_item,
+    fetch_start,
+    is_literal_item,
+    literal_header,
+)
+from mailtool.protocol.imap.responses import FetchData, Vanished
 
 #: items that need the message itself
 CONTENT_ITEMS = frozenset(
@@ -44,6 +50,8 @@ INDEX_ITEMS = frozenset(("UID", "FLAGS", "MODSEQ", "INTERNALDATE", "RFC822.SIZE"
 CHUNK = 2000
 #: messages larger than this are read and parsed in a worker thread
 PARSE_IN_THREAD = 256 * 1024
+#: a response that cannot be larger than this is formatted whole, not item by item
+WHOLE_BELOW = 64 * 1024
 _flag_text: dict[frozenset[str], str] = {}
 
 
@@ -148,6 +156,9 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
     # then sent from the parsed copy, else streamed from the file
     parse = any(a.name in CONTENT_ITEMS and not is_whole_message(a) for a in attrs)
     from_file = not parse and any(is_whole_message(a) for a in attrs)
+    # how many items send message text; none (ENVELOPE, flags...) or a small message:
+    # the response is small, formatted whole (as fast as ever); else item by item
+    texts = sum(is_literal_item(a.response_key()) for a in attrs)
     missing = False
     for uid in uids:
         meta = box.meta[uid]
@@ -171,7 +182,12 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
                 missing = True
                 continue
             _check_cte(msg, attrs)
-        await _send_message(s, box.msn(uid), attrs, meta, msg, None, extra)
+        # RFC822.SIZE bounds every section of the message (2x: bare LFs made CRLF)
+        if texts * 2 * meta.size <= WHOLE_BELOW:
+            items = [(a.response_key(), _value(a, meta, msg)) for a in attrs]
+            await s.write(FetchData(box.msn(uid), (*items, *extra)))
+        else:
+            await _send_message(s, box.msn(uid), attrs, meta, msg, None, extra)
     if missing:
         raise no("Some messages were expunged", "EXPUNGEISSUED")
     return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")

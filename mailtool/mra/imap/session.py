@@ -255,7 +255,15 @@ class Session:
             while self.state is not State.LOGOUT:
                 event = await self._next_event()
                 if isinstance(event, NeedContinuation):
-                    self.send(b"+ Ready for literal data\r\n")
+                    if self.state is State.NOT_AUTHENTICATED and (
+                        event.size > self.server.limits.max_small_literal
+                    ):
+                        # a message (APPEND) before login: not worth receiving
+                        self.reader.refuse_literal()
+                        self.send(wire.status(event.tag, "BAD", "Log in first"))
+                        self.count_bad()
+                    else:
+                        self.send(b"+ Ready for literal data\r\n")
                     await self.flush()
                 elif isinstance(event, c.Command):
                     self.last_command = time.monotonic()  # IDLE counts from here

@@ -121,6 +121,12 @@ class CommandReader:
         """Deliver the next line raw, as :class:`ContinuationLine` (AUTHENTICATE, IDLE)."""
         self._want_line = True
 
+    def refuse_literal(self) -> None:
+        """After :class:`NeedContinuation`: the literal will not be read, and the command
+        is over (the caller sends its tagged answer instead of ``+``; the client, which
+        waits for ``+``, does not send the literal, RFC 9051 §7.5)."""
+        self._reset()
+
     @property
     def in_command(self) -> bool:
         """Whether a command has been started but not finished (e.g. awaiting a literal)."""

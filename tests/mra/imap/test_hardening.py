@@ -296,3 +296,11 @@ def test_big_append_is_stored_byte_identical(imap_server: Callable[..., Imap]) -
     assert answer[len(head) : len(head) + len(wanted)] == wanted
     # MULTIAPPEND / CATENATE are not advertised; a small APPEND after still works
     assert raw.command("APPEND INBOX {5+}\r\nhello").startswith(b"x OK [APPENDUID ")
+
+
+def test_no_message_is_received_before_login(imap: Imap) -> None:
+    w = Wire(imap.port)
+    reply = w.cmd(b"APPEND INBOX {20000000}")  # no `+`: the client does not send it
+    assert reply.status == "BAD"
+    assert w.cmd("NOOP").status == "OK"
+    assert w.cmd(b"APPEND INBOX {5}\r\nhello").status == "BAD"  # small: read, then refused

@@ -75,6 +75,10 @@ MIME = (
 )
 
 
+BIG_MIME = MIME.replace(b"with bare\nLFs\n", b"with bare\nLFs\n" * 5000)
+
+
+@pytest.mark.parametrize("raw_message", [MIME, BIG_MIME], ids=["small", "big"])
 @pytest.mark.parametrize(
     "items",
     [
@@ -85,8 +89,9 @@ MIME = (
         "(RFC822.HEADER RFC822.TEXT BODY BINARY.PEEK[1]<2.4> INTERNALDATE)",
     ],
 )
-def test_streamed_fetch_is_byte_identical(imap: Imap, items: str) -> None:
-    imap.mail().deliver(MIME, flags=["\\Seen"])  # RFC822 (not a PEEK) changes no flag then
+def test_streamed_fetch_is_byte_identical(imap: Imap, items: str, raw_message: bytes) -> None:
+    # small: formatted whole; big: written item by item (and whole messages from the file)
+    imap.mail().deliver(raw_message, flags=["\\Seen"])  # RFC822 (not a PEEK) changes no flag then
     raw = Raw(imap)
     raw.command("SELECT INBOX")
     raw.send(b"f1 UID FETCH 1 " + items.encode() + b"\r\n")
@@ -97,7 +102,7 @@ def test_streamed_fetch_is_byte_identical(imap: Imap, items: str) -> None:
     cmd = parse_command(b"f1 UID FETCH 1 " + items.encode() + b"\r\n")
     attrs = [FetchAttr("UID"), *cmd.attributes]  # type: ignore[attr-defined]
     meta = imap.mail().folder("INBOX").message(1)
-    msg = mime.parse(MIME)
+    msg = mime.parse(raw_message)
     values = [(a.response_key(), _value(a, meta, msg)) for a in attrs]
     seen = set()
     unique = []

@@ -141,3 +141,11 @@ def test_bad_line_after_a_streamed_literal_is_bad() -> None:
         reader.next_event()
     assert exc.value.status == "BAD" and not exc.value.fatal
     assert reader.next_event().name == "NOOP"  # type: ignore[union-attr]
+
+
+def test_a_refused_literal_is_not_read() -> None:
+    reader = CommandReader(spool_above=10)
+    assert events(reader, b"a1 APPEND INBOX {5000}\r\n", 100) == [NeedContinuation("a1", 5000)]
+    reader.refuse_literal()
+    assert not reader.in_command
+    assert events(reader, b"a2 NOOP\r\n", 100)[-1].name == "NOOP"  # type: ignore[attr-defined]
