@@ -8,7 +8,8 @@ PYTEST_ARGS ?=
 .PHONY: help serve test lint fuzz docs completions bench clean
 
 help:
-	@echo "make serve        set up .venv and run 'mailtool serve' (data in ./data)"
+	@echo "make serve        set up .venv and run 'mailtool serve' (data in ./data;"
+	@echo "                  as root: installed in /var/lib/mailtool/venv, data in /var/lib/mailtool/data)"
 	@echo "make test         set up .venv and run ruff + the whole test suite"
 	@echo "make lint         ruff check"
 	@echo "make fuzz         run every atheris fuzz target for FUZZ_SECONDS (default 60) each, FUZZ_JOBS at once"
@@ -24,8 +25,33 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# As root, serve binds its ports and then runs as the service user ([server] user), which
+# must reach the interpreter, the installed package and the data dir: a clone under /root (or
+# a 0700 home) is out of its reach, so root's serve runs from a copy in $(SYSTEM_HOME).
+SYSTEM_HOME   ?= /var/lib/mailtool
+SYSTEM_PYTHON ?= /usr/bin/python3
+SYSTEM_VENV   := $(SYSTEM_HOME)/venv
+SYSTEM_STAMP  := $(SYSTEM_VENV)/.installed
+
+ifeq ($(shell id -u),0)
+serve: $(SYSTEM_STAMP)
+	$(SYSTEM_VENV)/bin/mailtool --data-dir $(SYSTEM_HOME)/data serve
+else
 serve: $(STAMP)
 	$(BIN)/mailtool --data-dir ./data serve
+endif
+
+$(SYSTEM_STAMP): pyproject.toml $(shell find mailtool -name '*.py' -o -name '*.tcss')
+	@$(SYSTEM_PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "$(SYSTEM_PYTHON): mailtool needs Python 3.11 or newer (set SYSTEM_PYTHON=...)"; exit 1; }
+	@install -d -m 0755 $(SYSTEM_HOME)
+	@$(SYSTEM_PYTHON) -m venv $(SYSTEM_VENV) || { echo "venv failed: on Debian run 'apt-get install python3-venv'"; exit 1; }
+	@chmod -R go+rX $(SYSTEM_VENV)
+	$(SYSTEM_VENV)/bin/pip install --quiet --upgrade pip
+	@# a copy, not an editable install: the service user cannot read the clone
+	umask 022 && $(SYSTEM_VENV)/bin/pip install --quiet --force-reinstall --no-deps . && \
+	  $(SYSTEM_VENV)/bin/pip install --quiet .
+	@touch $(SYSTEM_STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check mailtool tests bench
