@@ -147,9 +147,9 @@ class SMTPSession(AuthCommands, TransactionCommands):
                 conn.outcome = "shutdown"
                 await self.send(SHUTTING_DOWN)
         except DeadlineExceeded:
-            await self._timed_out("deadline")
+            self._timed_out("deadline")
         except ReadTimeout:
-            await self._timed_out("timeout")
+            self._timed_out("timeout")
         except WriteTimeout:
             conn.outcome = "write-timeout"
         except (ConnectionClosed, ConnectionError):
@@ -172,7 +172,7 @@ class SMTPSession(AuthCommands, TransactionCommands):
         finally:
             self.conn.user = self.user
 
-    async def _timed_out(self, outcome: str) -> None:
+    def _timed_out(self, outcome: str) -> None:
         self.conn.outcome = outcome
         self._pending.clear()
         if not self.conn.closed:
