@@ -216,6 +216,16 @@ class SecurityConfig:
             min=1,
         ),
     )
+    scram_iterations: int = field(
+        default=100_000,
+        metadata=_doc(
+            "PBKDF2 iterations of the SCRAM-SHA-256 keys made when a password is set (and "
+            "remade at a user's next password login when they differ). Clients built on "
+            "Cyrus SASL (mbsync, mutt, Postfix) refuse more than 65536.",
+            min=4096,
+            max=1_000_000,
+        ),
+    )
 
 
 @dataclass(frozen=True)

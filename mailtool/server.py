@@ -117,7 +117,10 @@ class ServerContext:
         from mailtool.store.accounts import AccountStore, check_hash
 
         def build() -> Any:
-            store = AccountStore(self.config.data_path / "accounts.db")
+            store = AccountStore(
+                self.config.data_path / "accounts.db",
+                scram_iterations=self.config.security.scram_iterations,
+            )
             # argon2id in the login gate's processes (why: mailtool.net.login)
             store.check_hash = self.login_gate.offload(check_hash)
             return store

@@ -56,7 +56,10 @@ def human_size(n: int | None) -> str:
 def _accounts(ctx: click.Context) -> AccountStore:
     from mailtool.store.accounts import AccountStore
 
-    return AccountStore.in_data_dir(load_config(ctx).data_path)
+    config = load_config(ctx)
+    return AccountStore.in_data_dir(
+        config.data_path, scram_iterations=config.security.scram_iterations
+    )
 
 
 def _read_password(from_stdin: bool) -> str:

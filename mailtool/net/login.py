@@ -68,7 +68,13 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from mailtool.net.limits import LoginThrottle
-from mailtool.protocol.sasl import Done, SaslAuthFailed, ServerMechanism, server_mechanism
+from mailtool.protocol.sasl import (
+    DEFAULT_ITERATIONS,
+    Done,
+    SaslAuthFailed,
+    ServerMechanism,
+    server_mechanism,
+)
 
 T = TypeVar("T")
 
@@ -262,13 +268,15 @@ class LoginAttempt:
 
     def mechanism(self, name: str, accounts: Any) -> ServerMechanism:
         """The server half of SASL mechanism ``name`` checking against ``accounts``
-        (``verify_password``, ``scram_credentials`` and, if it has one,
-        ``scram_mock_salt``) through this attempt. SaslUnsupported for an unknown name."""
+        (``verify_password``, ``scram_credentials`` and, if it has them,
+        ``scram_mock_salt`` and ``scram_iterations``: what unknown users are shown)
+        through this attempt. SaslUnsupported for an unknown name."""
         return server_mechanism(
             name,
             verify=self._guard(accounts.verify_password),
             lookup=self._guard(accounts.scram_credentials),
             mock_salt=getattr(accounts, "scram_mock_salt", None),
+            mock_iterations=getattr(accounts, "scram_iterations", DEFAULT_ITERATIONS),
         )
 
     # ---- on the event loop

@@ -5,9 +5,10 @@ keeps it in ``<data_dir>/accounts.db`` (SQLite). Passwords are stored twice,
 never in clear: an argon2id hash for PLAIN/LOGIN (the PHC string format
 Dovecot's ``ARGON2ID`` scheme reads) and SCRAM-SHA-256 keys (RFC 5802 §3:
 salt, iterations, StoredKey, ServerKey) for SCRAM, both computed when the
-password is set (SCRAM with ``DEFAULT_ITERATIONS`` of PBKDF2; keys made with fewer
-by older versions are remade at the user's next PLAIN/LOGIN, when we have the
-password). An unknown user's SCRAM exchange shows a salt derived from a secret
+password is set (SCRAM with ``scram_iterations`` of PBKDF2, by default
+``DEFAULT_ITERATIONS``; keys made with another count, by older versions or before
+the count was changed, are remade at the user's next PLAIN/LOGIN, when we have
+the password). An unknown user's SCRAM exchange shows a salt derived from a secret
 kept next to the database (``scram-mock.key``, 0600, made once), so it stays the
 same across restarts, as a real user's does (RFC 5802 §9).
 
@@ -185,10 +186,12 @@ def verify_hash(hasher: PasswordHasher, stored: str, password: str) -> bool:
         return False
 
 
-def _hash_password(hasher: PasswordHasher, password: str) -> tuple[str, ScramCredentials]:
+def _hash_password(
+    hasher: PasswordHasher, password: str, iterations: int
+) -> tuple[str, ScramCredentials]:
     if not isinstance(password, str) or not password:
         raise StoreError("the password must not be empty")
-    return hasher.hash(password), scram_credentials(password)
+    return hasher.hash(password), scram_credentials(password, iterations=iterations)
 
 
 class AccountStore:
@@ -202,9 +205,14 @@ class AccountStore:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, mail_root: str | os.PathLike[str] | None = None
+        self,
+        path: str | os.PathLike[str],
+        *,
+        mail_root: str | os.PathLike[str] | None = None,
+        scram_iterations: int = DEFAULT_ITERATIONS,
     ) -> None:
         self.path = Path(path)
+        self.scram_iterations = scram_iterations  # [security] scram_iterations
         self.mail_root = Path(mail_root) if mail_root else self.path.parent / "mail"
         self._db = Database(self.path, _SCHEMA)
         # argon2id, 64 MiB, 3 passes, like RFC 9106's low-memory profile but one lane:
@@ -221,9 +229,11 @@ class AccountStore:
         self._data_version: int | None = None
 
     @classmethod
-    def in_data_dir(cls, data_dir: str | os.PathLike[str]) -> AccountStore:
+    def in_data_dir(
+        cls, data_dir: str | os.PathLike[str], *, scram_iterations: int = DEFAULT_ITERATIONS
+    ) -> AccountStore:
         """The store of a data dir: ``<data_dir>/accounts.db``, Maildirs in ``<data_dir>/mail``."""
-        return cls(Path(data_dir) / "accounts.db")
+        return cls(Path(data_dir) / "accounts.db", scram_iterations=scram_iterations)
 
     def __repr__(self) -> str:
         return f"AccountStore({str(self.path)!r})"
@@ -318,7 +328,8 @@ class AccountStore:
             raise addr.InvalidAddress(
                 f"{key}: '+' starts a plus-address tag, so user names cannot contain it"
             )
-        hashed, scram = _hash_password(self._hasher, password)  # slow: outside the transaction
+        # slow: outside the transaction
+        hashed, scram = _hash_password(self._hasher, password, self.scram_iterations)
         now = time.time()
         with self._write() as tx:
             self._require_domain(tx, domain)
@@ -369,7 +380,7 @@ class AccountStore:
 
     def set_password(self, address: str, password: str) -> None:
         key = addr.normalize(address)
-        hashed, scram = _hash_password(self._hasher, password)
+        hashed, scram = _hash_password(self._hasher, password, self.scram_iterations)
         with self._write() as tx:
             cur = tx.execute(
                 "UPDATE users SET password_hash = ?, scram_salt = ?, scram_iterations = ?,"
@@ -514,7 +525,8 @@ class AccountStore:
 
     def verify_password(self, address: str, password: str) -> bool:
         """True when ``password`` is ``address``'s; unknown users cost the same argon2 work.
-        A right password whose SCRAM keys are older (fewer iterations) remakes them."""
+        A right password whose SCRAM keys have another iteration count than
+        ``scram_iterations`` (older ones: fewer) remakes them."""
         try:
             key = addr.normalize(address)
         except StoreError:
@@ -528,14 +540,14 @@ class AccountStore:
         )
         stored = row["password_hash"] if row else self._dummy()
         good = self.check_hash(stored, password) and row is not None
-        if good and key and row["scram_iterations"] < DEFAULT_ITERATIONS:
+        if good and key and row["scram_iterations"] != self.scram_iterations:
             self._upgrade_scram(key, stored, password)
         return good
 
     def _upgrade_scram(self, key: str, stored: str, password: str) -> None:
         """New SCRAM keys with today's iterations, unless the password changed meanwhile.
         A store that cannot be written (a read-only copy) keeps the old keys."""
-        scram = scram_credentials(password)
+        scram = scram_credentials(password, iterations=self.scram_iterations)
         try:
             with self._write() as tx:
                 tx.execute(

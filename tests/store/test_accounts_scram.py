@@ -89,3 +89,17 @@ def test_passwords_are_checked_through_check_hash(store: AccountStore) -> None:
     assert store.verify_password(USER, "pw")
     assert not store.verify_password("nobody@example.test", "pw")  # same work for nobody
     assert seen == ["pw", "pw"]
+
+
+def test_the_configured_count_is_used_and_keys_follow_it(tmp_path: Path) -> None:
+    # [security] scram_iterations: Cyrus SASL clients refuse more than 65,536
+    low = AccountStore(tmp_path / "accounts.db", scram_iterations=65536)
+    low.add_domain("example.test")
+    low.add_user(USER, "pw")
+    assert low.scram_credentials(USER).iterations == 65536  # type: ignore[union-attr]
+    high = AccountStore(tmp_path / "accounts.db")  # the count raised again
+    assert high.verify_password(USER, "pw")
+    assert high.scram_credentials(USER).iterations == 100_000  # type: ignore[union-attr]
+    assert low.verify_password(USER, "pw")  # and lowered: remade downwards too
+    assert low.scram_credentials(USER).iterations == 65536  # type: ignore[union-attr]
+    assert _scram_login(low, "pw")

@@ -74,15 +74,16 @@ def server_mechanism(
     verify: Callable[[str, str], bool] | None = None,
     lookup: Callable[[str], ScramCredentials | None] | None = None,
     mock_salt: Callable[[str], bytes] | None = None,
+    mock_iterations: int = DEFAULT_ITERATIONS,
 ) -> ServerMechanism:
     """A fresh server half for ``name`` (case-insensitive). PLAIN and LOGIN need
     ``verify(username, password)``, SCRAM-SHA-256 needs ``lookup(username)`` and
-    takes ``mock_salt(username)``, the salt shown for unknown users."""
+    takes ``mock_salt(username)`` and ``mock_iterations``, what unknown users are shown."""
     upper = name.upper()
     if upper in ("PLAIN", "LOGIN") and verify is not None:
         return PlainServer(verify) if upper == "PLAIN" else LoginServer(verify)
     if upper == "SCRAM-SHA-256" and lookup is not None:
-        return ScramServer(lookup, mock_salt=mock_salt)
+        return ScramServer(lookup, mock_salt=mock_salt, mock_iterations=mock_iterations)
     raise SaslUnsupported(f"mechanism {name[:40]!r} is not available")
 
 
