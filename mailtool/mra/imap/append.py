@@ -52,7 +52,7 @@ async def _append_spooled(s: Session, cmd: c.Append, flags: list[str]) -> Done:
     spool = s.take_spool()
     path = spool.finish() if spool is not None else None
     if path is None:
-        raise no("Message was not kept", "SERVERBUG")
+        raise no("The message could not be stored", "SERVERBUG")  # logged by the spool
     try:  # append_file removes the file whatever happens
         uidvalidity, uid = await asyncio.to_thread(
             s.mail.append_file, cmd.mailbox, path, flags, cmd.internal_date

@@ -12,14 +12,17 @@ server stop) removes the file.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 
+from mailtool.net.log import log_event
 from mailtool.protocol.imap.crlf import CrlfStream
 
 
 class Spool:
     """One literal being written; ``path=None`` drops the bytes (no user logged in:
-    the command will be refused, nothing is kept)."""
+    the command will be refused, nothing is kept). A file that cannot be written
+    (disk full) is removed and the rest dropped: :meth:`finish` then gives None."""
 
     def __init__(self, path: str | None) -> None:
         self.path = path
@@ -27,14 +30,24 @@ class Spool:
         self._fd: int | None = None
         if path is not None:
             flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-            self._fd = os.open(path, flags, 0o600)
+            try:
+                self._fd = os.open(path, flags, 0o600)
+            except OSError as exc:
+                self._failed(exc)
 
     def write(self, data: bytes) -> None:
         if self._fd is None:
             return
         view = memoryview(self._crlf.feed(data))
-        while view:
-            view = view[os.write(self._fd, view) :]
+        try:
+            while view:
+                view = view[os.write(self._fd, view) :]
+        except OSError as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: OSError) -> None:
+        log_event("imap.spool_failed", path=self.path, error=str(exc), level=logging.ERROR)
+        self.discard()
 
     def finish(self) -> str | None:
         """Close the file and hand over its path: the caller now removes it."""

@@ -304,3 +304,17 @@ def test_no_message_is_received_before_login(imap: Imap) -> None:
     assert reply.status == "BAD"
     assert w.cmd("NOOP").status == "OK"
     assert w.cmd(b"APPEND INBOX {5}\r\nhello").status == "BAD"  # small: read, then refused
+
+
+def test_a_spool_that_cannot_be_written_keeps_nothing(tmp_path: Path) -> None:
+    from mailtool.mra.imap.spool import Spool
+
+    lost = Spool(str(tmp_path / "missing" / "x"))  # no such directory: nothing raised
+    lost.write(b"data\n")
+    assert lost.finish() is None
+    kept = Spool(str(tmp_path / "x"))
+    kept.write(b"a\n")
+    kept.write(b"\nb\r")
+    kept.write(b"\n")
+    path = kept.finish()
+    assert path is not None and Path(path).read_bytes() == b"a\r\n\r\nb\r\n"
