@@ -288,6 +288,15 @@ class LimitsConfig:
             min=4096,
         ),
     )
+    smtp_max_junk_commands: int = field(
+        default=100,
+        metadata=_doc(
+            "SMTP NOOP, RSET, VRFY and HELP a client may send between two accepted messages "
+            "before it gets 421 (Postfix's smtpd_junk_command_limit): a client past its "
+            "first MAIL cannot hold a slot forever with a NOOP every few minutes.",
+            min=1,
+        ),
+    )
     smtp_idle_timeout: float = field(
         default=300.0,
         metadata=_doc("Seconds an SMTP client may stay silent (RFC 5321 §4.5.3.2).", min=1),

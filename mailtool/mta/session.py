@@ -67,6 +67,8 @@ IDENT = "ESMTP mailtool"
 LINE_TOO_LONG = Reply(codes.C500_SYNTAX_ERROR, ("line too long",), codes.ES_SYNTAX)
 # RFC 5321 §4.5.3.2: the server may close after its timeout; it says why first
 TIMED_OUT = Reply(codes.C421_SERVICE_UNAVAILABLE, ("timeout: closing connection",), "4.4.2")
+#: commands that do no work (RFC 5321 §4.1.1.5, .6, .9, .8): counted by ``_junk``
+JUNK_COMMANDS = frozenset({"NOOP", "RSET", "VRFY", "HELP"})
 SHUTTING_DOWN = Reply(codes.C421_SERVICE_UNAVAILABLE, ("shutting down",), "4.3.2")
 
 
@@ -90,6 +92,7 @@ class SMTPSession(AuthCommands, TransactionCommands):
         self.helo = ""
         self.esmtp = False
         self.bad_commands = 0
+        self.junk_commands = 0  # NOOP, RSET, VRFY, HELP since the last accepted message
         self.idle = False  # waiting for a command: safe to close on shutdown
         self.messages = 0
         self._pending: list[bytes] = []
@@ -211,6 +214,8 @@ class SMTPSession(AuthCommands, TransactionCommands):
                 if handler is None:
                     await self._unknown(command)
                     continue
+                if command.verb in JUNK_COMMANDS and await self._junk():
+                    continue
                 await handler(command.argument)
                 self._check_trust()
 
@@ -239,6 +244,18 @@ class SMTPSession(AuthCommands, TransactionCommands):
                 Reply(codes.C421_SERVICE_UNAVAILABLE, ("too many bad commands",), "4.7.0")
             )
             self._done = True
+
+    async def _junk(self) -> bool:
+        """Count a command that does no work; past ``[limits] smtp_max_junk_commands``
+        since the last accepted message the client is cut off (as Postfix's
+        smtpd_junk_command_limit): NOOP every few minutes cannot hold a slot forever."""
+        self.junk_commands += 1
+        if self.junk_commands <= self.env.config.limits.smtp_max_junk_commands:
+            return False
+        self.conn.outcome = "too many junk commands"
+        await self.send(Reply(codes.C421_SERVICE_UNAVAILABLE, ("too many commands",), "4.7.0"))
+        self._done = True
+        return True
 
     async def _unknown(self, command: Command) -> None:
         self.reply(Reply(codes.C502_NOT_IMPLEMENTED, ("command not implemented",), "5.5.1"))

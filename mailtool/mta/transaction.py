@@ -87,6 +87,7 @@ class TransactionCommands:
     peer_ip: str
     conn_id: str
     messages: int
+    junk_commands: int
     tls_info: str | None
     hostname: str
 
@@ -327,6 +328,7 @@ class TransactionCommands:
                               codes.ES_SYSTEM_TEMP))
             return
         self.messages += 1
+        self.junk_commands = 0
         outcome = "delivered" if queue_id == trace_id else "queued"
         self._log_message(tx, len(message), outcome, None, queue_id, trace=trace_id,
                           ms=f"{(time.monotonic() - started) * 1000:.1f}")

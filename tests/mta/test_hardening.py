@@ -271,3 +271,18 @@ def test_data_spool_keeps_no_name_in_the_directory(tmp_path, monkeypatch, tmpfil
         spool.write(b"-and now past the threshold")
         assert spool.spooled and list((tmp_path / "tmp").iterdir()) == []
         assert spool.getvalue() == b"small-and now past the threshold"
+
+
+def test_noops_cannot_hold_a_port_25_slot_forever(smtp_server):
+    # past its first MAIL a client has no deadline, only the idle timeout between
+    # commands: the junk-command bound (Postfix's smtpd_junk_command_limit) ends it
+    s = smtp_server(limits={"smtp_max_junk_commands": 5})
+    c = s.raw()
+    assert c.cmd("EHLO client.test").startswith(b"250")
+    assert c.cmd("MAIL FROM:<x@other.test>").startswith(b"250")
+    for verb in ("NOOP", "RSET", "NOOP", "VRFY x", "HELP"):
+        assert c.cmd(verb).startswith((b"250", b"252", b"214"))
+    assert c.cmd("NOOP").startswith(b"421 4.7.0")
+    wait_until(lambda: open_slots(s) == 0)
+    c.close()
+    served(s)
