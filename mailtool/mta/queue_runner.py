@@ -95,6 +95,7 @@ class QueueRunner:
         self._slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
         self._tasks: set[asyncio.Task[None]] = set()
         self._busy: set[str] = set()  # queue ids being delivered right now
+        self._again: set[str] = set()  # busy ids that came due again meanwhile (rescan after)
         self._wake = asyncio.Event()
         self._pool = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="queue-io")
         #: remote recipients, bounces and delay notices (issue 7)
@@ -146,6 +147,8 @@ class QueueRunner:
             self._hand_off()  # one runner per spool: two would deliver an entry twice
             return
         if queue_id in self._busy:
+            # a retry fell due (or wake() came) while it was still busy: look again after
+            self._again.add(queue_id)
             return
         self._busy.add(queue_id)
         task = asyncio.get_running_loop().create_task(self._deliver_soon(queue_id, known=known))
@@ -166,6 +169,9 @@ class QueueRunner:
             logging.getLogger("mailtool").exception("queue.deliver_crash queue=%s", queue_id)
         finally:
             self._busy.discard(queue_id)
+            if queue_id in self._again:
+                self._again.discard(queue_id)
+                self.wake()
 
     # ------------------------------------------------------------------ delivery (thread)
 
