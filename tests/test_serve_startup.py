@@ -81,3 +81,24 @@ def test_first_start_generates_certificate_prints_fingerprint_and_stops_cleanly(
     assert proc.returncode == 0
     assert "generatednow" not in re.sub(r"[^a-z]", "", out)
     assert fingerprint(cert) in squeezed(out)
+
+
+def test_panel_prints_the_fingerprint_verbatim(tmp_path, capsys):
+    # rich read ":CD:" in a fingerprint as the emoji code for a disc: a user comparing
+    # fingerprints saw "FE💿01" (the start-up test failed on one certificate in ~10)
+    from types import SimpleNamespace
+
+    from mailtool.cli.serve import _panel
+    from mailtool.server import MailServer
+
+    server = object.__new__(MailServer)
+    fake = "AB:CD:EF:" * 10 + "12:CD:34"
+    certs = SimpleNamespace(cert=tmp_path / "c[x].crt", key=None, generated=False,
+                            fingerprint=fake)
+    server.ctx = SimpleNamespace(certs=certs)
+    server.bound, server.unavailable, server.data_dir = {}, [], tmp_path
+    server.config = SimpleNamespace(hostname="mx.test")
+    _panel(server)
+    out = capsys.readouterr().out
+    assert fake in squeezed(out)
+    assert "c[x].crt" in out

@@ -24,6 +24,7 @@ def _panel(server: object) -> None:
     from rich.console import Console
     from rich.panel import Panel
     from rich.table import Table
+    from rich.text import Text
 
     from mailtool.server import MailServer
 
@@ -37,12 +38,13 @@ def _panel(server: object) -> None:
     for name in server.unavailable:
         table.add_row(name, "[dim]not in this build[/dim]")
     table.add_row("", "")
-    table.add_row("data dir", str(server.data_dir))
+    # values as Text, never markup: a fingerprint's ":CD:" is an emoji code to rich
+    table.add_row("data dir", Text(str(server.data_dir)))
     domains = _domains(str(server.data_dir))
     table.add_row("domains", ", ".join(domains) or "[yellow]none yet[/yellow]")
     cert_note = " (self-signed, generated now)" if certs.generated else ""
-    table.add_row("certificate", f"{certs.cert}{cert_note}")
-    table.add_row("sha256", certs.fingerprint)
+    table.add_row("certificate", Text(f"{certs.cert}{cert_note}"))
+    table.add_row("sha256", Text(certs.fingerprint))
     if domains:
         hint = f"mailtool user add you@{domains[0]}"
     else:
