@@ -152,8 +152,9 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
     if names <= INDEX_ITEMS and not reflagged:
         await _fetch_index_only(s, box, uids, [a.name for a in attrs])
         return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
-    # the message is parsed only for items other than whole messages; those are
-    # then sent from the parsed copy, else streamed from the file
+    # a message is parsed for items other than whole messages, or when it is small
+    # (mbsync's FETCH 1:* BODY.PEEK[]: one read, one write); whole messages of a big
+    # one are streamed from its file (two passes: the CRLF size, then the bytes)
     parse = any(a.name in CONTENT_ITEMS and not is_whole_message(a) for a in attrs)
     from_file = not parse and any(is_whole_message(a) for a in attrs)
     # how many items send message text; none (ENVELOPE, flags...) or a small message:
@@ -167,7 +168,9 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
             extra.append((wire.FLAGS, wire.sorted_flags(meta.flags)))
         if s.condstore and uid in reflagged and "MODSEQ" not in names:
             extra.append((wire.MODSEQ, meta.modseq))
-        if from_file:
+        # RFC822.SIZE bounds every section of the message (2x: bare LFs made CRLF)
+        small = texts * 2 * meta.size <= WHOLE_BELOW
+        if from_file and not small:  # a big whole message: from its file, never whole
             fh = s.mail.open(box.name, uid)
             if fh is None:
                 missing = True  # expunged by another session, not yet announced
@@ -176,14 +179,13 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
                 await _send_message(s, box.msn(uid), attrs, meta, None, MessageFile(fh), extra)
             continue
         msg = None
-        if parse:
+        if parse or from_file:  # a small whole message: read once, formatted whole
             msg = await _parsed(s, box.name, uid, meta)
             if msg is None:
                 missing = True
                 continue
             _check_cte(msg, attrs)
-        # RFC822.SIZE bounds every section of the message (2x: bare LFs made CRLF)
-        if texts * 2 * meta.size <= WHOLE_BELOW:
+        if small:
             items = [(a.response_key(), _value(a, meta, msg)) for a in attrs]
             await s.write(FetchData(box.msn(uid), (*items, *extra)))
         else:
