@@ -105,7 +105,9 @@ class SelectedMailbox:
         self.uidnext = max(self.uidnext, changes.uidnext)
 
     def apply(self, changed: Iterable[MessageMeta], vanished: Iterable[int]) -> None:
-        for m in changed:
+        # ascending UIDs: a new message must not be dropped because a higher UID
+        # came first in the store's MODSEQ order
+        for m in sorted(changed, key=lambda m: m.uid):
             old = self.meta.get(m.uid)
             if old is None:
                 if self.uids and m.uid < self.uids[-1]:
@@ -135,16 +137,24 @@ class SelectedMailbox:
 
     def remove(self, uids: Iterable[int]) -> list[tuple[int, int]]:
         """Drop ``uids`` from the view; returns (msn, uid) in descending MSN order,
-        each number valid at the moment its EXPUNGE is sent."""
+        each number valid at the moment its EXPUNGE is sent.
+
+        RFC 3501 §7.4.1 / §5.2: only messages the client was told about (within the
+        last EXISTS it saw) get an EXPUNGE; a message that arrived and went between
+        two updates is dropped silently, and the EXISTS still owed for the others
+        stays owed (it was lost here before: ``* N FETCH`` above the client's count)."""
         gone = sorted((self.msn(u), u) for u in set(uids) if u in self.meta)
-        for _, u in reversed(gone):
+        told: list[tuple[int, int]] = []
+        for n, u in reversed(gone):
             idx = bisect.bisect_left(self.uids, u)
             del self.uids[idx]
             del self.meta[u]
             self._vanished.discard(u)
             self._flag_changes.discard(u)
-        self._announced_exists = len(self.uids)
-        return list(reversed(gone))
+            if n <= self._announced_exists:
+                told.append((n, u))
+                self._announced_exists -= 1
+        return told
 
     def expunge_responses(self, uids: Iterable[int], *, qresync: bool) -> list[Response | bytes]:
         """Remove ``uids`` and render EXPUNGE (or VANISHED, RFC 7162 §3.2.10)."""
