@@ -18,6 +18,13 @@ from tests.peers.dnsmasq import DnsServer
 #: (tests send traffic to loopback only)
 DNS_GUARD_ENV = "MAILTOOL_NAMESERVERS"
 
+# config discovery (mailtool.config.config_search_path) must never find the developer's
+# ~/.config/mailtool/mailtool.toml or the machine's /etc/mailtool/mailtool.toml: every
+# command (in-process, or a `mailtool serve` subprocess) runs on what the test gives it
+_NO_CONFIG_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / f"mailtool-tests-noconfig-{os.getpid()}"
+os.environ["XDG_CONFIG_HOME"] = str(_NO_CONFIG_DIR / "xdg")
+os.environ["MAILTOOL_SYSTEM_CONFIG"] = str(_NO_CONFIG_DIR / "etc" / "mailtool.toml")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _loopback_dns_guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -15,6 +15,7 @@ def config() -> None:
     \b
     Examples:
       mailtool config show
+      mailtool config path
       mailtool --config /etc/mailtool.toml config check
     """
 
@@ -45,6 +46,27 @@ def check(ctx: click.Context, file: str | None) -> None:
     path = file or root.get("config_path")
     cfg = config_mod.load(path, data_dir=root.get("data_dir"))
     click.echo(f"{cfg.source or 'built-in defaults'}: OK")
+
+
+@config.command()
+@click.pass_context
+def path(ctx: click.Context) -> None:
+    """Print the config file this command line uses, and where else one is looked for.
+
+    \b
+    Example:
+      mailtool config path
+    """
+    root = ctx.find_root().obj or {}
+    given = root.get("config_path")
+    if given:
+        click.echo(f"{given} (--config or {config_mod.ENV_CONFIG})")
+        return
+    found = config_mod.discover_config()
+    click.echo(str(found) if found else "none: built-in defaults")
+    for candidate in config_mod.config_search_path():
+        state = "exists" if candidate.is_file() else "missing"
+        click.echo(f"  searched {candidate} ({state})")
 
 
 @config.command()

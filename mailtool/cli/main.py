@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "probe": "mailtool.cli.probe:probe",
     "dns": "mailtool.cli.dns_cmd:dns",
     "dkim": "mailtool.cli.dkim:dkim",
+    "quickstart": "mailtool.cli.quickstart:quickstart",
 }
 
 
@@ -68,7 +69,9 @@ class LazyGroup(click.Group):
     "config_path",
     type=click.Path(dir_okay=False),
     envvar="MAILTOOL_CONFIG",
-    help="TOML config file (default: none, built-in defaults; env MAILTOOL_CONFIG).",
+    help="TOML config file (env MAILTOOL_CONFIG; default: the first that exists of "
+    "$XDG_CONFIG_HOME/mailtool/mailtool.toml and /etc/mailtool/mailtool.toml, else built-in "
+    "defaults; `mailtool config path` shows which).",
 )
 @click.option(
     "--data-dir",

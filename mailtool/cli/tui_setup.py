@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -12,8 +11,10 @@ from mailtool.cli.common import load_config
 
 
 def default_config_path() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(base) / "mailtool" / "config.toml"
+    """The user's file, the first one every command reads (mailtool.config discovery)."""
+    from mailtool.config import user_config_path
+
+    return user_config_path()
 
 
 def run_setup(ctx: click.Context, address: str, *, verify: bool = True) -> None:
