@@ -130,6 +130,7 @@ class Dovecot:
         imap: bool = True,
         pop3: bool = True,
         lmtp: bool = False,
+        extra_config: str = "",
     ) -> None:
         self.binary = require_tool("dovecot")
         self.conf_dir = Path(tmpdir)
@@ -138,6 +139,8 @@ class Dovecot:
         self.imap_port = self.pop3_port = self.lmtp_port = 0
         self.proc: subprocess.Popen[bytes] | None = None
         self.run_dir: Path | None = None
+        #: appended to the rendered config ({run} is the runtime directory)
+        self.extra_config = extra_config
 
     @property
     def log(self) -> str:
@@ -191,6 +194,7 @@ class Dovecot:
                 pop3_port=self.pop3_port,
                 lmtp_port=self.lmtp_port,
             )
+            + self.extra_config.replace("{run}", str(run))
         )
         self.proc = subprocess.Popen(
             [self.binary, "-F", "-c", str(conf)],
