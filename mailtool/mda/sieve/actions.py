@@ -29,6 +29,8 @@ class Keep:
 
     flags: frozenset[str] = frozenset()
     implicit: bool = False
+    #: the message as editheader (RFC 5293) left it when the action ran; None: unchanged
+    message: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def folder(self) -> str:
@@ -40,12 +42,17 @@ class FileInto:
     folder: str
     flags: frozenset[str] = frozenset()
     copy: bool = False
+    message: bytes | None = field(default=None, compare=False, repr=False)
+    #: RFC 8579 §4: file into the mailbox with this special-use attribute if there is one
+    special_use: str | None = None
+    create: bool = False  # RFC 5490 §3.2 :create (and RFC 8579 §4.1 with :specialuse)
 
 
 @dataclass(frozen=True)
 class Redirect:
     address: str
     copy: bool = False
+    message: bytes | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -148,7 +155,9 @@ def _fileinto(interp: Interpreter, node: Node) -> None:
         raise SieveRuntimeError(f"fileinto: {folder!r} is not a mailbox name", node.line,
                                 node.column)  # fmt: skip
     copy = bool(node.tagged.get("copy"))
-    interp.add(FileInto(folder, _flags_of(interp, node), copy), cancels_keep=not copy)
+    create = bool(node.tagged.get("create"))  # RFC 5490 §3.2
+    interp.add(FileInto(folder, _flags_of(interp, node), copy, create=create),
+               cancels_keep=not copy)  # fmt: skip
 
 
 def _discard(interp: Interpreter, node: Node) -> None:
@@ -159,8 +168,9 @@ FLAGS_TAG = {"flags": STRINGS}
 register(Spec("keep", "command", tags=FLAGS_TAG, tag_extensions={"flags": "imap4flags"},
               run=_keep))  # fmt: skip
 register(Spec("fileinto", "command", positional=(STRING,),
-              tags={**FLAGS_TAG, "copy": None}, extension="fileinto",
-              tag_extensions={"flags": "imap4flags", "copy": "copy"}, run=_fileinto))  # fmt: skip
+              tags={**FLAGS_TAG, "copy": None, "create": None}, extension="fileinto",
+              tag_extensions={"flags": "imap4flags", "copy": "copy", "create": "mailbox"},
+              run=_fileinto))  # fmt: skip
 register(Spec("discard", "command", run=_discard))
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mailtool.mda.sieve import vacation as vacation_mod
@@ -32,7 +32,8 @@ from mailtool.mda.sieve.actions import (
     flag_list,
 )
 from mailtool.mda.sieve.errors import SieveLimitError, SieveRuntimeError
-from mailtool.mda.sieve.match import compare
+from mailtool.mda.sieve.ext_include import IncludeRun, ScriptReturn
+from mailtool.mda.sieve.match import compare, relational
 from mailtool.mda.sieve.message import MessageView
 from mailtool.mda.sieve.parser import MAX_NESTING, MAX_SCRIPT_BYTES, Node, parse_tree
 from mailtool.mda.sieve.validate import validate
@@ -80,7 +81,9 @@ class _Stop(Exception):
     """``stop`` (RFC 5228 §3.3)."""
 
 
-_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*|[0-9]+)\}")
+_VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?|[0-9]+)\}")
+#: RFC 6609 §3.5: the namespace of the global variables
+GLOBAL_NAMESPACE = "global."
 
 
 @dataclass
@@ -88,6 +91,7 @@ class _ScriptState:
     extensions: frozenset[str]
     variables: dict[str, str] = field(default_factory=dict)
     match_vars: list[str] = field(default_factory=list)
+    globals: set[str] = field(default_factory=set)  # RFC 6609 §3.3: declared global here
 
 
 class Interpreter:
@@ -102,6 +106,7 @@ class Interpreter:
         user_addresses: Iterable[str] = (),
         vacation_memory: vacation_mod.VacationMemory | None = None,
         now: float | None = None,
+        services: Mapping[str, Any] | None = None,
     ) -> None:
         self.envelope = envelope
         self.message = MessageView(message)
@@ -114,6 +119,17 @@ class Interpreter:
         self.flags: list[str] = []  # RFC 5232 §3: the internal flags variable
         self.stopped = False
         self._state = _ScriptState(frozenset())
+        #: per-delivery hooks extensions read (ext_* modules name their keys): the duplicate
+        #: tracker, the notify limiter, mailbox lookups
+        self.services: dict[str, Any] = dict(services or {})
+        #: RFC 5293: editheader replaces ``message``; replies still quote the original
+        self.original_message = self.message
+        self.mime_stack: list[Any] = []  # RFC 5703 §3: the parts foreverypart is walking
+        #: run by :meth:`finish` only (e.g. RFC 7352 §3: duplicate ids are recorded when the
+        #: script succeeded); a failing script's hooks are undone with its actions
+        self.on_success: list[Callable[[], None]] = []
+        self.includes = IncludeRun()  # RFC 6609: the include stack and what ran
+        self.global_variables: dict[str, str] = {}  # RFC 6609 §3.3
 
     # ---------------------------------------------------------------- running
 
@@ -121,15 +137,27 @@ class Interpreter:
         """Run one script; a ``stop`` in it ends the run for any later script too."""
         if self.stopped:
             return
-        saved = (list(self.actions), self.implicit_keep, list(self.flags))
-        self._state = _ScriptState(script.extensions)
+        saved = (list(self.actions), self.implicit_keep, list(self.flags), self.message,
+                 len(self.on_success))  # fmt: skip
         try:
-            self.run_block(script.tree)
+            self.run_script(script)
         except _Stop:
             self.stopped = True
         except SieveRuntimeError:
-            self.actions, self.implicit_keep, self.flags = saved
+            self.actions, self.implicit_keep, self.flags, self.message, hooks = saved
+            del self.on_success[hooks:]
             raise
+
+    def run_script(self, script: Script) -> None:
+        """Run ``script`` in its own variable scope to its end or its ``return`` (RFC 6609)."""
+        saved = self._state
+        self._state = _ScriptState(script.extensions)
+        try:
+            self.run_block(script.tree)
+        except ScriptReturn:
+            pass
+        finally:
+            self._state = saved
 
     def run_block(self, nodes: list[Node]) -> None:
         chain_done = False  # an if/elsif of this chain already ran its block
@@ -170,34 +198,58 @@ class Interpreter:
             if name.isdigit():
                 index = int(name)
                 return state.match_vars[index] if index < len(state.match_vars) else ""
-            return state.variables.get(name.lower(), "")
+            if "." in name and not self._is_global_name(name.lower()):
+                return m.group()  # RFC 5229 §3: an unknown namespace is left as written
+            scope, key = self._scope(name)
+            return scope.get(key, "")
 
         return _VAR_RE.sub(sub, text)[:limit]
 
     def expand_all(self, values: Iterable[str]) -> list[str]:
         return [self.expand(v) for v in values]
 
-    def set_variable(self, name: str, value: str) -> None:
-        variables = self._state.variables
+    def _is_global_name(self, key: str) -> bool:
+        return key.startswith(GLOBAL_NAMESPACE) and self.has("include")
+
+    def _scope(self, name: str) -> tuple[dict[str, str], str]:
+        """The variables ``name`` lives in: this script's, or the global ones (RFC 6609 §3.3)."""
         key = name.lower()
+        if self._is_global_name(key):
+            return self.global_variables, key[len(GLOBAL_NAMESPACE) :]
+        if key in self._state.globals:
+            return self.global_variables, key
+        return self._state.variables, key
+
+    def declare_global(self, names: Iterable[str]) -> None:
+        self._state.globals.update(n.lower() for n in names)
+
+    def set_variable(self, name: str, value: str) -> None:
+        variables, key = self._scope(name)
         if key not in variables and len(variables) >= self.limits.max_variables:
             raise SieveLimitError(f"more than {self.limits.max_variables} variables")
         variables[key] = value[: self.limits.max_variable_length]
 
     def get_variable(self, name: str) -> str:
-        return self._state.variables.get(name.lower(), "")
+        variables, key = self._scope(name)
+        return variables.get(key, "")
 
     def match(self, node: Node, values: Iterable[str], keys: Iterable[str]) -> bool:
         """RFC 5228 §2.7.1: true if any value matches any key; :matches sets ${0}.."""
         match_type = node.tagged.get("match", "is")
         comparator = node.tagged.get("comparator", "i;ascii-casemap")
         keys = list(keys)
+        relation = node.tagged.get(match_type, "") if match_type in ("count", "value") else ""
+        if match_type == "count":  # RFC 5231 §4.1: the number of values, compared to each key
+            count = str(len(list(values)))
+            return any(relational(count, key, relation, comparator) for key in keys)
         for value in values:
             for key in keys:
-                ok, captures = compare(value, key, match_type, comparator)
+                ok, captures = compare(value, key, match_type, comparator, relation)
                 if ok:
                     if captures is not None and self.has("variables"):
-                        self._state.match_vars = [value, *captures]
+                        # :regex gives ${0} itself (the matched text), :matches the value
+                        regex = match_type == "regex"
+                        self._state.match_vars = captures if regex else [value, *captures]
                     return True
         return False
 
@@ -226,6 +278,11 @@ class Interpreter:
             count = sum(isinstance(a, Redirect) for a in self.actions)
             if count >= self.limits.max_redirects:
                 raise SieveLimitError(f"more than {self.limits.max_redirects} redirects")
+        if self.message is not self.original_message and isinstance(
+            action, Keep | FileInto | Redirect
+        ):
+            # RFC 5293 §2: the message as edited so far is what this action delivers
+            action = replace(action, message=self.message.raw)
         self.actions.append(action)
         if cancels_keep:
             self.implicit_keep = False
@@ -239,7 +296,8 @@ class Interpreter:
         redirects: set[str] = set()
         actions = list(self.actions)
         if self.implicit_keep:
-            actions.append(Keep(frozenset(self.flags), implicit=True))
+            edited = self.message.raw if self.message is not self.original_message else None
+            actions.append(Keep(frozenset(self.flags), implicit=True, message=edited))
         for action in actions:
             if isinstance(action, Keep | FileInto):
                 # RFC 5228 §4.2: one delivery per mailbox however often it is named
@@ -259,6 +317,8 @@ class Interpreter:
             out.append(action)
         if not any(isinstance(a, Keep | FileInto | Redirect | Reject | Discard) for a in out):
             out.append(Discard())
+        for hook in self.on_success:
+            hook()
         return out
 
     def _vacation(self, request: VacationRequest) -> Vacation | None:
@@ -266,7 +326,7 @@ class Interpreter:
             request,
             sender=self.envelope.sender,
             recipient=self.envelope.recipient,
-            message=self.message,
+            message=self.original_message,
             user_addresses=self.user_addresses,
             memory=self.vacation_memory,
             now=self.now,
