@@ -1,13 +1,17 @@
 """SPF (RFC 7208): one record, valid terms, a meaningful ``all``, the limits
 of 10 DNS-querying terms and 2 void lookups (§4.6.4), include/redirect targets
-that exist, and no include loops."""
+that exist, and no include loops.
+
+Everything comes from :func:`mailtool.policy.spf.walk`, the evaluation the
+server itself makes (``check_host``), so a record diagnose passes is a record
+the server accepts, and every problem names its RFC rule."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
 
 from mailtool.dns import DNSError
-from mailtool.protocol.authrecords import SPF_TERM as _TERM
+from mailtool.policy.spf import PermError, parse_term, walk
 from mailtool.protocol.authrecords import spf_records
 
 from .context import Context
@@ -67,77 +71,12 @@ LOOP = Check(
     "Remove the include that leads back to a record already evaluated.",
 )
 
-MECHANISMS = {"all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists"}
-LOOKUP_TERMS = {"include", "a", "mx", "ptr", "exists"}
-
-
-@dataclass
-class Walk:
-    lookups: int = 0
-    voids: int = 0
-    bad_terms: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    loops: list[str] = field(default_factory=list)
-    all_qualifier: str | None = None  # of the top record
-    has_redirect: bool = False
-
-
-async def _walk(
-    ctx: Context, domain: str, record: str, walk: Walk, seen: tuple[str, ...], top: bool
-) -> None:
-    for term in record.split()[1:]:
-        m = _TERM.match(term)
-        if not m:
-            walk.bad_terms.append(term)
-            continue
-        qualifier, name, rest = m.group(1), m.group(2).lower(), m.group(3) or ""
-        if rest.startswith("="):  # modifier
-            if name == "redirect":
-                walk.lookups += 1
-                walk.has_redirect = walk.has_redirect or top
-                await _follow(ctx, rest[1:], walk, seen)
-            continue
-        if name not in MECHANISMS:
-            walk.bad_terms.append(term)
-            continue
-        if name == "all" and top:
-            walk.all_qualifier = qualifier or "+"
-        if name not in LOOKUP_TERMS:
-            continue
-        walk.lookups += 1
-        target = rest[1:].split("/")[0] if rest.startswith(":") else domain
-        if name == "include":
-            await _follow(ctx, target, walk, seen)
-        elif name in ("a", "mx") and "%" not in target:
-            try:
-                found = await ctx.resolver.lookup(target, "MX" if name == "mx" else "A")
-                if found.void:
-                    walk.voids += 1
-            except DNSError:
-                pass
-
-
-async def _follow(ctx: Context, target: str, walk: Walk, seen: tuple[str, ...]) -> None:
-    target = target.lower().rstrip(".")
-    if "%" in target:  # a macro: known only at evaluation time
-        return
-    if target in seen:
-        walk.loops.append(" -> ".join((*seen, target)))
-        return
-    if walk.lookups > 20:  # far past the limit: stop walking
-        return
-    try:
-        records = spf_records(await ctx.resolver.txt(target))
-    except DNSError:
-        return
-    if len(records) != 1:
-        walk.voids += not records
-        walk.missing.append(target)
-        return
-    await _walk(ctx, target, records[0], walk, (*seen, target), top=False)
+#: which check reports a policy problem, by its code (mailtool.policy.problems.Problem.code)
+BY_CODE = {"lookups": LOOKUPS, "void": VOID, "include": INCLUDES, "records": INCLUDES, "loop": LOOP}
 
 
 async def run(ctx: Context) -> list[Finding]:
+    """Report the evaluation a receiver makes (:func:`mailtool.policy.spf.walk`)."""
     d, ns = ctx.domain, ctx.nameservers
     repro = dig(d, "TXT", ns)
     try:
@@ -158,63 +97,48 @@ async def run(ctx: Context) -> list[Finding]:
                 reproduce=repro,
             )
         ]
-    record = records[0]
-    walk = Walk()
-    await _walk(ctx, d, record, walk, (d,), top=True)
-    out = [RECORD(Status.PASS, record, subject=d, reproduce=repro)]
-    out.append(
-        SYNTAX(Status.FAIL, "bad terms: " + " ".join(walk.bad_terms), subject=d)
-        if walk.bad_terms
-        else SYNTAX(Status.PASS, "all terms valid", subject=d)
-    )
-    q = walk.all_qualifier
-    if q in ("-", "~"):
-        out.append(ALL(Status.PASS, f"{q}all", subject=d))
-    elif q == "+":
-        out.append(
-            ALL(Status.FAIL, "+all: every host may send as this domain", "-all or ~all", subject=d)
-        )
-    elif q == "?" or not walk.has_redirect:
-        out.append(
-            ALL(
-                Status.WARN,
-                "?all" if q else "no all mechanism (neutral by default)",
-                "-all or ~all",
-                subject=d,
-            )
-        )
-    else:
-        out.append(ALL(Status.PASS, "all is decided by the redirect= target", subject=d))
-    out.append(
-        LOOKUPS(
-            Status.FAIL if walk.lookups > 10 else Status.PASS,
-            f"{walk.lookups} DNS-querying terms",
-            "at most 10",
-            subject=d,
-        )
-    )
-    out.append(
-        VOID(
-            Status.FAIL if walk.voids > 2 else Status.PASS,
-            f"{walk.voids} void lookups",
-            "at most 2",
-            subject=d,
-        )
-    )
-    out.append(
-        INCLUDES(
-            Status.FAIL,
-            "no single SPF record at: " + ", ".join(walk.missing),
-            "an SPF record at each include/redirect target",
-            subject=d,
-            reproduce=dig(walk.missing[0], "TXT", ns),
-        )
-        if walk.missing
-        else INCLUDES(Status.PASS, "every target has SPF", subject=d)
-    )
-    out.append(
-        LOOP(Status.FAIL, "; ".join(walk.loops), "no record included twice", subject=d)
-        if walk.loops
-        else LOOP(Status.PASS, "no loop", subject=d)
-    )
+    try:
+        result = await walk(ctx.resolver, d)
+    except DNSError as exc:
+        return [RECORD(Status.ERROR, str(exc), subject=d, reproduce=repro)]
+    out = [RECORD(Status.PASS, records[0], subject=d, reproduce=repro)]
+    reported: set[Check] = set()
+    for where, problem in result.problems:
+        check = BY_CODE.get(problem.code, SYNTAX)
+        reported.add(check)
+        status = Status.FAIL if problem.is_error else Status.WARN
+        subject = d if where == d else f"{where} (from {d})"
+        out.append(check(status, str(problem), subject=subject, reproduce=dig(where, "TXT", ns)))
+    if SYNTAX not in reported:
+        out.append(SYNTAX(Status.PASS, "every term valid", subject=d))
+    out.append(_all(records[0], result.result, d))
+    if LOOKUPS not in reported:
+        out.append(LOOKUPS(Status.PASS, f"{result.lookups} DNS-querying terms", subject=d))
+    if VOID not in reported:
+        out.append(VOID(Status.PASS, f"{result.voids} void lookups", subject=d))
+    if INCLUDES not in reported:
+        out.append(INCLUDES(Status.PASS, "every target has SPF", subject=d))
+    if LOOP not in reported:
+        out.append(LOOP(Status.PASS, "no loop", subject=d))
     return out
+
+
+def _all(record: str, result: str, d: str) -> Finding:
+    """What the record does with a client nothing else matched (RFC 7208 §5.1, §6.1)."""
+    qualifier = None
+    for text in record.split()[1:]:
+        with contextlib.suppress(PermError):
+            term = parse_term(text)
+            if term.name == "all" and not term.modifier:
+                qualifier = term.qualifier or "+"
+                break
+    if qualifier is None and "redirect=" in record.lower() and result != "permerror":
+        qualifier = {"pass": "+", "fail": "-", "softfail": "~"}.get(result, "?")
+    if qualifier in ("-", "~"):
+        return ALL(Status.PASS, f"{qualifier}all", subject=d)
+    if qualifier == "+":
+        return ALL(
+            Status.FAIL, "+all: every host may send as this domain", "-all or ~all", subject=d
+        )
+    observed = "?all" if qualifier else "no all mechanism (neutral by default)"
+    return ALL(Status.WARN, observed, "-all or ~all", subject=d)

@@ -19,9 +19,6 @@ from dataclasses import dataclass
 STS_MAX_AGE_LIMIT = 31557600
 STS_MODES = ("enforce", "testing", "none")
 
-#: one SPF term: qualifier, name, and the rest (":arg", "/cidr" or "=value")
-SPF_TERM = re.compile(r"^([+?~-]?)([a-z0-9][a-z0-9._-]*)([:=/].*)?$", re.I)
-
 
 def parse_tags(record: str) -> dict[str, str]:
     """``tag=value; tag=value`` (RFC 6376 §3.2, RFC 7489 §6.4); names are case-insensitive,

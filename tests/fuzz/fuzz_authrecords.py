@@ -15,7 +15,7 @@ from mailtool.mta.authn import authresults, headers
 from mailtool.mta.authn.arc import ArcResult
 from mailtool.mta.authn.dkim_verify import DkimResult
 from mailtool.mta.authn.dmarc import aligned, evaluate, organizational_domain
-from mailtool.mta.authn.spf import SpfResult
+from mailtool.policy.spf import SpfResult
 from mailtool.protocol.authrecords import check_policy, parse_tags, spf_records
 from tests.fuzz.fakedns import FakeResolver, run
 from tests.fuzz.harness import fuzz

@@ -8,7 +8,7 @@ whatever the records say (macros, CIDRs, loops, junk terms).
 
 from __future__ import annotations
 
-from mailtool.mta.authn.spf import check_helo, check_host, check_mail_from
+from mailtool.policy.spf import check_helo, check_host, check_mail_from
 from tests.fuzz.fakedns import FakeResolver, run
 from tests.fuzz.harness import fuzz
 

@@ -14,7 +14,7 @@ from . import headers
 from .arc import ArcResult
 from .dkim_verify import DkimResult
 from .dmarc import DmarcResult
-from .spf import SpfResult
+from mailtool.policy.spf import SpfResult
 
 _COMMENT = re.compile(r"\([^()]*\)")
 _UNSAFE = re.compile(r"[^\x21-\x7e]")

@@ -21,7 +21,7 @@ from mailtool.dns import DNSTemporaryError, Resolver
 from mailtool.protocol.authrecords import parse_tags
 
 from .dkim_verify import DkimResult
-from .spf import SpfResult
+from mailtool.policy.spf import SpfResult
 
 #: registry suffixes of two labels under which people register names (PSL excerpt)
 MULTI_LABEL_SUFFIXES = frozenset(

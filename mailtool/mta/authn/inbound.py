@@ -30,7 +30,7 @@ from . import authresults, headers
 from .arc import ArcResult, verify_arc
 from .dkim_verify import DkimResult, verify_dkim
 from .dmarc import DmarcResult, evaluate
-from .spf import SpfResult, check_helo, check_mail_from
+from mailtool.policy.spf import SpfResult, check_helo, check_mail_from
 
 JUNK_HEADER = "X-Mailtool-Junk"
 #: RFC 7489 §10.3 / RFC 7372: the reply for a DMARC rejection

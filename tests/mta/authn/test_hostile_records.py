@@ -9,7 +9,7 @@ from mailtool.mta.authn import authresults
 from mailtool.mta.authn.arc import verify_arc
 from mailtool.mta.authn.dkim_verify import verify_dkim
 from mailtool.mta.authn.dmarc import evaluate
-from mailtool.mta.authn.spf import SpfResult
+from mailtool.policy.spf import SpfResult
 from mailtool.protocol.authrecords import check_policy
 from tests.mta.authn.test_vectors import RFC6376_KEY
 

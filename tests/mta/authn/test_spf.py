@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from mailtool.dns import Resolver
-from mailtool.mta.authn.spf import check_host, check_mail_from
+from mailtool.policy.spf import check_host, check_mail_from
 from tests.mta.authn.conftest import txt
 
 ZONE = [
