@@ -142,6 +142,19 @@ class ListenConfig:
     pop3: str | bool = _listener("pop3", "POP3 with STLS")
     pop3s: str | bool = _listener("pop3s", "POP3 over implicit TLS")
     managesieve: str | bool = _listener("managesieve", "ManageSieve (RFC 5804) with STARTTLS")
+    https: str | bool = field(
+        default=False,
+        metadata=_doc(
+            'HTTPS (e.g. "0.0.0.0:443"): the MTA-STS policy, autoconfig, autodiscover, and '
+            "ACME tls-alpn-01; off unless named (mailtool quickstart names it)."
+        ),
+    )
+    http: str | bool = field(
+        default=False,
+        metadata=_doc(
+            'Plain HTTP (e.g. "0.0.0.0:80"): ACME http-01 answers and autoconfig; off unless named.'
+        ),
+    )
 
     def enabled(self) -> dict[str, tuple[str, int]]:
         """Service name -> (host, port) for every listener that is not ``false``."""
@@ -182,6 +195,64 @@ class TLSConfig:
 
     cert: str = field(default="", metadata=_doc("PEM certificate chain file; re-read on SIGHUP."))
     key: str = field(default="", metadata=_doc("PEM private key file; re-read on SIGHUP."))
+    acme: bool = field(
+        default=False,
+        metadata=_doc(
+            "Get and renew the certificate from an ACME CA (RFC 8555) for hostname, "
+            "mta-sts.DOMAIN and autoconfig.DOMAIN of every hosted domain; kept in the data "
+            "dir's tls/acme/, renewed 30 days before expiry without a restart. Needs "
+            "[listen] http on port 80 (http-01) or [listen] https on 443 (tls-alpn-01); "
+            "tls.cert/tls.key must be empty."
+        ),
+    )
+    acme_directory: str = field(
+        default="https://acme-v02.api.letsencrypt.org/directory",
+        metadata=_doc("The ACME directory URL (default: Let's Encrypt's production CA)."),
+    )
+    acme_email: str = field(
+        default="", metadata=_doc("Contact address for the ACME account (expiry notices).")
+    )
+    acme_challenge: str = field(
+        default="http-01",
+        metadata=_doc(
+            'How we prove control of the names: "http-01" (RFC 8555 §8.3, on [listen] http) '
+            'or "tls-alpn-01" (RFC 8737, on [listen] https).',
+            choices=("http-01", "tls-alpn-01"),
+        ),
+    )
+    acme_cafile: str = field(
+        default="",
+        metadata=_doc(
+            "PEM file of a CA to trust for the ACME server's own HTTPS (a private or test "
+            "CA such as pebble's); empty = the system's."
+        ),
+    )
+    acme_names: tuple[str, ...] = field(
+        default=(), metadata=_doc("More host names to put in the certificate.")
+    )
+
+
+@dataclass(frozen=True)
+class MtaStsConfig:
+    """The MTA-STS policy (RFC 8461) served at https://mta-sts.DOMAIN/.well-known/mta-sts.txt
+    for every hosted domain (on [listen] https)."""
+
+    mode: str = field(
+        default="testing",
+        metadata=_doc(
+            'RFC 8461 §5: "testing" (report only), "enforce", or "none".',
+            choices=("testing", "enforce", "none"),
+        ),
+    )
+    max_age: int = field(
+        default=604800,
+        metadata=_doc(
+            "Seconds senders may cache the policy (RFC 8461 §3.2: at most a year).",
+            min=86400,
+            max=31557600,
+        ),
+    )
+    mx: tuple[str, ...] = field(default=(), metadata=_doc("The mx: patterns; empty = hostname."))
 
 
 @dataclass(frozen=True)
@@ -660,6 +731,7 @@ class Config:
     server: ServerConfig = field(default_factory=ServerConfig)
     listen: ListenConfig = field(default_factory=ListenConfig)
     tls: TLSConfig = field(default_factory=TLSConfig)
+    mta_sts: MtaStsConfig = field(default_factory=MtaStsConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     dns: DNSConfig = field(default_factory=DNSConfig)
@@ -818,6 +890,12 @@ def _validate(cfg: Config) -> None:
             )
     if bool(cfg.tls.cert) != bool(cfg.tls.key):
         raise ConfigError("tls.cert and tls.key must be given together", file=file, key="tls")
+    if cfg.tls.acme and cfg.tls.cert:
+        raise ConfigError(
+            "tls.acme = true manages the certificate: leave tls.cert and tls.key empty",
+            file=file,
+            key="tls.acme",
+        )
 
 
 def from_dict(data: dict[str, Any], *, source: str | None = None) -> Config:

@@ -54,6 +54,8 @@ SERVICES: dict[str, str] = {
     "pop3": "mailtool.mra.pop3.service:create",
     "pop3s": "mailtool.mra.pop3.service:create",
     "managesieve": "mailtool.mra.managesieve.service:create",
+    "https": "mailtool.web.service:create",
+    "http": "mailtool.web.service:create",
 }
 
 #: services whose socket speaks TLS from the first byte (RFC 8314)
@@ -239,6 +241,7 @@ class MailServer:
 
     async def start(self) -> dict[str, tuple[str, int]]:
         ctx = self.ctx or self.prepare()
+        ctx.stores["listeners"] = self.bound  # the bound ports, for what the web side advertises
         for name, (host, port) in self.config.listen.enabled().items():
             factory = _load_factory(name)
             if factory is None:
