@@ -22,7 +22,8 @@ for _name in ("if", "elsif"):
 register(Spec("else", "command", block=True))
 register(Spec("stop", "command"))
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# RFC 5229 §4 an identifier; RFC 6609 §3.5 also "global.<identifier>"
+_IDENTIFIER = re.compile(r"^(?:global\.)?[A-Za-z_][A-Za-z0-9_]*$", re.IGNORECASE)
 
 #: RFC 5229 §4.1: modifiers, applied highest precedence first
 SET_MODIFIERS = ("lower", "upper", "lowerfirst", "upperfirst", "quotewildcard", "length")

@@ -9,6 +9,12 @@ possible, left to right).
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from mailtool.mda.sieve import ext_regex
+
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ASCII_LOWER = str.maketrans(_UPPER, _UPPER.lower())
 
@@ -32,10 +38,39 @@ def _numeric(text: str) -> int | None:
     return int(digits) if digits else None
 
 
+#: RFC 5231 §4: relational-match values (ABNF strings: case-insensitive)
+RELATIONS: dict[str, Callable[[Any, Any], bool]] = {
+    "gt": operator.gt, "ge": operator.ge, "lt": operator.lt,
+    "le": operator.le, "eq": operator.eq, "ne": operator.ne,
+}  # fmt: skip
+
+
+def _order_key(text: str, comparator: str) -> tuple[int, int] | str:
+    """What the comparator orders by (RFC 4790 §9): numbers, folded text or code points."""
+    if comparator == "i;ascii-numeric":
+        number = _numeric(text)
+        # RFC 4790 §9.1.1: a string without leading digits is positive infinity
+        return (1, 0) if number is None else (0, number)
+    # i;octet orders by octets; code point order is the same order for UTF-8
+    return ascii_lower(text) if _fold(comparator) else text
+
+
+def relational(value: str, key: str, relation: str, comparator: str) -> bool:
+    """RFC 5231 §4: ``value <relation> key`` under ``comparator``."""
+    test = RELATIONS[relation.lower()]
+    return bool(test(_order_key(value, comparator), _order_key(key, comparator)))
+
+
 def compare(
-    value: str, key: str, match_type: str, comparator: str
+    value: str, key: str, match_type: str, comparator: str, relation: str = ""
 ) -> tuple[bool, list[str] | None]:
-    """Does ``value`` match ``key``? Captures come back for a successful ``:matches``."""
+    """Does ``value`` match ``key``? Captures come back for a successful ``:matches``
+    (the wildcards) or ``:regex`` (``${0}`` first, then the groups)."""
+    if match_type == "value":  # RFC 5231 §4.2
+        return relational(value, key, relation, comparator), None
+    if match_type == "regex":  # draft-ietf-sieve-regex §3
+        captures = ext_regex.search(key, value, _fold(comparator))
+        return captures is not None, captures
     if comparator == "i;ascii-numeric":
         if match_type != "is":
             # RFC 4790 §9.1: ascii-numeric offers equality and ordering only

@@ -77,7 +77,11 @@ class MessageView:
 
     def addresses(self, name: str) -> list[str]:
         """The addr-specs in every ``name`` header (groups flattened, empty ones left out)."""
-        raw = [re.sub(r"\r?\n(?=[ \t])", "", v) for v in self.raw_headers(name)]
+        return self.addresses_in(self.raw_headers(name))
+
+    def addresses_in(self, raw_values: list[str]) -> list[str]:
+        """The addr-specs in these raw header values (for ``:index``, RFC 5260 §6)."""
+        raw = [re.sub(r"\r?\n(?=[ \t])", "", v) for v in raw_values]
         return [a for _n, a in getaddresses(raw) if a]
 
     @cached_property

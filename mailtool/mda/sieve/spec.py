@@ -19,6 +19,8 @@ STRING, STRINGS, NUMBER = "string", "string-list", "number"
 EXTENSIONS = frozenset({
     "fileinto", "envelope", "reject", "ereject", "imap4flags", "vacation", "copy",
     "variables", "body", "subaddress",
+    "encoded-character", "mailbox", "relational", "regex", "include", "date", "index",
+    "environment", "ihave",
     "comparator-i;octet", "comparator-i;ascii-casemap", "comparator-i;ascii-numeric",
 })  # fmt: skip
 
@@ -26,12 +28,16 @@ EXTENSIONS = frozenset({
 DEFAULT_COMPARATORS = frozenset({"i;octet", "i;ascii-casemap"})
 COMPARATORS = DEFAULT_COMPARATORS | {"i;ascii-numeric"}
 
-MATCH_TYPES = ("is", "contains", "matches")
+MATCH_TYPES = ("is", "contains", "matches", "regex", "count", "value")
+#: match types an extension brings (regex: draft-ietf-sieve-regex; count/value: RFC 5231)
+MATCH_TYPE_EXTENSIONS = {"regex": "regex", "count": "relational", "value": "relational"}
 ADDRESS_PARTS = ("all", "localpart", "domain", "user", "detail")
 BODY_TRANSFORMS = ("raw", "content", "text")
 
 #: tags shared by the tests that compare strings
-COMPARE_TAGS: dict[str, str | None] = {"comparator": STRING, **{t: None for t in MATCH_TYPES}}
+COMPARE_TAGS: dict[str, str | None] = {
+    "comparator": STRING, **{t: None for t in MATCH_TYPES}, "count": STRING, "value": STRING,
+}  # fmt: skip
 COMPARE_GROUPS: dict[str, tuple[str, ...]] = {"match": MATCH_TYPES}
 
 

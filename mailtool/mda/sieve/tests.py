@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from mailtool.mda.sieve.actions import flag_list
 from mailtool.mda.sieve.errors import SieveSyntaxError
+from mailtool.mda.sieve.ext_index import INDEX_EXTENSIONS, INDEX_TAGS, check_index, pick
 from mailtool.mda.sieve.message import address_part
 from mailtool.mda.sieve.spec import (
     ADDRESS_PARTS,
@@ -38,7 +39,9 @@ def _parts(interp: Interpreter, node: Node, addresses: list[str]) -> list[str]:
 
 def _address(interp: Interpreter, node: Node) -> bool:
     names, keys = node.positional
-    addresses = [a for n in interp.expand_all(names) for a in interp.message.addresses(n)]
+    fields = [(n, pick(node, interp.message.raw_headers(n))) for n in interp.expand_all(names)]
+    # RFC 5260 §6: with :index, only that occurrence of each field is looked at
+    addresses = [a for _n, raw in fields for a in interp.message.addresses_in(raw)]
     return interp.match(node, _parts(interp, node, addresses), interp.expand_all(keys))
 
 
@@ -61,7 +64,7 @@ def _check_envelope(node: Node, extensions: set[str]) -> None:
 
 def _header(interp: Interpreter, node: Node) -> bool:
     names, keys = node.positional
-    values = [v for n in interp.expand_all(names) for v in interp.message.headers(n)]
+    values = [v for n in interp.expand_all(names) for v in pick(node, interp.message.headers(n))]
     return interp.match(node, values, interp.expand_all(keys))
 
 
@@ -98,13 +101,15 @@ def _hasflag(interp: Interpreter, node: Node) -> bool:
     return interp.match(node, flags, flag_list(interp.expand_all(keys)))
 
 
-register(Spec("address", "test", positional=(STRINGS, STRINGS), tags=ADDRESS_TAGS,
-              groups=ADDRESS_GROUPS, tag_extensions=SUBADDRESS, run=_address))  # fmt: skip
+register(Spec("address", "test", positional=(STRINGS, STRINGS), tags={**ADDRESS_TAGS, **INDEX_TAGS},
+              groups=ADDRESS_GROUPS, tag_extensions={**SUBADDRESS, **INDEX_EXTENSIONS},
+              run=_address, check=check_index))  # fmt: skip
 register(Spec("envelope", "test", positional=(STRINGS, STRINGS), tags=ADDRESS_TAGS,
               groups=ADDRESS_GROUPS, tag_extensions=SUBADDRESS, extension="envelope",
               run=_envelope, check=_check_envelope))  # fmt: skip
-register(Spec("header", "test", positional=(STRINGS, STRINGS), tags=COMPARE_TAGS,
-              groups=COMPARE_GROUPS, run=_header))  # fmt: skip
+register(Spec("header", "test", positional=(STRINGS, STRINGS), tags={**COMPARE_TAGS, **INDEX_TAGS},
+              groups=COMPARE_GROUPS, tag_extensions=INDEX_EXTENSIONS, run=_header,
+              check=check_index))  # fmt: skip
 register(Spec("exists", "test", positional=(STRINGS,), run=_exists))
 register(
     Spec(

@@ -8,14 +8,27 @@ the interpreter never re-checks shapes. Every error names line and column
 
 from __future__ import annotations
 
-from mailtool.mda.sieve import actions, commands, tests  # noqa: F401 - fill the registry
+from mailtool.mda.sieve import (  # noqa: F401 - fill the registry
+    actions,
+    commands,
+    ext_date,
+    ext_environment,
+    ext_ihave,
+    ext_include,
+    ext_mailbox,
+    ext_regex,
+    tests,
+)
 from mailtool.mda.sieve.errors import SieveSyntaxError
+from mailtool.mda.sieve.ext_encoded import decode_tree
+from mailtool.mda.sieve.match import RELATIONS
 from mailtool.mda.sieve.parser import Node, Number, StringList, Tag
 from mailtool.mda.sieve.spec import (
     COMMANDS,
     COMPARATORS,
     DEFAULT_COMPARATORS,
     EXTENSIONS,
+    MATCH_TYPE_EXTENSIONS,
     NUMBER,
     STRING,
     TESTS,
@@ -43,11 +56,15 @@ def validate(tree: list[Node]) -> set[str]:
                 extensions.add(name)
         else:
             seen_other = True
-    _block(tree, extensions)
-    return extensions
+    if "encoded-character" in extensions:  # RFC 5228 §2.4.2.4, before anything reads a string
+        decode_tree(tree)
+    granted: set[str] = set()
+    _block(tree, extensions, granted)
+    # the extensions ihave granted inside its blocks are live at run time (expansion, flags)
+    return extensions | granted
 
 
-def _block(nodes: list[Node], extensions: set[str]) -> None:
+def _block(nodes: list[Node], extensions: set[str], granted: set[str]) -> None:
     previous: str | None = None
     for node in nodes:
         spec = COMMANDS.get(node.name)
@@ -62,7 +79,10 @@ def _block(nodes: list[Node], extensions: set[str]) -> None:
         for test in node.tests:
             _test(test, extensions)
         if node.block is not None:
-            _block(node.block, extensions)
+            guard = _ihave_guard(node)
+            if guard is not None:  # RFC 5463 §4: an unknown capability's block is not checked
+                granted |= guard
+                _block(node.block, extensions | guard, granted)
         previous = node.name
 
 
@@ -74,6 +94,15 @@ def _test(node: Node, extensions: set[str]) -> None:
     _bind(node, spec, extensions)
     for test in node.tests:
         _test(test, extensions)
+
+
+def _ihave_guard(node: Node) -> set[str] | None:
+    """RFC 5463 §4: ``if ihave [..] {block}``: the block may use those extensions
+    (an empty set when there is no such guard); None when one of them is unknown."""
+    if node.name not in ("if", "elsif") or not node.tests or node.tests[0].name != "ihave":
+        return set()
+    names = set(node.tests[0].positional[0])
+    return names if names <= EXTENSIONS else None
 
 
 def _needs(ext: str, what: str, where: Node | Tag, extensions: set[str]) -> None:
@@ -93,9 +122,12 @@ def _bind(node: Node, spec: Spec, extensions: set[str]) -> None:
         assert isinstance(tag, Tag)
         if tag.name not in spec.tags:
             raise _err(f"'{node.name}' has no tag :{tag.name}", tag)
-        if tag.name in spec.tag_extensions:
-            _needs(spec.tag_extensions[tag.name], f":{tag.name}", tag, extensions)
         key = group_of.get(tag.name, tag.name)
+        needed = spec.tag_extensions.get(tag.name)
+        if needed is None and key == "match":
+            needed = MATCH_TYPE_EXTENSIONS.get(tag.name)
+        if needed is not None:
+            _needs(needed, f":{tag.name}", tag, extensions)
         if key in node.tagged or tag.name in node.tagged:
             raise _err(f":{tag.name} conflicts with an earlier tag of '{node.name}'", tag)
         if key != tag.name:
@@ -132,8 +164,22 @@ def _bind(node: Node, spec: Spec, extensions: set[str]) -> None:
             raise _err(f'unknown comparator "{comparator}"', node)
         if comparator not in DEFAULT_COMPARATORS:
             _needs(f"comparator-{comparator}", f'comparator "{comparator}"', node, extensions)
+    _check_match_type(node, extensions)
     if spec.check is not None:
         spec.check(node, extensions)
+
+
+def _check_match_type(node: Node, extensions: set[str]) -> None:
+    """RFC 5231 §4 (a known relation) and draft-ietf-sieve-regex §3 (a valid pattern)."""
+    match_type = node.tagged.get("match")
+    if match_type in ("count", "value"):
+        relation = node.tagged[match_type]
+        if relation.lower() not in RELATIONS:
+            raise _err(f':{match_type} "{relation}" is not one of gt ge lt le eq ne', node)
+    elif match_type == "regex":
+        comparator = node.tagged.get("comparator", "i;ascii-casemap")
+        keys = node.positional[-1] if node.positional else []
+        ext_regex.check_keys(node, keys or [], comparator, "variables" in extensions)
 
 
 def _shape(node: Node, spec: Spec) -> None:

@@ -1,0 +1,46 @@
+"""``environment`` (RFC 5183): what the script can learn about where it runs.
+
+The MDA passes what it knows of the delivery (``domain``, ``host``,
+``remote-host``, ``remote-ip``) as the interpreter's service
+:data:`ENVIRONMENT` (a mapping); :data:`DEFAULTS` fill in the rest. An item nobody set is not
+defined, and the test on it is false (RFC 5183 §4).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from mailtool import __version__
+from mailtool.mda.sieve.spec import COMPARE_GROUPS, COMPARE_TAGS, STRING, STRINGS, Spec, register
+
+if TYPE_CHECKING:
+    from mailtool.mda.sieve.interpreter import Interpreter
+    from mailtool.mda.sieve.parser import Node
+
+#: RFC 5183 §4.1: items with a fixed value here; "location" MDA and "phase" during, since
+#: scripts run at final delivery
+DEFAULTS = {"location": "MDA", "name": "mailtool", "phase": "during", "version": __version__}
+#: the interpreter's ``services`` key of the delivery's items
+ENVIRONMENT = "environment"
+#: the items RFC 5183 §4.1 defines
+ITEMS = ("domain", "host", "location", "name", "phase", "remote-host", "remote-ip", "version")
+
+
+def item(interp: Interpreter, name: str) -> str | None:
+    """The value of environment item ``name`` (case-insensitive), None when not defined."""
+    key = name.lower()
+    given = {k.lower(): v for k, v in interp.services.get(ENVIRONMENT, {}).items()}
+    value = given.get(key)
+    return value if value is not None else DEFAULTS.get(key)
+
+
+def _environment(interp: Interpreter, node: Node) -> bool:
+    name, keys = node.positional
+    value = item(interp, interp.expand(name))
+    if value is None:
+        return False
+    return interp.match(node, [value], interp.expand_all(keys))
+
+
+register(Spec("environment", "test", positional=(STRING, STRINGS), tags=COMPARE_TAGS,
+              groups=COMPARE_GROUPS, extension="environment", run=_environment))  # fmt: skip
