@@ -19,7 +19,7 @@ STRING, STRINGS, NUMBER = "string", "string-list", "number"
 EXTENSIONS = frozenset({
     "fileinto", "envelope", "reject", "ereject", "imap4flags", "vacation", "copy",
     "variables", "body", "subaddress",
-    "editheader", "spamtest", "spamtestplus", "virustest",
+    "editheader", "spamtest", "spamtestplus", "virustest", "duplicate",
     "encoded-character", "mailbox", "relational", "regex", "include", "date", "index",
     "environment", "ihave",
     "comparator-i;octet", "comparator-i;ascii-casemap", "comparator-i;ascii-numeric",
