@@ -145,8 +145,8 @@ class ListenConfig:
     https: str | bool = field(
         default=False,
         metadata=_doc(
-            'HTTPS (e.g. "0.0.0.0:443"): the MTA-STS policy, autoconfig, autodiscover, and '
-            "ACME tls-alpn-01; off unless named (mailtool quickstart names it)."
+            'HTTPS (e.g. "0.0.0.0:443"): the MTA-STS policy, autoconfig and autodiscover; '
+            "off unless named (mailtool quickstart names it)."
         ),
     )
     http: str | bool = field(
@@ -200,9 +200,9 @@ class TLSConfig:
         metadata=_doc(
             "Get and renew the certificate from an ACME CA (RFC 8555) for hostname, "
             "mta-sts.DOMAIN and autoconfig.DOMAIN of every hosted domain; kept in the data "
-            "dir's tls/acme/, renewed 30 days before expiry without a restart. Needs "
-            "[listen] http on port 80 (http-01) or [listen] https on 443 (tls-alpn-01); "
-            "tls.cert/tls.key must be empty."
+            "dir's tls/acme/, renewed 30 days before expiry without a restart. The CA's "
+            "http-01 challenge (RFC 8555 §8.3) is answered on [listen] http (port 80 as the CA "
+            "sees it), which must be named; tls.cert/tls.key must be empty."
         ),
     )
     acme_directory: str = field(
@@ -211,14 +211,6 @@ class TLSConfig:
     )
     acme_email: str = field(
         default="", metadata=_doc("Contact address for the ACME account (expiry notices).")
-    )
-    acme_challenge: str = field(
-        default="http-01",
-        metadata=_doc(
-            'How we prove control of the names: "http-01" (RFC 8555 §8.3, on [listen] http) '
-            'or "tls-alpn-01" (RFC 8737, on [listen] https).',
-            choices=("http-01", "tls-alpn-01"),
-        ),
     )
     acme_cafile: str = field(
         default="",
@@ -890,6 +882,13 @@ def _validate(cfg: Config) -> None:
             )
     if bool(cfg.tls.cert) != bool(cfg.tls.key):
         raise ConfigError("tls.cert and tls.key must be given together", file=file, key="tls")
+    if cfg.tls.acme and cfg.listen.http is False:
+        raise ConfigError(
+            "tls.acme = true answers the CA's http-01 challenge (RFC 8555 §8.3) on [listen] "
+            'http: name it, e.g. http = "0.0.0.0:80"',
+            file=file,
+            key="listen.http",
+        )
     if cfg.tls.acme and cfg.tls.cert:
         raise ConfigError(
             "tls.acme = true manages the certificate: leave tls.cert and tls.key empty",

@@ -229,14 +229,19 @@ class MailServer:
             )
             self._code_places = privsep.code_places()
         check_data_dir(self.data_dir)
-        certs = CertStore.open(
-            self.config.tls.cert, self.config.tls.key, self.data_dir, self.config.hostname
-        )
+        cert, key = self.config.tls.cert, self.config.tls.key
+        if self.config.tls.acme:  # the ACME pair from the start (mailtool.acme.manager)
+            from mailtool.acme.manager import ensure_placeholder, serve_task
+
+            cert, key = ensure_placeholder(self.data_dir, self.config.hostname)
+        certs = CertStore.open(cert, key, self.data_dir, self.config.hostname)
         self.ctx = ServerContext(
             config=self.config,
             certs=certs,
             worker=self.worker,
         )
+        if self.config.tls.acme and self.worker is None:
+            self.ctx.run_in_background(serve_task(self.ctx, self.signal_workers))
         return self.ctx
 
     async def start(self) -> dict[str, tuple[str, int]]:

@@ -27,6 +27,7 @@ PACKAGES = {
     "clamd": "clamav-daemon",
     "spamd": "spamd",
     "systemd-analyze": "systemd",
+    "pebble": "pebble",
 }
 
 SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
