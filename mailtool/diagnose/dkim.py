@@ -11,9 +11,9 @@ import base64
 import binascii
 
 from mailtool.dns import DNSError
+from mailtool.protocol.authrecords import parse_tags
 
 from .context import COMMON_SELECTORS, Context
-from .dmarc import parse_tags
 from .findings import Check, Finding, Status, dig
 
 DOMAINKEY = Check(

@@ -1,10 +1,12 @@
-"""DMARC (RFC 7489 and its successor, DMARCbis): the policy record found by
-walking up the tree, its policy, alignment and reporting addresses."""
+"""DMARC (RFC 7489): the record policy discovery finds (the server's own,
+:func:`mailtool.policy.dmarc.discover`), every tag value checked, the policy,
+alignment and reporting addresses."""
 
 from __future__ import annotations
 
 from mailtool.dns import DNSError
-from mailtool.protocol.authrecords import parse_tags
+from mailtool.policy.dmarc import DmarcRecord, discover, parse_record, report_authorised
+from mailtool.policy.problems import Problem
 
 from .context import Context
 from .findings import Check, Finding, Status, dig
@@ -42,101 +44,108 @@ RUA = Check(
     '"DOMAIN._report._dmarc.EXTERNAL. TXT v=DMARC1" in the external domain.',
 )
 
-MAX_WALK = 8  # DMARCbis tree walk: at most 8 lookups
-
-
-async def find_record(ctx: Context, domain: str) -> tuple[str, list[str]]:
-    """(name, records) of the first _dmarc name up the tree that has any."""
-    labels = domain.split(".")
-    for i in range(min(len(labels) - 1, MAX_WALK)):
-        name = "_dmarc." + ".".join(labels[i:])
-        records = [t for t in await ctx.resolver.txt(name) if t.lower().startswith("v=dmarc1")]
-        if records:
-            return name, records
-    return "_dmarc." + domain, []
+SYNTAX = Check(
+    "policy.dmarc.syntax",
+    "DMARC record syntax",
+    "Receivers ignore a tag whose value is invalid (and the whole record when v=DMARC1 is not "
+    "first or p= is invalid), so the domain gets a weaker policy than it published.",
+    "RFC 7489 §6.3, §6.4",
+    "Write every tag as RFC 7489 §6.3 defines it; remove unknown tags.",
+)
+#: which check reports a record problem, by its code
+BY_CODE = {"policy": POLICY, "pct": POLICY, "uri": RUA, "alignment": ALIGNMENT}
 
 
 async def run(ctx: Context) -> list[Finding]:
     d, ns = ctx.domain, ctx.nameservers
     try:
-        name, records = await find_record(ctx, d)
+        found = await discover(ctx.resolver, d)
     except DNSError as exc:
         return [RECORD(Status.ERROR, str(exc), subject=d)]
-    repro = dig(name, "TXT", ns)
-    if not records:
+    repro = dig(found.name, "TXT", ns)
+    if not found.texts:
         return [
             RECORD(
                 Status.WARN,
-                "no DMARC record up the tree",
+                f"no DMARC record at _dmarc.{d} or its organisational domain",
                 "v=DMARC1; p=...",
                 subject=d,
                 reproduce=repro,
             )
         ]
-    if len(records) > 1:
+    if len(found.texts) > 1:
         return [
             RECORD(
                 Status.FAIL,
-                f"{len(records)} DMARC records at {name}",
+                f"{len(found.texts)} DMARC records at {found.name}",
                 "exactly one",
-                subject=name,
+                subject=found.name,
                 reproduce=repro,
             )
         ]
-    tags = parse_tags(records[0])
-    where = name if name == f"_dmarc.{d}" else f"{name} (inherited)"
-    out = [RECORD(Status.PASS, records[0], subject=where, reproduce=repro)]
-    p = tags.get("p", "").lower()
-    sp = tags.get("sp", p).lower() if name != f"_dmarc.{d}" else p
-    policy = sp or p
-    pct = tags.get("pct", "100")
-    if policy not in ("none", "quarantine", "reject"):
-        out.append(
-            POLICY(
-                Status.FAIL,
-                f"p={p or '(missing)'}",
-                "p=none|quarantine|reject",
-                subject=where,
-                reproduce=repro,
-            )
-        )
-    elif policy == "none":
-        out.append(
-            POLICY(
-                Status.WARN, "p=none (monitoring only)", "p=quarantine or p=reject", subject=where
-            )
-        )
-    elif pct.isascii() and pct.isdigit() and int(pct) < 100:  # "²".isdigit() is True
-        out.append(POLICY(Status.WARN, f"p={policy} on {pct}% of mail", "pct=100", subject=where))
-    else:
-        out.append(POLICY(Status.PASS, f"p={policy}", subject=where))
-    out.append(
-        ALIGNMENT(
-            Status.INFO,
-            f"adkim={tags.get('adkim', 'r')} aspf={tags.get('aspf', 'r')}",
+    where = found.name if not found.inherited else f"{found.name} (inherited)"
+    record = found.record or parse_record(found.name.removeprefix("_dmarc."), found.texts[0])
+    out = [
+        RECORD(
+            Status.PASS if found.record else Status.FAIL,
+            found.texts[0],
+            "" if found.record else "a record with a valid p=",
             subject=where,
+            reproduce=repro,
         )
-    )
-    out.append(await _rua(ctx, d, tags.get("rua", ""), where))
+    ]
+    reported: set[Check] = set()
+    for problem in record.problems:
+        check = BY_CODE.get(problem.code, SYNTAX)
+        reported.add(check)
+        out.append(_problem(check, problem, where, repro))
+    if POLICY not in reported:
+        out.append(_policy(record, d, where))
+    if ALIGNMENT not in reported:
+        tags = record.tags
+        out.append(
+            ALIGNMENT(
+                Status.INFO,
+                f"adkim={tags.get('adkim', 'r')} aspf={tags.get('aspf', 'r')}",
+                subject=where,
+            )
+        )
+    if SYNTAX not in reported:
+        out.append(SYNTAX(Status.PASS, "every tag valid", subject=where))
+    if RUA not in reported:
+        out.append(await _rua(ctx, record, where))
     return out
 
 
-async def _rua(ctx: Context, domain: str, rua: str, where: str) -> Finding:
+def _problem(check: Check, problem: Problem, where: str, repro: str) -> Finding:
+    status = Status.FAIL if problem.is_error else Status.WARN
+    return check(status, str(problem), subject=where, reproduce=repro, fix=problem.message)
+
+
+def _policy(record: DmarcRecord, d: str, where: str) -> Finding:
+    policy = record.policy_for(d)
+    if policy == "none":
+        return POLICY(
+            Status.WARN, "p=none (monitoring only)", "p=quarantine or p=reject", subject=where
+        )
+    if record.pct < 100:
+        return POLICY(Status.WARN, f"p={policy} on {record.pct}% of mail", "pct=100", subject=where)
+    return POLICY(Status.PASS, f"p={policy}", subject=where)
+
+
+async def _rua(ctx: Context, record: DmarcRecord, where: str) -> Finding:
+    rua = record.tags.get("rua", "")
     if not rua:
+        mx = await ctx.mx()
+        if not isinstance(mx, Exception) and mx.null:  # RFC 7505: receives no mail at all
+            return RUA(Status.INFO, "no rua= address (the domain has a null MX)", subject=where)
         return RUA(Status.WARN, "no rua= address", "rua=mailto:...", subject=where)
-    org = domain.split(".", 1)[-1] if domain.count(".") > 1 else domain
     unauthorised = []
-    for uri in (u.strip() for u in rua.split(",")):
-        address = uri.removeprefix("mailto:").split("!")[0]
-        target = address.rpartition("@")[2].lower()
-        if target and not (target in (domain, org) or target.endswith("." + org)):
-            auth = f"{domain}._report._dmarc.{target}"
-            try:
-                ok = any(t.lower().startswith("v=dmarc1") for t in await ctx.resolver.txt(auth))
-            except DNSError:
-                ok = True  # cannot tell: do not accuse
-            if not ok:
-                unauthorised.append(auth)
+    for address in record.report_uris("rua"):
+        # RFC 7489 §7.1: outside the organisational domain the target must agree
+        if await report_authorised(ctx.resolver, record.domain, address) is False:
+            target = address.rpartition("@")[2]
+            unauthorised.append(f"{record.domain}._report._dmarc.{target}")
     if unauthorised:
         return RUA(
             Status.WARN,

@@ -14,7 +14,8 @@ from mailtool.diagnose.dkim import key_description
 from mailtool.mta.authn import authresults, headers
 from mailtool.mta.authn.arc import ArcResult
 from mailtool.mta.authn.dkim_verify import DkimResult
-from mailtool.mta.authn.dmarc import aligned, evaluate, organizational_domain
+from mailtool.mta.authn.dmarc import evaluate
+from mailtool.policy.dmarc import aligned, organizational_domain
 from mailtool.policy.spf import SpfResult
 from mailtool.protocol.authrecords import check_policy, parse_tags, spf_records
 from tests.fuzz.fakedns import FakeResolver, run
@@ -98,7 +99,7 @@ def seeds() -> list[bytes]:
             "DKIM-Signature: v=1; a=rsa-sha256; d=example.test; s=sel;\r\n b=abc\r\n\r\nbody\r\n",
             "Authentication-Results: mx.example.test (comment); dkim=pass\n"
             "From: a@x.test, b@y.test\n\nbody",
-            "From: \"a;b\" <a@sub.example.test>\r\n\r\n",
+            'From: "a;b" <a@sub.example.test>\r\n\r\n',
             "X: (nested (comment)) mx.example.test\r\n folded\r\n\r\n",
         )
     ]

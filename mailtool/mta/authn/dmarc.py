@@ -1,15 +1,9 @@
-"""DMARC (RFC 7489): policy discovery, identifier alignment and the disposition.
+"""DMARC (RFC 7489) applied to a received message: the result and the disposition.
 
-Policy discovery (§6.6.3): ``_dmarc.<From domain>``, and when that has no
-record, ``_dmarc.<organizational domain>``, whose ``sp=`` then applies.
-
-Organizational domain (§3.2): the public suffix plus one label. We do not ship
-the whole Public Suffix List (250 kB that goes stale); :data:`MULTI_LABEL_SUFFIXES`
-holds the common two-label registry suffixes (``co.uk``, ``com.au``...) and
-everything else is treated as a one-label suffix (``com``, ``de``, ``test``).
-That is exact for ``*.test`` and the usual gTLDs and ccTLDs, and errs on the
-safe side elsewhere: a missing suffix makes relaxed alignment *stricter*, never
-lets a different registrant align. docs/authentication.md says so.
+Record parsing, policy discovery (§6.6.3), the organisational domain (Public
+Suffix List) and alignment live in :mod:`mailtool.policy.dmarc`, shared with
+``mailtool diagnose``; this module combines them with the message's SPF and
+DKIM results and the ``pct=`` sample.
 """
 
 from __future__ import annotations
@@ -18,72 +12,10 @@ import random
 from dataclasses import dataclass
 
 from mailtool.dns import DNSTemporaryError, Resolver
-from mailtool.protocol.authrecords import parse_tags
-
-from .dkim_verify import DkimResult
+from mailtool.policy.dmarc import aligned, discover
 from mailtool.policy.spf import SpfResult
 
-#: registry suffixes of two labels under which people register names (PSL excerpt)
-MULTI_LABEL_SUFFIXES = frozenset(
-    f"{second}.{tld}"
-    for tld, seconds in {
-        "uk": ("co", "org", "me", "ltd", "plc", "net", "ac", "gov", "sch", "nhs", "police"),
-        "au": ("com", "net", "org", "edu", "gov", "asn", "id"),
-        "nz": ("co", "org", "net", "ac", "govt", "geek", "school"),
-        "jp": ("co", "ne", "or", "ac", "go", "ad", "ed", "gr", "lg"),
-        "br": ("com", "net", "org", "gov", "edu", "art", "blog"),
-        "za": ("co", "org", "net", "gov", "ac", "web"),
-        "in": ("co", "net", "org", "firm", "gen", "ind", "ac", "edu", "gov", "res"),
-        "cn": ("com", "net", "org", "gov", "edu", "ac"),
-        "kr": ("co", "or", "ne", "go", "ac", "re"),
-        "mx": ("com", "org", "net", "gob", "edu"),
-        "ar": ("com", "org", "net", "gob", "edu"),
-        "tr": ("com", "org", "net", "gov", "edu", "gen"),
-        "il": ("co", "org", "net", "ac", "gov"),
-        "sg": ("com", "org", "net", "gov", "edu"),
-        "hk": ("com", "org", "net", "gov", "edu", "idv"),
-        "tw": ("com", "org", "net", "gov", "edu", "idv"),
-        "ru": ("com", "org", "net", "msk", "spb"),
-        "ua": ("com", "org", "net", "kiev", "gov"),
-        "pl": ("com", "org", "net", "waw", "gov"),
-        "es": ("com", "org", "nom", "gob", "edu"),
-        "fr": ("asso", "com", "gouv", "nom", "tm"),
-        "it": ("gov", "edu"),
-        "eu": ("co",),
-    }.items()
-    for second in seconds
-)
-
-
-def organizational_domain(domain: str) -> str:
-    """RFC 7489 §3.2 with the suffix rule of this module's docstring."""
-    labels = domain.lower().rstrip(".").split(".")
-    suffix_len = 2 if ".".join(labels[-2:]) in MULTI_LABEL_SUFFIXES else 1
-    if len(labels) <= suffix_len:
-        return ".".join(labels)
-    return ".".join(labels[-(suffix_len + 1) :])
-
-
-def aligned(a: str, b: str, mode: str) -> bool:
-    """Identifier alignment (RFC 7489 §3.1): strict = same name, relaxed = same
-    organizational domain."""
-    a, b = a.lower().rstrip("."), b.lower().rstrip(".")
-    if mode == "s":
-        return a == b
-    return organizational_domain(a) == organizational_domain(b)
-
-
-@dataclass(frozen=True)
-class DmarcRecord:
-    domain: str  #: where it was found (the From domain or the organizational domain)
-    tags: dict[str, str]
-
-    def policy_for(self, from_domain: str) -> str:
-        """p=, or sp= for a subdomain found through the organizational domain (§6.3)."""
-        p = self.tags.get("p", "").lower()
-        if from_domain.lower() != self.domain:
-            p = self.tags.get("sp", p).lower() or p
-        return p if p in ("none", "quarantine", "reject") else "none"
+from .dkim_verify import DkimResult
 
 
 @dataclass(frozen=True)
@@ -95,22 +27,6 @@ class DmarcResult:
     from_domain: str = ""
     policy: str = "none"
     reason: str = ""
-
-
-async def find_record(resolver: Resolver, from_domain: str) -> DmarcRecord | None:
-    """RFC 7489 §6.6.3 policy discovery; DNSTemporaryError propagates."""
-    org = organizational_domain(from_domain)
-    for domain in dict.fromkeys((from_domain.lower(), org)):
-        texts = await resolver.txt(f"_dmarc.{domain}")
-        records = [t for t in texts if t.replace(" ", "").lower().startswith("v=dmarc1")]
-        # §6.6.3: several records, or one without a valid p=, count as none here
-        if len(records) == 1:
-            tags = parse_tags(records[0])
-            if tags.get("p", "").lower() in ("none", "quarantine", "reject"):
-                return DmarcRecord(domain, tags)
-            if domain == org and "p" not in tags and "rua" in tags:
-                return DmarcRecord(domain, {**tags, "p": "none"})  # §6.6.3 step 6
-    return None
 
 
 async def evaluate(
@@ -133,7 +49,7 @@ async def evaluate(
         return DmarcResult("permerror", ",".join(unique), reason="several From domains")
     from_domain = unique[0]
     try:
-        record = await find_record(resolver, from_domain)
+        record = (await discover(resolver, from_domain)).record
     except DNSTemporaryError as exc:
         return DmarcResult("temperror", from_domain, reason=str(exc)[:200])
     if record is None:
@@ -145,10 +61,8 @@ async def evaluate(
     if spf_ok or dkim_ok:
         return DmarcResult("pass", from_domain, "none")
     policy = record.policy_for(from_domain)
-    pct = record.tags.get("pct", "100")
     draw = random.random() if sample is None else sample
-    # RFC 7489 §6.3: pct is 1*3DIGIT; int() refuses some of what str.isdigit() accepts ("²")
-    if policy != "none" and pct.isascii() and pct.isdigit() and draw * 100 >= int(pct):
+    if policy != "none" and draw * 100 >= record.pct:
         # RFC 7489 §6.6.4: outside the sample, apply the next weaker policy
         policy = "quarantine" if policy == "reject" else "none"
     why = f"p={policy}; neither SPF ({spf.result} for {spf.domain or '-'}) nor DKIM aligned"
