@@ -4,6 +4,7 @@ domain from the Public Suffix List, and discovery as the server does it."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 
@@ -17,6 +18,7 @@ from mailtool.policy.dmarc import (
     report_authorised,
 )
 from tests.mta.authn.conftest import txt
+from tests.policy.conftest import serving
 
 
 @pytest.mark.parametrize(
@@ -97,12 +99,9 @@ ZONE = [
 
 
 @pytest.fixture(scope="module")
-def resolver(tmp_path_factory: pytest.TempPathFactory):
-    from tests.peers.dnsmasq import DnsServer
-
-    server = DnsServer(tmp_path_factory.mktemp("policydmarc"), ZONE).start()
-    yield Resolver([server.address], timeout=3)
-    server.stop()
+def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolver]:
+    with serving(tmp_path_factory.mktemp("policydmarc"), ZONE) as resolver:
+        yield resolver
 
 
 def test_discovery(resolver: Resolver) -> None:

@@ -4,12 +4,14 @@ evaluation diagnose reports (the server's check_host, going on past errors)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 
 from mailtool.dns import Resolver
 from mailtool.policy.spf import PermError, check_host, parse_term, record_problems, walk
 from tests.mta.authn.conftest import txt
+from tests.policy.conftest import serving
 
 
 @pytest.mark.parametrize(
@@ -95,12 +97,9 @@ ZONE = [
 
 
 @pytest.fixture(scope="module")
-def resolver(tmp_path_factory: pytest.TempPathFactory):
-    from tests.peers.dnsmasq import DnsServer
-
-    server = DnsServer(tmp_path_factory.mktemp("policyspf"), ZONE).start()
-    yield Resolver([server.address], timeout=3)
-    server.stop()
+def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolver]:
+    with serving(tmp_path_factory.mktemp("policyspf"), ZONE) as resolver:
+        yield resolver
 
 
 def test_walk_reports_every_problem_with_the_trace(resolver: Resolver) -> None:
