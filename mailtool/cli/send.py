@@ -52,7 +52,7 @@ def send(ctx: click.Context, account_name: str | None, to: tuple[str, ...],
     if as_json:
         print_json({"message_id": result.message_id, "smtp_reply": result.smtp_reply,
                     "sent_folder": result.sent_folder, "sent_uid": result.sent_uid,
-                    "warning": result.warning})
+                    "refused": result.refused, "warning": result.warning})
         return
     click.echo(f"sent {result.message_id}: {result.smtp_reply}")
     if result.warning:

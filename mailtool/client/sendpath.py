@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Protocol, TypeVar
@@ -78,8 +78,14 @@ class SendResult:
     smtp_reply: str
     sent_folder: str | None
     sent_uid: int | None
-    #: set when Sent could not be written: the mail went out, the copy did not
+    #: set when Sent could not be written (the mail went out, the copy did not) or
+    #: when some recipients were refused
     warning: str = ""
+    #: recipients the server refused at RCPT: address -> "code text"
+    refused: dict[str, str] = field(default_factory=dict)
+
+    def warn(self, text: str) -> None:
+        self.warning = f"{self.warning}; {text}" if self.warning else text
 
 
 def local_drafts_dir() -> Path:
@@ -168,14 +174,19 @@ async def send(account: Account, msg: EmailMessage, *, imap: ImapClient | None =
     recipients = [a for _n, a in _all_recipients(msg)]
     progress("Sending...")
     try:
-        reply = await submit(account.smtp, without_bcc(msg), account.email, recipients,
-                             username=account.username, password=password, cafile=cafile)
+        submitted = await submit(account.smtp, without_bcc(msg), account.email, recipients,
+                                 username=account.username, password=password, cafile=cafile)
     except (DeliveryError, AuthError) as exc:
         raise SendFailed(f"not sent: {exc}", draft_location=location, cause=exc) from exc
-    result = SendResult(message_id, reply, None, None)
+    result = SendResult(message_id, submitted.reply, None, None, refused=submitted.refused)
+    if submitted.refused:
+        # it went out to the others: filed in Sent like any send, so a resend is a choice
+        taken = [r for r in recipients if r not in submitted.refused]
+        bad = ", ".join(f"{r} ({why})" for r, why in submitted.refused.items())
+        result.warn(f"sent to {', '.join(taken)}; refused: {bad}")
     # RFC 6409 §5: the server has it (250); only now is it "sent"
     if call is None:
-        result.warning = "sent; no IMAP connection, so no copy in Sent"
+        result.warn("sent; no IMAP connection, so no copy in Sent")
         await remove_draft(None, location, draft_uid, message_id)
         progress("Sent.")
         return result
@@ -185,13 +196,13 @@ async def send(account: Account, msg: EmailMessage, *, imap: ImapClient | None =
             _filing("\\Sent", msg, "\\Seen"), retry=False)
     except IMAP_DOWN as exc:
         # the draft stays: it is the only copy of what went out
-        result.warning = f"sent, but not filed in Sent: {exc}"
+        result.warn(f"sent, but not filed in Sent: {exc}")
         progress("Sent.")
         return result
     try:
         await remove_draft(call, location, draft_uid, message_id)
     except IMAP_DOWN as exc:
-        result.warning = f"sent and filed in Sent, but the draft is still in {location}: {exc}"
+        result.warn(f"sent and filed in Sent, but the draft is still in {location}: {exc}")
     progress("Sent.")
     return result
 

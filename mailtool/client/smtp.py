@@ -10,6 +10,7 @@ so the send path can say exactly what went wrong.
 from __future__ import annotations
 
 import ssl
+from dataclasses import dataclass, field
 
 import aiosmtplib
 
@@ -24,10 +25,21 @@ def _failure(code: int, text: str) -> TemporaryFailure | PermanentFailure:
                ("5.0.0" if code >= 500 else "4.0.0"))
 
 
+@dataclass(frozen=True)
+class Submitted:
+    """What the server took: its final reply, and the recipients it refused at RCPT
+    (``address -> "code text"``) while it accepted the message for the others."""
+
+    reply: str
+    refused: dict[str, str] = field(default_factory=dict)
+
+
 async def submit(endpoint: Endpoint, message: bytes, sender: str, recipients: list[str], *,
                  username: str | None = None, password: str | None = None,
-                 cafile: str | None = None, timeout: float = 60.0) -> str:
-    """Send ``message`` to ``recipients``; returns the final reply text after ``250``."""
+                 cafile: str | None = None, timeout: float = 60.0) -> Submitted:
+    """Send ``message`` to ``recipients``. A message some recipients refused went to
+    the others: that is a send (RFC 5321 §3.3), reported in :attr:`Submitted.refused`,
+    never an error the user would "fix" by sending again."""
     if not recipients:
         raise PermanentFailure("no recipients", code=554, enhanced="5.5.1")
     tls_ctx: ssl.SSLContext | None = None
@@ -50,11 +62,7 @@ async def submit(endpoint: Endpoint, message: bytes, sender: str, recipients: li
                 raise AuthError(f"SMTP login as {username} failed: {exc.code} {exc.message}") \
                     from None
         errors, reply = await smtp.sendmail(sender, recipients, message)
-        if errors:
-            # some recipients refused: the message went to the others; say which
-            bad = ", ".join(f"{r} ({c.code} {c.message})" for r, c in errors.items())
-            raise PermanentFailure(f"refused recipients: {bad}", code=550, enhanced="5.1.1")
-        return reply
+        return Submitted(reply, {r: f"{c.code} {c.message}" for r, c in errors.items()})
     except aiosmtplib.SMTPRecipientsRefused as exc:
         bad = ", ".join(f"{e.recipient} ({e.code} {e.message})" for e in exc.recipients)
         first = exc.recipients[0] if exc.recipients else None

@@ -59,3 +59,14 @@ async def open_only_message(pilot, text: str):
     await pilot.press("enter")
     await until(pilot, lambda: text in main.reader.body_text, "message body")
     return main
+
+
+async def open_composer(pilot):
+    """Wait until the app is connected, press ``c``, return the composer screen."""
+    app = pilot.app
+    main = app.screen
+    await until(pilot, lambda: main.session is not None and main.folder_tree.names(),
+                "connected")
+    await pilot.press("c")
+    await until(pilot, lambda: type(app.screen).__name__ == "ComposeScreen", "composer")
+    return app.screen

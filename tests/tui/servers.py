@@ -48,6 +48,14 @@ class SmtpToImap:
         # aiosmtpd's Controller probes its own port, so it cannot take port 0
         self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
 
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
+                          rcpt_options: list[str]) -> str:
+        # like a real submission server: a recipient without a domain is refused at RCPT
+        if "@" not in address:
+            return "501 5.1.3 bad recipient address syntax"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.reject_with:
             return self.reject_with

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 
-from tests.tui.pilot import make_app, message, open_only_message, until
+from tests.tui.pilot import make_app, message, open_composer, open_only_message, until
 from tests.tui.servers import OTHER, USER
 
 
@@ -70,12 +70,7 @@ async def test_failed_send_keeps_the_draft_and_says_so(mail_server, account_conf
     rcpt = mail_server.failing_recipient()
     app = make_app(account_config)
     async with app.run_test(size=(120, 40)) as pilot:
-        main = app.screen
-        await until(pilot, lambda: main.session is not None and main.folder_tree.names(),
-                    "connected")
-        await pilot.press("c")
-        await until(pilot, lambda: type(app.screen).__name__ == "ComposeScreen", "composer")
-        composer = app.screen
+        composer = await open_composer(pilot)
         composer.query_one("#field-to").value = rcpt
         composer.query_one("#field-subject").value = "Precious"
         composer.query_one("#body").text = "Irreplaceable words.\n"

@@ -95,7 +95,8 @@ class MessageList(ScrollView, can_focus=True):
 
     def set_rows(self, folder: str, rows: list[tuple[int, int]],
                  envelopes: dict[int, Envelope], *, keep_cursor: bool = True) -> None:
-        current = self.current_uid if keep_cursor and folder == self.folder else None
+        same = keep_cursor and folder == self.folder
+        current = self._successor(rows) if same else None
         if folder != self.folder:
             self.marked.clear()
             self.envelopes = {}
@@ -109,9 +110,20 @@ class MessageList(ScrollView, can_focus=True):
         index = {uid: i for i, (uid, _d) in enumerate(rows)}
         self.virtual_size = Size(self.size.width, len(rows))
         self.cursor = index.get(current, 0) if current is not None else 0
-        self.cursor = min(self.cursor, max(len(rows) - 1, 0))
         self.refresh()
         self.post_message(self.Highlighted(self.current_uid))
+
+    def _successor(self, rows: list[tuple[int, int]]) -> int | None:
+        """The row the cursor stays on once ``rows`` replace the current ones: the same
+        message, or, if it went away (deleted, moved), the next one still there, as
+        mutt does; the previous one when nothing follows."""
+        present = {uid for uid, _d in rows}
+        after = self.rows[self.cursor:]
+        before = reversed(self.rows[:self.cursor])
+        for uid, _d in (*after, *before):
+            if uid in present:
+                return uid
+        return None
 
     def add_envelopes(self, envelopes: list[Envelope]) -> None:
         for env in envelopes:

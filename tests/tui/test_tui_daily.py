@@ -1,0 +1,51 @@
+"""Issue 21's bugs, each reproduced as its report describes (a test that failed before the fix)."""
+
+from __future__ import annotations
+
+from tests.tui.pilot import make_app, message, open_composer, until
+from tests.tui.test_tui_acting import cursor_on, ready, subjects
+
+
+def _subject_at_cursor(main) -> str:
+    return main.mlist.envelopes[main.mlist.current_uid].subject
+
+
+async def test_delete_moves_the_cursor_to_the_next_message_not_the_first(mail_server,
+                                                                       account_config):
+    # newest first: Four, Three, Two, One (dates ascending in delivery order)
+    for day, s in enumerate(("One", "Two", "Three", "Four"), start=2):
+        mail_server.deliver(message(s, date=f"Mon, {day:02d} Jan 2023 10:00:00 +0000"))
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = await ready(pilot, app, 4)
+        order = [main.mlist.envelopes[uid].subject for uid, _d in main.mlist.rows]
+        cursor_on(main, order[1])
+        await pilot.press("d")
+        await until(pilot, lambda: len(main.mlist.rows) == 3, "row removed")
+        # mutt's rule: the cursor goes to the message that followed the deleted one
+        assert _subject_at_cursor(main) == order[2]
+        await pilot.press("d")
+        await until(pilot, lambda: len(main.mlist.rows) == 2, "second row removed")
+        await until(pilot, lambda: sorted(subjects(mail_server, "INBOX")) ==
+                    sorted([order[0], order[3]]), "the two deleted are the ones under the cursor")
+        assert _subject_at_cursor(main) == order[3]
+
+
+async def test_a_partly_refused_send_is_a_send_filed_in_sent(mail_server, account_config):
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.screen
+        composer = await open_composer(pilot)
+        composer.query_one("#field-to").value = "bob@example.test"
+        composer.query_one("#field-cc").value = "ccc"
+        composer.query_one("#field-subject").value = "Half way"
+        composer.query_one("#body").text = "To Bob; ccc is a typo.\n"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is main, "the composer closes: it was sent")
+        texts = [str(n.message) for n in app._notifications]
+        assert any("sent to bob@example.test" in t and "refused: ccc (5" in t
+                   for t in texts), texts
+        assert not any("NOT SENT" in t for t in texts), texts
+    assert mail_server.wait_for("bob@example.test", 'SUBJECT "Half way"')
+    assert mail_server.uids("Sent"), "what went out is filed in Sent"
+    assert mail_server.uids("Drafts") == []
