@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from mailtool.cli.common import json_option, print_json
+from mailtool.client.probe import QUIT_POINTS
 
 #: service -> (plain/STARTTLS port, implicit TLS port)
 DEFAULT_PORTS = {
@@ -76,8 +77,30 @@ def read_password(user: str | None, password_stdin: bool) -> str | None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin's first line.")
 @click.option("--helo", default="", help="Name to say in EHLO (smtp, submission).")
 @click.option("--send", is_flag=True, help="smtp/submission: send a test message.")
-@click.option("--from", "mail_from", default="", help="Envelope sender for --send.")
-@click.option("--to", "rcpt_to", multiple=True, help="Recipient for --send (repeatable).")
+@click.option(
+    "--from",
+    "mail_from",
+    default=None,
+    help="Envelope sender (MAIL FROM); without --send: MAIL and RCPT, then stop.",
+)
+@click.option(
+    "--to",
+    "rcpt_to",
+    multiple=True,
+    help="Recipient (RCPT TO, repeatable); without --send: MAIL and RCPT, then stop.",
+)
+@click.option(
+    "--quit-after",
+    type=click.Choice(QUIT_POINTS, case_sensitive=False),
+    help="Stop (QUIT/LOGOUT) after this stage, as swaks: connect, banner, ehlo "
+    "(CAPABILITY/CAPA), tls, auth, mail, rcpt (mail and rcpt: smtp/submission).",
+)
+@click.option(
+    "--tls-verify",
+    is_flag=True,
+    help="A certificate that does not verify is fatal (exit 29) instead of being "
+    "reported and the probe retried without verification.",
+)
 @click.option(
     "--timeout", default=30.0, show_default=True, help="Seconds to wait for the greeting."
 )
@@ -92,8 +115,10 @@ def probe(
     password_stdin: bool,
     helo: str,
     send: bool,
-    mail_from: str,
+    mail_from: str | None,
     rcpt_to: tuple[str, ...],
+    quit_after: str | None,
+    tls_verify: bool,
     timeout: float,
     as_json: bool,
 ) -> None:
@@ -110,6 +135,8 @@ def probe(
       24 no RCPT accepted     25 DATA refused         26 message refused
       28 login/AUTH failed    29 TLS failed           32 EHLO after TLS
       64 usage error
+    A server that stops answering fails the stage it was in (one that never
+    greets: 21). With --tls-verify an unverified certificate is exit 29.
 
     \b
     Examples:
@@ -117,13 +144,14 @@ def probe(
       mailtool probe submission mail.example.org:587 --starttls --user alice
       mailtool probe imap mail.example.org --tls
       mailtool probe pop3 127.0.0.1:2110 --no-tls --json
+      mailtool probe smtp mx.example.org --from postmaster@example.org --to x@example.net
+      mailtool probe smtp mx.example.org --quit-after tls --tls-verify
       echo "$PW" | mailtool probe submission 127.0.0.1:2587 --user a@x.test --password-stdin \\
           --send --from a@x.test --to b@x.test
     """
     import asyncio
 
-    if send and (service not in ("smtp", "submission") or not mail_from or not rcpt_to):
-        raise click.UsageError("--send needs smtp or submission, --from and at least one --to")
+    quit_after = envelope_plan(service, send, mail_from, rcpt_to, quit_after)
     plain_port, tls_port = DEFAULT_PORTS[service]
     host, port = split_hostport(target, tls_port if tls == "tls" else plain_port)
     password = read_password(user, password_stdin)
@@ -139,9 +167,11 @@ def probe(
             password=password,
             helo=helo,
             send=send,
-            mail_from=mail_from,
+            mail_from=mail_from or "",
             rcpt_to=rcpt_to,
             greeting_timeout=timeout,
+            quit_after=quit_after,
+            tls_verify=tls_verify,
         )
     )
     if as_json:
@@ -153,6 +183,37 @@ def probe(
     sys.exit(result.exit_code)
 
 
+def envelope_plan(
+    service: str, send: bool, mail_from: str | None, rcpt_to: tuple[str, ...], quit: str | None
+) -> str | None:
+    """The --quit-after point, checked against --send/--from/--to: an option the
+    probe would not use is a usage error, never silently ignored."""
+    smtp = service in ("smtp", "submission")
+    envelope = mail_from is not None or bool(rcpt_to)
+    if quit:
+        quit = quit.lower()
+    if not smtp and (send or envelope or quit in ("mail", "rcpt")):
+        raise click.UsageError(
+            "--send, --from, --to and --quit-after mail|rcpt need smtp/submission"
+        )
+    if send:
+        if mail_from is None or not rcpt_to:
+            raise click.UsageError("--send needs --from and at least one --to")
+        if quit:
+            raise click.UsageError("--send runs to the end; leave out --quit-after")
+        return None
+    if envelope:
+        if quit is None:
+            return "rcpt" if rcpt_to else "mail"  # MAIL/RCPT, then stop (no DATA)
+        if QUIT_POINTS.index(quit) < QUIT_POINTS.index("mail"):
+            raise click.UsageError(f"--from/--to are used after --quit-after {quit}: drop one")
+        if quit == "rcpt" and not rcpt_to:
+            raise click.UsageError("--quit-after rcpt needs at least one --to")
+    elif quit in ("mail", "rcpt"):
+        raise click.UsageError(f"--quit-after {quit} needs --from (and --to for rcpt)")
+    return quit
+
+
 async def run(service: str, host: str, port: int, **kw: Any) -> Any:
     """Dispatch to the client probe for ``service``."""
     from mailtool.client.probe import ProbeOptions
@@ -161,9 +222,8 @@ async def run(service: str, host: str, port: int, **kw: Any) -> Any:
         from mailtool.client.probe_smtp import SMTPOptions, probe_smtp
 
         return await probe_smtp(host, port, SMTPOptions(**kw), service=service)
-    base = {
-        k: kw[k] for k in ("tls", "server_name", "cafile", "user", "password", "greeting_timeout")
-    }
+    keys = ("tls", "server_name", "cafile", "user", "password", "greeting_timeout")
+    base = {k: kw[k] for k in (*keys, "quit_after", "tls_verify")}
     if service == "imap":
         from mailtool.client.probe_imap import probe_imap
 

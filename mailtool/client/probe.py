@@ -53,6 +53,21 @@ class ProbeFailed(Exception):
         self.stage = stage
 
 
+#: ``--quit-after`` points, in dialog order (swaks' --quit-after: CONNECT, BANNER,
+#: FIRST-HELO, TLS, AUTH, MAIL, RCPT); "ehlo" is CAPABILITY (IMAP) / CAPA (POP3)
+QUIT_POINTS = ("connect", "banner", "ehlo", "tls", "auth", "mail", "rcpt")
+
+
+class QuitAfter(Exception):
+    """Internal: the dialog reached ``--quit-after``; it says goodbye and stops."""
+
+
+def stop_after(opts: ProbeOptions, point: str) -> None:
+    """Raise :class:`QuitAfter` when ``point`` is where the user asked to stop."""
+    if opts.quit_after == point:
+        raise QuitAfter(point)
+
+
 @dataclass
 class ProbeOptions:
     """What every probe accepts. ``tls``: "auto" (STARTTLS/STLS when offered),
@@ -64,6 +79,13 @@ class ProbeOptions:
     password: str | None = field(default=None, repr=False)
     greeting_timeout: float = GREETING_TIMEOUT
     cafile: str | None = None
+    #: a certificate that does not verify is fatal (exit 29), not reported and retried
+    tls_verify: bool = False
+    quit_after: str | None = None  # one of QUIT_POINTS
+
+    def __post_init__(self) -> None:
+        if self.quit_after is not None and self.quit_after not in QUIT_POINTS:
+            raise ValueError(f"quit_after must be one of {', '.join(QUIT_POINTS)}")
 
     @property
     def mode(self) -> str:
@@ -128,6 +150,8 @@ class LineClient:
         self.writer: asyncio.StreamWriter | None = None
         self.tls: TLSInfo | None = None
         self.timings: dict[str, float] = {}
+        #: what the dialog is waiting for: a read that times out failed *this* stage
+        self.stage = Stage.CLOSED
 
     @property
     def encrypted(self) -> bool:
@@ -145,34 +169,29 @@ class LineClient:
     ) -> None:
         self.transcript.note(f"Trying {host}:{port}...")
         t0 = time.monotonic()
-        ctx = probe_context(verify=verify, cafile=self.cafile) if implicit_tls else None
         try:
             self.reader, self.writer = await asyncio.wait_for(
-                asyncio.open_connection(
-                    host,
-                    port,
-                    ssl=ctx,
-                    server_hostname=(server_name or None) if ctx else None,
-                    limit=MAX_LINE * 4,
-                ),
-                timeout,
+                asyncio.open_connection(host, port, limit=MAX_LINE * 4), timeout
             )
-        except ssl.SSLError as exc:
-            raise ProbeFailed(Stage.TLS, f"TLS handshake failed: {_ssl_reason(exc)}") from exc
         except (TimeoutError, OSError) as exc:
             reason = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
             raise ProbeFailed(Stage.CONNECT, f"cannot connect to {host}:{port}: {reason}") from exc
         self.timings["connect"] = time.monotonic() - t0
         self.transcript.note(f"Connected to {host}:{port}.")
-        if ctx is not None:
-            self._record_tls(verify, server_name)
+        if implicit_tls:
+            # RFC 8314 §3.2: the handshake right after the TCP connection; timed apart
+            # from it so that "connect" and "tls" mean the same as with STARTTLS
+            await self.starttls(server_name, verify=verify, timeout=timeout)
 
     def _record_tls(self, verified: bool, server_name: str | None) -> None:
         assert self.writer is not None
         sslobj = self.writer.get_extra_info("ssl_object")
         self.tls = tls_info(sslobj, verified=verified, verify_error=None, server_name=server_name)
         t = self.tls
-        self.transcript.note(f"TLS started with {t.version} {t.cipher} ({t.bits} bits)")
+        self.transcript.note(
+            f"TLS started with {t.version} {t.cipher} ({t.bits} bits); "
+            f"handshake {self.timings['tls'] * 1000:.1f} ms"
+        )
         if t.cert:
             self.transcript.note(f"TLS peer subject: {t.cert.subject}")
             self.transcript.note(f"TLS peer names: {', '.join(t.cert.names) or '(none)'}")
@@ -183,13 +202,18 @@ class LineClient:
             "TLS certificate chain verified" if verified else "TLS chain NOT verified"
         )
 
-    async def starttls(self, server_name: str | None, *, verify: bool = True) -> None:
+    async def starttls(
+        self, server_name: str | None, *, verify: bool = True, timeout: float = COMMAND_TIMEOUT
+    ) -> None:
+        """The TLS handshake on the open connection; ``timings["tls"]`` is the
+        handshake alone, and the transcript's "TLS started" line says the same."""
         assert self.writer is not None
+        self.stage = Stage.TLS
         t0 = time.monotonic()
         ctx = probe_context(verify=verify, cafile=self.cafile)
         try:
             await asyncio.wait_for(
-                self.writer.start_tls(ctx, server_hostname=server_name or None), COMMAND_TIMEOUT
+                self.writer.start_tls(ctx, server_hostname=server_name or None), timeout
             )
         except ssl.SSLError as exc:
             raise ProbeFailed(Stage.TLS, f"TLS handshake failed: {_ssl_reason(exc)}") from exc
@@ -225,7 +249,9 @@ class LineClient:
         except asyncio.LimitOverrunError:
             raise ProbeFailed(Stage.CLOSED, "line too long from the server") from None
         except TimeoutError:
-            raise ProbeFailed(Stage.CLOSED, f"no answer within {timeout:g} s") from None
+            # the stage waited for (21 for a server that never greets), not "closed"
+            where = self.stage.name.lower().replace("_", " ")
+            raise ProbeFailed(self.stage, f"no answer within {timeout:g} s ({where})") from None
         except (OSError, ConnectionError) as exc:
             raise ProbeFailed(Stage.CLOSED, f"connection lost: {exc}") from None
         self.transcript.add(
@@ -275,6 +301,7 @@ class ProbeResult:
     authenticated: bool | None = None  # None: no login tried
     replies: dict[str, str] = field(default_factory=dict)  # named checks -> "code text"
     timings: dict[str, float] = field(default_factory=dict)
+    quit_after: str | None = None  # the --quit-after point the probe stopped at
 
     @property
     def exit_code(self) -> int:
@@ -303,6 +330,7 @@ class ProbeResult:
             "tls": self.tls.to_json() if self.tls else None,
             "authenticated": self.authenticated,
             "replies": self.replies,
+            "quit_after": self.quit_after,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "transcript": [ln.to_json() for ln in self.transcript.lines],
         }
@@ -312,7 +340,10 @@ class ProbeResult:
         from rich.text import Text
 
         if self.ok:
-            summary = Text(f"{self.service} {self.host}:{self.port}: OK", style="bold green")
+            stopped = f" (stopped after {self.quit_after})" if self.quit_after else ""
+            summary = Text(
+                f"{self.service} {self.host}:{self.port}: OK{stopped}", style="bold green"
+            )
         else:
             summary = Text(
                 f"{self.service} {self.host}:{self.port}: failed at {self.stage.name.lower()} "
@@ -331,7 +362,7 @@ class ProbeResult:
 
 
 async def run_probe(
-    dialog: Any, result: ProbeResult, *, verify: bool = True, **kw: Any
+    dialog: Any, result: ProbeResult, *, verify: bool = True, bye: str = "QUIT", **kw: Any
 ) -> ProbeResult:
     """Run ``dialog(client, result, verify=..., **kw)``; on a certificate
     verification failure, note it and run the dialog again without verification
@@ -339,11 +370,13 @@ async def run_probe(
     t0 = time.monotonic()
     client = LineClient(result.transcript, cafile=kw.pop("cafile", None))
     verify_error: str | None = None
+    opts = kw.get("opts")
+    fatal = bool(opts is not None and opts.tls_verify)  # --tls-verify: no second try
     try:
         try:
             await dialog(client, result, verify=verify, **kw)
         except ProbeFailed as exc:
-            if not (verify and is_verify_failure(exc)):
+            if fatal or not (verify and is_verify_failure(exc)):
                 raise
             verify_error = str(exc).split(": ", 2)[-1]
             result.transcript.error(str(exc))
@@ -351,6 +384,9 @@ async def run_probe(
             await client.close()
             client = LineClient(result.transcript, cafile=client.cafile)
             await dialog(client, result, verify=False, **kw)
+    except QuitAfter as point:
+        result.quit_after = str(point)
+        await quit_politely(client, bye, str(point))
     except ProbeFailed as exc:
         result.stage, result.error = exc.stage, str(exc)
         result.transcript.error(str(exc))
@@ -368,18 +404,21 @@ async def run_probe(
 
 
 async def start_probe(
-    service: str, dialog: Any, host: str, port: int, opts: ProbeOptions
+    service: str, dialog: Any, host: str, port: int, opts: ProbeOptions, *, bye: str = "QUIT"
 ) -> ProbeResult:
-    """The common entry of probe_smtp/imap/pop3: never raises for server behaviour."""
+    """The common entry of probe_smtp/imap/pop3: never raises for server behaviour.
+    ``bye`` is the line that ends a session cut short by ``--quit-after``."""
     result = ProbeResult(service, host, port, opts.mode, Transcript())
-    return await run_probe(dialog, result, opts=opts, host=host, port=port, cafile=opts.cafile)
+    return await run_probe(
+        dialog, result, bye=bye, opts=opts, host=host, port=port, cafile=opts.cafile
+    )
 
 
 async def open_and_greet(
     client: LineClient, result: ProbeResult, opts: ProbeOptions, verify: bool, read: Any
 ) -> Any:
     """Connect (implicit TLS when asked) and read the greeting with ``read(timeout)``,
-    timing it."""
+    timing it. ``--quit-after connect`` stops before the greeting is read."""
     result.capabilities = result.tls_capabilities = ()
     await client.connect(
         result.host,
@@ -388,10 +427,25 @@ async def open_and_greet(
         server_name=opts.server_name,
         verify=verify,
     )
+    stop_after(opts, "connect")
+    client.stage = Stage.GREETING
     t0 = time.monotonic()
     greeting = await read(opts.greeting_timeout)
     result.timings["greeting"] = time.monotonic() - t0
     return greeting
+
+
+async def quit_politely(client: LineClient, line: str, point: str) -> None:
+    """``--quit-after``: say goodbye (QUIT / LOGOUT) and read one line, if the
+    server still listens; the probe has succeeded up to ``point``."""
+    client.transcript.note(f"quitting after {point} (--quit-after)")
+    if client.writer is None or point == "connect":
+        return
+    try:
+        await client.send(line)
+        await client.read_line(5)
+    except ProbeFailed:
+        pass
 
 
 async def upgrade_to_tls(
@@ -412,13 +466,19 @@ async def upgrade_to_tls(
     RFC 2595 §3.1: what was learnt before TLS is forgotten)."""
     if client.encrypted:
         result.tls_capabilities = caps
+        stop_after(opts, "ehlo")
+        stop_after(opts, "tls")
         return
     result.capabilities = caps
     result.starttls_offered = offered
     result.plaintext_login_before_tls = plaintext_login
+    stop_after(opts, "ehlo")
     if opts.tls == "starttls" and not offered:
         raise ProbeFailed(Stage.TLS, f"{verb} is not offered")
     if opts.tls in ("starttls", "auto") and offered:
         await start()
         await client.starttls(opts.server_name, verify=verify)
+        stop_after(opts, "tls")
         result.tls_capabilities = await again()
+    else:
+        stop_after(opts, "tls")  # no TLS to start: this is where it would have been

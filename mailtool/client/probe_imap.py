@@ -18,6 +18,7 @@ from .probe import (
     Stage,
     open_and_greet,
     start_probe,
+    stop_after,
     upgrade_to_tls,
 )
 
@@ -43,6 +44,7 @@ class _Session:
         """Send a tagged command; (untagged responses, tagged status)."""
         self.counter += 1
         tag = f"P{self.counter}"
+        self.client.stage = stage
         await self.client.send(f"{tag} {command}", shown=f"{tag} {shown}" if shown else None)
         untagged = []
         while True:
@@ -83,6 +85,7 @@ async def _dialog(
     if not isinstance(greeting, StatusResponse) or greeting.status not in ("OK", "PREAUTH"):
         raise ProbeFailed(Stage.GREETING, f"greeting was not * OK: {greeting!r}")
     result.greeting = greeting.text
+    stop_after(opts, "banner")
     caps = await session.capabilities(Stage.HELLO)
     upper = {c.upper() for c in caps}
     await upgrade_to_tls(
@@ -109,9 +112,10 @@ async def _dialog(
         except ProbeFailed:
             result.authenticated = False
             raise
+    stop_after(opts, "auth")
     await session.run("LOGOUT", Stage.CLOSED)
 
 
 async def probe_imap(host: str, port: int, opts: ProbeOptions | None = None) -> ProbeResult:
     """Probe an IMAP server; never raises for server behaviour."""
-    return await start_probe("imap", _dialog, host, port, opts or ProbeOptions())
+    return await start_probe("imap", _dialog, host, port, opts or ProbeOptions(), bye="Q LOGOUT")

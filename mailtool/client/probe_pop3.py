@@ -15,6 +15,7 @@ from .probe import (
     Stage,
     open_and_greet,
     start_probe,
+    stop_after,
     upgrade_to_tls,
 )
 
@@ -34,6 +35,7 @@ async def _status(client: LineClient, stage: Stage, timeout: float | None = None
 async def _command(
     client: LineClient, line: str, stage: Stage, *, shown: str | None = None
 ) -> Response:
+    client.stage = stage
     await client.send(line, shown=shown)
     resp = await _status(client, stage)
     if not resp.ok:
@@ -42,6 +44,7 @@ async def _command(
 
 
 async def _capa(client: LineClient, stage: Stage) -> tuple[str, ...]:
+    client.stage = stage
     await client.send("CAPA")
     if not (await _status(client, stage)).ok:
         return ()  # RFC 2449 §5: a server without CAPA says -ERR
@@ -69,6 +72,7 @@ async def _dialog(
     result.greeting = greeting.text
     if not greeting.ok:
         raise ProbeFailed(Stage.GREETING, f"greeting was -ERR {greeting.text}")
+    stop_after(opts, "banner")
     caps = await _capa(client, Stage.HELLO)
     names = {c.split()[0].upper() for c in caps if c.strip()}
     await upgrade_to_tls(
@@ -93,6 +97,7 @@ async def _dialog(
         except ProbeFailed:
             result.authenticated = False
             raise
+    stop_after(opts, "auth")
     await _command(client, "QUIT", Stage.CLOSED)
 
 

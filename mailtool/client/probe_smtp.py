@@ -23,6 +23,7 @@ from .probe import (
     Stage,
     open_and_greet,
     start_probe,
+    stop_after,
     upgrade_to_tls,
 )
 
@@ -33,7 +34,8 @@ class SMTPOptions(ProbeOptions):
     DATA) and, with ``send``, delivers a test message."""
 
     helo: str = ""
-    #: (name, MAIL FROM, RCPT TO) checks whose replies land in result.replies[name]
+    #: (name, MAIL FROM, RCPT TO) checks: the RCPT reply lands in result.replies[name],
+    #: the MAIL reply in result.replies[name + ".mail"] (a refused sender: no RCPT asked)
     rcpt_checks: Sequence[tuple[str, str, str]] = ()
     send: bool = False
     mail_from: str = ""
@@ -52,9 +54,15 @@ async def read_reply(client: LineClient, timeout: float | None = None) -> Reply:
             return replies[0]
 
 
+def reply_text(reply: Reply) -> str:
+    """``"550 5.7.1 text"``: the form result.replies keeps."""
+    return f"{reply.code} {reply.enhanced + ' ' if reply.enhanced else ''}{reply.text}"
+
+
 async def command(
     client: LineClient, line: str, stage: Stage, *, shown: str | None = None, expect: int = 2
 ) -> Reply:
+    client.stage = stage  # a reply that never comes fails this stage
     await client.send(line, shown=shown)
     reply = await read_reply(client)
     if reply.code // 100 != expect:
@@ -86,6 +94,7 @@ async def _dialog(
     if greeting.code != 220:
         raise ProbeFailed(Stage.GREETING, f"greeting was {greeting.code} {greeting.text}")
     helo = opts.helo or socket.getfqdn() or "probe.mailtool.invalid"
+    stop_after(opts, "banner")
     result.hello_name, caps = await _ehlo(client, helo, Stage.HELLO)
 
     async def ehlo_again() -> tuple[str, ...]:
@@ -107,16 +116,13 @@ async def _dialog(
     )
     if opts.user is not None:
         await _auth(client, result, opts)
+    stop_after(opts, "auth")
     for name, mail_from, rcpt in opts.rcpt_checks:
-        await command(client, f"MAIL FROM:<{mail_from}>", Stage.MAIL)
-        await client.send(f"RCPT TO:<{rcpt}>")
-        reply = await read_reply(client)
-        result.replies[name] = (
-            f"{reply.code} {reply.enhanced + ' ' if reply.enhanced else ''}{reply.text}"
-        )
-        await command(client, "RSET", Stage.MAIL)
+        await _check(client, result, name, mail_from, rcpt)
     if opts.send:
-        await _send(client, opts)
+        await _send(client, result, opts)
+    elif opts.quit_after in ("mail", "rcpt"):
+        await _envelope(client, result, opts)  # MAIL and RCPT without DATA, then stop
     await client.send("QUIT")
     try:
         await read_reply(client, 5)
@@ -139,6 +145,7 @@ async def _auth(client: LineClient, result: ProbeResult, opts: SMTPOptions) -> N
         )
     message = PlainClient(opts.user or "", opts.password or "").initial_response()
     wire = encode_response(message, initial=True).decode()
+    client.stage = Stage.AUTH
     await client.send(f"AUTH PLAIN {wire}", shown="AUTH PLAIN ********")
     reply = await read_reply(client)
     result.authenticated = reply.code == 235
@@ -161,18 +168,44 @@ def test_message(mail_from: str, rcpt_to: Sequence[str]) -> bytes:
     return "\r\n".join(lines).encode()
 
 
-async def _send(client: LineClient, opts: SMTPOptions) -> None:
-    await command(client, f"MAIL FROM:<{opts.mail_from}>", Stage.MAIL)
+async def _check(client: LineClient, result: ProbeResult, name: str, frm: str, rcpt: str) -> None:
+    """One recipient check; a refused sender is recorded, not a failed probe
+    (diagnose tells "the server refused our sender" from "it refused the recipient")."""
+    client.stage = Stage.MAIL
+    await client.send(f"MAIL FROM:<{frm}>")
+    reply = await read_reply(client)
+    result.replies[f"{name}.mail"] = reply_text(reply)
+    if reply.code // 100 == 2:
+        client.stage = Stage.RCPT
+        await client.send(f"RCPT TO:<{rcpt}>")
+        result.replies[name] = reply_text(await read_reply(client))
+    await command(client, "RSET", Stage.MAIL)
+
+
+async def _envelope(client: LineClient, result: ProbeResult, opts: SMTPOptions) -> None:
+    """MAIL FROM and every RCPT TO (replies in result.replies["MAIL"], ["RCPT addr"]);
+    ``--quit-after mail|rcpt`` stops here."""
+    reply = await command(client, f"MAIL FROM:<{opts.mail_from}>", Stage.MAIL)
+    result.replies["MAIL"] = reply_text(reply)
+    stop_after(opts, "mail")
     accepted = 0
     for rcpt in opts.rcpt_to:
+        client.stage = Stage.RCPT
         await client.send(f"RCPT TO:<{rcpt}>")
-        if (await read_reply(client)).code // 100 == 2:
-            accepted += 1
+        reply = await read_reply(client)
+        result.replies[f"RCPT {rcpt}"] = reply_text(reply)
+        accepted += reply.code // 100 == 2
     if not accepted:
         raise ProbeFailed(Stage.RCPT, "no recipient accepted")
+    stop_after(opts, "rcpt")
+
+
+async def _send(client: LineClient, result: ProbeResult, opts: SMTPOptions) -> None:
+    await _envelope(client, result, opts)
     await command(client, "DATA", Stage.DATA, expect=3)
     body = dot_stuff(test_message(opts.mail_from, opts.rcpt_to))
     await client.send_raw(body, shown=f"<{len(body)} bytes of message, then .>")
+    client.stage = Stage.DATA_END
     reply = await read_reply(client)
     if reply.code // 100 != 2:
         raise ProbeFailed(Stage.DATA_END, f"message refused: {reply.code} {reply.text}")
