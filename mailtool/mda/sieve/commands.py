@@ -29,16 +29,14 @@ _IDENTIFIER = re.compile(r"^(?:global\.)?[A-Za-z_][A-Za-z0-9_]*$", re.IGNORECASE
 SET_MODIFIERS = ("lower", "upper", "lowerfirst", "upperfirst", "quotewildcard", "length")
 
 
-def _set(interp: Interpreter, node: Node) -> None:
-    name, value = node.positional
-    value = interp.expand(value)
-    tagged = node.tagged
+def apply_modifiers(value: str, tagged: dict, first_group: str = "first") -> str:
+    """RFC 5229 §4.1 modifiers of ``set`` (and of RFC 5703 §7 ``extracttext``)."""
     case = tagged.get("case")
     if case == "lower":
         value = value.lower()
     elif case == "upper":
         value = value.upper()
-    first = tagged.get("first")
+    first = tagged.get(first_group)
     if first and value:
         head = value[0].lower() if first == "lowerfirst" else value[0].upper()
         value = head + value[1:]
@@ -46,7 +44,12 @@ def _set(interp: Interpreter, node: Node) -> None:
         value = re.sub(r"([*?\\])", r"\\\1", value)
     if tagged.get("length"):
         value = str(len(value))
-    interp.set_variable(name, value)
+    return value
+
+
+def _set(interp: Interpreter, node: Node) -> None:
+    name, value = node.positional
+    interp.set_variable(name, apply_modifiers(interp.expand(value), node.tagged))
 
 
 def _check_set(node: Node, extensions: set[str]) -> None:

@@ -19,7 +19,8 @@ STRING, STRINGS, NUMBER = "string", "string-list", "number"
 EXTENSIONS = frozenset({
     "fileinto", "envelope", "reject", "ereject", "imap4flags", "vacation", "copy",
     "variables", "body", "subaddress",
-    "editheader", "spamtest", "spamtestplus", "virustest", "duplicate",
+    "editheader", "spamtest", "spamtestplus", "virustest", "duplicate", "mime", "foreverypart",
+    "extracttext",
     "encoded-character", "mailbox", "relational", "regex", "include", "date", "index",
     "environment", "ihave",
     "comparator-i;octet", "comparator-i;ascii-casemap", "comparator-i;ascii-numeric",
