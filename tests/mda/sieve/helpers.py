@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from mailtool.mda.sieve import Envelope, run
+import pytest
+
+from mailtool.mda.sieve import Envelope, SieveSyntaxError, parse, run
 
 
 def msg(headers: dict[str, str] | list[tuple[str, str]], body: str = "hello\r\n") -> bytes:
@@ -25,3 +27,11 @@ def sieve(
 
 def folders(actions: list[Any]) -> list[str]:
     return [a.folder for a in actions if hasattr(a, "folder")]
+
+
+def assert_syntax_error(script: str, line: int, column: int, text: str) -> None:
+    """``script`` is refused with an error naming ``line``, ``column`` and saying ``text``."""
+    with pytest.raises(SieveSyntaxError) as info:
+        parse(script)
+    assert (info.value.line, info.value.column) == (line, column)
+    assert text in info.value.message
