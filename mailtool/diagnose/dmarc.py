@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from mailtool.dns import DNSError
 from mailtool.policy.dmarc import DmarcRecord, discover, parse_record, report_authorised
-from mailtool.policy.problems import Problem
 
 from .context import Context
 from .findings import Check, Finding, Status, dig
+from .problems import problem_finding
 
 RECORD = Check(
     "policy.dmarc.record",
@@ -98,7 +98,7 @@ async def run(ctx: Context) -> list[Finding]:
     for problem in record.problems:
         check = BY_CODE.get(problem.code, SYNTAX)
         reported.add(check)
-        out.append(_problem(check, problem, where, repro))
+        out.append(problem_finding(check, problem, where, repro))
     if POLICY not in reported:
         out.append(_policy(record, d, where))
     if ALIGNMENT not in reported:
@@ -115,11 +115,6 @@ async def run(ctx: Context) -> list[Finding]:
     if RUA not in reported:
         out.append(await _rua(ctx, record, where))
     return out
-
-
-def _problem(check: Check, problem: Problem, where: str, repro: str) -> Finding:
-    status = Status.FAIL if problem.is_error else Status.WARN
-    return check(status, str(problem), subject=where, reproduce=repro, fix=problem.message)
 
 
 def _policy(record: DmarcRecord, d: str, where: str) -> Finding:

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 
 from mailtool.client.probe_tls import name_matches
 from mailtool.dns import DNSError
-from mailtool.protocol.authrecords import check_policy, parse_tags
+from mailtool.policy import mtasts as sts
+from mailtool.policy import tlsrpt
 
 from .context import Context
 from .findings import Check, Finding, Status, dig
+from .problems import problem_finding
 
 RECORD = Check(
     "transport.mtasts.record",
@@ -49,6 +51,7 @@ TLSRPT = Check(
     'Publish "_smtp._tls.DOMAIN. TXT v=TLSRPTv1; rua=mailto:tls-reports@DOMAIN".',
 )
 
+
 @dataclass
 class MTASTS:
     """The policy in force (``mode`` "" when none)."""
@@ -76,10 +79,11 @@ async def _load(ctx: Context) -> MTASTS:
     state = MTASTS()
     name = f"_mta-sts.{d}"
     try:
-        records = [t for t in await ctx.resolver.txt(name) if t.startswith("v=STSv1")]
+        found = await sts.discover(ctx.resolver, d)
     except DNSError as exc:
         state.findings.append(RECORD(Status.ERROR, str(exc), subject=name))
         return state
+    records = list(found.texts)
     if not records:
         state.findings.append(
             RECORD(
@@ -90,19 +94,14 @@ async def _load(ctx: Context) -> MTASTS:
             )
         )
         return state
-    if len(records) > 1 or "id" not in parse_tags(records[0]):
-        state.findings.append(
-            RECORD(
-                Status.FAIL,
-                " | ".join(records),
-                "one v=STSv1 record with id=",
-                subject=name,
-                reproduce=dig(name, "TXT", ns),
-            )
-        )
+    state.findings += [
+        problem_finding(RECORD, p, name, dig(name, "TXT", ns)) for p in found.problems
+    ]
+    if not found.id:  # the same record the relay would refuse (RFC 8461 §3.1)
         return state
     state.record = records[0]
-    state.findings.append(RECORD(Status.PASS, records[0], subject=name))
+    if not found.problems:
+        state.findings.append(RECORD(Status.PASS, records[0], subject=name))
     await _policy(ctx, state)
     return state
 
@@ -134,28 +133,16 @@ async def _policy(ctx: Context, state: MTASTS) -> None:
         cafile=ctx.options.cafile,
         timeout=ctx.options.timeout,
     )
-    problems = []
     if got.error:
-        problems.append(got.error)
-    elif got.status != 200:
-        problems.append(f"HTTP status {got.status} (redirects are not followed)")
-    elif not got.headers.get("content-type", "").lower().startswith("text/plain"):
-        problems.append(f"Content-Type {got.headers.get('content-type', '(none)')}")
-    policy = check_policy(got.body.decode("utf-8", "replace")) if not problems else None
-    if policy is not None:
-        problems += policy.problems
-    if problems:
         state.findings.append(
-            POLICY(
-                Status.FAIL,
-                "; ".join(problems),
-                "a valid policy file",
-                subject=url,
-                reproduce=repro,
-            )
+            POLICY(Status.FAIL, got.error, "a valid policy file", subject=url, reproduce=repro)
         )
         return
-    assert policy is not None
+    # the relay's own judgement of the answer (mailtool.mta.authn.mtasts)
+    policy = sts.judge_response(got.status, got.headers.get("content-type", ""), got.body)
+    state.findings += [problem_finding(POLICY, p, url, repro) for p in policy.problems]
+    if not policy.valid:
+        return
     state.mode = policy.mode
     state.mx = list(policy.mx)
     state.findings.append(
@@ -186,30 +173,27 @@ async def run(ctx: Context) -> list[Finding]:
                         subject=h.host,
                     )
                 )
-    out.append(await _tlsrpt(ctx, bool(state.record)))
+    out += await _tlsrpt(ctx, bool(state.record))
     return out
 
 
-async def _tlsrpt(ctx: Context, has_sts: bool) -> Finding:
+async def _tlsrpt(ctx: Context, has_sts: bool) -> list[Finding]:
     name = f"_smtp._tls.{ctx.domain}"
+    repro = dig(name, "TXT", ctx.nameservers)
     try:
-        records = [t for t in await ctx.resolver.txt(name) if t.startswith("v=TLSRPTv1")]
+        found = await tlsrpt.discover(ctx.resolver, ctx.domain)
     except DNSError as exc:
-        return TLSRPT(Status.ERROR, str(exc), subject=name)
-    if len(records) == 1 and "rua" in parse_tags(records[0]):
-        return TLSRPT(Status.PASS, records[0], subject=name)
-    if records:
-        return TLSRPT(
-            Status.FAIL,
-            " | ".join(records),
-            "one v=TLSRPTv1 record with rua=",
+        return [TLSRPT(Status.ERROR, str(exc), subject=name)]
+    if found.problems:  # RFC 8460 §3: several records, no rua=, a URI not mailto:/https:
+        return [problem_finding(TLSRPT, p, name, repro) for p in found.problems]
+    if found.texts:
+        return [TLSRPT(Status.PASS, found.texts[0], subject=name)]
+    return [
+        TLSRPT(
+            Status.WARN if has_sts else Status.INFO,
+            "no TLS-RPT record",
+            "v=TLSRPTv1; rua=mailto:...",
             subject=name,
-            reproduce=dig(name, "TXT", ctx.nameservers),
+            reproduce=repro,
         )
-    return TLSRPT(
-        Status.WARN if has_sts else Status.INFO,
-        "no TLS-RPT record",
-        "v=TLSRPTv1; rua=mailto:...",
-        subject=name,
-        reproduce=dig(name, "TXT", ctx.nameservers),
-    )
+    ]

@@ -16,6 +16,7 @@ from mailtool.protocol.authrecords import spf_records
 
 from .context import Context
 from .findings import Check, Finding, Status, dig
+from .problems import problem_finding
 
 RECORD = Check(
     "policy.spf.record",
@@ -106,9 +107,8 @@ async def run(ctx: Context) -> list[Finding]:
     for where, problem in result.problems:
         check = BY_CODE.get(problem.code, SYNTAX)
         reported.add(check)
-        status = Status.FAIL if problem.is_error else Status.WARN
         subject = d if where == d else f"{where} (from {d})"
-        out.append(check(status, str(problem), subject=subject, reproduce=dig(where, "TXT", ns)))
+        out.append(problem_finding(check, problem, subject, dig(where, "TXT", ns)))
     if SYNTAX not in reported:
         out.append(SYNTAX(Status.PASS, "every term valid", subject=d))
     out.append(_all(records[0], result.result, d))

@@ -16,8 +16,9 @@ from mailtool.mta.authn.arc import ArcResult
 from mailtool.mta.authn.dkim_verify import DkimResult
 from mailtool.mta.authn.dmarc import evaluate
 from mailtool.policy.dmarc import aligned, organizational_domain
+from mailtool.policy.mtasts import parse_policy_file
 from mailtool.policy.spf import SpfResult
-from mailtool.protocol.authrecords import check_policy, parse_tags, spf_records
+from mailtool.protocol.authrecords import parse_tags, spf_records
 from tests.fuzz.fakedns import FakeResolver, run
 from tests.fuzz.harness import fuzz
 
@@ -40,7 +41,7 @@ def test_one_input(data: bytes) -> None:
     lines = data.split(b"\n")
     tags = parse_tags(text)
     spf_records(text.splitlines())
-    sts = check_policy(text)
+    sts = parse_policy_file(text)
     assert sts.max_age >= 0 and (sts.problems or sts.mode in ("enforce", "testing", "none"))
     key_description(tags.get("p", ""), tags.get("k", "rsa"))
     for line in text.splitlines()[:4]:

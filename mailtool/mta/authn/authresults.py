@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
+from mailtool.policy.spf import SpfResult
+
 from . import headers
 from .arc import ArcResult
 from .dkim_verify import DkimResult
 from .dmarc import DmarcResult
-from mailtool.policy.spf import SpfResult
 
 _COMMENT = re.compile(r"\([^()]*\)")
 _UNSAFE = re.compile(r"[^\x21-\x7e]")

@@ -24,13 +24,13 @@ from dataclasses import dataclass, field
 from mailtool.config import AuthConfig, Config
 from mailtool.dns import Resolver
 from mailtool.net.log import log_event
+from mailtool.policy.spf import SpfResult, check_helo, check_mail_from
 from mailtool.protocol.smtp import Reply
 
 from . import authresults, headers
 from .arc import ArcResult, verify_arc
 from .dkim_verify import DkimResult, verify_dkim
 from .dmarc import DmarcResult, evaluate
-from mailtool.policy.spf import SpfResult, check_helo, check_mail_from
 
 JUNK_HEADER = "X-Mailtool-Junk"
 #: RFC 7489 §10.3 / RFC 7372: the reply for a DMARC rejection

@@ -33,12 +33,12 @@ from mailtool.client.probe_tls import name_matches
 from mailtool.dns import DNSError, Resolver
 from mailtool.errors import TemporaryFailure
 from mailtool.net.log import log_event
-from mailtool.protocol.authrecords import check_policy, parse_tags
+from mailtool.policy import mtasts as sts
 
 if TYPE_CHECKING:
     from mailtool.mta.routing import Route
 
-POLICY_PATH = "/.well-known/mta-sts.txt"
+POLICY_PATH = sts.POLICY_PATH
 FETCH_TIMEOUT = 10.0  # RFC 8461 §3.3: senders may limit the fetch time
 
 
@@ -149,11 +149,8 @@ class MtaStsCache:
     # ------------------------------------------------------------------ discovery
 
     async def _record_id(self, domain: str) -> str | None:
-        texts = await self.resolver.txt(f"_mta-sts.{domain}")
-        records = [t for t in texts if t.replace(" ", "").startswith("v=STSv1")]
-        if len(records) != 1:  # RFC 8461 §3.1: several records = no policy
-            return None
-        return parse_tags(records[0]).get("id") or None
+        # RFC 8461 §3.1: none, several, or an invalid one = no policy
+        return (await sts.discover(self.resolver, domain)).id or None
 
     async def fetch(self, domain: str, policy_id: str) -> MtaStsPolicy | None:
         """GET the policy file (verified HTTPS, no redirects); None when it is unusable."""
@@ -167,15 +164,14 @@ class MtaStsCache:
         for address in addresses:
             got = await https_get(address, self.https_port, host, POLICY_PATH,
                                   cafile=self.cafile, timeout=FETCH_TIMEOUT)
-            if got.error or got.status != 200:
+            if got.error:
                 log_event("mtasts.fetch", domain=domain, address=address, outcome="failed",
-                          error=got.error or f"HTTP {got.status}")
+                          error=got.error)
                 continue
-            ctype = got.headers.get("content-type", "").lower()
-            parsed = check_policy(got.body.decode("utf-8", "replace"))
-            if not ctype.startswith("text/plain") or parsed.problems:  # RFC 8461 §3.2
+            parsed = sts.judge_response(got.status, got.headers.get("content-type", ""), got.body)
+            if not parsed.valid:  # RFC 8461 §3.2, §3.3
                 log_event("mtasts.fetch", domain=domain, outcome="invalid",
-                          error="; ".join(parsed.problems) or f"Content-Type {ctype}")
+                          error="; ".join(map(str, parsed.problems)))
                 return None
             return MtaStsPolicy(domain, policy_id, parsed.mode, parsed.mx, parsed.max_age,
                                 self.clock())

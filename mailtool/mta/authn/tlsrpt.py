@@ -26,7 +26,7 @@ from typing import Any
 
 from mailtool.dns import DNSError, Resolver
 from mailtool.net.log import log_event
-from mailtool.protocol.authrecords import parse_tags
+from mailtool.policy.tlsrpt import discover as discover_tlsrpt
 
 #: RFC 8460 §4.3 result types we produce
 FAILURE_TYPES = (
@@ -164,20 +164,13 @@ def report_message(report: dict[str, Any], *, domain: str, sender: str, to: list
 async def report_addresses(resolver: Resolver, domain: str) -> list[str]:
     """The mailto: addresses of the domain's TLS-RPT record (RFC 8460 §3)."""
     try:
-        texts = await resolver.txt(f"_smtp._tls.{domain}")
+        record = await discover_tlsrpt(resolver, domain)
     except DNSError:
         return []
-    records = [t for t in texts if t.replace(" ", "").startswith("v=TLSRPTv1")]
-    if len(records) != 1:
-        return []
-    out = []
-    for uri in parse_tags(records[0]).get("rua", "").split(","):
-        uri = uri.strip()
-        if uri.lower().startswith("mailto:"):
-            out.append(uri[7:].split("?")[0])
-        elif uri:
+    for uri in record.rua:
+        if not uri.lower().startswith("mailto:"):
             log_event("tlsrpt.skip", domain=domain, uri=uri[:100], reason="only mailto: is sent")
-    return out
+    return record.mailto
 
 
 Enqueue = Callable[[str, list[str], bytes], Awaitable[Any]]
