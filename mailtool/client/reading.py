@@ -98,6 +98,8 @@ class Block:
 
 def blocks(text: str) -> list[Block]:
     """Split body text into text / quote / signature runs, for folding in the reader."""
+    # a body taken from the wire keeps its CRLFs: "-- \r" must still be the separator
+    text = text.replace("\r\n", "\n")
     sig = _SIG.search(text)
     main, signature = (text[: sig.start()], text[sig.start():]) if sig else (text, "")
     out: list[Block] = []

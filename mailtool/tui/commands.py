@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.fuzzy import Matcher
 
 from mailtool.tui.actions import ACTIONS, key_for
 
@@ -29,12 +31,24 @@ class ActionCommands(Provider):
 
     async def discover(self) -> Hits:
         for label, action_id, where in self._entries():
-            yield DiscoveryHit(label, partial(self._run, action_id, where), help=action_id)
+            yield DiscoveryHit(Content(label), partial(self._run, action_id, where),
+                               text=label, help=action_id)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for label, action_id, where in self._entries():
             score = matcher.match(label)
             if score > 0:
-                yield Hit(score, matcher.highlight(label), partial(self._run, action_id, where),
-                          help=action_id)
+                yield Hit(score, _highlight(matcher, label), partial(self._run, action_id, where),
+                          text=label, help=action_id)
+
+
+def _highlight(matcher: Matcher, label: str) -> Content:
+    """``matcher.highlight`` without reading ``label`` as markup: "[d]" is the key d,
+    not a style tag (it vanished from the palette)."""
+    content = Content(label)
+    _score, offsets = matcher.fuzzy_search.match(matcher.query, label)
+    for offset in offsets:
+        if not label[offset].isspace():
+            content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content

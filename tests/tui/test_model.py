@@ -97,3 +97,12 @@ def test_remap_rejects_unknown_actions():
     assert parse_remap(("delete=x",)) == {"delete": "x"}
     with pytest.raises(ConfigError, match=r"tui\.keys"):
         parse_remap(("explode=x",))
+
+
+def test_a_signature_folds_in_a_crlf_body_too():
+    """Issue 21 bug 9: ``^-- ?$`` did not match ``-- \\r``, so a CRLF body never folded."""
+    for eol in ("\n", "\r\n"):
+        got = blocks(eol.join(["Hello", "> quoted", "-- ", "Alice", ""]))
+        assert [(b.kind, b.text) for b in got] == [
+            ("text", "Hello"), ("quote", "> quoted"), ("text", ""), ("signature", "-- \nAlice")
+        ], eol

@@ -49,3 +49,28 @@ async def test_a_partly_refused_send_is_a_send_filed_in_sent(mail_server, accoun
     assert mail_server.wait_for("bob@example.test", 'SUBJECT "Half way"')
     assert mail_server.uids("Sent"), "what went out is filed in Sent"
     assert mail_server.uids("Drafts") == []
+
+
+async def test_the_command_palette_shows_each_actions_key(mail_server, account_config):
+    from textual.command import CommandList
+    from textual.content import Content
+
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.screen.folder_names, "connected")
+        await pilot.press("ctrl+p")
+        await until(pilot, lambda: type(app.screen).__name__ == "CommandPalette", "palette")
+        palette = app.screen
+        await until(pilot, lambda: palette.query(CommandList)
+                    and palette.query_one(CommandList).option_count > 5, "entries listed")
+
+        def shown() -> list[str]:
+            # a str prompt is displayed as markup, exactly as Textual renders it
+            return [(Content.from_markup(p).plain if isinstance(p, str) else p.plain)
+                    .split("\n")[0]  # the action id (help) is on a second line
+                    for p in (o.prompt for o in palette.query_one(CommandList).options)]
+
+        assert "Reply  [r]" in shown()
+        await pilot.press(*"reply")
+        await until(pilot, lambda: any(s.startswith("Reply") for s in shown()), "searched")
+        assert "Reply  [r]" in shown()
