@@ -106,3 +106,19 @@ def test_a_signature_folds_in_a_crlf_body_too():
         assert [(b.kind, b.text) for b in got] == [
             ("text", "Hello"), ("quote", "> quoted"), ("text", ""), ("signature", "-- \nAlice")
         ], eol
+
+
+def test_message_rows_fit_the_terminal_in_cells_with_wide_characters():
+    """Issue 21 bug 8: widths were len(), so CJK and emoji rows overflowed the list."""
+    from rich.cells import cell_len
+
+    from mailtool.tui.widgets.message_list import format_row
+
+    now = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
+    env = Envelope(uid=1, date=now, subject="会議の議事録 📎 について再送します" * 3,
+                   from_=(Address("山田太郎 🎉", "taro@example.test"),), size=2048)
+    for width in (40, 80, 81, 160):
+        row = format_row(env, 1, False, width, now)
+        assert cell_len(row) == width, (width, row)
+        if width >= 60:
+            assert row.endswith(" 2K"), row  # the size column stays at the right edge

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual.geometry import Size
@@ -51,9 +52,10 @@ def format_row(env: Envelope | None, depth: int, marked: bool, width: int,
     sender = (who.name or who.email) if who else ""
     subject = ("  " * depth + ("└ " if depth else "")) + (env.subject or "(no subject)")
     right = _size(env.size).rjust(5)
-    left = f"{flags} {_date(env.date, now)} {sender[:20]:<20} "
-    room = max(width - len(left) - len(right) - 1, 0)
-    return (left + subject[:room].ljust(room) + " " + right)[:width].ljust(width)
+    # widths in terminal cells, not characters: a CJK character or an emoji takes two
+    left = f"{flags} {_date(env.date, now)} {set_cell_size(sender, 20)} "
+    room = max(width - cell_len(left) - cell_len(right) - 1, 0)
+    return set_cell_size(left + set_cell_size(subject, room) + " " + right, width)
 
 
 class MessageList(ScrollView, can_focus=True):
