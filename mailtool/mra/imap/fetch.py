@@ -191,7 +191,10 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
         else:
             await _send_message(s, box.msn(uid), attrs, meta, msg, None, extra)
     if missing:
-        raise no("Some messages were expunged", "EXPUNGEISSUED")
+        # RFC 2180 §4.1.3 (as Dovecot): a message another session expunged, whose
+        # file is gone, is left out and the FETCH still succeeds; its EXPUNGE comes
+        # when one may be sent (docs/rfc-status.md, issue 16 class 13)
+        return ok(f"{'UID ' if cmd.uid else ''}FETCH completed; some messages were expunged")
     return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
 
 
@@ -249,16 +252,23 @@ def _check_cte(msg: mime.Message, attrs: list[FetchAttr]) -> None:
     """RFC 3516 §4.2: NO [UNKNOWN-CTE] when a BINARY part cannot be decoded, decided
     before the message's response starts (its items are then made one by one)."""
     for a in attrs:
-        if a.name not in ("BINARY", "BINARY.SIZE") or a.section is None or not a.section.part:
+        if a.name not in ("BINARY", "BINARY.SIZE") or a.section is None:
             continue
-        part = mime.find_part(msg, a.section.part)
-        if part is None or part.kind in (mime.MULTIPART, mime.RFC822):
-            continue
-        enc = mime.content(part).encoding
-        try:
-            mime.decode_body(b"", None if enc is None else enc.decode("ascii", "replace"))
-        except mime.UnknownCTE:
-            raise no("Unknown Content-Transfer-Encoding", "UNKNOWN-CTE") from None
+        part = mime.find_part(msg, a.section.part) if a.section.part else msg.root
+        for leaf in _leaves(part):
+            try:
+                mime.decode_body(b"", mime.transfer_encoding(leaf))
+            except mime.UnknownCTE:
+                raise no("Unknown Content-Transfer-Encoding", "UNKNOWN-CTE") from None
+
+
+def _leaves(part: mime.Part | None) -> list[mime.Part]:
+    """The leaf parts BINARY of ``part`` decodes (every leaf below it)."""
+    if part is None:
+        return []
+    if part.kind in (mime.MULTIPART, mime.RFC822):
+        return [leaf for child in part.children for leaf in _leaves(child)]
+    return [part]
 
 
 def _mark_seen(

@@ -1,12 +1,12 @@
-"""A whole message sent from its file in chunks: BODY[], BINARY[], RFC822 (and
+"""A whole message sent from its file in chunks: BODY[], RFC822 (and
 their partial ``<origin.length>`` forms) without reading the message into memory.
 
 The file may hold bare LFs (a message delivered as another program wrote it);
 IMAP sends CRLF (RFC 9051 §2.2), so the literal's size is only known after a
 first pass, which counts, and a second, which sends (:class:`CrlfStream`
 both times, so the two agree). BODY[] sends NUL as 0x80, as
-:func:`mailtool.protocol.mime.section` does; BINARY[] sends a literal8 when the
-bytes it sends hold a NUL (RFC 3516 §4.2).
+:func:`mailtool.protocol.mime.section` does. BINARY[] is not the file's bytes (its
+parts are decoded, RFC 3516 §4.2): FETCH parses the message for it.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ _WHOLE = Section()
 
 
 def is_whole_message(a: FetchAttr) -> bool:
-    """RFC822, BODY[] / BODY.PEEK[], BINARY[] (with or without a partial)."""
-    return a.name == "RFC822" or (a.name in ("BODY", "BINARY") and a.section == _WHOLE)
+    """RFC822, BODY[] / BODY.PEEK[] (with or without a partial)."""
+    return a.name == "RFC822" or (a.name == "BODY" and a.section == _WHOLE)
 
 
 class MessageFile:

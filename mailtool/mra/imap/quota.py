@@ -1,8 +1,9 @@
 """QUOTA (RFC 9208): GETQUOTAROOT, GETQUOTA; SETQUOTA is the administrator's.
 
-Each user has one quota root, ``""``, covering every folder; its resources
-are STORAGE (in KiB) and MESSAGE. An unlimited resource is not listed
-(RFC 9208 §5.1).
+Each user with a limit has one quota root, ``""``, covering every folder; its
+resources are STORAGE (in KiB) and MESSAGE. An unlimited resource is not listed
+(RFC 9208 §5.1); a user without any limit has no quota root at all (the grammar of
+§9 has no empty resource list), as with Dovecot.
 """
 
 from __future__ import annotations
@@ -30,16 +31,25 @@ async def getquotaroot(s: Session, cmd: c.MailboxCommand) -> Done:
     assert s.mail is not None
     if not s.mail.exists(cmd.mailbox):
         raise no("Mailbox does not exist", "NONEXISTENT")
+    quota = _quota(s)
+    if not quota.resources:
+        # RFC 9208 §9: a QUOTA response lists at least one resource, so a user without
+        # limits has no quota root: ``* QUOTAROOT INBOX`` alone (Dovecot sends nothing)
+        s.send(QuotaRoot(cmd.mailbox, ()))
+        return ok("GETQUOTAROOT completed")
     s.send(QuotaRoot(cmd.mailbox, (ROOT,)))
-    s.send(_quota(s))
+    s.send(quota)
     return ok("GETQUOTAROOT completed")
 
 
 @command("GETQUOTA", states=AUTH)
 async def getquota(s: Session, cmd: c.GetQuota) -> Done:
-    if cmd.root != ROOT:
-        raise no("No such quota root", "NONEXISTENT")
-    s.send(_quota(s))
+    quota = _quota(s)
+    if cmd.root != ROOT or not quota.resources:
+        # no limits, no root (RFC 9208 §9: no empty resource list); a plain NO, as
+        # Dovecot's (RFC 5530 NONEXISTENT names mailboxes, not quota roots)
+        raise no("No such quota root")
+    s.send(quota)
     return ok("GETQUOTA completed")
 
 

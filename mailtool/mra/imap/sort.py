@@ -26,6 +26,7 @@ from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import SortResult
 from mailtool.protocol.imap.search import SearchKey
 from mailtool.protocol.imap.sort import SortCriterion, ascii_casemap, base_subject
+from mailtool.protocol.mime.address import parse_addresses
 from mailtool.protocol.mime.encoded_words import decode_header
 
 #: RFC 5256 §BASE.6.4.SORT: US-ASCII and UTF-8 must be accepted
@@ -94,9 +95,7 @@ _NAME_ADDR = re.compile(
     r"\s*([^\"<>,;:@()\\\[\]]*?)\s*"  # a display name without quotes or comments
     r"<([^<>()\s,;:\"@\\]+)@[^<>()\s,;:\"\\]+>\s*(?:,|$)"
 )
-_ADDR_SPEC = re.compile(
-    r"\s*(([^\"<>,;:@()\\\[\]\s]+)@[^\"<>,;:@()\\\[\]\s]+)\s*(?:,|$)"
-)
+_ADDR_SPEC = re.compile(r"\s*(([^\"<>,;:@()\\\[\]\s]+)@[^\"<>,;:@()\\\[\]\s]+)\s*(?:,|$)")
 
 
 def _first_address(value: str | None) -> tuple[str, str]:
@@ -115,17 +114,20 @@ def _first_address(value: str | None) -> tuple[str, str]:
     m = _ADDR_SPEC.match(value)
     if m:
         return m.group(2), m.group(1)
+    # RFC 5256 §BASE.6.4.SORT: the addr-mailbox of the first address as ENVELOPE has
+    # it; for group syntax (``undisclosed:;``) that is the group's name (Dovecot too)
+    first = parse_addresses(value.encode("utf-8", "surrogateescape"))[:1]
+    mailbox = (first[0][2] or b"").decode("utf-8", "replace") if first else ""
     try:
         pairs = email.utils.getaddresses([value])
-    except Exception:  # a malformed header sorts as missing
-        return "", ""
+    except Exception:  # a malformed header: no display name
+        return mailbox, ""
     for name, addr in pairs:
         if not name and not addr:
             continue
-        mailbox = addr.rpartition("@")[0] if "@" in addr else addr
         display = _decoded(name).strip() if name else addr
         return mailbox, display
-    return "", ""
+    return mailbox, ""
 
 
 def _sent(value: str | None) -> float | None:

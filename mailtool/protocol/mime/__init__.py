@@ -37,6 +37,7 @@ from mailtool.protocol.mime.sections import (
     decode_body,
     find_part,
     section,
+    transfer_encoding,
 )
 from mailtool.protocol.mime.structure import Content, bodystructure, content, envelope, parse
 
@@ -63,4 +64,5 @@ __all__ = [
     "parse",
     "section",
     "to_crlf",
+    "transfer_encoding",
 ]

@@ -18,10 +18,12 @@ import re
 from collections.abc import Iterable, Sequence
 
 from mailtool.protocol.mime.parser import MULTIPART, RFC822, Message, MimeError, Part, UnknownCTE
-from mailtool.protocol.mime.structure import content, parse
+from mailtool.protocol.mime.structure import parse
 
 SECTION_TEXTS = ("HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT", "TEXT", "MIME")
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]+")
+#: transfer encodings BINARY leaves as they are (RFC 2045 §6.2)
+_IDENTITY = (None, "7bit", "8bit", "binary")
 
 
 def find_part(msg: Message, path: Sequence[int]) -> Part | None:
@@ -108,19 +110,64 @@ def decode_body(body: bytes, encoding: str | None) -> bytes:
     raise UnknownCTE(f"unknown Content-Transfer-Encoding {encoding!r}")
 
 
+def transfer_encoding(part: Part) -> str | None:
+    """The part's Content-Transfer-Encoding for BINARY, lower case, or None.
+
+    Unlike BODYSTRUCTURE (RFC 2045 §4: Content-* only in MIME entities), BINARY
+    honours the field without MIME-Version, as Dovecot does: a client asking for
+    the decoded body of ``Content-Transfer-Encoding: base64`` wants it decoded."""
+    fields = part.get(b"content-transfer-encoding")
+    if not fields:
+        return None
+    token = fields[0].value.strip().split(b"(", 1)[0].strip()
+    return token.decode("ascii", "replace").lower() or None
+
+
+def _decodes(part: Part) -> bool:
+    return part.kind not in (MULTIPART, RFC822) and transfer_encoding(part) not in _IDENTITY
+
+
+def _render_entity(msg: Message, part: Part) -> bytes:
+    """Header and body of ``part`` with every leaf body decoded and its
+    Content-Transfer-Encoding field made ``binary`` (what Dovecot sends for BINARY[])."""
+    raw = msg.raw
+    header = raw[part.start : part.body_start]
+    if _decodes(part):
+        field = part.get(b"content-transfer-encoding")[0]
+        a, b = field.start - part.start, field.end - part.start
+        header = header[:a] + field.name + b": binary\r\n" + header[b:]
+    return header + _render_body(msg, part)
+
+
+def _render_body(msg: Message, part: Part) -> bytes:
+    raw = msg.raw
+    if part.kind == RFC822 and part.children:
+        return _render_entity(msg, part.children[0])
+    if part.kind == MULTIPART:
+        # the bytes between children (preamble, boundaries, epilogue) stay as they are
+        out, pos = [], part.body_start
+        for child in part.children:
+            out += [raw[pos : child.start], _render_entity(msg, child)]
+            pos = child.body_end
+        out.append(raw[pos : part.body_end])
+        return b"".join(out)
+    body = raw[part.body_start : part.body_end]
+    return decode_body(body, transfer_encoding(part))
+
+
 def binary(raw: bytes | Message, path: Sequence[int] = ()) -> bytes | None:
-    """RFC 3516 ``BINARY[path]``: the part's body, transfer encoding removed."""
+    """RFC 3516 ``BINARY[path]``: the part's body, transfer encoding removed.
+
+    ``BINARY[]`` and the body of a multipart or message/rfc822 part are the
+    entity with each leaf decoded (§4.2 "the content transfer encoding removed";
+    Dovecot rewrites the leaves' Content-Transfer-Encoding to ``binary``)."""
     msg = parse(raw)
     if not path:
-        return msg.raw
+        return _render_entity(msg, msg.root)
     part = find_part(msg, path)
     if part is None:
         return None
-    body = msg.raw[part.body_start : part.body_end]
-    if part.kind != MULTIPART and part.kind != RFC822:
-        enc = content(part).encoding
-        return decode_body(body, None if enc is None else enc.decode("ascii", "replace"))
-    return body
+    return _render_body(msg, part)
 
 
 def binary_size(raw: bytes | Message, path: Sequence[int] = ()) -> int | None:
