@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,8 @@ DNS_GUARD_ENV = "MAILTOOL_NAMESERVERS"
 # config discovery (mailtool.config.config_search_path) must never find the developer's
 # ~/.config/mailtool/mailtool.toml or the machine's /etc/mailtool/mailtool.toml: every
 # command (in-process, or a `mailtool serve` subprocess) runs on what the test gives it
-_NO_CONFIG_DIR = Path(os.environ.get("TMPDIR", "/tmp")) / f"mailtool-tests-noconfig-{os.getpid()}"
+_NO_CONFIG_DIR = Path(tempfile.mkdtemp(prefix="mailtool-tests-noconfig-"))
+atexit.register(shutil.rmtree, _NO_CONFIG_DIR, True)
 os.environ["XDG_CONFIG_HOME"] = str(_NO_CONFIG_DIR / "xdg")
 os.environ["MAILTOOL_SYSTEM_CONFIG"] = str(_NO_CONFIG_DIR / "etc" / "mailtool.toml")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import click
 
 from mailtool.cli.common import json_option, load_config, print_json
@@ -75,10 +78,42 @@ def records(
       mailtool dns records example.org --hostname mx.example.org --ipv4 203.0.113.7
       mailtool dns records example.org --dkim-key dkim.pem --json
     """
+    cfg = load_config(ctx)
+    snippet = zone_for(
+        cfg,
+        domain,
+        hostname=hostname,
+        ipv4=ipv4,
+        ipv6=ipv6,
+        dkim_key=dkim_key,
+        dkim_selector=dkim_selector,
+        report_address=report_address,
+    )
+    if as_json:
+        print_json(snippet.to_json())
+    else:
+        click.echo(snippet.to_zone(), nl=False)
+
+
+def zone_for(
+    cfg: Any,
+    domain: str,
+    *,
+    hostname: str | None = None,
+    ipv4: str | None = None,
+    ipv6: str | None = None,
+    dkim_key: str | None = None,
+    dkim_selector: str = "mailtool",
+    report_address: str | None = None,
+) -> Any:
+    """The records ``domain`` needs for the server ``cfg`` describes, and only what that
+    server serves: SRV records for its enabled listeners on their ports; MTA-STS and
+    autoconfig names only with ``[listen] https``, the policy being the one it serves
+    (``mailtool.web.content``). Shared by ``dns records`` and ``quickstart``."""
     from mailtool.dns.zone import mail_records
     from mailtool.mta.authn.keys import load_keys
+    from mailtool.web.content import advertised, mta_sts_policy
 
-    cfg = load_config(ctx)
     our_keys = [] if dkim_key else load_keys(cfg.data_path, domain)
     if not hostname:
         configured = cfg.hostname
@@ -94,7 +129,27 @@ def records(
         dkim_records=[(k.selector, k.txt_record()) for k in our_keys],
         report_address=report_address,
     )
-    if as_json:
-        print_json(snippet.to_json())
+    ports = advertised(cfg)
+    https = cfg.listen.https is not False
+    kept = []
+    for record in snippet.records:
+        label = record.name.split(".", 1)[0].lower()
+        if record.rtype == "SRV":
+            service = label.lstrip("_")
+            if service not in ports:
+                continue  # RFC 6186 §4: no record for a service we do not run
+            prio, weight, _port, target = record.value.split()
+            record = dataclasses.replace(record, value=f"{prio} {weight} {ports[service]} {target}")
+        elif label in ("_mta-sts", "mta-sts", "autoconfig", "autodiscover") and not https:
+            continue  # nothing would serve them: [listen] https is off
+        kept.append(record)
+    snippet.records = kept
+    if https:
+        snippet.mta_sts_policy = mta_sts_policy(cfg, hostname)
     else:
-        click.echo(snippet.to_zone(), nl=False)
+        snippet.mta_sts_policy = ""
+        snippet.notes = [n for n in snippet.notes if "MTA-STS" not in n]
+        snippet.notes.append(
+            "no MTA-STS or autoconfig records: [listen] https is off, nothing would serve them"
+        )
+    return snippet

@@ -54,10 +54,11 @@ class ZoneSnippet:
                 out.append(f"\n; {r.comment}")
                 last = r.comment
             out.append(r.line())
-        out.append(
-            f"\n; serve at https://mta-sts.{self.domain}/.well-known/mta-sts.txt (text/plain):"
-        )
-        out += [f";   {line}" for line in self.mta_sts_policy.splitlines()]
+        if self.mta_sts_policy:
+            out.append(
+                f"\n; serve at https://mta-sts.{self.domain}/.well-known/mta-sts.txt (text/plain):"
+            )
+            out += [f";   {line}" for line in self.mta_sts_policy.splitlines()]
         return "\n".join(out) + "\n"
 
     def to_json(self) -> dict[str, Any]:
