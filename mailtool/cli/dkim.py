@@ -41,7 +41,10 @@ def dkim() -> None:
 @json_option
 @click.pass_context
 def keygen(
-    ctx: click.Context, domain: str, selector: str | None, algorithms: tuple[str, ...],
+    ctx: click.Context,
+    domain: str,
+    selector: str | None,
+    algorithms: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Generate a DKIM key for DOMAIN and print the TXT record to publish.
@@ -68,9 +71,12 @@ def keygen(
     if as_json:
         print_json([_json(k) for k in made])
         return
+    from mailtool.dns.zone import quote_txt
+
     for key in made:
         click.echo(f"; {key.algorithm} key {key.selector} for {key.domain}; publish:")
-        click.echo(f'{key.record_name}. IN TXT "{key.txt_record()}"')
+        # RFC 1035 §3.3.14: a character-string is at most 255 octets; zone parsers refuse more
+        click.echo(f"{key.record_name}. IN TXT {quote_txt(key.txt_record())}")
 
 
 @dkim.command("list")
@@ -92,15 +98,20 @@ def list_keys(ctx: click.Context, as_json: bool) -> None:
         return
     if not found:
         click.echo("no DKIM keys (mailtool dkim keygen DOMAIN)")
+    from mailtool.dns.zone import quote_txt
+
     for key in found:
-        click.echo(f"{key.record_name}  {key.algorithm}  {key.txt_record()}")
+        click.echo(f"{key.record_name}  {key.algorithm}  {quote_txt(key.txt_record())}")
 
 
-def _json(key: DkimKey) -> dict[str, str]:
+def _json(key: DkimKey) -> dict[str, object]:
+    value = key.txt_record()
     return {
         "domain": key.domain,
         "selector": key.selector,
         "algorithm": key.algorithm,
         "name": key.record_name,
-        "txt": key.txt_record(),
+        "txt": value,
+        # the character-strings of the record (RFC 1035 §3.3.14: at most 255 octets each)
+        "txt_strings": [value[i : i + 255] for i in range(0, len(value), 255)],
     }

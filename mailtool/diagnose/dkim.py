@@ -7,14 +7,12 @@ which by RFC 8020 means no name below it (no key at all) exists.
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from mailtool.dns import DNSError
-from mailtool.protocol.authrecords import parse_tags
+from mailtool.policy.dkim_key import describe_key, parse_key_record
 
 from .context import COMMON_SELECTORS, Context
 from .findings import Check, Finding, Status, dig
+from .problems import problem_finding
 
 DOMAINKEY = Check(
     "policy.dkim.domainkey",
@@ -49,28 +47,16 @@ BIMI = Check(
 )
 
 
-def key_description(p: str, k: str) -> tuple[Status, str]:
-    if not p:
-        return Status.INFO, "revoked (empty p=)"
-    try:
-        der = base64.b64decode(p.replace(" ", ""), validate=True)
-    except (binascii.Error, ValueError):
-        return Status.FAIL, "p= is not valid base64"
-    if k == "ed25519":
-        return (Status.PASS, "Ed25519") if len(der) == 32 else (Status.FAIL, "bad Ed25519 key")
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
+#: the problem codes that are about the key itself (the KEY finding's own status)
+KEY_CODES = ("key", "size")
 
-    try:
-        key = load_der_public_key(der)
-    except (ValueError, UnsupportedAlgorithm):  # an unknown key type's OID: not a key we use
-        return Status.FAIL, "p= is not a public key"
-    if not isinstance(key, rsa.RSAPublicKey):
-        return Status.FAIL, f"k={k} but the key is {type(key).__name__}"
-    bits = key.key_size
-    status = Status.FAIL if bits < 1024 else Status.WARN if bits < 2048 else Status.PASS
-    return status, f"RSA {bits} bits"
+
+def key_description(p: str, k: str) -> tuple[Status, str]:
+    """The status and description of a p= key (RFC 6376 §3.6.1, RFC 8301 §3.2)."""
+    description, problem = describe_key(p, k)
+    if problem is None:
+        return (Status.INFO if description.startswith("revoked") else Status.PASS), description
+    return (Status.FAIL if problem.is_error else Status.WARN), description
 
 
 async def run(ctx: Context) -> list[Finding]:
@@ -113,17 +99,14 @@ async def run(ctx: Context) -> list[Finding]:
                 )
             continue
         found_any = True
-        tags = parse_tags(records[0])
-        status, desc = key_description(tags.get("p", ""), tags.get("k", "rsa").lower())
-        out.append(
-            KEY(
-                status,
-                desc,
-                "RSA ≥ 2048 bits or Ed25519",
-                subject=name,
-                reproduce=dig(name, "TXT", ns),
-            )
-        )
+        record = parse_key_record(records[0])
+        status, desc = key_description(record.tags.get("p", ""), record.key_type)
+        repro = dig(name, "TXT", ns)
+        out.append(KEY(status, desc, "RSA ≥ 2048 bits or Ed25519", subject=name, reproduce=repro))
+        # the other tags (v, k, h, s, t): each fault its own finding
+        out += [
+            problem_finding(KEY, p, name, repro) for p in record.problems if p.code not in KEY_CODES
+        ]
     if not given and not found_any:
         out.append(
             SELECTORS(Status.INFO, "unknown: no selector given and no common one found", subject=d)

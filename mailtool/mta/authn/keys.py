@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from mailtool.errors import AlreadyExists, MailtoolError
+from mailtool.policy.dkim_key import txt_record
 
 Algorithm = Literal["rsa", "ed25519"]
 ALGORITHMS: tuple[Algorithm, ...] = ("rsa", "ed25519")
@@ -67,10 +68,6 @@ class DkimKey:
     def txt_record(self) -> str:
         """The TXT value to publish (RFC 6376 §3.6.1)."""
         return txt_record(self.algorithm, self.public)
-
-
-def txt_record(algorithm: Algorithm, public: bytes) -> str:
-    return f"v=DKIM1; k={algorithm}; p={base64.b64encode(public).decode()}"
 
 
 def key_dir(data_dir: str | os.PathLike[str]) -> Path:
