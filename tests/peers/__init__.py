@@ -24,6 +24,7 @@ PACKAGES = {
     "smtp-source": "postfix",
     "dovecot": "dovecot-imapd",
     "sieve-connect": "sieve-connect",
+    "sieve-test": "dovecot-sieve",
     "clamd": "clamav-daemon",
     "spamd": "spamd",
     "systemd-analyze": "systemd",
