@@ -84,3 +84,15 @@ def test_store_does_not_import_servers_or_network():
         ]
         offenders += [f"{path.relative_to(PKG)} imports {n}" for n in bad]
     assert not offenders, offenders
+
+
+def test_policy_imports_only_dns_and_protocol():
+    # DESIGN.md: policy/ (SPF, DMARC, DKIM keys, MTA-STS, TLS-RPT, TLSA) is shared by the
+    # server and diagnose, so it may import nothing of either
+    allowed = ("mailtool.policy", "mailtool.dns", "mailtool.protocol", "mailtool.errors")
+    offenders = []
+    for path in sorted((PKG / "policy").rglob("*.py")):
+        names = imports_of(path)
+        bad = [n for n in names if n.startswith("mailtool.") and not n.startswith(allowed)]
+        offenders += [f"{path.relative_to(PKG)} imports {n}" for n in bad]
+    assert not offenders, offenders

@@ -3,13 +3,14 @@ the certificate the MX presents."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
 from mailtool.dns import DNSError, TLSARecord, tlsa_name
+from mailtool.policy.tlsa import record_matches, record_problems
 
 from .context import Context
 from .findings import Check, Finding, Status, dig, is_ip, openssl
+from .problems import problem_finding
 
 TLSA = Check(
     "transport.dane.tlsa",
@@ -55,18 +56,6 @@ async def load(ctx: Context, host: str) -> DaneState:
     return await ctx.once(("tlsa", host.lower()), fetch)
 
 
-def record_matches(record: TLSARecord, cert_der: bytes, spki: bytes) -> bool:
-    """RFC 6698 §2.1: selector 0 = whole certificate, 1 = SubjectPublicKeyInfo;
-    matching type 0 = exact, 1 = SHA-256, 2 = SHA-512."""
-    data = cert_der if record.selector == 0 else spki
-    digest = {
-        0: lambda b: b,
-        1: lambda b: hashlib.sha256(b).digest(),
-        2: lambda b: hashlib.sha512(b).digest(),
-    }.get(record.mtype)
-    return digest is not None and digest(data) == record.data
-
-
 async def run(ctx: Context) -> list[Finding]:
     out: list[Finding] = []
     mx = await ctx.mx()
@@ -86,9 +75,12 @@ async def run(ctx: Context) -> list[Finding]:
                 TLSA(Status.INFO, "no TLSA records (no DANE)", subject=name, reproduce=repro)
             )
             continue
-        out.append(
-            TLSA(Status.PASS, "; ".join(map(str, state.records)), subject=name, reproduce=repro)
-        )
+        # RFC 7672 §3.1.3: what senders cannot use
+        problems = [p for record in state.records for p in record_problems(record)]
+        out += [problem_finding(TLSA, p, name, repro) for p in problems]
+        if not problems:
+            records = "; ".join(map(str, state.records))
+            out.append(TLSA(Status.PASS, records, subject=name, reproduce=repro))
         out.append(
             DNSSEC(
                 Status.PASS if state.authenticated else Status.WARN,
