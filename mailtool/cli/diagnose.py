@@ -143,5 +143,5 @@ def diagnose(
                     progress=lambda msg: status.update(f"diagnosing {domain}: {msg}"),
                 )
             )
-        Console(highlight=False).print(report)
+        report.print(Console(highlight=False))
     sys.exit(report.exit_code(strict))

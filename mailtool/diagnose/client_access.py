@@ -1,11 +1,21 @@
 """Client access: how mail programs find and reach the domain's submission,
 IMAP and POP3 services (RFC 6186 SRV, autoconfig), and whether each service
 protects passwords (TLS before login, RFC 8314) with a certificate that
-names the host."""
+names the host.
+
+A service that an SRV record advertises is the domain's word: what is wrong
+with it fails. A service no SRV record advertises is probed on a *guessed*
+host (mail.DOMAIN, imap.DOMAIN, else the first MX): it may not be what any
+client uses, so what is wrong with it at most warns, and one problem seen on
+several guessed services of one host is one finding (an MX behind a CNAME is
+routing's failure, not six certificate failures here). All DNS lookups run
+concurrently."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from typing import Any
 
 from mailtool.client.probe import ProbeOptions, Stage
 from mailtool.dns import DNSError
@@ -72,15 +82,21 @@ SERVICES = {
 }
 
 
+async def _srv_lookup(ctx: Context, name: str) -> Any:
+    try:
+        return await ctx.resolver.srv(name)
+    except DNSError as exc:
+        return exc
+
+
 async def _srv(ctx: Context) -> tuple[list[Finding], dict[str, tuple[str, int] | None]]:
     """SRV findings, and service -> (target, port), or None for a "." target."""
     out, targets = [], {}
-    for service, (label, _port, _kind, _tls) in SERVICES.items():
-        name = f"{label}.{ctx.domain}"
-        try:
-            records = await ctx.resolver.srv(name)
-        except DNSError as exc:
-            out.append(SRV(Status.ERROR, str(exc), subject=name))
+    names = [f"{label}.{ctx.domain}" for label, _p, _k, _t in SERVICES.values()]
+    answers = await asyncio.gather(*(_srv_lookup(ctx, name) for name in names))
+    for service, name, records in zip(SERVICES, names, answers, strict=True):
+        if isinstance(records, DNSError):
+            out.append(SRV(Status.ERROR, str(records), subject=name))
             continue
         if records and not records[0].is_null:
             targets[service] = (records[0].target, records[0].port)
@@ -101,34 +117,76 @@ async def _srv(ctx: Context) -> tuple[list[Finding], dict[str, tuple[str, int] |
 
 
 async def _default_host(ctx: Context) -> str | None:
-    for candidate in (f"mail.{ctx.domain}", f"imap.{ctx.domain}"):
-        found = await ctx.addresses(candidate)
-        if isinstance(found, list) and found:
+    """The host guessed for services no SRV record names (asked concurrently)."""
+    candidates = (f"mail.{ctx.domain}", f"imap.{ctx.domain}")
+    found, mx = await asyncio.gather(
+        asyncio.gather(*(ctx.addresses(c) for c in candidates)), ctx.mx()
+    )
+    for candidate, addresses in zip(candidates, found, strict=True):
+        if isinstance(addresses, list) and addresses:
             return candidate
-    mx = await ctx.mx()
     return None if isinstance(mx, Exception) or not mx.hosts else mx.hosts[0].host
 
 
 async def run(ctx: Context) -> list[Finding]:
-    out, targets = await _srv(ctx)
-    for name in (f"autoconfig.{ctx.domain}", f"autodiscover.{ctx.domain}"):
-        found = await ctx.addresses(name)
-        present = isinstance(found, list) and bool(found)
+    autoconf = (f"autoconfig.{ctx.domain}", f"autodiscover.{ctx.domain}")
+    (out, targets), default, found = await asyncio.gather(
+        _srv(ctx), _default_host(ctx), asyncio.gather(*(ctx.addresses(n) for n in autoconf))
+    )
+    for name, addresses in zip(autoconf, found, strict=True):
+        present = isinstance(addresses, list) and bool(addresses)
         out.append(AUTOCONFIG(Status.INFO, "present" if present else "absent", subject=name))
-    default = await _default_host(ctx)
-    jobs = []
+    jobs, advertised = [], []
     for service, (_label, port, kind, tls) in SERVICES.items():
         if service in targets and targets[service] is None:
             continue  # RFC 6186 §4: the domain says it does not offer it
         host, real_port = targets.get(service) or (default, port)
         if host:
             jobs.append(_service(ctx, service, kind, tls, host, real_port, service in targets))
-    for found in await asyncio.gather(*jobs):
-        out += found
+            advertised.append(service in targets)
+    said, guessed = [], []
+    for findings, by_srv in zip(await asyncio.gather(*jobs), advertised, strict=True):
+        (said if by_srv else guessed).extend(findings)
+    return out + said + merge_guesses(guessed)
+
+
+def merge_guesses(findings: list[Finding]) -> list[Finding]:
+    """One warning per problem: guessed services of one host that show the same
+    problem (the same certificate on 465, 587, 993, ...) become one finding
+    whose subject lists them all."""
+    out: list[Finding] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    for f in findings:
+        key = (f.id, f.observed, f.expected)
+        if f.status is not Status.WARN:
+            out.append(f)
+        elif key in seen:
+            first = out[seen[key]]
+            out[seen[key]] = dataclasses.replace(first, subject=f"{first.subject}, {f.subject}")
+        else:
+            seen[key] = len(out)
+            out.append(f)
     return out
 
 
+def _as_guess(findings: list[Finding]) -> list[Finding]:
+    """A guessed service's failures are warnings: nothing says clients use it."""
+    return [
+        dataclasses.replace(f, status=Status.WARN, observed=f"{f.observed} (guessed: no SRV)")
+        if f.status is Status.FAIL
+        else f
+        for f in findings
+    ]
+
+
 async def _service(
+    ctx: Context, service: str, kind: str, tls: str, host: str, port: int, advertised: bool
+) -> list[Finding]:
+    findings = await _probe_service(ctx, service, kind, tls, host, port, advertised)
+    return findings if advertised else _as_guess(findings)
+
+
+async def _probe_service(
     ctx: Context, service: str, kind: str, tls: str, host: str, port: int, advertised: bool
 ) -> list[Finding]:
     from mailtool.client.probe_imap import probe_imap

@@ -1,6 +1,11 @@
 """What every check family gets: the domain, the resolver, options, and a
 memo of shared work (the MX lookup, one SMTP probe per MX address) so that
-families running concurrently never repeat a query or a connection."""
+families running concurrently never repeat a query or a connection.
+
+The resolver is wrapped in a :class:`GuardedResolver`: when the resolver has
+answered nothing at all and a query times out, it is dead, and every later
+query fails at once with that reason instead of waiting ``--timeout`` again,
+so a diagnosis against a dead resolver ends within about one timeout."""
 
 from __future__ import annotations
 
@@ -10,12 +15,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mailtool.dns import DNSError, Resolver
+from mailtool.dns import DNSError, DNSTemporaryError, Lookup, Resolver
 
 #: DNSBLs asked when none are given (their own policies allow low-volume queries)
 DEFAULT_DNSBLS = ("zen.spamhaus.org", "bl.spamcop.net", "b.barracudacentral.org")
-#: DKIM selectors tried when none is given (common providers and software defaults)
+#: DKIM selectors tried when none is given: mailtool's own (`mailtool dkim keygen`:
+#: dkim.selector and SELECTOR-ed25519), then common providers' and software defaults
 COMMON_SELECTORS = (
+    "mailtool",
+    "mailtool-ed25519",
     "default",
     "dkim",
     "mail",
@@ -29,6 +37,48 @@ COMMON_SELECTORS = (
 )
 
 
+#: RFC 2606 §3 reserved domains, candidates for the relay test's external recipient;
+#: the first that resolves in the resolver's view is used (``Options.relay_domains``)
+RELAY_DOMAINS = ("example.net", "example.com", "example.org")
+RELAY_LOCAL_PART = "relay-test"
+
+
+class GuardedResolver(Resolver):
+    """A :class:`Resolver` that stops asking a resolver that never answered.
+
+    Only a resolver that has answered no query at all is declared dead by a
+    timeout: one slow name on a working resolver must not cut the others."""
+
+    def __init__(self, nameservers: Any = None, timeout: float = 10.0) -> None:
+        super().__init__(nameservers, timeout=timeout)
+        self.answered = False
+        self.dead: DNSError | None = None
+
+    async def lookup(self, name: str, rdtype: str) -> Lookup:
+        if self.dead is not None:
+            raise DNSTemporaryError(
+                f"{name} {rdtype}: not asked, the resolver answers nothing ({self.dead})",
+                name=name,
+                rdtype=rdtype,
+            )
+        try:
+            found = await super().lookup(name, rdtype)
+        except DNSTemporaryError as exc:
+            if "timed out" in str(exc) and not self.answered:
+                self.dead = self.dead or exc
+            raise
+        self.answered = True
+        return found
+
+
+def guarded(resolver: Resolver) -> Resolver:
+    """``resolver`` as a :class:`GuardedResolver` (a plain one only: a test's
+    stand-in is used as given)."""
+    if type(resolver) is Resolver:
+        return GuardedResolver(resolver.nameservers, resolver.timeout)
+    return resolver
+
+
 @dataclass
 class Options:
     selectors: tuple[str, ...] = ()
@@ -36,6 +86,7 @@ class Options:
     port_map: dict[int, int] = field(default_factory=dict)
     cafile: str | None = None
     allow_private: bool = False  # loopback / private MX addresses are not a failure
+    relay_domains: tuple[str, ...] = RELAY_DOMAINS
     timeout: float = 10.0  # per host, connect and each command
     greeting_timeout: float = 30.0  # RFC 5321 §4.5.3.2.1; at least 20 s (greet-pause)
 
@@ -47,6 +98,9 @@ class Context:
     options: Options = field(default_factory=Options)
     progress: Callable[[str], None] = lambda _msg: None
     _memo: dict[Any, asyncio.Task[Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.resolver = guarded(self.resolver)
 
     @property
     def nameservers(self) -> list[str]:
@@ -96,22 +150,58 @@ class Context:
                 out += [(h.host, a) for a in found]
         return out
 
+    async def null_mx(self) -> bool:
+        """RFC 7505: the domain says it accepts no mail (``MX 0 .``)."""
+        mx = await self.mx()
+        return not isinstance(mx, Exception) and mx.null
+
+    async def relay_domain(self) -> tuple[str, bool]:
+        """The external domain the relay test sends to, and whether it resolves
+        here: the first of ``Options.relay_domains`` with an MX host or an
+        address, so that a refusal cannot be about a recipient domain that does
+        not exist (Postfix reject_unknown_recipient_domain)."""
+
+        async def pick() -> tuple[str, bool]:
+            candidates = [d for d in self.options.relay_domains if d != self.domain]
+            for domain in candidates:
+                try:
+                    mx = await self.resolver.resolve_mx(domain)
+                except DNSError:
+                    continue
+                if mx.hosts:
+                    return domain, True
+            return (candidates or list(RELAY_DOMAINS))[0], False
+
+        return await self.once("relay-domain", pick)
+
+    async def relay_checks(self) -> list[tuple[str, str, str]]:
+        """(name, MAIL FROM, RCPT TO) of the relay test (RFC 5321 §3.6.2): senders
+        in domains that resolve, so that a server refusing unresolvable senders
+        (Postfix reject_unknown_sender_domain, 4.1.8) cannot look like one that
+        refuses to relay. "relay": the domain's own postmaster; "relay2": an
+        address of the external domain itself, for servers that refuse their own
+        domain from outside (anti-spoofing)."""
+        external, _ = await self.relay_domain()
+        rcpt = f"{RELAY_LOCAL_PART}@{external}"
+        return [
+            ("relay", f"postmaster@{self.domain}", rcpt),
+            ("relay2", f"{RELAY_LOCAL_PART}-sender@{external}", rcpt),
+        ]
+
     async def smtp_probe(self, host: str, address: str) -> Any:
         """One SMTP probe per MX address: greeting, EHLO, STARTTLS, postmaster@
-        and an off-domain recipient (never DATA)."""
+        and the relay test (never DATA)."""
         from mailtool.client.probe_smtp import SMTPOptions, probe_smtp
 
         async def run() -> Any:
+            relay = await self.relay_checks()
             self.progress(f"SMTP {host} [{address}]")
             opts = SMTPOptions(
                 server_name=host,
                 cafile=self.options.cafile,
                 helo="diagnose.mailtool.invalid",
                 greeting_timeout=self.options.greeting_timeout,
-                rcpt_checks=[
-                    ("postmaster", "", f"postmaster@{self.domain}"),
-                    ("relay", "diagnose@mailtool.invalid", "relay-test@mailtool.invalid"),
-                ],
+                rcpt_checks=[("postmaster", "", f"postmaster@{self.domain}"), *relay],
             )
             return await probe_smtp(address, self.port(25), opts)
 

@@ -1,6 +1,13 @@
 """The result of a diagnosis: findings grouped by check family, a summary,
-the exit code, and its two renderings (``__rich__`` for people, ``to_json``
-for scripts; the JSON schema is documented in docs/diagnose.md)."""
+the exit code, and its two renderings (``__rich__`` / :meth:`Report.print`
+for people, ``to_json`` for scripts; the JSON schema is documented in
+docs/diagnose.md).
+
+For people, the tables say what was seen; then "Problems and fixes" lists
+every failure, inconclusive check and warning once, worst first, each with
+its own fix, the rule it breaks and the command that shows it. Commands are
+printed whole on one line (never wrapped or cut, also when piped) so that
+they can be copied."""
 
 from __future__ import annotations
 
@@ -11,6 +18,8 @@ from typing import Any
 from .findings import STYLE, Finding, Status
 
 SCHEMA = "mailtool.diagnose/1"
+#: the statuses listed under "Problems and fixes", worst first
+PROBLEMS = (Status.FAIL, Status.ERROR, Status.WARN)
 
 #: exit codes (docs/diagnose.md, `mailtool diagnose --help`)
 EXIT_OK = 0
@@ -73,6 +82,12 @@ class Report:
 
     def __rich__(self) -> Any:
         from rich.console import Group
+
+        problems = (text for text, _ in self.problems())
+        return Group(*self.tables(), *problems, self.summary_text())
+
+    def tables(self) -> list[Any]:
+        """One table per group: what each check saw."""
         from rich.table import Table
         from rich.text import Text
 
@@ -87,20 +102,60 @@ class Report:
             table.add_column("observed")
             for f in findings:
                 detail = Text(f.observed)
-                if f.status in (Status.WARN, Status.FAIL, Status.ERROR):
-                    if f.expected:
-                        detail.append(f"\nexpected: {f.expected}", style="dim")
-                    if f.fix:
-                        detail.append(f"\nfix: {f.fix}", style="italic")
-                    if f.check.rfc:
-                        detail.append(f"\nsee {f.check.rfc}", style="dim")
-                    if f.reproduce:
-                        detail.append(f"\n$ {f.reproduce}", style="dim")
+                if f.status in PROBLEMS and f.expected:
+                    detail.append(f"\nexpected: {f.expected}", style="dim")
                 table.add_row(Text(f.status.value, style=STYLE[f.status]), f.id, f.subject, detail)
             if not findings:
                 table.add_row(Text("skip", style="dim"), f"{group}", "", "no checks ran")
             parts.append(table)
+        return parts
+
+    def problems(self) -> list[tuple[Any, bool]]:
+        """The "Problems and fixes" section as (renderable, is a command) pairs:
+        a command must be printed with ``soft_wrap`` (whole, on one line)."""
+        from rich.padding import Padding
+        from rich.text import Text
+
+        found = sorted(
+            (f for f in self.findings if f.status in PROBLEMS),
+            key=lambda f: PROBLEMS.index(f.status),
+        )
+        if not found:
+            return []
+        out: list[tuple[Any, bool]] = [
+            (Text(f"\nProblems and fixes ({len(found)})", style="bold"), False)
+        ]
+        for n, f in enumerate(found, 1):
+            head = Text(f"{n:>2}. ")
+            head.append(f.status.value, style=STYLE[f.status])
+            head.append(f" {f.id}" + (f" — {f.subject}" if f.subject else ""), style="bold")
+            lines = [f.observed or f.check.title]
+            if f.expected:
+                lines.append(f"expected: {f.expected}")
+            if f.status is Status.ERROR:
+                lines.append("could not be tested; run again, or run the command below")
+            elif f.fix:
+                lines.append(f"fix: {f.fix}")
+            if f.check.rfc:
+                lines.append(f"rule: {f.check.rfc}")
+            out.append((head, False))
+            out.append((Padding(Text("\n".join(lines)), (0, 0, 0, 4)), False))
+            if f.reproduce:
+                out.append((Text(f"    $ {f.reproduce}", style="dim"), True))
+        return out
+
+    def summary_text(self) -> Any:
+        from rich.text import Text
+
         code = self.exit_code()
         style = "bold red" if code == EXIT_FAIL else "yellow" if code else "bold green"
-        parts.append(Text(self.summary(), style=style))
-        return Group(*parts)
+        return Text(self.summary(), style=style)
+
+    def print(self, console: Any) -> None:
+        """Tables, problems and fixes, summary; commands never wrapped or cut."""
+        from rich.console import Group
+
+        console.print(Group(*self.tables()))
+        for renderable, command in self.problems():
+            console.print(renderable, soft_wrap=command, crop=not command)
+        console.print(self.summary_text())

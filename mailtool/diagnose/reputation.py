@@ -1,5 +1,11 @@
 """Reputation: each MX address against DNS blocklists (RFC 5782), after
-checking that each list works (its test entries answer as the RFC says)."""
+checking that each list works (its test entries answer as the RFC says).
+
+A list that does not work from here — it refuses the resolver (Spamhaus answers
+127.255.255.254 to queries through public resolvers), lists everything, lists
+nothing, or does not answer — is *unusable*: reported as info about the list
+and the resolver, never as an inconclusive result for the domain (exit 3 is
+for the domain's own DNS)."""
 
 from __future__ import annotations
 
@@ -36,27 +42,43 @@ def query_name(address: str, zone: str) -> str:
     return f"{labels}.{zone}"
 
 
+#: answers that are a list's error codes, not listings: Spamhaus's 127.255.255.252
+#: (typing error), .254 (query through a public/open resolver), .255 (too many queries)
+ERROR_CODES = ipaddress.ip_network("127.255.255.0/24")
+
+
+class Unusable(Exception):
+    """The list answered with an error code instead of a listing."""
+
+
 async def _listed(ctx: Context, address: str, zone: str) -> bool:
+    """RFC 5782 §2.1: listed when the A query answers 127.0.0.0/8; an answer in
+    :data:`ERROR_CODES` raises :class:`Unusable`."""
     found = await ctx.resolver.lookup(query_name(address, zone), "A")
-    return any(str(r.address).startswith("127.") for r in found.records)
+    answers = [ipaddress.ip_address(str(r.address)) for r in found.records]
+    refused = [str(a) for a in answers if a in ERROR_CODES]
+    if refused:
+        raise Unusable(f"answers {refused[0]}: the list refuses this resolver or query")
+    return any(a in ipaddress.ip_network("127.0.0.0/8") for a in answers)
 
 
 async def _health(ctx: Context, zone: str) -> Finding:
+    repro = dig(query_name("127.0.0.2", zone), "A", ctx.nameservers)
     try:
         positive, negative = await asyncio.gather(
             _listed(ctx, "127.0.0.2", zone), _listed(ctx, "127.0.0.1", zone)
         )
-    except DNSError as exc:
-        return HEALTH(Status.ERROR, str(exc), subject=zone)
+    except (DNSError, Unusable) as exc:
+        return HEALTH(Status.INFO, f"unusable from here: {exc}", subject=zone, reproduce=repro)
     if positive and not negative:
         return HEALTH(Status.PASS, "127.0.0.2 listed, 127.0.0.1 not", subject=zone)
     return HEALTH(
-        Status.ERROR,
-        f"127.0.0.2 {'listed' if positive else 'NOT listed'}, "
+        Status.INFO,
+        f"unusable from here: 127.0.0.2 {'listed' if positive else 'NOT listed'}, "
         f"127.0.0.1 {'LISTED' if negative else 'not listed'}",
         "127.0.0.2 listed and 127.0.0.1 not",
         subject=zone,
-        reproduce=dig(query_name("127.0.0.2", zone), "A", ctx.nameservers),
+        reproduce=repro,
     )
 
 
@@ -74,8 +96,8 @@ async def run(ctx: Context) -> list[Finding]:
             repro = dig(query_name(address, zone), "A", ctx.nameservers)
             try:
                 listed = await _listed(ctx, address, zone)
-            except DNSError as exc:
-                out.append(LISTED(Status.ERROR, str(exc), subject=subject))
+            except (DNSError, Unusable) as exc:  # the list's trouble, not the domain's
+                out.append(LISTED(Status.INFO, f"not known: {exc}", subject=subject))
                 continue
             out.append(
                 LISTED(

@@ -3,11 +3,17 @@
 Groups (``--only`` / ``--skip``) map to check-family modules; each module
 has ``async def run(ctx) -> list[Finding]``. A family that crashes yields
 one ``error`` finding instead of sinking the whole diagnosis.
+
+The findings are then reconciled with what the families cannot see alone: a
+domain with a null MX (RFC 7505 §3) receives no mail, so warnings that only
+matter to a domain that receives or signs mail (DKIM keys, report addresses,
+MTA-STS, TLS-RPT) are moot there and become ``skip``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import importlib
 import time
@@ -43,6 +49,28 @@ def select_groups(only: Iterable[str] = (), skip: Iterable[str] = ()) -> tuple[s
     if unknown:
         raise ValueError(f"unknown group(s): {', '.join(sorted(unknown))}")
     return tuple(g for g in GROUPS if (not only or g in only) and g not in skip)
+
+
+#: check-id prefixes whose warnings are moot for a null-MX domain (it takes no mail,
+#: so it gets no DMARC/TLS reports to read and signs nothing it receives)
+NULL_MX_MOOT = (
+    "policy.dkim.",
+    "policy.dmarc.rua",
+    "transport.tlsrpt",
+    "transport.mtasts.",
+)
+
+
+def reconcile(findings: list[Finding], *, null_mx: bool) -> list[Finding]:
+    """Findings as the whole report should show them (see the module docstring)."""
+    if not null_mx:
+        return findings
+    return [
+        dataclasses.replace(f, status=Status.SKIP, observed=f"{f.observed} (moot: null MX)")
+        if f.status is Status.WARN and f.id.startswith(NULL_MX_MOOT)
+        else f
+        for f in findings
+    ]
 
 
 async def _family(ctx: Context, name: str) -> list[Finding]:
@@ -84,7 +112,7 @@ async def diagnose(
         return result
 
     results = await asyncio.gather(*(one(f) for f in families))
-    for findings in results:
-        report.findings += findings
+    findings = [f for family in results for f in family]
+    report.findings = reconcile(findings, null_mx=await ctx.null_mx())
     report.duration = time.monotonic() - t0
     return report

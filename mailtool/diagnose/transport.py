@@ -81,9 +81,14 @@ RELAY = Check(
     "transport.relay",
     "Relaying to other domains is refused",
     "An MX that accepts mail for any domain from anyone is an open relay: it will be abused "
-    "for spam and blocklisted.",
-    "RFC 5321 §3.6.2, RFC 2505",
-    "Accept only recipients in your own domains unless the client is authenticated.",
+    "for spam and blocklisted. The test sends MAIL FROM the domain's postmaster (then from "
+    "an address of the external domain) and RCPT TO an external domain that resolves, and "
+    "never DATA; only a refusal of that RCPT counts as refused: a refused sender (4.1.8, "
+    "any 4xx) leaves the question open.",
+    "RFC 5321 §3.6.2, RFC 2505 §2.2",
+    "Accept only recipients in your own domains unless the client is authenticated "
+    "(Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "
+    "reject_unauth_destination).",
 )
 POSTMASTER = Check(
     "transport.postmaster",
@@ -93,6 +98,29 @@ POSTMASTER = Check(
     "Create a postmaster alias that reaches a person.",
 )
 EXPIRY_WARN_DAYS = 14
+
+#: enhanced status subjects (RFC 3463 §3.2) that are about the *sender* (x.1.7 bad
+#: sender mailbox syntax, x.1.8 bad sender system) or a recipient *domain* that
+#: does not take mail (x.1.2, x.1.10 null MX): none of them is a relay refusal
+NOT_ABOUT_RELAY = (".1.7", ".1.8", ".1.2", ".1.10")
+
+
+def relay_verdict(mail: str | None, rcpt: str | None) -> tuple[str, str]:
+    """("accepted" | "refused" | "inconclusive", why) for one relay attempt:
+    MAIL's and RCPT's replies as "code [x.y.z] text"."""
+    if mail is not None and not mail.startswith("2"):
+        return "inconclusive", f"sender refused at MAIL: {mail}"
+    if rcpt is None:
+        return "inconclusive", "RCPT not asked"
+    if rcpt.startswith("2"):
+        return "accepted", rcpt
+    parts = rcpt.split()
+    enhanced = parts[1] if len(parts) > 1 and parts[1][:1].isdigit() and "." in parts[1] else ""
+    if rcpt.startswith("4"):
+        return "inconclusive", f"temporary refusal, not a relay decision: {rcpt}"
+    if enhanced.endswith(NOT_ABOUT_RELAY) or "sender address rejected" in rcpt.lower():
+        return "inconclusive", f"refused for another reason than relaying: {rcpt}"
+    return "refused", rcpt
 
 
 async def strictness(ctx: Context, host: str) -> tuple[Status, str]:
@@ -158,7 +186,7 @@ async def _one(ctx: Context, host: str, address: str) -> list[Finding]:
     out.append(EHLO(Status.INFO, ", ".join(caps) or "(no extensions)", subject=subject))
     strict, why = await strictness(ctx, host)
     out += _tls(probe, subject, strict, why, ssl_cmd, host)
-    out += _recipients(ctx, probe, subject, address, port)
+    out += _recipients(ctx, probe, await ctx.relay_checks(), subject, address, port)
     return out
 
 
@@ -250,10 +278,11 @@ def _tls(probe, subject: str, strict: Status, why: str, ssl_cmd: str, host: str)
     return out
 
 
-def _recipients(ctx: Context, probe, subject: str, address: str, port: int) -> list[Finding]:
+def _recipients(
+    ctx: Context, probe, checks: list[tuple[str, str, str]], subject: str, address: str, port: int
+) -> list[Finding]:
     out = []
     pm = probe.replies.get("postmaster")
-    relay = probe.replies.get("relay")
     tls = probe.tls is not None
     if pm is None:
         out.append(POSTMASTER(Status.ERROR, probe.error or "not tested", subject=subject))
@@ -267,22 +296,39 @@ def _recipients(ctx: Context, probe, subject: str, address: str, port: int) -> l
                 reproduce=swaks(address, port, f"postmaster@{ctx.domain}", tls=tls),
             )
         )
-    if relay is None:
-        out.append(RELAY(Status.ERROR, probe.error or "not tested", subject=subject))
-    else:
-        out.append(
-            RELAY(
-                Status.FAIL if relay.startswith("2") else Status.PASS,
-                relay,
-                "4xx or 5xx for a recipient in another domain",
-                subject=subject,
-                reproduce=swaks(
-                    address,
-                    port,
-                    "relay-test@mailtool.invalid",
-                    "diagnose@mailtool.invalid",
-                    tls=tls,
-                ),
-            )
-        )
+    out.append(_relay(probe, checks, subject, address, port))
     return out
+
+
+def _relay(probe, checks: list[tuple[str, str, str]], subject: str, address: str, port: int):
+    """One transport.relay finding from every attempt: open if any RCPT was
+    accepted, refused if one was refused for relaying, else inconclusive."""
+    tls = probe.tls is not None
+    verdicts = []
+    for name, frm, rcpt in checks:
+        mail_reply, rcpt_reply = probe.replies.get(f"{name}.mail"), probe.replies.get(name)
+        if mail_reply is None and rcpt_reply is None:
+            continue
+        verdict, why = relay_verdict(mail_reply, rcpt_reply)
+        verdicts.append((verdict, f"MAIL FROM:<{frm}> RCPT TO:<{rcpt}>: {why}", frm, rcpt))
+    expected = "a 5xx refusal of RCPT TO an external domain"
+    for wanted, status in (("accepted", Status.FAIL), ("refused", Status.PASS)):
+        for verdict, text, frm, rcpt in verdicts:
+            if verdict == wanted:
+                return RELAY(
+                    status,
+                    text,
+                    expected,
+                    subject=subject,
+                    reproduce=swaks(address, port, rcpt, frm, tls=tls),
+                )
+    if not verdicts:
+        return RELAY(Status.ERROR, probe.error or "not tested", expected, subject=subject)
+    _, _, frm, rcpt = verdicts[0]
+    return RELAY(
+        Status.ERROR,
+        "inconclusive: " + "; ".join(text for _, text, _, _ in verdicts),
+        expected,
+        subject=subject,
+        reproduce=swaks(address, port, rcpt, frm, tls=tls),
+    )

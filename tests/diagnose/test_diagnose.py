@@ -317,8 +317,8 @@ def test_client_access(lab):
     assert services["imaps mx.good.test:993"] == "info"  # not advertised, not there
     assert statuses(good, "client.plaintext_login") == ["pass"]
     assert statuses(good, "client.cert") == ["pass"]
-    _, partly = run(lab, "partly.test")
-    assert statuses(partly, "client.cert") == ["fail"]
+    _, partly = run(lab, "partly.test")  # no SRV: the MX host is a guess, so it only warns
+    assert statuses(partly, "client.cert") == ["warn"]
 
 
 def test_client_access_without_tls_fails(lab):
@@ -344,7 +344,8 @@ def test_dnsbl(lab):
     _, bad = run(lab, "bad.test")
     assert "fail" in statuses(bad, "reputation.dnsbl.listed")
     _, dead = run(lab, "good.test", "--only", "reputation", "--dnsbl", "dead.test")
-    assert statuses(dead, "reputation.dnsbl.health") == ["pass", "error"]
+    # a list that does not work is unusable (info), not an inconclusive domain (exit 3)
+    assert statuses(dead, "reputation.dnsbl.health") == ["pass", "info"]
 
 
 # ------------------------------------------------------------------ cross-checks
