@@ -320,7 +320,7 @@ def _terms(state: _State, domain: str, record: str) -> tuple[list[Term], str | N
     permerror (§4.6), or, walking, noted and skipped."""
     mechanisms, redirect = [], None
     for p in record_problems(record):
-        if p.is_error:
+        if p.is_error or state.walking:  # warnings are for diagnose only
             state.problem(domain, p)
     for text in record.split()[1:]:
         try:
