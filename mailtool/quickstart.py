@@ -167,9 +167,13 @@ def write_config(plan: Plan, outcome: Outcome) -> None:
         outcome.add("config", "kept", str(path))
         return
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o755 if plan.root else 0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # no secret in it; as root it must be readable by the service user, which the
+    # systemd unit (contrib/mailtool.service) starts serve as
+    mode = 0o644 if plan.root else 0o600
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "w") as fh:
         fh.write(render_config(plan))
+    os.chmod(path, mode)  # whatever the umask (main() sets 077)
     outcome.add("config", "created", str(path))
 
 

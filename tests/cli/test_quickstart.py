@@ -162,4 +162,8 @@ def test_root_plan_and_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert data["tls"] == {"acme": True, "acme_email": "alice@example.com"}
     assert data["server"]["user"] == "mailtool"
     config_mod.from_dict(data)  # valid as written
+    # readable by the service user the systemd unit runs serve as (no secret in it)
+    plan.config_path = tmp_path / "etc" / "mailtool.toml"
+    qs.write_config(plan, qs.Outcome())
+    assert plan.config_path.stat().st_mode & 0o777 == 0o644
     assert qs.make_plan("a@b.example", root=False, acme=True).acme is True
