@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 
 from mailtool.dns import DNSError
-from mailtool.policy.spf import PermError, parse_term, walk
+from mailtool.policy.spf import PermError, Step, parse_term, walk
 from mailtool.protocol.authrecords import spf_records
 
 from .context import Context
@@ -113,7 +113,7 @@ async def run(ctx: Context) -> list[Finding]:
         out.append(SYNTAX(Status.PASS, "every term valid", subject=d))
     out.append(_all(records[0], result.result, d))
     if LOOKUPS not in reported:
-        out.append(LOOKUPS(Status.PASS, f"{result.lookups} DNS-querying terms", subject=d))
+        out.append(LOOKUPS(Status.PASS, _lookups(result.trace, result.lookups, d), subject=d))
     if VOID not in reported:
         out.append(VOID(Status.PASS, f"{result.voids} void lookups", subject=d))
     if INCLUDES not in reported:
@@ -142,3 +142,13 @@ def _all(record: str, result: str, d: str) -> Finding:
         )
     observed = "?all" if qualifier else "no all mechanism (neutral by default)"
     return ALL(Status.WARN, observed, "-all or ~all", subject=d)
+
+
+def _lookups(trace: tuple[Step, ...], total: int, d: str) -> str:
+    """The terms that cost a lookup, in the order a receiver evaluates them."""
+    seen, terms = 0, []
+    for step in trace:
+        if step.lookups > seen:
+            terms.append(step.term if step.domain == d else f"{step.term} (in {step.domain})")
+            seen = step.lookups
+    return f"{total} DNS-querying terms" + (": " + ", ".join(terms) if terms else "")

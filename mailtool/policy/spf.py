@@ -27,6 +27,7 @@ from mailtool.protocol.authrecords import spf_records
 
 from .problems import Problem, error
 from .spf_syntax import (
+    LOOKUP_MECHANISMS,
     PermError,
     TempError,
     Term,
@@ -335,6 +336,29 @@ def _terms(state: _State, domain: str, record: str) -> tuple[list[Term], str | N
     return mechanisms, redirect
 
 
+async def _evaluate(state: _State, term: Term, domain: str) -> bool:
+    """One mechanism, traced in evaluation order (a term before what it includes),
+    with the lookup count its own query brings (RFC 7208 §4.6.4)."""
+    index = len(state.trace)
+    own = state.lookups + (term.name in LOOKUP_MECHANISMS)
+    state.trace.append(Step(domain, term.text, own))
+    try:
+        matched = await _mechanism(state, term, domain)
+    except PermError as exc:
+        if not state.walking:
+            raise
+        state.problem(domain, error(str(exc), "RFC 7208 §4.6", "dns"))
+        matched = False
+    except TempError as exc:
+        if not state.walking:
+            raise
+        state.problem(domain, error(f"{term.text}: {exc}", "RFC 7208 §2.6.6", "dns"))
+        matched = False
+    if matched:
+        state.trace[index] = Step(domain, term.text, own, "match")
+    return matched
+
+
 async def _check(state: _State, domain: str) -> str:
     if domain.lower() in state.seen:
         state.problem(
@@ -354,20 +378,7 @@ async def _check(state: _State, domain: str) -> str:
             if state.walking and term.name == "all":
                 state.trace.append(Step(domain, term.text, state.lookups, "stop"))
                 return QUALIFIERS[term.qualifier or "+"]
-            try:
-                matched = await _mechanism(state, term, domain)
-            except PermError as exc:
-                if not state.walking:
-                    raise
-                state.problem(domain, error(str(exc), "RFC 7208 §4.6", "dns"))
-                matched = False
-            except TempError as exc:
-                if not state.walking:
-                    raise
-                state.problem(domain, error(f"{term.text}: {exc}", "RFC 7208 §2.6.6", "dns"))
-                matched = False
-            state.trace.append(Step(domain, term.text, state.lookups, "match" if matched else ""))
-            if matched and not state.walking:
+            if await _evaluate(state, term, domain) and not state.walking:
                 return QUALIFIERS[term.qualifier or "+"]
         # RFC 7208 §6.1: redirect= is ignored when the record has an all
         if redirect is not None and not any(t.name == "all" for t in mechanisms):
