@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.tui.pilot import make_app, message, open_composer, until
-from tests.tui.test_tui_acting import cursor_on, ready, subjects
+from tests.tui.pilot import make_app, message, open_composer, open_only_message, until
+from tests.tui.test_tui_acting import cursor_on, flags, ready, subjects
 
 
 def _subject_at_cursor(main) -> str:
@@ -74,3 +74,32 @@ async def test_the_command_palette_shows_each_actions_key(mail_server, account_c
         await pilot.press(*"reply")
         await until(pilot, lambda: any(s.startswith("Reply") for s in shown()), "searched")
         assert "Reply  [r]" in shown()
+
+
+async def test_replying_marks_the_original_answered(mail_server, account_config):
+    mail_server.deliver(message("Question", "Can you?\n"))
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = await open_only_message(pilot, "Can you?")
+        await pilot.press("r")
+        await until(pilot, lambda: type(app.screen).__name__ == "ComposeScreen", "composer")
+        app.screen.query_one("#body").text = "Yes.\n"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is main, "sent")
+        await until(pilot, lambda: "\\Answered" in flags(mail_server, "Question"),
+                    "\\Answered set on the server")
+        await until(pilot, lambda: "\\Answered" in main.mlist.envelopes[
+            main.mlist.current_uid].flags, "and shown in the list")
+
+
+async def test_keys_typed_after_quit_do_not_crash(mail_server, account_config):
+    """Issue 21 bug 11: ``qe`` typed fast with a message open raised NoMatches: the keys
+    after ``q`` are handled while the screen's widgets are being removed."""
+    mail_server.deliver(message("Bye", "Leaving.\n"))
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = await open_only_message(pilot, "Leaving.")
+        await main.query_one("#panes").remove()  # what exiting does before the queue drains
+        for action in ("edit_draft", "reply", "forward", "toggle_headers", "next"):
+            await main.run_action(action)
+        main.status("still fine")

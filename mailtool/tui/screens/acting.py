@@ -70,12 +70,16 @@ class Acting(_Base):
             self.set_flag(uids, "\\Seen", add)
 
     @work(group="act", exit_on_error=False)
-    async def set_flag(self, uids: list[int], flag: str, add: bool) -> None:
-        folder = self.folder
+    async def set_flag(self, uids: list[int], flag: str, add: bool,
+                       folder: str | None = None) -> None:
+        folder = folder or self.folder
         try:
             await self.session.call(lambda c: self._in(c, folder, c.store(uids, [flag], add=add)))
         except ImapClientError as exc:
             self.notify(f"not changed: {exc}", severity="error")
+            return
+        if folder != self.mlist.folder:  # the user went elsewhere meanwhile
+            self.refresh_status(folder)
             return
         for uid in uids:
             flags = set(self._flags(uid))
@@ -206,9 +210,11 @@ class Acting(_Base):
 
     # -- writing ----------------------------------------------------------------------
 
-    def _open_composer(self, draft: Draft) -> None:
+    def _open_composer(self, draft: Draft, answering: tuple[str, int] | None = None) -> None:
         def done(result: object) -> None:
             if result is not None:
+                if answering is not None:  # RFC 9051 §2.3.2: \Answered once the reply is sent
+                    self.set_flag([answering[1]], "\\Answered", True, folder=answering[0])
                 self.refresh_status("*")
         self.app.push_screen(ComposeScreen(draft, self.account, self.session, self.cache,
                                            self.remap), done)
@@ -235,13 +241,14 @@ class Acting(_Base):
 
     def action_reply(self) -> None:
         if (msg := self._current()) is not None:
-            self._open_composer(reply(msg, self._identity(msg)))
+            self._open_composer(reply(msg, self._identity(msg)), self.reader.source)
 
     def action_reply_all(self) -> None:
         if (msg := self._current()) is not None:
             me = self._identity(msg)
             mine = tuple(a.email for a in getattr(self.app, "accounts", {}).values())
-            self._open_composer(reply(msg, me, reply_all=True, my_addresses=mine))
+            self._open_composer(reply(msg, me, reply_all=True, my_addresses=mine),
+                                self.reader.source)
 
     def action_forward(self) -> None:
         if (msg := self._current()) is not None:

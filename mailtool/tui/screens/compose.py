@@ -90,7 +90,9 @@ class ComposeScreen(Screen[SendResult | None]):
 
     def on_mount(self) -> None:
         target = "#field-to" if not self.draft.to else "#body"
-        self.query_one(target).focus()
+        # pushed by a key typed after quit (``qe``), it mounts empty while the app closes
+        for widget in self.query(target):
+            widget.focus()
 
     def _attachments_text(self) -> str:
         names = [p.name for p in self.draft.attachments]

@@ -53,6 +53,12 @@ class MainScreen(Acting, Screen[None]):
         self.summary = ""
         #: set while the connection is down; cleared once the folder is resynced
         self.needs_resync = False
+        # held, not queried: a key or a worker that runs while the screen is being torn
+        # down (``qe`` typed fast) still finds them instead of raising NoMatches
+        self._tree = FolderTree(id="folders")
+        self._mlist = MessageList(id="messages")
+        self._reader = Reader(id="reader")
+        self._status = Static("", id="status")
         #: folders listed from the server in this session: what is new there is news
         self.loaded: set[str] = set()
         #: new UIDs per folder not notified yet
@@ -63,12 +69,12 @@ class MainScreen(Acting, Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
-            yield FolderTree(id="folders")
+            yield self._tree
             with Vertical(id="right"):
-                yield MessageList(id="messages")
-                yield Reader(id="reader")
+                yield self._mlist
+                yield self._reader
         with Horizontal(id="statusbar"):
-            yield Static("", id="status")
+            yield self._status
             yield ConnectionIndicator(id="connection")
         yield Footer()
 
@@ -76,18 +82,18 @@ class MainScreen(Acting, Screen[None]):
 
     @property
     def folder_tree(self) -> FolderTree:
-        return self.query_one(FolderTree)
+        return self._tree
 
     @property
     def mlist(self) -> MessageList:
-        return self.query_one(MessageList)
+        return self._mlist
 
     @property
     def reader(self) -> Reader:
-        return self.query_one(Reader)
+        return self._reader
 
     def status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        self._status.update(text)
 
     def _title(self) -> None:
         what = self.folder + (f"  search: {self.search_query}" if self.search_query else "")
@@ -246,7 +252,7 @@ class MainScreen(Acting, Screen[None]):
     @on(m.MessageLoaded)
     def _message_loaded(self, event: m.MessageLoaded) -> None:
         if event.folder == self.folder and event.uid == self.mlist.current_uid:
-            self.reader.show(event.raw)
+            self.reader.show(event.raw, source=(event.folder, event.uid))
             self.mlist.update_flags(event.uid, tuple({*self._flags(event.uid), "\\Seen"}))
 
     @on(m.ConnectionState)

@@ -24,36 +24,42 @@ class Reader(VerticalScroll, can_focus=True):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.raw: bytes = b""
         self.message: EmailMessage | None = None
+        #: (folder, uid) of the message shown: what a reply marks \Answered
+        self.source: tuple[str, int] | None = None
         self.all_headers = False
         self.fold_quotes = True
         self.show_raw = False
+        # held, not queried, for the same reason as MainScreen's panes
+        self._headers = Static(id="headers")
+        self._body = Static(id="body")
 
     def compose(self):
-        yield Static(id="headers")
-        yield Static(id="body")
+        yield self._headers
+        yield self._body
 
-    def show(self, raw: bytes) -> None:
+    def show(self, raw: bytes, source: tuple[str, int] | None = None) -> None:
         self.raw = raw
+        self.source = source
         self.message = parse(raw)
         self.show_raw = False
         self.render_message()
         self.scroll_home(animate=False)
 
     def clear(self) -> None:
-        self.raw, self.message = b"", None
-        self.query_one("#headers", Static).update("")
-        self.query_one("#body", Static).update("")
+        self.raw, self.message, self.source = b"", None, None
+        self._headers.update("")
+        self._body.update("")
 
     @property
     def body_text(self) -> str:
-        return str(self.query_one("#body", Static).render())
+        return str(self._body.render())
 
     def render_message(self) -> None:
         msg = self.message
         if msg is None:
             return
-        headers = self.query_one("#headers", Static)
-        body = self.query_one("#body", Static)
+        headers = self._headers
+        body = self._body
         if self.show_raw:
             headers.update("[raw source]")
             body.update(Text(self.raw.decode("utf-8", "replace")))
