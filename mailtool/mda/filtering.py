@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,8 +44,16 @@ from mailtool.mda.sieve import (
     Vacation,
     parse,
 )
+from mailtool.mda.sieve.ext_duplicate import DUPLICATE_LOG
+from mailtool.mda.sieve.ext_enotify import NOTIFY_LOG
+from mailtool.mda.sieve.ext_environment import ENVIRONMENT, delivery_items
+from mailtool.mda.sieve.ext_include import INCLUDES, directory_loader
+from mailtool.mda.sieve.ext_mailbox import MAILBOX_EXISTS
+from mailtool.mda.sieve.ext_specialuse import SPECIAL_USE_MAP
 from mailtool.mda.sieve.message import MessageView
 from mailtool.net.log import log_event
+from mailtool.store.maildir import SPECIAL_USE
+from mailtool.store.sieve_state import DuplicateLog, NotifyLog
 
 log = logging.getLogger("mailtool")
 
@@ -72,6 +80,10 @@ _DEFAULT_RULE_HEADERS = (b"\nx-spam-flag:", b"\nx-mailtool-junk:")
 class Delivery:
     folder: str
     flags: frozenset[str] = frozenset()
+    #: the message as editheader (RFC 5293) left it for this copy; None: as received
+    message: bytes | None = field(default=None, compare=False, repr=False)
+    #: RFC 8579: the folder with this attribute, if any, instead of ``folder``
+    special_use: str | None = None
 
 
 @dataclass
@@ -109,12 +121,16 @@ def run_filters(
     vacation_memory: Any = None,
     limits: Limits | None = None,
     now: float | None = None,
+    services: dict[str, Any] | None = None,
 ) -> Decision:
-    """Run ``global_script`` then ``user_script`` (either may be None) and the built-ins."""
+    """Run ``global_script`` then ``user_script`` (either may be None) and the built-ins.
+
+    ``services``: the store lookups and per-user state extensions use (see
+    :func:`sieve_services`)."""
     errors: list[str] = []
     interp = Interpreter(
         envelope, message, limits=limits, user_addresses=user_addresses,
-        vacation_memory=vacation_memory, now=now,
+        vacation_memory=vacation_memory, now=now, services=services,
     )  # fmt: skip
     for label, source in (("global", global_script), ("user", user_script)):
         if not source:
@@ -135,7 +151,9 @@ def run_filters(
         actions = [Keep(implicit=True)]
     if promotions and is_bulk_mail(interp.message):
         actions = [
-            FileInto(PROMOTIONS, a.flags) if isinstance(a, Keep) and a.implicit else a
+            FileInto(PROMOTIONS, a.flags, message=a.message)
+            if isinstance(a, Keep) and a.implicit
+            else a
             for a in actions
         ]
     for error in errors:
@@ -154,7 +172,10 @@ def _decision(actions: list[Action], errors: list[str]) -> Decision:
     decision = Decision(errors=errors, actions=actions)
     for action in actions:
         if isinstance(action, Keep | FileInto):
-            decision.deliveries.append(Delivery(action.folder, action.flags))
+            special_use = action.special_use if isinstance(action, FileInto) else None
+            decision.deliveries.append(
+                Delivery(action.folder, action.flags, action.message, special_use)
+            )
         elif isinstance(action, Redirect):
             decision.redirects.append(action.address)
         elif isinstance(action, Vacation):
@@ -191,6 +212,7 @@ def filter_for_user(
     user_addresses: Iterable[str] = (),
     limits: Limits | None = None,
     now: float | None = None,
+    services: dict[str, Any] | None = None,
 ) -> Decision:
     """:func:`run_filters` with the scripts and settings of ``user`` from a SieveScripts.
 
@@ -200,9 +222,13 @@ def filter_for_user(
     Scripts that exist are read again only when they change (SieveScripts).
     """
     global_script = scripts.global_script()
+    services = dict(services or {})
+    services = {**context_services(scripts, user, envelope.recipient, message), **services}
     try:
         user_script, settings = scripts.user_filters(user)
         memory = scripts.vacation_memory(user)
+        if user_script is not None:
+            services.update(state_services(scripts, user))
     except StoreError:  # an address the script store cannot name (UTF-8 local part)
         user_script, settings, memory = None, {}, None
     promotions = bool(settings.get(PROMOTIONS_SETTING))
@@ -220,7 +246,54 @@ def filter_for_user(
         vacation_memory=memory,
         limits=limits,
         now=now,
+        services=services,
     )
+
+
+def state_services(scripts: Any, user: str) -> dict[str, Any]:
+    """The user's Sieve state files (store/sieve_state.py) as interpreter services."""
+    folder = scripts.user_dir(user)
+    return {DUPLICATE_LOG: DuplicateLog(folder / "duplicate.json"),
+            NOTIFY_LOG: NotifyLog(folder / "notify.json")}  # fmt: skip
+
+
+def context_services(scripts: Any, user: str, recipient: str, message: bytes) -> dict[str, Any]:
+    """RFC 6609 include (``:personal``: the user's ManageSieve scripts, ``:global``:
+    ``<data_dir>/sieve/global/<name>.sieve``) and RFC 5183 environment items."""
+
+    def personal(name: str) -> str | None:
+        try:
+            return str(scripts.get(user, name))
+        except StoreError:  # NotFound, or a name or user the store cannot hold
+            return None
+
+    return {INCLUDES: directory_loader(personal, scripts.root / "global"),
+            ENVIRONMENT: delivery_items(message, recipient)}  # fmt: skip
+
+
+def mailbox_services(user_mail: Callable[[], Any]) -> dict[str, Any]:
+    """Lookups into the user's folders (RFC 5490 mailboxexists, RFC 8579 special-use),
+    made only when a script asks: ``user_mail`` returns the UserMail."""
+
+    def exists(name: str) -> bool:
+        try:
+            user_mail().folder(name)
+        except (NotFound, StoreError):
+            return False
+        return True
+
+    return {MAILBOX_EXISTS: exists, SPECIAL_USE_MAP: lambda: special_use_map(user_mail())}
+
+
+def special_use_map(mail: Any) -> dict[str, str]:
+    """RFC 6154 attribute (lower case) -> the user's folder that has it (the first one)."""
+    recorded = mail.index.special_uses()
+    out: dict[str, str] = {}
+    for name in mail.folders():
+        uses = recorded.get(name) or ((SPECIAL_USE[name],) if name in SPECIAL_USE else ())
+        for use in uses:
+            out.setdefault(use.lower(), name)
+    return out
 
 
 def file_message(mail: Any, decision: Decision, message: bytes) -> list[tuple[str, int]]:
@@ -237,10 +310,17 @@ def file_message(mail: Any, decision: Decision, message: bytes) -> list[tuple[st
     if len(deliveries) > 1:  # one copy: the store's own check is enough
         mail.check_quota(len(deliveries), len(message) * len(deliveries))
     done: list[tuple[str, int]] = []
+    uses: dict[str, str] | None = None
     for delivery in deliveries:
+        data = delivery.message or message
+        folder = delivery.folder
+        if delivery.special_use:
+            # RFC 8579 §4: the folder with the attribute wins over the name given
+            uses = special_use_map(mail) if uses is None else uses
+            folder = uses.get(delivery.special_use.lower(), folder)
         try:
-            uid = _deliver(mail, message, delivery.folder, delivery.flags)
-            done.append((delivery.folder, uid))
+            uid = _deliver(mail, data, folder, delivery.flags)
+            done.append((folder, uid))
         except QuotaExceeded:
             raise
         except StoreError as exc:
@@ -248,7 +328,7 @@ def file_message(mail: Any, decision: Decision, message: bytes) -> list[tuple[st
                 raise
             log_event("sieve.fileinto_failed", folder=delivery.folder, error=str(exc),
                       level=logging.WARNING)  # fmt: skip
-            done.append((INBOX, _deliver(mail, message, INBOX, delivery.flags)))
+            done.append((INBOX, _deliver(mail, data, INBOX, delivery.flags)))
     return done
 
 
@@ -291,17 +371,41 @@ def deliver_filtered(
     plain ``deliver`` lets them.
     """
     envelope = Envelope(sender, original_recipient or recipient)
-    decision = filter_for_user(scripts, recipient, envelope, message, limits=limits)
+    user_mail = functools.cache(lambda: mail.user(recipient))
+    decision = filter_for_user(scripts, recipient, envelope, message, limits=limits,
+                               services=mailbox_services(user_mail))  # fmt: skip
     if decision.reject is not None:
         reason = " ".join(decision.reject.reason.split())[:400] or "rejected by the recipient"
         raise PermanentFailure(reason, code=550, enhanced="5.7.1")
-    placed = file_message(mail.user(recipient), decision, message)
+    placed = file_message(user_mail(), decision, message)
+    file_copies(user_mail(), decision.vacations)
     redirects = [r for r in decision.redirects if not _delivered_to(message, r)]
     for target in set(decision.redirects) - set(redirects):
         # it has been delivered there already: redirecting again would loop
         log_event("sieve.redirect_loop", recipient=recipient, target=target,
                   level=logging.WARNING)  # fmt: skip
     return Filed(placed, redirects, decision.vacations, decision.errors)
+
+
+def file_copies(mail: Any, sent: list[Vacation]) -> None:
+    """RFC 8580: a copy of each reply / notification with ``:fcc`` into its folder.
+
+    A copy is a courtesy: a folder that does not exist without ``:create``
+    (§3.1), a full mailbox or a bad name means no copy, logged; the reply still goes.
+    """
+    for item in sent:
+        fcc = item.fcc
+        if fcc is None:
+            continue
+        folder = fcc.folder
+        if fcc.special_use:
+            folder = special_use_map(mail).get(fcc.special_use.lower(), folder)
+        try:
+            if not fcc.create:
+                mail.folder(folder)  # NotFound: no copy
+            _deliver(mail, item.message, folder, fcc.flags)
+        except StoreError as exc:
+            log_event("sieve.fcc_failed", folder=folder, error=str(exc), level=logging.WARNING)
 
 
 def _delivered_to(message: bytes, address: str) -> bool:

@@ -16,7 +16,14 @@ Typical use::
 from __future__ import annotations
 
 # extensions in their own modules register their commands and tests on import
-from mailtool.mda.sieve import ext_duplicate, ext_editheader, ext_mime, ext_spamtest  # noqa: F401
+from mailtool.mda.sieve import (  # noqa: F401
+    ext_duplicate,
+    ext_editheader,
+    ext_enotify,
+    ext_mime,
+    ext_spamtest,
+    ext_specialuse,
+)
 from mailtool.mda.sieve.actions import (
     Action,
     Discard,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mailtool.mda.sieve.errors import SieveRuntimeError, SieveSyntaxError
+from mailtool.mda.sieve.ext_fcc import FCC_TAG_EXTENSIONS, FCC_TAGS, Fcc, check_fcc
+from mailtool.mda.sieve.ext_specialuse import check_flag
 from mailtool.mda.sieve.spec import NUMBER, STRING, STRINGS, Spec, register
 
 if TYPE_CHECKING:
@@ -79,16 +81,19 @@ class VacationRequest:
     addresses: tuple[str, ...] = ()
     mime: bool = False
     handle: str | None = None
+    fcc: Fcc | None = None  # RFC 8580
 
 
 @dataclass(frozen=True)
 class Vacation:
-    """An auto-reply for the caller to queue: MAIL FROM ``sender`` (``""`` = <>)."""
+    """An auto-reply (or an RFC 5436 notification) for the caller to queue: MAIL FROM
+    ``sender`` (``""`` = <>); ``fcc``: file a copy of it there (RFC 8580)."""
 
     recipient: str
     message: bytes
     sender: str = ""
     handle: str = field(default="", compare=False)
+    fcc: Fcc | None = None
 
 
 Action = Keep | FileInto | Redirect | Discard | Reject | VacationRequest | Vacation
@@ -156,8 +161,17 @@ def _fileinto(interp: Interpreter, node: Node) -> None:
                                 node.column)  # fmt: skip
     copy = bool(node.tagged.get("copy"))
     create = bool(node.tagged.get("create"))  # RFC 5490 §3.2
-    interp.add(FileInto(folder, _flags_of(interp, node), copy, create=create),
-               cancels_keep=not copy)  # fmt: skip
+    special_use = interp.expand(node.tagged["specialuse"]) if "specialuse" in node.tagged else None
+    if special_use is not None:
+        check_flag(special_use, node, SieveRuntimeError)  # RFC 8579 §4
+    interp.add(FileInto(folder, _flags_of(interp, node), copy, create=create,
+                        special_use=special_use), cancels_keep=not copy)  # fmt: skip
+
+
+def _check_fileinto(node: Node, extensions: set[str]) -> None:
+    flag = node.tagged.get("specialuse")
+    if flag is not None and "${" not in flag:
+        check_flag(flag, node)
 
 
 def _discard(interp: Interpreter, node: Node) -> None:
@@ -168,9 +182,11 @@ FLAGS_TAG = {"flags": STRINGS}
 register(Spec("keep", "command", tags=FLAGS_TAG, tag_extensions={"flags": "imap4flags"},
               run=_keep))  # fmt: skip
 register(Spec("fileinto", "command", positional=(STRING,),
-              tags={**FLAGS_TAG, "copy": None, "create": None}, extension="fileinto",
-              tag_extensions={"flags": "imap4flags", "copy": "copy", "create": "mailbox"},
-              run=_fileinto))  # fmt: skip
+              tags={**FLAGS_TAG, "copy": None, "create": None, "specialuse": STRING},
+              extension="fileinto",
+              tag_extensions={"flags": "imap4flags", "copy": "copy", "create": "mailbox",
+                              "specialuse": "special-use"},
+              run=_fileinto, check=_check_fileinto))  # fmt: skip
 register(Spec("discard", "command", run=_discard))
 
 
@@ -231,10 +247,24 @@ def _vacation(interp: Interpreter, node: Node) -> None:
         addresses=tuple(interp.expand_all(tagged.get("addresses", []))),
         mime=bool(tagged.get("mime")),
         handle=interp.expand(tagged["handle"]) if "handle" in tagged else None,
+        fcc=fcc_of(interp, node),
     )
     interp.add(request, cancels_keep=False)
 
 
+def fcc_of(interp: Interpreter, node: Node) -> Fcc | None:
+    """RFC 8580 §3: the :fcc target of vacation / notify, or None."""
+    tagged = node.tagged
+    if "fcc" not in tagged:
+        return None
+    special_use = interp.expand(tagged["specialuse"]) if "specialuse" in tagged else None
+    if special_use is not None:
+        check_flag(special_use, node, SieveRuntimeError)
+    flags = frozenset(flag_list(interp.expand_all(tagged.get("flags", []))))
+    return Fcc(interp.expand(tagged["fcc"]), flags, bool(tagged.get("create")), special_use)
+
+
 register(Spec("vacation", "command", positional=(STRING,), extension="vacation",
               tags={"days": NUMBER, "subject": STRING, "from": STRING, "addresses": STRINGS,
-                    "mime": None, "handle": STRING}, run=_vacation))  # fmt: skip
+                    "mime": None, "handle": STRING, **FCC_TAGS},
+              tag_extensions=FCC_TAG_EXTENSIONS, run=_vacation, check=check_fcc))  # fmt: skip

@@ -20,7 +20,7 @@ EXTENSIONS = frozenset({
     "fileinto", "envelope", "reject", "ereject", "imap4flags", "vacation", "copy",
     "variables", "body", "subaddress",
     "editheader", "spamtest", "spamtestplus", "virustest", "duplicate", "mime", "foreverypart",
-    "extracttext",
+    "extracttext", "special-use", "fcc", "enotify",
     "encoded-character", "mailbox", "relational", "regex", "include", "date", "index",
     "environment", "ihave",
     "comparator-i;octet", "comparator-i;ascii-casemap", "comparator-i;ascii-numeric",

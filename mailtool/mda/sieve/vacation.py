@@ -88,7 +88,7 @@ def respond(
         return None
     return Vacation(
         recipient=sender, message=build_reply(request, sender, recipient, message, now),
-        sender="", handle=handle,
+        sender="", handle=handle, fcc=request.fcc,
     )  # fmt: skip
 
 

@@ -35,3 +35,10 @@ def assert_syntax_error(script: str, line: int, column: int, text: str) -> None:
         parse(script)
     assert (info.value.line, info.value.column) == (line, column)
     assert text in info.value.message
+
+
+def assert_refused(script: str, fragment: str) -> None:
+    """``script`` is refused with a message containing ``fragment``, naming line and column."""
+    with pytest.raises(SieveSyntaxError) as info:
+        parse(script)
+    assert fragment in str(info.value) and info.value.line > 0 and info.value.column > 0
