@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help serve test lint fuzz docs completions bench clean
+.PHONY: help serve test lint fuzz docs completions bench clean stress
 
 help:
 	@echo "make serve        set up .venv and run 'mailtool serve' (data in ./data;"
@@ -16,6 +16,8 @@ help:
 	@echo "make docs         build the mkdocs site (strict)"
 	@echo "make completions  regenerate completions/ from the click commands"
 	@echo "make bench        run the benchmarks in bench/ (needs Postfix and Dovecot)"
+	@echo "make stress       the IMAP multi-client stress run with state tracking, against mailtool"
+	@echo "                  and Dovecot: STRESS_CLIENTS (10) for STRESS_SECONDS (60), STRESS_SEED to replay"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -58,6 +60,13 @@ test: $(STAMP)
 	@# pytest exits 5 when it collected nothing: say so and fail
 	@$(BIN)/pytest -n 2 $(PYTEST_ARGS); code=$$?; \
 	  if [ $$code -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$code
+
+STRESS_CLIENTS ?= 10
+STRESS_SECONDS ?= 60
+STRESS_SEED ?=
+stress: $(STAMP)
+	STRESS_CLIENTS=$(STRESS_CLIENTS) STRESS_SECONDS=$(STRESS_SECONDS) STRESS_SEED=$(STRESS_SEED) \
+	  $(BIN)/pytest -s -p no:xdist --timeout 0 tests/stress
 
 lint: $(STAMP)
 	$(BIN)/ruff check mailtool tests bench
