@@ -3,9 +3,10 @@ memo of shared work (the MX lookup, one SMTP probe per MX address) so that
 families running concurrently never repeat a query or a connection.
 
 The resolver is wrapped in a :class:`GuardedResolver`: when the resolver has
-answered nothing at all and a query times out, it is dead, and every later
-query fails at once with that reason instead of waiting ``--timeout`` again,
-so a diagnosis against a dead resolver ends within about one timeout."""
+answered nothing at all, a query times out, and a query for the root times out
+too, it is dead, and every later query fails at once with that reason instead
+of waiting ``--timeout`` again, so a diagnosis against a dead resolver ends
+within two timeouts."""
 
 from __future__ import annotations
 
@@ -43,16 +44,40 @@ RELAY_DOMAINS = ("example.net", "example.com", "example.org")
 RELAY_LOCAL_PART = "relay-test"
 
 
+#: seconds the liveness query (the root's NS) may take: any reply, REFUSED included,
+#: proves the resolver is there
+LIVENESS_TIMEOUT = 2.0
+
+
 class GuardedResolver(Resolver):
     """A :class:`Resolver` that stops asking a resolver that never answered.
 
-    Only a resolver that has answered no query at all is declared dead by a
-    timeout: one slow name on a working resolver must not cut the others."""
+    Only a resolver that has answered no query at all, and then does not answer
+    a query for the root either, is declared dead: one slow name (a domain whose
+    servers do not answer) on a working resolver must not cut the others."""
 
     def __init__(self, nameservers: Any = None, timeout: float = 10.0) -> None:
         super().__init__(nameservers, timeout=timeout)
         self.answered = False
         self.dead: DNSError | None = None
+        self._liveness: asyncio.Task[bool] | None = None
+
+    async def _silent(self) -> bool:
+        """Does the resolver leave even ``. NS`` unanswered? (asked once)"""
+
+        async def ask() -> bool:
+            probe = Resolver(self.nameservers, timeout=min(LIVENESS_TIMEOUT, self.timeout))
+            try:
+                await probe.lookup(".", "NS")
+            except DNSTemporaryError as exc:
+                return "timed out" in str(exc)
+            return False
+
+        if self._liveness is None:
+            self._liveness = asyncio.ensure_future(ask())
+        silent = await self._liveness
+        self.answered = self.answered or not silent
+        return silent
 
     async def lookup(self, name: str, rdtype: str) -> Lookup:
         if self.dead is not None:
@@ -64,7 +89,7 @@ class GuardedResolver(Resolver):
         try:
             found = await super().lookup(name, rdtype)
         except DNSTemporaryError as exc:
-            if "timed out" in str(exc) and not self.answered:
+            if "timed out" in str(exc) and not self.answered and await self._silent():
                 self.dead = self.dead or exc
             raise
         self.answered = True

@@ -132,14 +132,14 @@ class Report:
             lines = [f.observed or f.check.title]
             if f.expected:
                 lines.append(f"expected: {f.expected}")
-            if f.status is Status.ERROR:
+            if f.status is Status.ERROR and f.fix_override is None:
                 lines.append("could not be tested; run again, or run the command below")
             elif f.fix:
                 lines.append(f"fix: {f.fix}")
             if f.check.rfc:
                 lines.append(f"rule: {f.check.rfc}")
             out.append((head, False))
-            out.append((Padding(Text("\n".join(lines)), (0, 0, 0, 4)), False))
+            out.append((Padding(Text("\n".join(lines)), (0, 0, 0, 4), expand=False), False))
             if f.reproduce:
                 out.append((Text(f"    $ {f.reproduce}", style="dim"), True))
         return out

@@ -7,7 +7,9 @@ one ``error`` finding instead of sinking the whole diagnosis.
 The findings are then reconciled with what the families cannot see alone: a
 domain with a null MX (RFC 7505 §3) receives no mail, so warnings that only
 matter to a domain that receives or signs mail (DKIM keys, report addresses,
-MTA-STS, TLS-RPT) are moot there and become ``skip``.
+MTA-STS, TLS-RPT) are moot there and become ``skip``. A resolver that never
+answered is one fault: one ``diagnose.resolver`` error, and the checks it
+stopped are ``skip``.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from collections.abc import Callable, Iterable
 
 from mailtool.dns import Resolver
 
-from .context import Context, Options
-from .findings import Check, Finding, Status
+from .context import Context, GuardedResolver, Options
+from .findings import Check, Finding, Status, dig
 from .report import Report
 
 #: group -> the family modules it runs, in report order
@@ -35,6 +37,15 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "cross": ("crosscheck",),
 }
 
+RESOLVER = Check(
+    "diagnose.resolver",
+    "The resolver answers",
+    "Every check starts from DNS; a resolver that answers nothing leaves all of them "
+    "untested (the domain itself may be fine).",
+    "RFC 1035 §7",
+    "Check --nameserver (or MAILTOOL_NAMESERVERS / dns.nameservers) and that UDP and TCP "
+    "port 53 to it are open.",
+)
 CRASHED = Check(
     "diagnose.internal",
     "A check family could not run",
@@ -59,6 +70,28 @@ NULL_MX_MOOT = (
     "transport.tlsrpt",
     "transport.mtasts.",
 )
+
+
+def dead_resolver(findings: list[Finding], resolver: object, domain: str) -> list[Finding]:
+    """One finding for a resolver that never answered; what it stopped is skipped."""
+    if not isinstance(resolver, GuardedResolver) or resolver.dead is None:
+        return findings
+    servers = ", ".join(resolver.nameservers or ()) or "the system resolver"
+    stopped = [f for f in findings if f.status is Status.ERROR and "timed out" in f.observed]
+    one = RESOLVER(
+        Status.ERROR,
+        f"{servers} answered no query ({resolver.dead})",
+        "answers",
+        subject=servers,
+        reproduce=dig(domain, "SOA", list(resolver.nameservers or ())),
+        fix=RESOLVER.fix,
+    )
+    return [one] + [
+        dataclasses.replace(f, status=Status.SKIP, observed=f"not tested: {f.observed}")
+        if f in stopped
+        else f
+        for f in findings
+    ]
 
 
 def reconcile(findings: list[Finding], *, null_mx: bool) -> list[Finding]:
@@ -113,6 +146,7 @@ async def diagnose(
 
     results = await asyncio.gather(*(one(f) for f in families))
     findings = [f for family in results for f in family]
+    findings = dead_resolver(findings, ctx.resolver, domain)
     report.findings = reconcile(findings, null_mx=await ctx.null_mx())
     report.duration = time.monotonic() - t0
     return report

@@ -37,6 +37,7 @@ ZONE = [
     "mx-host=clean.test,mx.clean.test,10",
     "host-record=mx.clean.test,127.0.0.1",
     "address=/refusing.test/127.255.255.254",
+    "server=/slow.test/127.0.0.1#9",  # forwarded to nobody: its queries time out
 ]
 #: standard port -> the harness's service name
 PORTS = {
@@ -115,6 +116,22 @@ def test_dnsbl_that_refuses_the_resolver_is_unusable_not_inconclusive(noise_lab)
     assert code == 0
 
 
+def test_one_slow_name_does_not_make_a_live_resolver_dead(noise_lab):
+    import asyncio
+
+    from mailtool.diagnose.context import GuardedResolver
+    from mailtool.dns import DNSTemporaryError
+
+    async def ask() -> list[str]:
+        resolver = GuardedResolver([noise_lab[0].address], timeout=1)
+        with pytest.raises(DNSTemporaryError, match="timed out"):
+            await resolver.lookup("slow.test", "MX")  # the first query of all times out
+        assert resolver.dead is None  # ... but the resolver answers the root: alive
+        return await resolver.resolve_addresses("mx.clean.test")
+
+    assert asyncio.run(ask()) == ["127.0.0.1"]
+
+
 DEAD_TIMEOUT = 3.0
 
 
@@ -130,6 +147,8 @@ def test_dead_resolver_ends_within_twice_the_timeout():
         result = CliRunner().invoke(cli, [*args, "--timeout", str(DEAD_TIMEOUT)])
     report = json.loads(result.output)
     assert result.exit_code == 3  # the domain's own DNS cannot be read
+    # one fault, one finding: the resolver; what it stopped is skipped, not 12 errors
+    assert by_status(report, "error") == ["diagnose.resolver"]
     mx = [f for f in report["findings"] if f["id"] == "routing.mx.present"]
-    assert [f["status"] for f in mx] == ["error"]
+    assert [f["status"] for f in mx] == ["skip"]
     assert not by_status(report, "fail")
