@@ -8,6 +8,7 @@ defined, and the test on it is false (RFC 5183 §4).
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from mailtool import __version__
@@ -24,6 +25,26 @@ DEFAULTS = {"location": "MDA", "name": "mailtool", "phase": "during", "version":
 ENVIRONMENT = "environment"
 #: the items RFC 5183 §4.1 defines
 ITEMS = ("domain", "host", "location", "name", "phase", "remote-host", "remote-ip", "version")
+
+
+#: the Received field our MTA writes first (mta/received.py): from HELO ([ip]) by host
+_OUR_RECEIVED = re.compile(
+    rb"^Received: from \S+ \(\[(?:IPv6:)?([0-9A-Fa-f.:]+)\]\)\s+by ([A-Za-z0-9.-]+)", re.M
+)
+
+
+def delivery_items(message: bytes, recipient: str) -> dict[str, str]:
+    """RFC 5183 §4.1 items the MDA knows: ``domain`` (the recipient's), and ``host`` and
+    ``remote-ip`` from the topmost Received field, the one our MTA added on receipt
+    (``remote-host`` stays undefined: that field carries the unverified HELO name only)."""
+    items = {"domain": recipient.rpartition("@")[2].lower()} if "@" in recipient else {}
+    end = message.find(b"\r\n\r\n")
+    m = _OUR_RECEIVED.search(message, 0, end if end >= 0 else len(message))
+    first = message.find(b"Received:")  # only the topmost one is ours, never a later one
+    if m is not None and m.start() == first and (first == 0 or message[first - 1] == 10):
+        items["remote-ip"] = m.group(1).decode("ascii")
+        items["host"] = m.group(2).decode("ascii")
+    return items
 
 
 def item(interp: Interpreter, name: str) -> str | None:
