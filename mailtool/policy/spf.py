@@ -56,7 +56,7 @@ MAX_LOOKUPS = 10
 MAX_VOID = 2
 MAX_MX = 10
 MAX_PTR = 10
-#: walk() stops following includes past this many lookups (a bound on diagnose's work)
+#: walk() counts but no longer asks past this many lookups (a bound on diagnose's work)
 WALK_LOOKUP_BOUND = 40
 QUALIFIERS = {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}
 _MACRO = re.compile(r"%\{([slodiphcrtv])(\d*)(r?)([.\-+,/_=]*)\}|%%|%_|%-", re.I)
@@ -259,6 +259,8 @@ async def _mechanism(state: _State, term: Term, domain: str) -> bool:
         net = ipaddress.ip_network(f"{term.arg}/{term.cidr}", strict=False)
         return ip.version == net.version and ip in net
     state.count_lookup(domain)  # the rest cause DNS lookups
+    if state.walking and state.lookups > WALK_LOOKUP_BOUND:
+        return False  # counted, not asked: diagnose's work stays bounded
     cidr4 = term.cidr4 if term.cidr4 is not None else 32
     cidr6 = term.cidr6 if term.cidr6 is not None else 128
     if name == "include":
@@ -366,8 +368,6 @@ async def _check(state: _State, domain: str) -> str:
             error(f"include loop: {' -> '.join((*state.seen, domain))}", "RFC 7208 §4.6.4", "loop"),
         )
         return "permerror"
-    if state.walking and state.lookups > WALK_LOOKUP_BOUND:
-        return "neutral"
     state.seen.append(domain.lower())
     try:
         record = await _record(state, domain)

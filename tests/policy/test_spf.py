@@ -9,7 +9,14 @@ from collections.abc import Iterator
 import pytest
 
 from mailtool.dns import Resolver
-from mailtool.policy.spf import PermError, check_host, parse_term, record_problems, walk
+from mailtool.policy.spf import (
+    WALK_LOOKUP_BOUND,
+    PermError,
+    check_host,
+    parse_term,
+    record_problems,
+    walk,
+)
 from tests.mta.authn.conftest import txt
 from tests.policy.conftest import serving
 
@@ -93,7 +100,15 @@ ZONE = [
     txt("clean.test", "v=spf1 ip4:127.0.0.1 mx -all"),
     txt("redir.test", "v=spf1 redirect=clean.test"),
     txt("syntax.test", "v=spf1 ip4:127.0.0.1 ip4:192.0.2.300 -all"),
+    # 9 includes of 9 includes each: 90 lookups if walked whole
+    txt("long.test", "v=spf1 " + " ".join(f"a:n{i}.l.test" for i in range(60)) + " -all"),
+    txt("wide.test", "v=spf1 " + " ".join(f"include:i{i}.wide.test" for i in range(9)) + " -all"),
 ]
+ZONE += [
+    txt(f"i{i}.wide.test", "v=spf1 " + " ".join(f"include:j{j}.wide.test" for j in range(9)))
+    for i in range(9)
+]
+ZONE += [txt(f"j{j}.wide.test", "v=spf1 -all") for j in range(9)]
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +154,14 @@ def test_a_syntax_error_anywhere_is_a_permerror_even_after_a_match(resolver: Res
     assert asyncio.run(check_host(resolver, "127.0.0.1", "clean.test", "x@clean.test")).result == (
         "pass"
     )
+
+
+def test_walk_is_bounded(resolver: Resolver) -> None:
+    # a hostile record tree costs diagnose at most WALK_LOOKUP_BOUND (+ one record's worth)
+    result = asyncio.run(walk(resolver, "wide.test"))
+    assert WALK_LOOKUP_BOUND < result.lookups <= WALK_LOOKUP_BOUND + 10
+    assert [p.code for _, p in result.problems] == ["lookups"]
+    long = asyncio.run(walk(resolver, "long.test"))  # 60 terms, every one a void lookup
+    assert long.lookups == 60 and long.voids == WALK_LOOKUP_BOUND  # all counted, 40 asked
+    got = asyncio.run(check_host(resolver, "127.0.0.1", "wide.test", "x@wide.test"))
+    assert got.result == "permerror" and got.lookups == 11  # RFC 7208 §4.6.4: stops at 11
