@@ -15,6 +15,8 @@ from mailtool.mta.authn import authresults, headers
 from mailtool.mta.authn.arc import ArcResult
 from mailtool.mta.authn.dkim_verify import DkimResult
 from mailtool.mta.authn.dmarc import evaluate
+from mailtool.policy import dkim_key, mtasts, spf_syntax, tlsrpt
+from mailtool.policy import dmarc as dmarc_policy
 from mailtool.policy.dmarc import aligned, organizational_domain
 from mailtool.policy.mtasts import parse_policy_file
 from mailtool.policy.spf import SpfResult
@@ -44,6 +46,11 @@ def test_one_input(data: bytes) -> None:
     sts = parse_policy_file(text)
     assert sts.max_age >= 0 and (sts.problems or sts.mode in ("enforce", "testing", "none"))
     key_description(tags.get("p", ""), tags.get("k", "rsa"))
+    # every record grammar of mailtool.policy: problems, never an exception
+    for check in (spf_syntax.record_problems, dmarc_policy.record_problems, mtasts.record_problems,
+                  tlsrpt.record_problems):
+        assert all(p.rfc for p in check(text))
+    dkim_key.parse_key_record(text)
     for line in text.splitlines()[:4]:
         organizational_domain(line)
         aligned(line, "example.test", "r")
