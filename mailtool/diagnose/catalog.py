@@ -54,7 +54,12 @@ domain's word: a problem fails. Services no SRV record names are probed on a
 guessed host (mail.DOMAIN, imap.DOMAIN, else the first MX); their problems at
 most warn, and one problem seen on several guessed services is one finding.
 For a null-MX domain (RFC 7505), warnings that only matter to a domain that
-receives mail (DKIM keys, DMARC `rua`, MTA-STS, TLS-RPT) become `skip`.
+receives mail (DKIM keys, DMARC `rua`, MTA-STS, TLS-RPT) become `skip`. One
+fault fails once: a certificate without the MX name fails `transport.tls.name`
+and `cross.mtasts_cert` is then `info`; a client service without TLS fails
+`client.tls` and `client.plaintext_login` is then `info`; an MX host without
+addresses fails `routing.mx.address` and nothing passes it; a resolver that
+answers nothing is one `diagnose.resolver` error, the checks it stopped `skip`.
 Without `--selector`, DKIM keys are looked for under mailtool's own selectors
 (`mailtool`, `mailtool-ed25519`) and common ones (default, dkim, mail,
 selector1, selector2, google, k1, s1, s2, mx).

@@ -9,7 +9,8 @@ domain with a null MX (RFC 7505 §3) receives no mail, so warnings that only
 matter to a domain that receives or signs mail (DKIM keys, report addresses,
 MTA-STS, TLS-RPT) are moot there and become ``skip``. A resolver that never
 answered is one fault: one ``diagnose.resolver`` error, and the checks it
-stopped are ``skip``.
+stopped are ``skip``. One fault seen by two checks on one subject fails once:
+the consequence (:data:`SAME_FAULT`) becomes ``info`` naming the cause.
 """
 
 from __future__ import annotations
@@ -94,8 +95,30 @@ def dead_resolver(findings: list[Finding], resolver: object, domain: str) -> lis
     ]
 
 
+#: consequence -> cause: when both fail on one subject, it is one fault. A certificate
+#: without the MX name cannot match an MTA-STS mx: pattern either (RFC 8461 §4.1); a
+#: service without TLS offers its login in clear whenever it offers one (RFC 8314 §3)
+SAME_FAULT = {
+    "cross.mtasts_cert": "transport.tls.name",
+    "client.plaintext_login": "client.tls",
+}
+
+
+def one_fault_one_failure(findings: list[Finding]) -> list[Finding]:
+    failed = {(f.id, f.subject) for f in findings if f.status is Status.FAIL}
+    return [
+        dataclasses.replace(
+            f, status=Status.INFO, observed=f"{f.observed} (the same fault as {SAME_FAULT[f.id]})"
+        )
+        if f.status is Status.FAIL and (SAME_FAULT.get(f.id), f.subject) in failed
+        else f
+        for f in findings
+    ]
+
+
 def reconcile(findings: list[Finding], *, null_mx: bool) -> list[Finding]:
     """Findings as the whole report should show them (see the module docstring)."""
+    findings = one_fault_one_failure(findings)
     if not null_mx:
         return findings
     return [
