@@ -101,6 +101,8 @@ class Session:
             b'"IMPLEMENTATION" "mailtool"',
             b'"SASL" ' + quoted(sasl),
             b'"SIEVE" ' + quoted(" ".join(sorted(self.server.sieve.EXTENSIONS))),
+            # RFC 5804 §1.7: the notification methods, with enotify (RFC 5436: mailto)
+            *([b'"NOTIFY" "mailto"'] if "enotify" in self.server.sieve.EXTENSIONS else []),
             b'"MAXREDIRECTS" ' + quoted(str(self.server.config.sieve.max_redirects)),
             b'"VERSION" "1.0"',
         ]

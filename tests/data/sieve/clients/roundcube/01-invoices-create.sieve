@@ -1,0 +1,6 @@
+require ["fileinto","mailbox"];
+# rule:[Invoices]
+if allof (header :contains "subject" "invoice")
+{
+	fileinto :create "Invoices";
+}
