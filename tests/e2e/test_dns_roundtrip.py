@@ -6,7 +6,6 @@ our own [listen] https), TLS-RPT, SRV for every enabled listener, autoconfig nam
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.dns.test_zone import to_dnsmasq  # the one records -> dnsmasq converter
 from tests.harness import MailtoolServer, render_toml
 from tests.peers.dnsmasq import DnsServer
 
@@ -22,33 +22,6 @@ pytestmark = pytest.mark.peer
 
 STANDARD = {"smtp": 25, "submission": 587, "submissions": 465, "imap": 143, "imaps": 993,
             "pop3": 110, "pop3s": 995, "managesieve": 4190, "https": 443}  # fmt: skip
-
-
-def _txt_strings(value: str) -> str:
-    """A zone-file TXT value ("a" "b") as dnsmasq's txt-record strings ("a","b")."""
-    return ",".join(f'"{s}"' for s in re.findall(r'"((?:[^"\\]|\\.)*)"', value))
-
-
-def dnsmasq_lines(records: list[dict[str, Any]]) -> list[str]:
-    """The JSON of ``dns records`` as dnsmasq options, record by record."""
-    out = []
-    for r in records:
-        name, value = r["name"].rstrip("."), r["value"]
-        if r["type"] == "MX":
-            prio, target = value.split()
-            out.append(f"mx-host={name},{target.rstrip('.')},{prio}")
-        elif r["type"] in ("A", "AAAA"):
-            out.append(f"host-record={name},{value}")
-        elif r["type"] == "TXT":
-            out.append(f"txt-record={name},{_txt_strings(value)}")
-        elif r["type"] == "CNAME":
-            out.append(f"cname={name},{value.rstrip('.')}")
-        elif r["type"] == "SRV":
-            prio, weight, port, target = value.split()
-            out.append(f"srv-host={name},{target.rstrip('.')},{port},{prio},{weight}")
-        else:
-            raise AssertionError(f"no dnsmasq form for {r}")
-    return out
 
 
 def test_dns_records_then_diagnose_strict_passes(
@@ -76,9 +49,7 @@ def test_dns_records_then_diagnose_strict_passes(
     names = {(r["name"], r["type"]) for r in zone["records"]}
     assert ("_mta-sts.a.test.", "TXT") in names and ("autoconfig.a.test.", "CNAME") in names
     assert sum(t == "SRV" for _, t in names) == 6
-    dns = dns_server(
-        [*dnsmasq_lines(zone["records"]), "ptr-record=1.0.0.127.in-addr.arpa,mail.test"]
-    )
+    dns = dns_server([*to_dnsmasq(zone["records"]), "ptr-record=1.0.0.127.in-addr.arpa,mail.test"])
     server.start()
     try:
         port_map = ",".join(f"{STANDARD[s]}={p}" for s, (_h, p) in server.listeners.items())

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
+from typing import Any
 
 import pytest
 
@@ -70,3 +72,28 @@ def free_udp_tcp_port(host: str = "127.0.0.1") -> int:
                 continue
             return port
     raise RuntimeError("no free UDP+TCP port on loopback")
+
+
+class ProcessPeer:
+    """A peer that is one subprocess (``self.proc``): stop it, and the context manager.
+    Subclasses define ``start() -> Self``."""
+
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self) -> Any:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

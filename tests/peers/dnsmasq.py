@@ -21,10 +21,10 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from tests.peers import free_udp_tcp_port, require_tool
+from tests.peers import ProcessPeer, free_udp_tcp_port, require_tool
 
 
-class DnsServer:
+class DnsServer(ProcessPeer):
     def __init__(self, workdir: Path, records: Iterable[str], host: str = "127.0.0.1") -> None:
         self.binary = require_tool("dnsmasq")
         self.workdir = Path(workdir)
@@ -88,18 +88,3 @@ class DnsServer:
             except Exception:
                 time.sleep(0.05)
         raise RuntimeError("dnsmasq did not answer within 10 s")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def __enter__(self) -> DnsServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -22,10 +22,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.peers import free_port, require_tool
+from tests.peers import ProcessPeer, free_port, require_tool
 
 
-class PebbleServer:
+class PebbleServer(ProcessPeer):
     def __init__(self, workdir: Path, *, dns: str, http_port: int, tls_port: int = 0) -> None:
         self.binary = require_tool("pebble")
         self.workdir = Path(workdir)
@@ -103,18 +103,3 @@ class PebbleServer:
     def root_pem(self) -> str:
         """The root CA of the certificates pebble issues (new at every start)."""
         return self._get(f"https://127.0.0.1:{self.management_port}/roots/0").decode()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def __enter__(self) -> PebbleServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
