@@ -16,6 +16,7 @@ before the fix.
 
 from __future__ import annotations
 
+import base64
 import json
 import socket
 from typing import Any
@@ -26,6 +27,7 @@ from click.testing import CliRunner
 from mailtool.cli.main import cli
 from tests.peers.dnsmasq import DnsServer
 
+ED25519 = base64.b64encode(bytes(range(32))).decode()  # any 32 bytes: a well-formed key
 ZONE = [
     "mx-host=cname.test,alias.cname.test,10",
     "cname=alias.cname.test,mx.cname.test",
@@ -38,6 +40,8 @@ ZONE = [
     "host-record=mx.clean.test,127.0.0.1",
     "address=/refusing.test/127.255.255.254",
     "server=/slow.test/127.0.0.1#9",  # forwarded to nobody: its queries time out
+    # the key `mailtool dkim keygen --algorithm ed25519` publishes (RFC 8463 §4.2)
+    f'txt-record=mailtool-ed25519._domainkey.clean.test,"v=DKIM1; k=ed25519; p={ED25519}"',
 ]
 #: standard port -> the harness's service name
 PORTS = {
@@ -130,6 +134,12 @@ def test_one_slow_name_does_not_make_a_live_resolver_dead(noise_lab):
         return await resolver.resolve_addresses("mx.clean.test")
 
     assert asyncio.run(ask()) == ["127.0.0.1"]
+
+
+def test_diagnose_finds_mailtools_own_dkim_selector_without_being_told(noise_lab):
+    _, report = diagnose(noise_lab, "clean.test", "--only", "policy")
+    keys = [f for f in report["findings"] if f["id"] == "policy.dkim.key"]
+    assert [f["subject"] for f in keys] == ["mailtool-ed25519._domainkey.clean.test"], keys
 
 
 DEAD_TIMEOUT = 3.0
