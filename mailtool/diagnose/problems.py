@@ -10,4 +10,5 @@ from .findings import Check, Finding, Status
 
 def problem_finding(check: Check, problem: Problem, subject: str, reproduce: str = "") -> Finding:
     status = Status.FAIL if problem.is_error else Status.WARN
-    return check(status, str(problem), subject=subject, reproduce=reproduce, fix=problem.message)
+    fix = problem.fix or problem.message
+    return check(status, str(problem), subject=subject, reproduce=reproduce, fix=fix)

@@ -158,7 +158,7 @@ def _uri_problems(tag: str, value: str) -> list[Problem]:
                 )
             )
         out += [
-            Problem(p.severity, f"{tag}: {p.message}", p.rfc, p.code)
+            Problem(p.severity, f"{tag}: {p.message}", p.rfc, p.code, p.fix)
             for p in uri_problems(base, ("mailto",), "RFC 7489 §6.4")
         ]
     return out

@@ -21,6 +21,7 @@ class Problem:
     message: str  #: what is wrong, naming the offending text
     rfc: str  #: "RFC 7208 §5.5"
     code: str = ""  #: a short stable kind ("syntax", "lookups", ...) callers group by
+    fix: str = ""  #: what to do, when the message alone does not say it
 
     @property
     def is_error(self) -> bool:
@@ -30,12 +31,12 @@ class Problem:
         return f"{self.message} ({self.rfc})"
 
 
-def error(message: str, rfc: str, code: str = "syntax") -> Problem:
-    return Problem(Severity.ERROR, message, rfc, code)
+def error(message: str, rfc: str, code: str = "syntax", fix: str = "") -> Problem:
+    return Problem(Severity.ERROR, message, rfc, code, fix)
 
 
-def warning(message: str, rfc: str, code: str = "syntax") -> Problem:
-    return Problem(Severity.WARNING, message, rfc, code)
+def warning(message: str, rfc: str, code: str = "syntax", fix: str = "") -> Problem:
+    return Problem(Severity.WARNING, message, rfc, code, fix)
 
 
 def uri_problems(uris: str, schemes: tuple[str, ...], rfc: str) -> list[Problem]:
@@ -46,7 +47,8 @@ def uri_problems(uris: str, schemes: tuple[str, ...], rfc: str) -> list[Problem]
         scheme, sep, rest = uri.partition(":")
         if not sep or scheme.lower() not in schemes:
             allowed = " or ".join(f"{s}:" for s in schemes)
-            out.append(error(f"{uri!r} is not a {allowed} URI", rfc, "uri"))
+            fix = f"Write the scheme: {schemes[0]}:{uri}" if "@" in uri else ""
+            out.append(error(f"{uri!r} is not a {allowed} URI", rfc, "uri", fix))
         elif not rest.strip() or (scheme.lower() == "mailto" and "@" not in rest):
             out.append(error(f"{uri!r} has no address", rfc, "uri"))
     return out

@@ -188,16 +188,31 @@ def record_problems(record: str) -> list[Problem]:
                     )
             else:
                 out.append(
-                    warning(f"unknown modifier {term.name}= is ignored", "RFC 7208 §6", "modifier")
+                    warning(
+                        f"unknown modifier {term.name}= is ignored",
+                        "RFC 7208 §6",
+                        "modifier",
+                        "Remove it, or correct its name (redirect= or exp=).",
+                    )
                 )
             continue
         if seen_all:
             out.append(
-                warning(f"{text!r} after all is never evaluated", "RFC 7208 §5.1", "after-all")
+                warning(
+                    f"{text!r} after all is never evaluated",
+                    "RFC 7208 §5.1",
+                    "after-all",
+                    f"Move {text} before the all term, or remove it.",
+                )
             )
         if term.name == "ptr":
             out.append(
-                warning(f"{text!r}: ptr is deprecated (slow, unreliable)", "RFC 7208 §5.5", "ptr")
+                warning(
+                    f"{text!r}: ptr is deprecated (slow, unreliable)",
+                    "RFC 7208 §5.5",
+                    "ptr",
+                    "Replace ptr with ip4:/ip6: ranges, a or mx for the hosts that send.",
+                )
             )
         seen_all = seen_all or term.name == "all"
     return out

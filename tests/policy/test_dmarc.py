@@ -122,3 +122,8 @@ def test_report_authorisation(resolver: Resolver) -> None:
     assert asyncio.run(report_authorised(resolver, "a.b.org.test", "d@org.test")) is True
     assert asyncio.run(report_authorised(resolver, "org.test", "r@reports.test")) is True
     assert asyncio.run(report_authorised(resolver, "own.org.test", "r@reports.test")) is False
+
+
+def test_a_uri_without_its_scheme_says_how_to_write_it() -> None:
+    (problem,) = record_problems("v=DMARC1; p=none; rua=dmarc@example.org")
+    assert problem.fix == "Write the scheme: mailto:dmarc@example.org"
