@@ -201,8 +201,8 @@ class TLSConfig:
             "Get and renew the certificate from an ACME CA (RFC 8555) for hostname, "
             "mta-sts.DOMAIN and autoconfig.DOMAIN of every hosted domain; kept in the data "
             "dir's tls/acme/, renewed 30 days before expiry without a restart. The CA's "
-            "http-01 challenge (RFC 8555 §8.3) is answered on [listen] http (port 80 as the CA "
-            "sees it), which must be named; tls.cert/tls.key must be empty."
+            "challenge (acme_challenge) is answered on our own listeners; tls.cert/tls.key "
+            "must be empty."
         ),
     )
     acme_directory: str = field(
@@ -211,6 +211,14 @@ class TLSConfig:
     )
     acme_email: str = field(
         default="", metadata=_doc("Contact address for the ACME account (expiry notices).")
+    )
+    acme_challenge: str = field(
+        default="http-01",
+        metadata=_doc(
+            'How the CA checks each name: "http-01" (RFC 8555 §8.3) on [listen] http, port '
+            '80 as the CA sees it; or "tls-alpn-01" (RFC 8737) on [listen] https, port 443.',
+            choices=("http-01", "tls-alpn-01"),
+        ),
     )
     acme_cafile: str = field(
         default="",
@@ -391,6 +399,14 @@ class LimitsConfig:
     smtp_idle_timeout: float = field(
         default=300.0,
         metadata=_doc("Seconds an SMTP client may stay silent (RFC 5321 §4.5.3.2).", min=1),
+    )
+    imap_max_line_length: int = field(
+        default=64 * 1024,
+        metadata=_doc(
+            "Longest IMAP command line in bytes, literals excluded (Dovecot's "
+            "imap_max_line_length); a longer one gets BAD and the session goes on.",
+            min=1024,
+        ),
     )
     imap_max_pipelined: int = field(
         default=10_000,
@@ -882,12 +898,19 @@ def _validate(cfg: Config) -> None:
             )
     if bool(cfg.tls.cert) != bool(cfg.tls.key):
         raise ConfigError("tls.cert and tls.key must be given together", file=file, key="tls")
-    if cfg.tls.acme and cfg.listen.http is False:
+    if cfg.tls.acme and cfg.tls.acme_challenge == "http-01" and cfg.listen.http is False:
         raise ConfigError(
             "tls.acme = true answers the CA's http-01 challenge (RFC 8555 §8.3) on [listen] "
             'http: name it, e.g. http = "0.0.0.0:80"',
             file=file,
             key="listen.http",
+        )
+    if cfg.tls.acme and cfg.tls.acme_challenge == "tls-alpn-01" and cfg.listen.https is False:
+        raise ConfigError(
+            "tls.acme_challenge = tls-alpn-01 (RFC 8737) is answered on [listen] https: "
+            'name it, e.g. https = "0.0.0.0:443"',
+            file=file,
+            key="listen.https",
         )
     if cfg.tls.acme and cfg.tls.cert:
         raise ConfigError(

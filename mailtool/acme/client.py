@@ -78,20 +78,26 @@ def issue(
     *,
     account_key_pem: bytes,
     email: str,
-    publish: Callable[[str, str], None],
-    withdraw: Callable[[str], None],
+    publish: Callable[[str, str, str], None],
+    withdraw: Callable[[str, str], None],
+    challenge_type: str = "http-01",
     cafile: str = "",
 ) -> Issued:
-    """Get a certificate for ``names`` (the first is the subject) by http-01.
+    """Get a certificate for ``names`` (the first is the subject) by ``challenge_type``.
 
-    ``publish(token, key_authorization)`` must make
-    ``http://NAME/.well-known/acme-challenge/TOKEN`` answer it (RFC 8555 §8.3) before
-    the challenge is answered; ``withdraw(token)`` is called afterwards, always.
+    ``publish(name, token, key_authorization)`` must make the challenge answerable before
+    it is answered: http-01, ``http://NAME/.well-known/acme-challenge/TOKEN`` answers the
+    key authorization (RFC 8555 §8.3); tls-alpn-01, port 443 presents the challenge
+    certificate for NAME (RFC 8737 §3). ``withdraw(name, token)`` follows, always.
     """
     import josepy as jose
     from acme import challenges, crypto_util, errors, messages
     from acme.client import ClientNetwork, ClientV2
     from cryptography.hazmat.primitives import serialization
+
+    from mailtool.acme.alpn import register_challenge
+
+    wanted = challenges.HTTP01 if challenge_type == "http-01" else register_challenge()
 
     account_key = jose.JWKEC(key=serialization.load_pem_private_key(account_key_pem, None))
     # verify_ssl is handed to requests as ``verify``: a CA file path is what it takes
@@ -112,25 +118,26 @@ def issue(
         key_pem = new_cert_key()
         csr_pem = crypto_util.make_csr(key_pem, list(names))
         order = client.new_order(csr_pem)
-        tokens: list[str] = []
+        published: list[tuple[str, str]] = []
         try:
             for authz in order.authorizations:
                 if authz.body.status == messages.STATUS_VALID:
                     continue  # §7.1.4: an authorization the CA reuses
+                name = authz.body.identifier.value
                 challenge = next((c for c in authz.body.challenges
-                                  if isinstance(c.chall, challenges.HTTP01)), None)  # fmt: skip
+                                  if isinstance(c.chall, wanted)), None)  # fmt: skip
                 if challenge is None:
-                    raise AcmeError(f"the CA offers no http-01 for {authz.body.identifier.value}")
+                    raise AcmeError(f"the CA offers no {challenge_type} for {name}")
                 response, validation = challenge.response_and_validation(account_key)
                 token = challenge.chall.encode("token")
-                publish(token, validation)
-                tokens.append(token)
+                publish(name, token, validation)
+                published.append((name, token))
                 client.answer_challenge(challenge, response)
             deadline = dt.datetime.now() + dt.timedelta(seconds=ORDER_DEADLINE)
             order = client.poll_and_finalize(order, deadline)
         finally:
-            for token in tokens:
-                withdraw(token)
+            for name, token in published:
+                withdraw(name, token)
         return Issued(order.fullchain_pem, key_pem)
     except errors.ValidationError as exc:
         failed = [a.body.identifier.value for a in exc.failed_authzrs]

@@ -118,8 +118,14 @@ def renewal_due(cert_pem: bytes) -> dt.datetime:
 class AcmeManager:
     """The background task ``mailtool serve`` runs (main process only) with ``tls.acme``."""
 
-    def __init__(self, ctx: ServerContext, *, publish: Callable[[str, str], None],
-                 withdraw: Callable[[str], None], reload: Callable[[], None]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        ctx: ServerContext,
+        *,
+        publish: Callable[[str, str, str], None],
+        withdraw: Callable[[str, str], None],
+        reload: Callable[[], None],
+    ) -> None:
         self.ctx = ctx
         self.config = ctx.config
         self.cert_path, self.key_path = cert_paths(ctx.config.data_path)
@@ -181,7 +187,7 @@ class AcmeManager:
             tls.acme_directory, names,
             account_key_pem=load_or_create_account_key(self.account_path),
             email=tls.acme_email, publish=self.publish, withdraw=self.withdraw,
-            cafile=tls.acme_cafile,
+            challenge_type=tls.acme_challenge, cafile=tls.acme_cafile,
         )  # fmt: skip
 
     def _install(self, issued: Issued) -> None:
@@ -201,19 +207,31 @@ def serve_task(
     ctx: ServerContext, signal_workers: Callable[[int], None]
 ) -> Callable[[], Awaitable[None]]:
     """What :class:`mailtool.server.MailServer` runs in the background with ``tls.acme``:
-    the manager, publishing http-01 answers to the ``http`` listener, and reloading the
-    live context (and the SMTP workers', by SIGHUP) after an issuance."""
-    from mailtool.web.service import http01_answers
+    the manager, publishing challenge answers where the CA looks (http-01: the ``http``
+    listener; tls-alpn-01: the live TLS context's SNI callback), and reloading the live
+    context (and the SMTP workers', by SIGHUP) after an issuance."""
+    publish: Callable[[str, str, str], None]
+    withdraw: Callable[[str, str], None]
+    if ctx.config.tls.acme_challenge == "tls-alpn-01":
+        from mailtool.acme.alpn import AlpnResponder
 
-    answers = http01_answers(ctx)
+        responder = AlpnResponder(ctx.certs.context, acme_dir(ctx.config.data_path))
+        publish, withdraw = responder.publish, responder.withdraw
+    else:
+        from mailtool.web.service import http01_answers
+
+        answers = http01_answers(ctx)
+
+        def publish(name: str, token: str, key_authorization: str) -> None:
+            answers[token] = key_authorization
+
+        def withdraw(name: str, token: str) -> None:
+            answers.pop(token, None)
 
     def reload() -> None:
         ctx.certs.reload()
         signal_workers(signal.SIGHUP)
         log_event("tls.reload", cert=str(ctx.certs.cert), fingerprint=ctx.certs.fingerprint)
 
-    def withdraw(token: str) -> None:
-        answers.pop(token, None)
-
-    manager = AcmeManager(ctx, publish=answers.__setitem__, withdraw=withdraw, reload=reload)
+    manager = AcmeManager(ctx, publish=publish, withdraw=withdraw, reload=reload)
     return manager.run

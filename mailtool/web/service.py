@@ -34,6 +34,8 @@ AUTOCONFIG_PATHS = ("/mail/config-v1.1.xml", "/.well-known/autoconfig/mail/confi
 AUTODISCOVER_PATHS = ("/autodiscover/autodiscover.xml", "/Autodiscover/Autodiscover.xml")
 #: the ctx.store name of the http-01 answers the ACME client publishes (token -> key authz)
 CHALLENGES = "acme_http01"
+#: RFC 8737 §6.2 (mailtool.acme.alpn answers these handshakes)
+ACME_TLS_ALPN = "acme-tls/1"
 
 
 def http01_answers(ctx: ServerContext) -> dict[str, str]:
@@ -63,6 +65,10 @@ class WebService:
         await self.listener.stop(grace)
 
     async def handle(self, conn: Connection) -> None:
+        ssl_object = conn.get_extra_info("ssl_object")
+        if ssl_object is not None and ssl_object.selected_alpn_protocol() == ACME_TLS_ALPN:
+            conn.outcome = "acme-tls-alpn"
+            return  # RFC 8737 §3: the validation is the handshake; no data follows
         await serve_connection(conn, self.respond, self.limits)
 
     async def respond(self, request: Request, conn: Connection) -> Response:

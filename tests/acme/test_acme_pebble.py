@@ -1,5 +1,6 @@
 """[tls] acme = true against a real ACME server, Debian's pebble (RFC 8555): serve starts
-on a self-signed placeholder, gets a certificate by http-01 on its own ``http`` listener,
+on a self-signed placeholder, gets a certificate by http-01 on its own ``http`` listener
+or tls-alpn-01 on its own ``https`` one,
 and without a restart every TLS port presents it: clients that trust only pebble's
 root verify 993, 465, 995, 443 and the STARTTLS ports (143, 587, 25, 110)."""
 
@@ -43,21 +44,28 @@ def verifying(root_pem: str, name: str) -> NamedContext:
     return ctx
 
 
-@pytest.fixture(scope="module")
-def issued(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MailtoolServer, str]]:
-    """A server that got its certificate from pebble, and pebble's root."""
+@pytest.fixture(scope="module", params=["http-01", "tls-alpn-01"])
+def issued(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[MailtoolServer, str]]:
+    """A server that got its certificate from pebble by one challenge type (RFC 8555 §8.3
+    on our http listener, RFC 8737 on our https one), and pebble's root."""
+    challenge = request.param
     work = tmp_path_factory.mktemp("acme")
     records = [f"host-record={name},127.0.0.1" for name in NAMES]
     with DnsServer(work / "dns", records) as dns:
-        http_port = free_port()
-        with PebbleServer(work / "pebble", dns=dns.address, http_port=http_port) as pebble:
+        http_port, https_port = free_port(), free_port()
+        with PebbleServer(work / "pebble", dns=dns.address, http_port=http_port,
+                          tls_port=https_port) as pebble:  # fmt: skip
             server = MailtoolServer(
                 work / "mt",
                 services=("smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s"),
                 config={
-                    "listen": {"https": "127.0.0.1:0", "http": f"127.0.0.1:{http_port}"},
+                    "listen": {"https": f"127.0.0.1:{https_port}",
+                               "http": f"127.0.0.1:{http_port}"},
                     "tls": {"acme": True, "acme_directory": pebble.directory,
-                            "acme_cafile": pebble.cafile, "acme_email": "admin@a.test"},
+                            "acme_challenge": challenge, "acme_cafile": pebble.cafile,
+                            "acme_email": "admin@a.test"},
                 },
             )  # fmt: skip
             server.workdir.mkdir(parents=True)
@@ -70,6 +78,10 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MailtoolS
                     assert "acme.failed" not in server.log(), server.log() + pebble.log
                     time.sleep(0.2)
                 assert "acme.issued" in server.log(), server.log() + pebble.log
+                # the CA's validation really reached our listener, by the chosen challenge
+                seen = "outcome=acme-tls-alpn" if challenge == "tls-alpn-01" else (
+                    "path=/.well-known/acme-challenge/")  # fmt: skip
+                assert seen in server.log(), server.log()
                 yield server, pebble.root_pem()
             finally:
                 assert server.stop() == 0

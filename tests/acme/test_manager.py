@@ -61,7 +61,7 @@ def _manager(tmp_path: Path, issue: Any) -> manager.AcmeManager:
     cfg = from_dict({"data_dir": str(tmp_path), "hostname": "mail.a.test",
                      "listen": {"http": "127.0.0.1:0"}, "tls": {"acme": True}})  # fmt: skip
     ctx = SimpleNamespace(config=cfg, accounts=SimpleNamespace(domains=lambda: ["a.test"]))
-    m = manager.AcmeManager(ctx, publish=lambda t, v: None, withdraw=lambda t: None,  # type: ignore[arg-type]
+    m = manager.AcmeManager(ctx, publish=lambda n, t, v: None, withdraw=lambda n, t: None,  # type: ignore[arg-type]
                             reload=lambda: None)  # fmt: skip
     m._issue = issue  # type: ignore[method-assign]
     return m
