@@ -36,6 +36,7 @@ from mailtool.protocol.imap.fetch_stream import (
     literal_header,
 )
 from mailtool.protocol.imap.responses import FetchData, Vanished
+from mailtool.protocol.mime.downgrade import downgrade_header, downgrade_value
 
 #: items that need the message itself
 CONTENT_ITEMS = frozenset(
@@ -186,7 +187,7 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
                 continue
             _check_cte(msg, attrs)
         if small:
-            items = [(a.response_key(), _value(a, meta, msg)) for a in attrs]
+            items = [(a.response_key(), _value(a, meta, msg, utf8=s.utf8)) for a in attrs]
             await s.write(FetchData(box.msn(uid), (*items, *extra)))
         else:
             await _send_message(s, box.msn(uid), attrs, meta, msg, None, extra)
@@ -235,7 +236,8 @@ async def _send_message(
             for chunk in chunks:
                 await s.write(chunk)
         else:
-            text, data = fetch_item(key, _value(a, meta, msg), first=first, utf8=s.utf8)
+            value = _value(a, meta, msg, utf8=s.utf8)
+            text, data = fetch_item(key, value, first=first, utf8=s.utf8)
             await s.write(text)
             if data is not None:
                 await s.write_literal(data)
@@ -285,7 +287,11 @@ def _mark_seen(
     return {m.uid for m in changed}
 
 
-def _value(a: FetchAttr, meta: MessageMeta, msg: mime.Message | None) -> object:
+def _value(
+    a: FetchAttr, meta: MessageMeta, msg: mime.Message | None, *, utf8: bool = True
+) -> object:
+    """One item's value; ``utf8=False`` (the client did not ENABLE UTF8=ACCEPT):
+    header text downgraded to encoded words (RFC 6855 §6, :mod:`.mime.downgrade`)."""
     name = a.name
     if name == "UID":
         return meta.uid
@@ -299,19 +305,25 @@ def _value(a: FetchAttr, meta: MessageMeta, msg: mime.Message | None) -> object:
         return meta.modseq
     assert msg is not None
     if name == "ENVELOPE":
-        return mime.envelope(msg)
+        env = mime.envelope(msg)
+        header = msg.raw[: msg.root.body_start]
+        return env if utf8 or header.isascii() else downgrade_value(env)
     if name == "BODYSTRUCTURE" or (name == "BODY" and a.section is None):
-        return mime.bodystructure(msg, extended=name == "BODYSTRUCTURE")
+        body = mime.bodystructure(msg, extended=name == "BODYSTRUCTURE")
+        return body if utf8 or msg.raw.isascii() else downgrade_value(body)
     if name == "RFC822":
         return msg.raw
     if name == "RFC822.HEADER":
-        return mime.section(msg, (), "HEADER")
+        header = mime.section(msg, (), "HEADER")
+        return header if utf8 or header is None else downgrade_header(header)
     if name == "RFC822.TEXT":
         return mime.section(msg, (), "TEXT")
     assert a.section is not None
     try:
         if name == "BODY":
             data = mime.section(msg, a.section.part, a.section.text, a.section.fields)
+            if not utf8 and data is not None and a.section.text not in (None, "TEXT"):
+                data = downgrade_header(data)  # HEADER, HEADER.FIELDS[.NOT], MIME
         elif name == "BINARY.SIZE":
             return mime.binary_size(msg, a.section.part) or 0
         else:
