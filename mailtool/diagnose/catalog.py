@@ -40,7 +40,8 @@ once, so a diagnosis against a dead resolver ends within about one
 `--timeout` (at most two).
 
 The relay test (`transport.relay`) sends `MAIL FROM:<postmaster@DOMAIN>`, then
-`MAIL FROM:<relay-test-sender@EXTERNAL>`, each with `RCPT TO:<relay-test@EXTERNAL>`,
+`MAIL FROM:<relay-test-sender@EXTERNAL>`, then `MAIL FROM:<>`, each with
+`RCPT TO:<relay-test@EXTERNAL>`,
 where EXTERNAL is the first of example.net, example.com, example.org that has
 an MX host in the resolver's view: sender and recipient domains resolve, so
 a server that refuses unresolvable senders (Postfix

@@ -205,12 +205,15 @@ class Context:
         (Postfix reject_unknown_sender_domain, 4.1.8) cannot look like one that
         refuses to relay. "relay": the domain's own postmaster; "relay2": an
         address of the external domain itself, for servers that refuse their own
-        domain from outside (anti-spoofing)."""
+        domain from outside (anti-spoofing); "relay3": the null sender (RFC 5321
+        §4.5.5), which has no domain to check (SPF at MAIL time refuses the other
+        two on some servers); relaying a bounce is relaying too."""
         external, _ = await self.relay_domain()
         rcpt = f"{RELAY_LOCAL_PART}@{external}"
         return [
             ("relay", f"postmaster@{self.domain}", rcpt),
             ("relay2", f"{RELAY_LOCAL_PART}-sender@{external}", rcpt),
+            ("relay3", "", rcpt),
         ]
 
     async def smtp_probe(self, host: str, address: str) -> Any:

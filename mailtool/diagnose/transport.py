@@ -82,9 +82,9 @@ RELAY = Check(
     "Relaying to other domains is refused",
     "An MX that accepts mail for any domain from anyone is an open relay: it will be abused "
     "for spam and blocklisted. The test sends MAIL FROM the domain's postmaster (then from "
-    "an address of the external domain) and RCPT TO an external domain that resolves, and "
-    "never DATA; only a refusal of that RCPT counts as refused: a refused sender (4.1.8, "
-    "any 4xx) leaves the question open.",
+    "an address of the external domain, then the null sender) and RCPT TO an external "
+    "domain that resolves, and never DATA; only a refusal of that RCPT counts as refused: "
+    "a refused sender (4.1.8, any 4xx) leaves the question open.",
     "RFC 5321 §3.6.2, RFC 2505 §2.2",
     "Accept only recipients in your own domains unless the client is authenticated "
     "(Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, "

@@ -9,8 +9,8 @@ sender-domain lookups go to the system resolver, not to the lab's dnsmasq.
 - openrelay.test: relays for anyone whose sender domain resolves (an open
   relay that used to pass, because the test's sender was unresolvable);
 - closed.test: refuses to relay (554 5.7.1), accepts its own postmaster;
-- picky.test: refuses every non-null sender with 450 4.1.8 (the question
-  stays open: inconclusive, never "refused").
+- picky.test: refuses every sender with 450 4.1.8 (and greylists the null
+  sender): the question stays open: inconclusive, never "refused".
 
 example.net resolves in the lab's view, so the external recipient is real.
 """
@@ -62,11 +62,14 @@ class PostfixLike:
             return False
 
     async def rcpt(self, sender: str, rcpt: str) -> str:
-        if sender and self.mode == "picky":
+        local = rcpt.endswith("@" + self.domain)
+        if self.mode == "picky" and not local:  # every sender refused, <> greylisted
+            if not sender:
+                return "450 4.7.1 Greylisted, try again later"
             return f"450 4.1.8 <{sender}>: Sender address rejected: Domain not found"
         if sender and not await self.sender_resolves(sender):
             return f"450 4.1.8 <{sender}>: Sender address rejected: Domain not found"
-        if self.mode != "open" and not rcpt.endswith("@" + self.domain):
+        if self.mode != "open" and not local:
             return f"554 5.7.1 <{rcpt}>: Relay access denied"
         return "250 2.1.5 Ok"
 
@@ -181,7 +184,7 @@ def test_a_refused_sender_is_inconclusive_never_refused(relay_lab):
     code, report = diagnose(relay_lab, "picky.test")
     finding = relay(report)
     assert finding["status"] == "error" and "inconclusive" in finding["observed"]
-    assert "4.1.8" in finding["observed"]
+    assert "4.1.8" in finding["observed"] and "MAIL FROM:<> " in finding["observed"]
     assert code == 3
 
 
