@@ -29,6 +29,8 @@ SERVER_LAYERS = (
     "mailtool.mra",
     "mailtool.store",
     "mailtool.server",
+    "mailtool.web",
+    "mailtool.acme",
 )
 
 
