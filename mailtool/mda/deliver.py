@@ -53,6 +53,8 @@ class Delivered:
     placed: tuple[tuple[str, int], ...] = ()  #: (folder, uid) of every copy filed
     redirects: tuple[str, ...] = ()  #: queue :func:`redirect_copy` to each, same sender
     vacations: tuple[Vacation, ...] = ()  #: queue each from its own (null) sender
+    #: (target, message) for redirects of a message Sieve's editheader changed: send that
+    redirect_messages: tuple[tuple[str, bytes], ...] = ()
 
 
 def _clean(value: str) -> str:
@@ -108,4 +110,4 @@ def deliver(
         ) from exc
     uid = filed.placed[0][1] if filed.placed else 0
     return Delivered(recipient, len(data), uid, tuple(filed.placed), tuple(filed.redirects),
-                     tuple(filed.vacations))  # fmt: skip
+                     tuple(filed.vacations), tuple(filed.redirect_messages.items()))  # fmt: skip

@@ -45,6 +45,7 @@ from mailtool.mda.sieve import (
     parse,
 )
 from mailtool.mda.sieve.ext_duplicate import DUPLICATE_LOG
+from mailtool.mda.sieve.ext_editheader import field_name, split_header
 from mailtool.mda.sieve.ext_enotify import NOTIFY_LOG
 from mailtool.mda.sieve.ext_environment import ENVIRONMENT, delivery_items
 from mailtool.mda.sieve.ext_include import INCLUDES, directory_loader
@@ -93,6 +94,8 @@ class Decision:
     deliveries: list[Delivery] = field(default_factory=list)
     redirects: list[str] = field(default_factory=list)
     vacations: list[Vacation] = field(default_factory=list)
+    #: redirect target -> the message as editheader (RFC 5293) left it for that redirect
+    redirect_messages: dict[str, bytes] = field(default_factory=dict)
     reject: Reject | None = None
     errors: list[str] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
@@ -178,6 +181,8 @@ def _decision(actions: list[Action], errors: list[str]) -> Decision:
             )
         elif isinstance(action, Redirect):
             decision.redirects.append(action.address)
+            if action.message is not None:
+                decision.redirect_messages[action.address] = action.message
         elif isinstance(action, Vacation):
             decision.vacations.append(action)
         elif isinstance(action, Reject):
@@ -349,6 +354,8 @@ class Filed:
     redirects: list[str]  # queue a copy to each, envelope sender unchanged
     vacations: list[Vacation]  # queue each: MAIL FROM <>, RCPT TO its recipient
     errors: list[str]
+    #: target -> what to send instead of the queued message (edited by editheader)
+    redirect_messages: dict[str, bytes] = field(default_factory=dict)
 
 
 def deliver_filtered(
@@ -384,7 +391,19 @@ def deliver_filtered(
         # it has been delivered there already: redirecting again would loop
         log_event("sieve.redirect_loop", recipient=recipient, target=target,
                   level=logging.WARNING)  # fmt: skip
-    return Filed(placed, redirects, decision.vacations, decision.errors)
+    edited = {t: _forwardable(decision.redirect_messages[t]) for t in redirects
+              if t in decision.redirect_messages}  # fmt: skip
+    return Filed(placed, redirects, decision.vacations, decision.errors, edited)
+
+
+def _forwardable(message: bytes) -> bytes:
+    """An edited message to redirect: our Return-Path goes (the queue gives the envelope),
+    our Delivered-To stays (it marks the hop, as redirect_copy does)."""
+    fields, rest, _eol = split_header(message)
+    paths = [i for i, f in enumerate(fields) if field_name(f) == "return-path"]
+    if paths:
+        del fields[paths[0]]
+    return b"".join(fields) + rest
 
 
 def file_copies(mail: Any, sent: list[Vacation]) -> None:

@@ -304,8 +304,10 @@ class QueueRunner:
     ) -> list[str]:
         """Queue Sieve's redirects (same sender, RFC 5228 §4.2) and vacation replies
         (null sender, RFC 5230 §4.3); returns the new queue ids."""
-        jobs = [(sender, target, redirect_copy(message, rcpt), {"redirect_of": queue_id,
-                 "trace_id": trace_id}) for target in done.redirects]  # fmt: skip
+        edited = dict(done.redirect_messages)  # RFC 5293: as Sieve's editheader left it
+        jobs = [(sender, target, edited.get(target) or redirect_copy(message, rcpt),
+                 {"redirect_of": queue_id, "trace_id": trace_id})
+                for target in done.redirects]  # fmt: skip
         jobs += [(v.sender, v.recipient, v.message, {"notice": "vacation", "about": queue_id})
                  for v in done.vacations]  # fmt: skip
         ids = []

@@ -67,6 +67,9 @@ def test_each_script_does_what_it_says(script):
         for name, value in want["headers"].get(delivery.folder, {}).items():
             assert view.headers(name) == [value]
     assert decision.redirects == want["redirect"]
+    for target, headers in want.get("redirect_headers", {}).items():
+        view = MessageView(decision.redirect_messages[target])
+        assert all(view.headers(n) == [v] for n, v in headers.items())
     assert bool(decision.vacations) is want["vacation"]
     assert (decision.reject is not None) is want["reject"]
 
@@ -170,7 +173,11 @@ def test_uploaded_with_sieve_connect_and_run_at_delivery(server, uploaded, scrip
         for name, value in want["headers"].get(folder, {}).items():
             assert view.headers(name) == [value]
     for target in want["redirect"]:
-        wait_until(lambda t=target: with_id(server, t, "INBOX", msgid), server)
+        ((data, _),) = wait_until(lambda t=target: with_id(server, t, "INBOX", msgid), server)
+        view = MessageView(data)  # editheader's changes travel with the redirect (RFC 5293)
+        for name, value in want.get("redirect_headers", {}).get(target, {}).items():
+            assert view.headers(name) == [value]
+        assert len(view.headers("Return-Path")) == 1
     if want["vacation"]:
         wait_until(lambda: [d for d, _ in folder_messages(server, want["from"], "INBOX")
                             if b"In-Reply-To: " + msgid in d], server)  # fmt: skip
