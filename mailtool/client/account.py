@@ -99,6 +99,10 @@ class Account:
     def set_password(self, password: str) -> None:
         self._password = password
 
+    def forget_password(self) -> None:
+        """The server refused it: the next :meth:`password` asks its source again."""
+        self._password = None
+
     async def password(self, prompt: Prompt | None = None) -> str:
         """The password, from the first source that has one (see the module docstring)."""
         if self._password is not None:

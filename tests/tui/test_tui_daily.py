@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+
 from tests.tui.pilot import make_app, message, open_composer, open_only_message, until
 from tests.tui.test_tui_acting import cursor_on, flags, ready, subjects
 
@@ -103,3 +106,79 @@ async def test_keys_typed_after_quit_do_not_crash(mail_server, account_config):
         for action in ("edit_draft", "reply", "forward", "toggle_headers", "next"):
             await main.run_action(action)
         main.status("still fine")
+
+
+class LateForwarder:
+    """A port that refuses connections until :meth:`open`, then forwards to ``target``:
+    a server that is down when the TUI starts and comes back later."""
+
+    def __init__(self, target: int) -> None:
+        from tests.peers import free_port
+
+        self.port, self.target = free_port(), target
+        self.server: asyncio.base_events.Server | None = None
+
+    async def open(self) -> None:
+        async def pipe(reader, writer) -> None:
+            with contextlib.suppress(OSError):
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            writer.close()
+
+        async def serve(reader, writer) -> None:
+            up_r, up_w = await asyncio.open_connection("127.0.0.1", self.target)
+            await asyncio.gather(pipe(reader, up_w), pipe(up_r, writer))
+
+        self.server = await asyncio.start_server(serve, "127.0.0.1", self.port)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_started_while_the_server_is_down_it_connects_once_it_is_back(
+        mail_server, account_config):
+    """Issue 21 bug 5: started offline, it stayed offline after the server came back."""
+    mail_server.deliver(message("Waiting for you", "Back.\n"))
+    late = LateForwarder(mail_server.imap_port)
+    account_config.write_text(account_config.read_text().replace(
+        f":{mail_server.imap_port}", f":{late.port}"))
+    app = make_app(account_config)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            main = app.screen
+            indicator = main.query_one("#connection")
+            await until(pilot, lambda: "offline" in indicator.text, "offline at start")
+            await late.open()
+            await until(pilot, lambda: len(main.mlist.envelopes) == 1, "the folder, once back",
+                        patience=30)
+            await until(pilot, lambda: "offline" not in indicator.text, "no longer offline")
+    finally:
+        late.close()
+
+
+async def test_a_mistyped_password_is_asked_again(mail_server, account_config):
+    """Issue 21 bug 6: a refused password was never asked again."""
+    from tests.tui.servers import PASSWORD
+
+    mail_server.deliver(message("Behind the login", "Secret.\n"))
+    account_config.write_text("\n".join(line for line in account_config.read_text().splitlines()
+                                        if not line.startswith("password_command")) + "\n")
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.main
+
+        async def answer(password: str) -> None:
+            await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen",
+                        "password prompt")
+            prompt = app.screen
+            prompt.query_one("#answer").value = password
+            await pilot.press("enter")
+            await until(pilot, lambda: app.screen is not prompt, "prompt answered")
+
+        await answer("not-the-password")
+        await until(pilot, lambda: any("Login failed" in str(n.title)
+                                       for n in app._notifications), "the refusal is said")
+        await answer(PASSWORD)
+        await until(pilot, lambda: len(main.mlist.envelopes) == 1, "logged in, folder shown")

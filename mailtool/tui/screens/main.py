@@ -7,6 +7,8 @@ All network work runs in ``@work`` workers; they post
 
 from __future__ import annotations
 
+import asyncio
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -19,9 +21,9 @@ from mailtool.client.account import Account
 from mailtool.client.cache import EnvelopeCache
 from mailtool.client.imap_parse import Folder, MailboxInfo
 from mailtool.client.imap_transport import ImapClientError
-from mailtool.client.session import IdleWatcher, MailSession
+from mailtool.client.session import BACKOFF, IdleWatcher, MailSession
 from mailtool.config import TuiConfig
-from mailtool.errors import MailtoolError
+from mailtool.errors import AuthError, MailtoolError
 from mailtool.tui import messages as m
 from mailtool.tui.actions import bindings
 from mailtool.tui.folder_view import SORTS, folder_rows
@@ -125,21 +127,51 @@ class MainScreen(Acting, Screen[None]):
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def start(self) -> None:
-        async def ask(question: str) -> str:
-            answer = await self.app.push_screen_wait(PromptScreen(question, password=True))
-            return answer or ""
+        """Log in, then load folders and start push. A server out of reach is retried
+        with backoff until it answers; a refused password typed at the prompt is asked
+        again (a password_command's is not: it would give the same one)."""
+        name = self.account.name
+        prompted = False
 
-        self.post_message(m.ConnectionState(self.account.name, "connecting"))
-        try:
-            password = await self.account.password(ask)
-            self.session = MailSession(self.account, password, cafile=self.cafile)
-            await self.session.client()
-        except (MailtoolError, OSError) as exc:
-            self.post_message(m.ConnectionState(self.account.name, "offline"))
-            self.status(f"offline: {exc}")
-            self.notify(str(exc), title="Cannot connect", severity="error", timeout=10)
-            return
-        self.post_message(m.ConnectionState(self.account.name, "connected"))
+        async def ask(question: str) -> str:
+            nonlocal prompted
+            prompted = True
+            answer = await self.app.push_screen_wait(PromptScreen(question, password=True))
+            if not answer:
+                raise AuthError("no password given: press $ to log in again")
+            return answer
+
+        failures = 0
+        while True:
+            self.post_message(m.ConnectionState(name, "connecting"))
+            session: MailSession | None = None
+            try:
+                password = await self.account.password(ask)
+                session = MailSession(self.account, password, cafile=self.cafile)
+                await session.client()
+                break
+            except AuthError as exc:
+                if session is not None:
+                    self.account.forget_password()  # refused: never tried again as is
+                if prompted and session is not None:
+                    prompted = False
+                    self.notify(f"{exc}; try again", title="Login failed", severity="error")
+                    continue
+                self.post_message(m.ConnectionState(name, "offline"))
+                self.status(f"offline: {exc}")
+                self.notify(str(exc), title="Cannot log in", severity="error", timeout=10)
+                return
+            except (MailtoolError, OSError) as exc:
+                delay = BACKOFF[min(failures, len(BACKOFF) - 1)]
+                failures += 1
+                self.post_message(m.ConnectionState(name, "offline", delay))
+                self.status(f"offline: {exc}")
+                if failures == 1:
+                    self.notify(f"{exc}; retrying until it answers", title="Cannot connect",
+                                severity="error", timeout=10)
+                await asyncio.sleep(delay)
+        self.session = session
+        self.post_message(m.ConnectionState(name, "connected"))
         await self._load_folders()
         await self._open(self.folder)
         self.watcher = IdleWatcher(
@@ -429,6 +461,9 @@ class MainScreen(Acting, Screen[None]):
             self.load_message(uid)
 
     def action_refresh(self) -> None:
+        if self.session is None:  # never logged in (password refused or cancelled)
+            self.start()
+            return
         self.refresh_folder()
         self.refresh_status("*")
 

@@ -24,6 +24,8 @@ class ConnectionIndicator(Static):
         symbol, text = SYMBOLS.get(state, ("?", state))
         if state == "reconnecting" and delay is not None:
             text = f"reconnecting in {delay:.0f} s"
+        elif state == "offline" and delay is not None:
+            text = f"offline, retrying in {delay:.0f} s"
         self.states[account] = f"{symbol} {account}: {text}"
         self.set_classes(state)
         self.update("  ".join(self.states.values()))
