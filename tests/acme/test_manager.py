@@ -111,3 +111,39 @@ def test_acme_needs_the_http_listener() -> None:
     with pytest.raises(ConfigError, match=r"tls\.acme"):
         from_dict({"listen": {"http": "127.0.0.1:80"},
                    "tls": {"acme": True, "cert": "a.pem", "key": "b.pem"}})  # fmt: skip
+
+
+def test_install_reload_and_renewal_30_days_before_expiry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An issued certificate is written (0600) and reloaded; one that expires within 30
+    days is renewed at once; one good for longer lets the manager sleep."""
+    names = ["mail.a.test", "mta-sts.a.test", "autoconfig.a.test"]
+    now = dt.datetime.now(dt.UTC)
+    lives = [dt.timedelta(days=29), dt.timedelta(days=90)]
+    issued_for: list[list[str]] = []
+    reloads: list[bytes] = []
+    sleeps: list[float] = []
+
+    def issue(asked: list[str]) -> Any:
+        from mailtool.acme.client import Issued
+
+        issued_for.append(asked)
+        ca = trustme.CA()
+        leaf = ca.issue_cert(*asked, not_after=now + lives[len(issued_for) - 1])
+        return Issued(leaf.cert_chain_pems[0].bytes().decode(), leaf.private_key_pem.bytes())
+
+    async def fake_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        raise _Stop
+
+    m = _manager(tmp_path, issue)
+    m.reload = lambda: reloads.append(m.cert_path.read_bytes())
+    monkeypatch.setattr(manager.asyncio, "sleep", fake_sleep)
+    with pytest.raises(_Stop):
+        asyncio.run(m.run())
+    assert issued_for == [names, names]  # the 29-day one was renewed at once
+    assert len(reloads) == 2 and reloads[1] == m.cert_path.read_bytes()
+    assert sleeps == [manager.CHECK_INTERVAL]  # 90 days left: next look in an hour
+    for path in (m.cert_path, m.key_path):
+        assert path.stat().st_mode & 0o777 == 0o600
