@@ -218,7 +218,12 @@ class Context:
 
     async def smtp_probe(self, host: str, address: str) -> Any:
         """One SMTP probe per MX address: greeting, EHLO, STARTTLS, postmaster@
-        and the relay test (never DATA)."""
+        and the relay test (never DATA). When STARTTLS fails, the recipient
+        checks are made again without TLS, as a sending MTA falls back to clear
+        text (RFC 3207 §4.1): the TLS failure is one finding, not three."""
+        import dataclasses
+
+        from mailtool.client.probe import Stage
         from mailtool.client.probe_smtp import SMTPOptions, probe_smtp
 
         async def run() -> Any:
@@ -231,7 +236,15 @@ class Context:
                 greeting_timeout=self.options.greeting_timeout,
                 rcpt_checks=[("postmaster", "", f"postmaster@{self.domain}"), *relay],
             )
-            return await probe_smtp(address, self.port(25), opts)
+            result = await probe_smtp(address, self.port(25), opts)
+            if result.stage in (Stage.TLS, Stage.HELLO_AFTER_TLS) and result.starttls_offered:
+                plain = await probe_smtp(
+                    address, self.port(25), dataclasses.replace(opts, tls="none")
+                )
+                result.transcript.note("STARTTLS failed: recipient checks again in clear text")
+                result.transcript.lines += plain.transcript.lines
+                result.replies.update(plain.replies)
+            return result
 
         return await self.once(("smtp", host, address), run)
 

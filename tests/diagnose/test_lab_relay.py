@@ -10,7 +10,9 @@ sender-domain lookups go to the system resolver, not to the lab's dnsmasq.
   relay that used to pass, because the test's sender was unresolvable);
 - closed.test: refuses to relay (554 5.7.1), accepts its own postmaster;
 - picky.test: refuses every sender with 450 4.1.8 (and greylists the null
-  sender): the question stays open: inconclusive, never "refused".
+  sender): the question stays open: inconclusive, never "refused";
+- brokentls.test: like closed.test, but its STARTTLS handshake fails: the
+  recipient checks are made again in clear text, as senders fall back.
 
 example.net resolves in the lab's view, so the external recipient is real.
 """
@@ -31,7 +33,7 @@ from mailtool.dns import DNSError, Resolver
 from tests.peers import free_port
 from tests.peers.dnsmasq import DnsServer
 
-OPEN_IP, CLOSED_IP, PICKY_IP = "127.0.0.20", "127.0.0.21", "127.0.0.22"
+OPEN_IP, CLOSED_IP, PICKY_IP, BROKEN_IP = "127.0.0.20", "127.0.0.21", "127.0.0.22", "127.0.0.23"
 
 ZONE = [
     "mx-host=openrelay.test,mx.openrelay.test,10",
@@ -40,6 +42,8 @@ ZONE = [
     f"host-record=mx.closed.test,{CLOSED_IP}",
     "mx-host=picky.test,mx.picky.test,10",
     f"host-record=mx.picky.test,{PICKY_IP}",
+    "mx-host=brokentls.test,mx.brokentls.test,10",
+    f"host-record=mx.brokentls.test,{BROKEN_IP}",
     # the external domain of the relay test resolves here (RFC 2606 reserved name)
     "mx-host=example.net,mx.example.net,10",
     "host-record=mx.example.net,127.0.0.29",
@@ -50,9 +54,12 @@ class PostfixLike:
     """A tiny SMTP server: ``mode`` "open" (reject_unknown_sender_domain, then relay
     anything), "closed" (reject_unauth_destination) or "picky" (every sender 4.1.8)."""
 
-    def __init__(self, host: str, port: int, mode: str, domain: str, resolver: Resolver) -> None:
+    def __init__(
+        self, host: str, port: int, mode: str, domain: str, resolver: Resolver, tls: bool = False
+    ) -> None:
         self.host, self.port, self.mode, self.domain = host, port, mode, domain
         self.resolver = resolver
+        self.broken_tls = tls  # offers STARTTLS, then answers the handshake with text
 
     async def sender_resolves(self, sender: str) -> bool:
         domain = sender.rpartition("@")[2]
@@ -83,7 +90,15 @@ class PostfixLike:
             verb, _, arg = line.partition(" ")
             verb = verb.upper()
             if verb in ("EHLO", "HELO"):
-                say(f"250-mx.{self.domain}\r\n250 PIPELINING")
+                say(
+                    f"250-mx.{self.domain}\r\n"
+                    + ("250-STARTTLS\r\n" * self.broken_tls)
+                    + "250 PIPELINING"
+                )
+            elif verb == "STARTTLS" and self.broken_tls:
+                say("220 2.0.0 Ready to start TLS")
+                say("this is not a TLS handshake")
+                break
             elif verb == "MAIL":
                 sender = arg.partition("<")[2].rstrip(">")
                 say("250 2.1.0 Ok")
@@ -111,6 +126,7 @@ def relay_lab(tmp_path_factory: Any) -> Any:
         PostfixLike(OPEN_IP, port, "open", "openrelay.test", resolver),
         PostfixLike(CLOSED_IP, port, "closed", "closed.test", resolver),
         PostfixLike(PICKY_IP, port, "picky", "picky.test", resolver),
+        PostfixLike(BROKEN_IP, port, "closed", "brokentls.test", resolver, tls=True),
     ]
     started = [
         loop.run_until_complete(asyncio.start_server(s.session, s.host, s.port)) for s in servers
@@ -186,6 +202,14 @@ def test_a_refused_sender_is_inconclusive_never_refused(relay_lab):
     assert finding["status"] == "error" and "inconclusive" in finding["observed"]
     assert "4.1.8" in finding["observed"] and "MAIL FROM:<> " in finding["observed"]
     assert code == 3
+
+
+def test_failed_starttls_is_one_warning_and_the_recipients_are_still_checked(relay_lab):
+    code, report = diagnose(relay_lab, "brokentls.test")
+    status = {f["id"]: f["status"] for f in report["findings"]}
+    assert status["transport.tls.starttls"] == "warn"  # opportunistic TLS: senders fall back
+    assert status["transport.relay"] == "pass" and status["transport.postmaster"] == "pass"
+    assert code == 0
 
 
 @pytest.mark.parametrize(
