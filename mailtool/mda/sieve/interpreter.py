@@ -292,7 +292,7 @@ class Interpreter:
     def finish(self) -> list[Action]:
         """The final action list: implicit keep resolved, duplicates removed, vacation built."""
         out: list[Action] = []
-        folders: set[str] = set()
+        folders: dict[str, int] = {}  # mailbox -> index of its delivery in out
         redirects: set[str] = set()
         actions = list(self.actions)
         if self.implicit_keep:
@@ -303,8 +303,14 @@ class Interpreter:
                 # RFC 5228 §4.2: one delivery per mailbox however often it is named
                 key = "INBOX" if action.folder.upper() == "INBOX" else action.folder
                 if key in folders:
+                    # the one delivery takes the flags of the last request, as Pigeonhole does
+                    # (RFC 5232 leaves it open); found by tests/mda/sieve/test_pigeonhole.py
+                    first = out[folders[key]]
+                    assert isinstance(first, Keep | FileInto)
+                    if action.flags != first.flags:
+                        out[folders[key]] = replace(first, flags=action.flags)
                     continue
-                folders.add(key)
+                folders[key] = len(out)
             elif isinstance(action, Redirect):
                 if action.address.lower() in redirects:
                     continue

@@ -52,3 +52,26 @@ def test_environment_needs_require():
     with pytest.raises(SieveSyntaxError) as info:
         parse('if environment "name" "mailtool" { stop; }')
     assert (info.value.line, info.value.column) == (1, 4)
+
+
+def test_at_delivery_the_items_come_from_our_received_field(tmp_path):
+    from mailtool.mda.filtering import filter_for_user
+    from mailtool.mta.received import received_header
+    from mailtool.store.sieve_scripts import SieveScripts
+
+    scripts = SieveScripts(tmp_path)
+    user = "me@example.com"
+    scripts.put(
+        user,
+        "main",
+        """require ["environment", "variables", "fileinto"];
+if environment :matches "remote-ip" "*" { set "ip" "${1}"; }
+if environment :matches "host" "*" { set "host" "${1}"; }
+if environment :matches "domain" "*" { set "domain" "${1}"; }
+fileinto "${ip} ${host} ${domain}";""",
+    )
+    scripts.activate(user, "main")
+    trace = received_header(helo="pc.example", peer_ip="192.0.2.7", by="mx.example.com",
+                            with_="ESMTP", queue_id="Q1")  # fmt: skip
+    decision = filter_for_user(scripts, user, Envelope("a@b.test", user), trace + msg({}))
+    assert [d.folder for d in decision.deliveries] == ["192.0.2.7 mx.example.com example.com"]

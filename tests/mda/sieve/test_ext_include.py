@@ -124,3 +124,32 @@ def test_directory_loader_reads_global_dir_and_personal_scripts(tmp_path: Path):
     assert load("global", "absent") is None
     assert load("personal", "mine") == "keep;"
     assert load("global", "../spam_tests") is None
+
+
+def test_at_delivery_includes_come_from_the_users_scripts_and_the_global_dir(tmp_path: Path):
+    from mailtool.mda.filtering import filter_for_user
+    from mailtool.store.sieve_scripts import SieveScripts
+
+    scripts = SieveScripts(tmp_path)
+    (tmp_path / "sieve" / "global").mkdir(parents=True)
+    (tmp_path / "sieve" / "global" / "spam_tests.sieve").write_text(SPAM_TESTS)
+    user = "me@example.com"
+    scripts.put(user, "whitelist", WHITELIST)
+    scripts.put(
+        user,
+        "main",
+        """require ["include", "variables", "fileinto"];
+global "status";
+include :global "spam_tests";
+include :personal "whitelist";
+fileinto "${status}";""",
+    )
+    scripts.activate(user, "main")
+    env = Envelope("a@b.test", user)
+
+    def filed(message: bytes) -> list[str]:
+        return [d.folder for d in filter_for_user(scripts, user, env, message).deliveries]
+
+    assert filed(msg({"From": "friend@example.test"})) == ["white"]
+    assert filed(msg({"From": "x@elsewhere.test"})) == ["grey"]
+    assert filed(msg({"From": "x@elsewhere.test", "Subject": "$$$"})) == ["spam", "grey"]

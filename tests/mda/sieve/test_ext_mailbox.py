@@ -56,3 +56,11 @@ def test_create_and_mailboxexists_need_require_mailbox():
     assert 'needs require "mailbox"' in info.value.message
     with pytest.raises(SieveSyntaxError, match='needs require "mailbox"'):
         parse('if mailboxexists "x" { stop; }')
+
+
+def test_a_mailbox_named_twice_gets_one_copy_with_the_last_flags():
+    # RFC 5228 §4.2 (one delivery); the flags of the last request win, as in Pigeonhole
+    script = """require ["fileinto", "mailbox", "imap4flags"];
+fileinto :create :flags "$A" "Box";
+fileinto :flags "$B" "Box";"""
+    assert sieve(script, msg({})) == [FileInto("Box", frozenset({"$B"}), create=True)]
