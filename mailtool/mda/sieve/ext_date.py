@@ -47,6 +47,8 @@ def _local(moment: datetime) -> datetime:
 
 def parse_date(value: str) -> datetime | None:
     """An RFC 5322 date-time (with its own offset), or None when it is not one."""
+    if not value.isascii():  # RFC 5322 §3.3 is ASCII; int() would take '۱' for 1
+        return None
     parsed = parsedate_tz(value)
     if parsed is None:
         return None

@@ -73,6 +73,8 @@ def test_a_missing_or_bad_date_is_false():
 if date :matches "date" "year" "*" { fileinto "dated"; }"""
     assert folders(sieve(script, msg({}))) == ["INBOX"]
     assert folders(sieve(script, msg({"Date": "yesterday at noon"}))) == ["INBOX"]
+    # RFC 5322 §3.3 digits are ASCII (Python's int() takes U+06F1 for 1)
+    assert folders(sieve(script, msg({"Date": "Tue, \u06f1 Apr 1997 09:06:31 -0800"}))) == ["INBOX"]
     assert folders(sieve(script, DATED)) == ["dated"]
 
 
