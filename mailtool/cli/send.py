@@ -43,6 +43,8 @@ def send(ctx: click.Context, account_name: str | None, to: tuple[str, ...],
     from mailtool.client.compose import Draft, build
 
     account = load_account(load_config(ctx), account_name)
+    if sys.stdin.isatty():  # a person typing, not a pipe: say how the body ends
+        click.echo("Type the message body; end it with Ctrl-D on a line of its own.", err=True)
     body = sys.stdin.read()
     draft = Draft(from_=account.from_header, to=", ".join(to), cc=", ".join(cc),
                   bcc=", ".join(bcc), subject=subject, body=body, in_reply_to=in_reply_to,

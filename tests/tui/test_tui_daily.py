@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 
 from tests.tui.pilot import make_app, message, open_composer, open_only_message, until
+from tests.tui.servers import USER
 from tests.tui.test_tui_acting import cursor_on, flags, ready, subjects
 
 
@@ -182,3 +183,52 @@ async def test_a_mistyped_password_is_asked_again(mail_server, account_config):
                                        for n in app._notifications), "the refusal is said")
         await answer(PASSWORD)
         await until(pilot, lambda: len(main.mlist.envelopes) == 1, "logged in, folder shown")
+
+
+async def test_escape_on_an_untouched_reply_saves_no_draft(mail_server, account_config):
+    """Issue 21 bug 13: Escape on a reply nobody typed in saved a draft of the quote."""
+    mail_server.deliver(message("Quoted", "Original words.\n"))
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = await open_only_message(pilot, "Original words.")
+        await pilot.press("r")
+        await until(pilot, lambda: type(app.screen).__name__ == "ComposeScreen", "composer")
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is main, "closed")
+        # typed in, then Escape: that is kept
+        await pilot.press("r")
+        await until(pilot, lambda: type(app.screen).__name__ == "ComposeScreen", "composer")
+        app.screen.query_one("#body").insert("My answer.\n", (0, 0))
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is main, "closed again")
+    assert len(mail_server.wait_for(USER, "ALL", folder="Drafts")) == 1
+
+
+async def test_undo_is_not_announced_as_new_mail(mail_server, account_config):
+    """Issue 21 bug 13: the messages an undo brings back showed a "New mail" toast."""
+    mail_server.deliver(message("Oops", "Deleted by mistake.\n"))
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = await ready(pilot, app, 1)
+        await until(pilot, lambda: "idle" in main.query_one("#connection").text, "push on")
+        await pilot.press("d")
+        await until(pilot, lambda: subjects(mail_server, "Trash") == ["Oops"], "in Trash")
+        await pilot.press("u")
+        await until(pilot, lambda: subjects(mail_server, "INBOX") == ["Oops"], "undone")
+        await until(pilot, lambda: len(main.mlist.rows) == 1 and main.mlist.envelopes,
+                    "back in the list")
+        await pilot.pause(2.0)  # the push for the returning message has come and gone
+        titles = [str(n.title) for n in app._notifications]
+        assert not any(t.startswith("New mail") for t in titles), titles
+
+
+async def test_inbox_cannot_be_renamed_by_accident(mail_server, account_config):
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.screen
+        await until(pilot, lambda: "INBOX" in main.folder_names, "folders")
+        await pilot.press("equals_sign")
+        await pilot.pause(0.2)
+        assert type(app.screen).__name__ != "PromptScreen"
+        assert any("INBOX cannot be renamed" in str(n.message) for n in app._notifications)

@@ -199,9 +199,12 @@ class Acting(_Base):
             await client.select(self.folder)
             return len(uids)
 
+        # they come back with new UIDs: the push that reports them is not news
+        self.not_news.update(entry.message_ids)
         try:
             n = await self.session.call(back)
         except ImapClientError as exc:
+            self.not_news.difference_update(entry.message_ids)
             self.notify(f"cannot undo: {exc}", severity="error")
             return
         self.notify(f"undone: {n} message(s) back in {entry.source}")
@@ -304,6 +307,12 @@ class Acting(_Base):
 
     def action_rename_folder(self) -> None:
         old = self.folder_tree.current or self.folder
+        if old.upper() == "INBOX":
+            # RFC 9051 §6.3.6: RENAME INBOX moves every message into a new folder
+            self.notify("INBOX cannot be renamed: the server would move all its mail into "
+                        "a new folder; create a folder and move messages instead",
+                        severity="warning")
+            return
         self._ask(f"Rename {old} to:", old, lambda new: self.folder_op("rename", old, new))
 
     def action_delete_folder(self) -> None:

@@ -89,6 +89,8 @@ class ComposeScreen(Screen[SendResult | None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        #: what the composer opened with: leaving it untouched saves nothing
+        self._untouched = self._snapshot()
         target = "#field-to" if not self.draft.to else "#body"
         # pushed by a key typed after quit (``qe``), it mounts empty while the app closes
         for widget in self.query(target):
@@ -127,9 +129,17 @@ class ComposeScreen(Screen[SendResult | None]):
         self.collect()
         self._save(close=False)
 
+    def _snapshot(self) -> tuple[object, ...]:
+        return (*(i.value for i in self.query(Input) if i.id and i.id.startswith("field-")),
+                *(t.text for t in self.query("#body").results(TextArea)),
+                len(self.draft.attachments))
+
     def action_cancel(self) -> None:
+        """Escape: keep what was written as a draft; an untouched reply or forward (its
+        quoted text is not the user's writing) or an empty message is simply closed."""
+        untouched = self._snapshot() == getattr(self, "_untouched", None)
         self.collect()
-        if self.draft.body.strip() or self.draft.subject.strip():
+        if not untouched and (self.draft.body.strip() or self.draft.subject.strip()):
             self._save(close=True)
         else:
             self.dismiss(None)

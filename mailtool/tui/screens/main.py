@@ -65,6 +65,8 @@ class MainScreen(Acting, Screen[None]):
         self.loaded: set[str] = set()
         #: new UIDs per folder not notified yet
         self.unnotified: dict[str, set[int]] = {}
+        #: Message-IDs arriving because of the user's own act (undo): no "New mail"
+        self.not_news: set[str] = set()
         for b in bindings("main", remap):
             self._bindings.bind(b.key, b.action, b.description, show=b.show,
                                 priority=b.priority)
@@ -393,6 +395,9 @@ class MainScreen(Acting, Screen[None]):
                 self.cache.save_envelopes(self.folder, envs)
                 self.post_message(m.EnvelopesLoaded(self.folder, envs))
                 for env in envs:
+                    if env.message_id in self.not_news:
+                        self.not_news.discard(env.message_id)
+                        continue
                     who = env.from_[0] if env.from_ else None
                     self.notify(f"{(who.name or who.email) if who else ''}: {env.subject}",
                                 title=f"New mail in {self.folder} ({self.account.name})")
