@@ -412,6 +412,39 @@ class LimitsConfig:
         default=1800.0,
         metadata=_doc("IMAP autologout after this many idle seconds (RFC 9051: >= 30 min).", min=1),
     )
+    imap_metadata_max_entry_size: int = field(
+        default=64 * 1024,
+        metadata=_doc(
+            "Bytes of one IMAP METADATA value (RFC 5464; beyond: NO [METADATA MAXSIZE n]).",
+            min=1,
+        ),
+    )
+    imap_metadata_max_entries: int = field(
+        default=1000,
+        metadata=_doc("IMAP METADATA entries one user may keep (NO [METADATA TOOMANY]).", min=1),
+    )
+    imap_metadata_max_total: int = field(
+        default=1024 * 1024,
+        metadata=_doc(
+            "Bytes of all of one user's IMAP METADATA values (NO [METADATA TOOMANY]).", min=1
+        ),
+    )
+    imap_notify_max_mailboxes: int = field(
+        default=1000,
+        metadata=_doc(
+            "Mailboxes one IMAP NOTIFY (RFC 5465) may watch besides the selected one; a "
+            "NOTIFY naming more gets NO [LIMIT].",
+            min=1,
+        ),
+    )
+    imap_notify_max_queued: int = field(
+        default=1000,
+        metadata=_doc(
+            "IMAP NOTIFY events waiting for a busy client; past it the session says "
+            "[NOTIFICATIONOVERFLOW] and stops notifying (RFC 5465 §5.8).",
+            min=1,
+        ),
+    )
     pop3_idle_timeout: float = field(
         default=600.0,
         metadata=_doc("POP3 autologout after this many idle seconds (RFC 1939: >= 10 min).", min=1),

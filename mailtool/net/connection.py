@@ -17,6 +17,11 @@ The bounds, each named in ``[limits]``:
 * **time before login**: :meth:`Connection.set_deadline` sets an absolute
   deadline that every read honours, so trickling bytes cannot extend it.
 
+After :meth:`Connection.start_compression` (IMAP COMPRESS=DEFLATE, RFC 4978) both
+directions are raw DEFLATE under the same bounds: the output limit counts the
+compressed bytes, and input is inflated only as far as the input buffer has room
+(a small "decompression bomb" stays compressed until the session consumes).
+
 The peer going away (EOF, reset) wakes any read or drain at once with
 :class:`ConnectionClosed`, so the session returns and its slot is freed.
 Input already buffered when EOF arrives is still served first (a client that
@@ -31,6 +36,7 @@ import contextlib
 import select
 import ssl
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,6 +102,11 @@ class Connection:
         default_factory=collections.deque, repr=False
     )
     _deadline: float | None = None
+    #: RFC 4978 raw DEFLATE, once started: compressed input not inflated yet
+    _deflater: Any = field(default=None, repr=False)
+    _inflater: Any = field(default=None, repr=False)
+    _zin: bytes = b""
+    _zmore: bool = False  # the last inflate filled its room: zlib may hold more output
 
     # ---------------------------------------------------------------- state
 
@@ -131,7 +142,7 @@ class Connection:
     def input_pending(self) -> bool:
         """Whether the peer already sent more than we consumed: bytes buffered here or
         still in the kernel (the peer is pipelining, it did not wait for us)."""
-        if self._buf:
+        if self._buf or self._zin:
             return True
         sock = self.get_extra_info("socket")
         if sock is None or self.closed:
@@ -235,7 +246,9 @@ class Connection:
     def _consume(self, n: int) -> None:
         del self._buf[:n]
         self._scanned = 0
-        if self._reading_paused and len(self._buf) < self._read_high() // 2:
+        if self._inflater is not None:
+            self._inflate()
+        if self._reading_paused and not self._zin and len(self._buf) < self._read_high() // 2:
             self._reading_paused = False
             if self._transport is not None and not self._lost:
                 self._transport.resume_reading()
@@ -248,6 +261,8 @@ class Connection:
 
     async def _wait_for_input(self, timeout: float | None) -> None:
         """Until more bytes arrive; ConnectionClosed at EOF, DeadlineExceeded, ReadTimeout."""
+        if self._inflater is not None and self._inflate():
+            return  # a read_line with a larger limit made room for compressed input
         if self._buf and self._eof:
             # EOF seen and the session still wants more: what is left is a fragment
             raise ConnectionClosed("connection closed by peer")
@@ -289,6 +304,9 @@ class Connection:
     def write(self, data: bytes) -> None:
         """Queue ``data``; call :meth:`drain` before producing much more."""
         if data and not self.closed:
+            if self._deflater is not None:
+                # RFC 4978 §4: a sync flush per write, so the peer can inflate all of it
+                data = self._deflater.compress(data) + self._deflater.flush(zlib.Z_SYNC_FLUSH)
             self._transport.write(data)
 
     def unsent(self) -> int:
@@ -357,6 +375,46 @@ class Connection:
         self._set_write_limits()
         self.tls = True
 
+    @property
+    def compressed(self) -> bool:
+        """Whether :meth:`start_compression` was called."""
+        return self._deflater is not None
+
+    def start_compression(self) -> None:
+        """From now on both directions are raw DEFLATE (zlib ``wbits=-15``), as IMAP
+        COMPRESS=DEFLATE (RFC 4978 §3) wants right after its tagged OK: call it once
+        that OK is written. Input buffered before now stays as it is (the protocol
+        decides what to do with it; RFC 4978 forbids the client to send any).
+
+        The bounds stay: :meth:`drain` counts compressed bytes, and compressed input
+        is inflated only while the input buffer has room (``decompress(data,
+        max_length)``); the rest waits compressed, with the socket paused.
+        zlib's state costs about 300 KB per connection (deflate 256 KB, inflate 32 KB).
+        """
+        if self._deflater is not None:
+            raise RuntimeError("compression is already active")
+        self._deflater = zlib.compressobj(wbits=-15)
+        self._inflater = zlib.decompressobj(wbits=-15)
+
+    def _inflate(self) -> bool:
+        """Inflate compressed input while the buffer has room; True if bytes were added."""
+        room = self._read_high() - len(self._buf)
+        if room <= 0 or not (self._zin or self._zmore):
+            return False
+        try:
+            out = self._inflater.decompress(self._zin, room)  # max_length: never 0 here
+        except zlib.error:
+            # not DEFLATE: nothing sensible can be read from this peer any more
+            self.outcome = "bad-deflate"
+            self._zin, self._zmore = b"", False
+            self._eof = True
+            self.abort()
+            return False
+        self._zin = self._inflater.unconsumed_tail
+        self._zmore = len(out) >= room
+        self._buf += out
+        return bool(out)
+
     def abort(self) -> None:
         """Close at once, dropping unsent output."""
         if self._transport is not None:
@@ -398,8 +456,12 @@ class Connection:
         self._set_write_limits()
 
     def _data(self, data: bytes) -> None:
-        self._buf += data
-        if not self._reading_paused and len(self._buf) >= self._read_high():
+        if self._inflater is not None:
+            self._zin += data
+            self._inflate()
+        else:
+            self._buf += data
+        if not self._reading_paused and (self._zin or len(self._buf) >= self._read_high()):
             self._reading_paused = True
             self._transport.pause_reading()
         self._wake_reader()

@@ -45,6 +45,7 @@ from mailtool.store.maildir import (
     size_in_name,
     split_filename,
 )
+from mailtool.store.metadata import METADATA_FILE, Metadata
 from mailtool.store.notify import ChangeNotifier
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,7 @@ class MailStore:
         with self._lock:
             for mail in self._users.values():
                 mail.index.close()
+                mail.metadata.close()
             self._users.clear()
 
 
@@ -137,6 +139,8 @@ class UserMail:
         self.address = address
         self.maildir = Maildir(root)
         self.index = Index(root / INDEX_FILE)
+        #: IMAP METADATA entries (RFC 5464), kept with the mail: RENAME/DELETE below
+        self.metadata = Metadata(root / METADATA_FILE)
         # every commit tells the other processes (mailtool.store.notify), whoever made it
         self.index.on_commit = functools.partial(store.notifier.poke, address)
         self._store = store
@@ -271,6 +275,7 @@ class UserMail:
             self._delivery_folders.clear()
             self.maildir.delete_folder(canonical)
             self.index.remove_folder(canonical)
+            self.metadata.remove_mailbox(canonical)
         self._notify(canonical, "folders", (), 0)
 
     def rename_folder(self, old: str, new: str) -> None:
@@ -285,10 +290,13 @@ class UserMail:
             else:
                 pairs = self.maildir.rename_folder(src, dst)
                 self.index.rename_folders(pairs)
+                self.metadata.rename_mailbox(src, dst)  # INBOX's stay: INBOX remains
         self._notify(src, "folders", (), 0)
 
     def subscribe(self, name: str, subscribed: bool = True) -> None:
-        self.index.set_subscribed(self.folder(name).name, subscribed)
+        canonical = self.folder(name).name
+        self.index.set_subscribed(canonical, subscribed)
+        self._notify(canonical, "subscriptions", (), 0)  # IMAP NOTIFY SubscriptionChange
 
     def subscriptions(self) -> list[str]:
         return self.index.subscribed()

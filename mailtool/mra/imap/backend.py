@@ -15,7 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from mailtool.store.metadata import Metadata
 
 #: RFC 9051 §2.3.2 system flags a client may set (\Recent is session-only)
 SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")
@@ -127,7 +130,9 @@ class UserMail(Protocol):
     def rename(self, old: str, new: str) -> None: ...
     def subscriptions(self) -> set[str]: ...
     def subscribe(self, name: str, on: bool) -> None: ...
-    def status(self, name: str) -> FolderStatus: ...
+    def status(self, name: str, *, deleted: bool = True) -> FolderStatus:
+        """``deleted=False``: DELETED left 0 (not counted from every message's flags)."""
+        ...
 
     # -- messages -------------------------------------------------------------
     def snapshot(self, name: str) -> Snapshot: ...
@@ -169,6 +174,11 @@ class UserMail(Protocol):
     def copy(self, name: str, uids: list[int], dest: str) -> tuple[int, list[tuple[int, int]]]: ...
     def move(self, name: str, uids: list[int], dest: str) -> tuple[int, list[tuple[int, int]]]: ...
     def quota(self) -> Quota: ...
+
+    @property
+    def metadata(self) -> Metadata:
+        """The user's METADATA entries (RFC 5464)."""
+        ...
 
     # -- concurrency ----------------------------------------------------------
     def watch(self, callback: Callable[[str], None]) -> Callable[[], None]:

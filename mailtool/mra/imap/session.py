@@ -41,6 +41,7 @@ from mailtool.protocol.imap.status import ResponseCode
 
 if TYPE_CHECKING:
     from mailtool.mra.imap.backend import UserMail
+    from mailtool.mra.imap.notify import NotifyState
     from mailtool.mra.imap.selected import SelectedMailbox
     from mailtool.mra.imap.service import ImapServer
 
@@ -74,6 +75,9 @@ BASE_CAPABILITIES = (
     "UTF8=ACCEPT",
     "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 )  # fmt: skip
+#: capabilities of commands valid only once logged in (RFC 4978, RFC 5465, RFC 5464),
+#: advertised from then on, as Dovecot does
+LOGGED_IN_CAPABILITIES = ("COMPRESS=DEFLATE", "NOTIFY", "METADATA", "METADATA-SERVER")
 AUTH_MECHANISMS = ("PLAIN", "SCRAM-SHA-256")
 
 
@@ -151,6 +155,8 @@ class Session:
         self.mail: UserMail | None = None
         self.selected: SelectedMailbox | None = None
         self.enabled: set[str] = set()
+        #: RFC 5465 NOTIFY SET in force (mailtool.mra.imap.notify), None after NONE
+        self.notify: NotifyState | None = None
         self.bad_commands = 0
         self.pipelined = 0
         self._out: list[bytes] = []
@@ -242,6 +248,8 @@ class Session:
             else:
                 # RFC 9051 §6.2.3: LOGIN is refused until TLS is in place
                 caps.append("LOGINDISABLED")
+        else:
+            caps += LOGGED_IN_CAPABILITIES
         return caps
 
     # ------------------------------------------------------------------- loop
@@ -299,7 +307,10 @@ class Session:
             self._read_task = self._start_read()
         if timeout is None:
             timeout = self.last_command + self.config.limits.imap_idle_timeout - time.monotonic()
-        done, _ = await asyncio.wait({self._read_task}, timeout=max(timeout, 0))
+        if self.notify is not None and not self.reader.in_command:
+            done = await self.notify.wait(self, self._read_task, timeout)  # pushes meanwhile
+        else:
+            done, _ = await asyncio.wait({self._read_task}, timeout=max(timeout, 0))
         if not done:
             # RFC 9051 §5.4: autologout after at least 30 minutes of inactivity
             self.send(wire.status(None, "BYE", "Autologout; idle for too long"))
@@ -475,9 +486,14 @@ class Session:
                 expunge_ok=expunge_ok, qresync=self.qresync, condstore=self.condstore
             ):
                 self.send(resp)
+        if self.notify is not None:  # RFC 5465: other mailboxes' events
+            for resp in self.notify.pending(self):
+                self.send(resp)
 
     def on_change(self, folder: str) -> None:
-        """Store notification (any thread): wake IDLE."""
+        """Store notification (any thread): wake IDLE (and NOTIFY)."""
+        if self.notify is not None:
+            self.notify.mark(folder)
         self._loop.call_soon_threadsafe(self.changed.set)
 
     def login(self, user: str, mail: UserMail) -> None:

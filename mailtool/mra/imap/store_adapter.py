@@ -32,6 +32,7 @@ from mailtool.mra.imap.headers import decoded_fields
 from mailtool.store.index import HEADER_FIELDS, MessageSummary
 from mailtool.store.maildir import SPECIAL_USE
 from mailtool.store.mailstore import Change, Folder, MailStore
+from mailtool.store.metadata import Metadata
 
 #: seconds between Maildir rescans of one folder triggered by polling sessions
 SYNC_INTERVAL = 1.0
@@ -131,11 +132,13 @@ class StoreUserMail:
         if on or self.exists(name):
             self.mail.subscribe(name, on)
 
-    def status(self, name: str) -> FolderStatus:
+    def status(self, name: str, *, deleted: bool = True) -> FolderStatus:
+        """``deleted=False``: DELETED is left 0, not counted from every message's
+        flags (NOTIFY's STATUS, RFC 5465, does not send it)."""
         self._sync(name)
         folder = self._folder(name)
         st = folder.status()
-        deleted = sum(1 for m in folder.messages() if "\\Deleted" in m.flags)
+        n_deleted = sum(1 for m in folder.messages() if "\\Deleted" in m.flags) if deleted else 0
         return FolderStatus(
             messages=st.messages,
             unseen=st.unseen,
@@ -143,7 +146,7 @@ class StoreUserMail:
             uidvalidity=st.uidvalidity,
             highestmodseq=st.highestmodseq,
             size=st.size,
-            deleted=deleted,
+            deleted=n_deleted,
             recent=st.recent,
         )
 
@@ -317,6 +320,11 @@ class StoreUserMail:
         )
 
     # -- concurrency ----------------------------------------------------------
+    @property
+    def metadata(self) -> Metadata:
+        """The user's METADATA entries (RFC 5464), kept by the store."""
+        return self.mail.metadata
+
     def watch(self, callback: Callable[[str], None]) -> Callable[[], None]:
         def on_change(change: Change) -> None:
             callback(change.folder)

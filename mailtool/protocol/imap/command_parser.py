@@ -14,6 +14,7 @@ from collections.abc import Callable
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.dates import read_datetime
 from mailtool.protocol.imap.errors import ImapError
+from mailtool.protocol.imap.extension_commands import EXTENSION_PARSERS
 from mailtool.protocol.imap.fetch import read_fetch_atts, read_flag, read_flag_list
 from mailtool.protocol.imap.limits import DEFAULT_LIMITS, Limits
 from mailtool.protocol.imap.mailbox import read_list_mailbox, read_mailbox
@@ -412,6 +413,7 @@ _PARSERS: dict[str, Parser] = {
     "ID": _id,
     "GETQUOTA": _getquota,
     "SETQUOTA": _setquota,
+    **EXTENSION_PARSERS,  # COMPRESS, NOTIFY, GETMETADATA, SETMETADATA
 }
 
 __all__ = ["parse_command"]
