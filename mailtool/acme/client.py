@@ -36,20 +36,15 @@ class Issued:
 
 def load_or_create_account_key(path: Path) -> bytes:
     """The account's private key (PEM), created 0600 on first use."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
     if path.exists():
         return path.read_bytes()
-    key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())  # fmt: skip
+    pem = new_key()
     write_private(path, pem)
     return pem
 
 
-def new_cert_key() -> bytes:
-    """A fresh ECDSA P-256 key for the certificate (PEM, PKCS#8)."""
+def new_key() -> bytes:
+    """A fresh ECDSA P-256 key (PEM, PKCS#8): the account's, or a certificate's."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -115,7 +110,7 @@ def issue(
             net.account = messages.RegistrationResource(
                 uri=exc.location, body=messages.Registration()
             )
-        key_pem = new_cert_key()
+        key_pem = new_key()  # a new key at every issuance
         csr_pem = crypto_util.make_csr(key_pem, list(names))
         order = client.new_order(csr_pem)
         published: list[tuple[str, str]] = []
