@@ -109,6 +109,19 @@ def renewal_reason(cert_pem: bytes | None, names: list[str], now: dt.datetime) -
     return None
 
 
+def panel_note(cert_path: Path) -> str:
+    """What serve's start-up panel says after the certificate's path."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    except (OSError, ValueError):
+        return " (ACME)"
+    if cert.issuer == cert.subject:
+        return " (ACME: a self-signed placeholder until the CA issues one; see acme.* in the log)"
+    return f" (ACME: until {cert.not_valid_after_utc:%Y-%m-%d}, renewed 30 days before)"
+
+
 def renewal_due(cert_pem: bytes) -> dt.datetime:
     from cryptography import x509
 

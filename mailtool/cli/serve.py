@@ -43,6 +43,10 @@ def _panel(server: object) -> None:
     domains = _domains(str(server.data_dir))
     table.add_row("domains", ", ".join(domains) or "[yellow]none yet[/yellow]")
     cert_note = " (self-signed, generated now)" if certs.generated else ""
+    if server.config.tls.acme:
+        from mailtool.acme.manager import panel_note
+
+        cert_note = panel_note(certs.cert)
     table.add_row("certificate", Text(f"{certs.cert}{cert_note}"))
     table.add_row("sha256", Text(certs.fingerprint))
     if domains:

@@ -147,3 +147,10 @@ def test_install_reload_and_renewal_30_days_before_expiry(
     assert sleeps == [manager.CHECK_INTERVAL]  # 90 days left: next look in an hour
     for path in (m.cert_path, m.key_path):
         assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_start_up_panel_says_what_the_certificate_is(tmp_path: Path) -> None:
+    cert, _ = manager.ensure_placeholder(tmp_path, "mail.a.test")
+    assert "self-signed placeholder" in manager.panel_note(Path(cert))
+    Path(cert).write_bytes(_cert(["mail.a.test"], dt.datetime(2027, 3, 1, tzinfo=dt.UTC)))
+    assert manager.panel_note(Path(cert)) == " (ACME: until 2027-03-01, renewed 30 days before)"
