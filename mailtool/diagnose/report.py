@@ -98,8 +98,9 @@ class Report:
             )
             table.add_column("status", no_wrap=True)
             table.add_column("check", no_wrap=True)
-            table.add_column("subject")
-            table.add_column("observed")
+            # fold, never "…": a host name or a port cut short is a wrong one
+            table.add_column("subject", overflow="fold")
+            table.add_column("observed", overflow="fold")
             for f in findings:
                 detail = Text(f.observed)
                 if f.status in PROBLEMS and f.expected:

@@ -49,7 +49,7 @@ def sample() -> Report:
             Status.WARN,
             "rua= missing",
             "rua=mailto:...",
-            subject="_dmarc.example.org",
+            subject="_dmarc.a-rather-long-subdomain-name.example.org:465",
             fix="Add rua=mailto:dmarc-reports@example.org.",
         ),
         RECORD(
@@ -78,7 +78,7 @@ def test_commands_are_never_cut_or_wrapped_on_a_narrow_console():
     for width in (40, 80):
         lines = render(sample(), width).splitlines()
         assert f"    $ {LONG}" in lines, width
-        assert not any(line.endswith("…") and "swaks" in line for line in lines)
+        assert not any("…" in line for line in lines)  # nothing cut short, tables included
 
 
 def test_rich_rendering_still_holds_the_whole_report():
