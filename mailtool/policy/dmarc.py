@@ -13,6 +13,7 @@ record, ``_dmarc.<organisational domain>``, whose ``sp=`` then applies.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 from dataclasses import dataclass, field
@@ -45,7 +46,16 @@ def organizational_domain(domain: str) -> str:
     """RFC 7489 §3.2: the registered domain (public suffix + one label) of ``domain``;
     a public suffix itself (or a bare label) is its own organisational domain."""
     name = domain.lower().rstrip(".")
+    if name.count(".") < 2:  # one or two labels: the name itself, whatever the list says
+        return name
     return _suffix_list().privatesuffix(name) or name
+
+
+async def suffix_list_for(*names: str) -> None:
+    """Load the Public Suffix List in a thread if ``names`` need it (~0.2-1 s of CPU,
+    once per process: never on the event loop, DESIGN principle 6)."""
+    if _suffix_list.cache_info().currsize == 0 and any(n.count(".") >= 2 for n in names):
+        await asyncio.to_thread(_suffix_list)
 
 
 def aligned(a: str, b: str, mode: str) -> bool:
@@ -182,6 +192,7 @@ class Discovery:
 async def discover(resolver: Resolver, from_domain: str) -> Discovery:
     """RFC 7489 §6.6.3 policy discovery; :class:`DNSError` propagates."""
     from_domain = from_domain.lower().rstrip(".")
+    await suffix_list_for(from_domain)
     org = organizational_domain(from_domain)
     name = f"_dmarc.{from_domain}"
     for domain in dict.fromkeys((from_domain, org)):
@@ -210,6 +221,7 @@ async def report_authorised(resolver: Resolver, domain: str, address: str) -> bo
     organisational domain; elsewhere only when ``DOMAIN._report._dmarc.TARGET`` holds
     a v=DMARC1 record. None when DNS cannot tell."""
     target = address.rpartition("@")[2].lower().rstrip(".")
+    await suffix_list_for(domain, target)
     if not target or organizational_domain(target) == organizational_domain(domain):
         return True
     try:

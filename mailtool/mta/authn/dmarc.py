@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 
 from mailtool.dns import DNSTemporaryError, Resolver
-from mailtool.policy.dmarc import aligned, discover
+from mailtool.policy.dmarc import aligned, discover, suffix_list_for
 from mailtool.policy.spf import SpfResult
 
 from .dkim_verify import DkimResult
@@ -54,6 +54,7 @@ async def evaluate(
         return DmarcResult("temperror", from_domain, reason=str(exc)[:200])
     if record is None:
         return DmarcResult("none", from_domain)
+    await suffix_list_for(spf.domain, *(d.domain for d in dkim))
     aspf = record.tags.get("aspf", "r").lower()
     adkim = record.tags.get("adkim", "r").lower()
     spf_ok = spf.result == "pass" and aligned(spf.domain, from_domain, aspf)
