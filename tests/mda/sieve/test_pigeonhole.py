@@ -118,7 +118,7 @@ def test_same_actions_as_pigeonhole(pigeonhole, pair):
 
 GENERATED_REQUIRE = (
     'require ["fileinto", "envelope", "subaddress", "imap4flags", "copy", "regex", "body",'
-    ' "relational", "comparator-i;ascii-numeric", "date", "variables", "mailbox"];\n'
+    ' "relational", "comparator-i;ascii-numeric", "date", "index", "variables", "mailbox"];\n'
 )
 WORDS = ("lunch", "Invoice", "release", "won", "users", "example")
 #: test templates; keys never start with '?' (see _WILDCARD) and date reads single fields
@@ -141,6 +141,17 @@ TEST_TEMPLATES = (
     'date :value "ge" :zone "+0000" "date" "year" "20{n}0"',
     'date :is :originalzone "date" "weekday" "{n}"',
     'string :matches "${{0}}" "*"',
+    'header :index 1 :contains "received" "{w}"',
+    'header :index 2 :last :matches "received" "*{w}*"',
+    'header :regex :comparator "i;octet" "from" "^[[:upper:]][a-z]+ "',
+    'header :regex "subject" "^([^ ]+) ([^ ]+)"',
+    'header :matches "from" "*@*.*"',
+    'address :value "gt" :all "from" "{w}"',
+    'header :value "le" "subject" "{w}"',
+    'date :matches :zone "+0530" "date" "time" "*:{n}*"',
+    'currentdate :value "gt" "year" "2020"',
+    'mailboxexists "INBOX"',
+    'envelope :all :matches "to" "*+*@*"',
 )
 ACTION_TEMPLATES = (
     'fileinto "F-{w}";',
@@ -152,6 +163,8 @@ ACTION_TEMPLATES = (
     'addflag "\\\\Seen";',
     'removeflag "\\\\Seen";',
     "stop;",
+    'fileinto "V-${{1}}-${{2}}";',
+    'set "v" "${{0}}"; fileinto "S-${{v}}";',
 )
 
 
