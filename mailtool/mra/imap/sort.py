@@ -118,6 +118,8 @@ def _first_address(value: str | None) -> tuple[str, str]:
     # it; for group syntax (``undisclosed:;``) that is the group's name (Dovecot too)
     first = parse_addresses(value.encode("utf-8", "surrogateescape"))[:1]
     mailbox = (first[0][2] or b"").decode("utf-8", "replace") if first else ""
+    if first and first[0][3] is None and mailbox:
+        return mailbox, _decoded(mailbox)  # a group: its name is its display (Dovecot)
     try:
         pairs = email.utils.getaddresses([value])
     except Exception:  # a malformed header: no display name

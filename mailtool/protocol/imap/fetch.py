@@ -234,7 +234,7 @@ def write_fetch_item_value(w: Writer, key: FetchAttr, value: object) -> None:
             w.raw(b"NIL")
         else:
             data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
-            w.literal(data, binary=name == "BINARY")  # type: ignore[arg-type]
+            w.literal(data, binary=name == "BINARY" and bool(data))  # type: ignore[arg-type]
     elif name == "FLAGS":
         write_flag_list(w, value)  # type: ignore[arg-type]
     elif name == "MODSEQ":

@@ -56,12 +56,12 @@ def fetch_item(
     key: FetchAttr, value: object, *, first: bool, utf8: bool = False
 ) -> tuple[bytes, bytes | None]:
     """One item as ``(text, literal data or None)``: the text ends with the literal
-    header when data follows. A BINARY literal is always a literal8 (RFC 3516 §4.2
-    requires it for NUL; Dovecot sends ``~{n}`` for every BINARY[...], and so do we)."""
+    header when data follows. A BINARY literal is a literal8 (RFC 3516 §4.2 requires
+    it for NUL; Dovecot sends ``~{n}`` for every non-empty BINARY[...], and so do we)."""
     if is_literal_item(key) and value is not None:
         data = value.encode("utf-8", "surrogateescape") if isinstance(value, str) else value
         assert isinstance(data, bytes | bytearray | memoryview)
-        binary = key.name == "BINARY"
+        binary = key.name == "BINARY" and bool(data)
         return literal_header(key, len(data), first=first, binary=binary), bytes(data)
     w = Writer(utf8=utf8)
     if not first:
