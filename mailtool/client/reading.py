@@ -102,13 +102,14 @@ def blocks(text: str) -> list[Block]:
     text = text.replace("\r\n", "\n")
     sig = _SIG.search(text)
     main, signature = (text[: sig.start()], text[sig.start():]) if sig else (text, "")
-    out: list[Block] = []
-    for line in main.split("\n"):
+    runs: list[tuple[str, list[str]]] = []  # lines gathered per run: joined once, not
+    for line in main.split("\n"):           # re-concatenated per line (a 2 MB body took 13 s)
         kind = "quote" if line.startswith(">") else "text"
-        if out and out[-1].kind == kind:
-            out[-1] = Block(kind, out[-1].text + "\n" + line)
+        if runs and runs[-1][0] == kind:
+            runs[-1][1].append(line)
         else:
-            out.append(Block(kind, line))
+            runs.append((kind, [line]))
+    out = [Block(kind, "\n".join(lines)) for kind, lines in runs]
     if signature:
         out.append(Block("signature", signature.rstrip("\n")))
     return out

@@ -232,3 +232,33 @@ async def test_inbox_cannot_be_renamed_by_accident(mail_server, account_config):
         await pilot.pause(0.2)
         assert type(app.screen).__name__ != "PromptScreen"
         assert any("INBOX cannot be renamed" in str(n.message) for n in app._notifications)
+
+
+async def test_a_big_message_shows_its_first_screen_first_and_the_rest_lazily():
+    """Issue 21 bug 13: a 2 MB message took 7.9 s to show and lagged keys for 3 s (the
+    body was one widget laid out at once, and splitting it into quote runs was
+    quadratic). The first piece is shown at once; the rest is added piece by piece."""
+    from textual.app import App
+
+    from mailtool.tui.widgets.reader import CHUNK_LINES, Reader
+
+    n = 35_000
+    body = "\n".join(f"line {i} lorem ipsum dolor sit amet" for i in range(n))
+    raw = ("From: a@example.test\r\nSubject: big\r\nContent-Type: text/plain; charset=utf-8"
+           "\r\n\r\n" + body).encode()
+    assert len(raw) > 1_000_000
+
+    class One(App):
+        def compose(self):
+            yield Reader(id="reader")
+
+    app = One()
+    async with app.run_test(size=(80, 24)) as pilot:
+        reader = app.query_one(Reader)
+        reader.show(raw)
+        await pilot.pause(0)
+        assert reader.body_text.startswith("line 0 lorem")
+        assert "line 34999 " not in reader.body_text  # not all at once
+        await until(pilot, lambda: "line 34999 " in reader.body_text, "the rest, piece by piece",
+                    patience=120)
+        assert len(reader.query("#body > Static")) >= n // CHUNK_LINES

@@ -5,19 +5,47 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 from rich.text import Text
-from textual.containers import VerticalScroll
+from textual import work
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from mailtool.client.reading import blocks, body_text, header_summary, parse, parts
 
 FOLD_AFTER = 3  # quoted lines shown before folding
+#: the body is laid out in pieces of this many lines: the first screen shows at once and
+#: the rest is added between key presses (one Static of a 2 MB body took 25 s to lay out)
+CHUNK_LINES = 200
+
+
+class _Chunks:
+    """Styled text cut into pieces of at most :data:`CHUNK_LINES` lines."""
+
+    def __init__(self) -> None:
+        self.done: list[Text] = []
+        self.current = Text()
+        self.lines = 0
+
+    def add(self, text: str, style: str = "") -> None:
+        lines = text.splitlines(keepends=True)
+        while lines:
+            take = CHUNK_LINES - self.lines  # one append per piece, not per line
+            self.current.append("".join(lines[:take]), style=style)
+            self.lines += min(take, len(lines))
+            lines = lines[take:]
+            if self.lines >= CHUNK_LINES:
+                self.done.append(self.current)
+                self.current, self.lines = Text(), 0
+
+    def pieces(self) -> list[Text]:
+        return [*self.done, self.current] if self.current.plain or not self.done else self.done
 
 
 class Reader(VerticalScroll, can_focus=True):
     DEFAULT_CSS = """
     Reader { height: 1fr; border-top: solid $primary; }
     Reader #headers { color: $text-muted; padding: 0 1; border-bottom: dashed $primary-muted; }
-    Reader #body { padding: 0 1; }
+    Reader #body { padding: 0 1; height: auto; }
+    Reader #body > Static { height: auto; }
     """
 
     def __init__(self, **kwargs: object) -> None:
@@ -31,7 +59,8 @@ class Reader(VerticalScroll, can_focus=True):
         self.show_raw = False
         # held, not queried, for the same reason as MainScreen's panes
         self._headers = Static(id="headers")
-        self._body = Static(id="body")
+        self._body = Vertical(id="body")
+        self._generation = 0  # a newer message stops the rendering of an older one
 
     def compose(self):
         yield self._headers
@@ -48,21 +77,22 @@ class Reader(VerticalScroll, can_focus=True):
     def clear(self) -> None:
         self.raw, self.message, self.source = b"", None, None
         self._headers.update("")
-        self._body.update("")
+        self._set_body([])
 
     @property
     def body_text(self) -> str:
-        return str(self._body.render())
+        return "".join(str(c.render()) for c in self._body.query(Static))
 
     def render_message(self) -> None:
         msg = self.message
         if msg is None:
             return
         headers = self._headers
-        body = self._body
+        out = _Chunks()
         if self.show_raw:
             headers.update("[raw source]")
-            body.update(Text(self.raw.decode("utf-8", "replace")))
+            out.add(self.raw.decode("utf-8", "replace"))
+            self._set_body(out.pieces())
             return
         if self.all_headers:
             headers.update(Text("\n".join(f"{k}: {v}" for k, v in msg.items())))
@@ -73,25 +103,40 @@ class Reader(VerticalScroll, can_focus=True):
                 head += "\nAttachments: " + ", ".join(p.filename or p.content_type
                                                       for p in attachments)
             headers.update(Text(head))
-        text = Text()
         for block in blocks(body_text(msg)):
             lines = block.text.split("\n")
             if block.kind == "quote":
                 if self.fold_quotes and len(lines) > FOLD_AFTER:
                     shown = "\n".join(lines[:FOLD_AFTER])
-                    text.append(shown + "\n", style="dim cyan")
-                    text.append(f"[… {len(lines) - FOLD_AFTER} more quoted lines, z to show]\n",
-                                style="italic dim")
+                    out.add(shown + "\n", style="dim cyan")
+                    out.add(f"[… {len(lines) - FOLD_AFTER} more quoted lines, z to show]\n",
+                            style="italic dim")
                 else:
-                    text.append(block.text + "\n", style="cyan")
+                    out.add(block.text + "\n", style="cyan")
             elif block.kind == "signature":
                 if self.fold_quotes:
-                    text.append("[-- signature, z to show]\n", style="italic dim")
+                    out.add("[-- signature, z to show]\n", style="italic dim")
                 else:
-                    text.append(block.text + "\n", style="dim")
+                    out.add(block.text + "\n", style="dim")
             else:
-                text.append(block.text + "\n")
-        body.update(text)
+                out.add(block.text + "\n")
+        self._set_body(out.pieces())
+
+    def _set_body(self, pieces: list[Text]) -> None:
+        """Show the first piece now, the others as the event loop has time."""
+        self._generation += 1
+        self._body.remove_children()
+        if pieces:
+            self._body.mount(Static(pieces[0]))
+        if len(pieces) > 1:
+            self._mount_rest(pieces[1:], self._generation)
+
+    @work(group="reader-render", exclusive=True, exit_on_error=False)
+    async def _mount_rest(self, pieces: list[Text], generation: int) -> None:
+        for piece in pieces:
+            if generation != self._generation:
+                return
+            await self._body.mount(Static(piece))
 
     def toggle_headers(self) -> None:
         self.all_headers = not self.all_headers
