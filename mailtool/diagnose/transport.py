@@ -11,6 +11,7 @@ to deliver (fail).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from mailtool.client.probe import Stage
 
@@ -186,7 +187,15 @@ async def _one(ctx: Context, host: str, address: str) -> list[Finding]:
     out.append(EHLO(Status.INFO, ", ".join(caps) or "(no extensions)", subject=subject))
     strict, why = await strictness(ctx, host)
     out += _tls(probe, subject, strict, why, ssl_cmd, host)
-    out += _recipients(ctx, probe, await ctx.relay_checks(), subject, address, port)
+    found = _recipients(ctx, probe, await ctx.relay_checks(), subject, address, port)
+    external, resolves = await ctx.relay_domain()
+    if not resolves:  # said, so that a refusal "domain not found" can be read for what it is
+        note = f" ({external} has no MX host in this resolver's view)"
+        found = [
+            dataclasses.replace(f, observed=f.observed + note) if f.check is RELAY else f
+            for f in found
+        ]
+    out += found
     return out
 
 
