@@ -170,6 +170,7 @@ def test_open_relay_that_refuses_unresolvable_senders_fails(relay_lab):
         "MAIL FROM:<postmaster@openrelay.test> RCPT TO:<relay-test@example.net>"
         in (finding["observed"])
     )
+    assert "no MX host" not in finding["observed"]  # example.net resolves here
     assert (
         "--to relay-test@example.net --quit-after RCPT --from postmaster@openrelay.test"
         in (finding["reproduce"])
