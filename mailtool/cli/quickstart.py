@@ -69,7 +69,11 @@ def quickstart(
         from pathlib import Path
 
         plan.config_path = Path(root_obj["config_path"])
-    if not yes and not hostname:
+    if plan.config_path.exists():  # kept as it is: its host name is the server's
+        from mailtool.config import load
+
+        plan.hostname = load(plan.config_path).hostname
+    elif not yes and not hostname:
         plan.hostname = click.prompt("Mail host name (its A record must point here)",
                                      default=plan.hostname).strip().lower()  # fmt: skip
     click.echo(f"config    {plan.config_path}")
@@ -95,11 +99,12 @@ def quickstart(
     assert outcome.config is not None
     from mailtool.cli.dns_cmd import zone_for
 
-    snippet = zone_for(outcome.config, plan.domain, hostname=plan.hostname, ipv4=ipv4, ipv6=ipv6)
+    cfg = outcome.config
+    snippet = zone_for(cfg, plan.domain, hostname=cfg.hostname, ipv4=ipv4, ipv6=ipv6)
     click.echo("\nDNS records to publish:\n")
     click.echo(snippet.to_zone(), nl=False)
     click.echo("\nNext steps:")
-    for n, step in enumerate(qs.next_steps(plan, outcome.config), 1):
+    for n, step in enumerate(qs.next_steps(plan, cfg), 1):
         click.echo(f"  {n}. {step}")
 
 

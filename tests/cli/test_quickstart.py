@@ -3,6 +3,7 @@ paths are unit-tested on the plan and the config text: the suite must not add us
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
@@ -114,6 +115,9 @@ def test_a_second_domain_on_the_same_config(home: Path) -> None:
         assert sorted(store.domains()) == ["a.test", "b.test"]
     finally:
         store.close()
+    # the server keeps its one host name: b.test's records point there, and its policy too
+    assert re.search(r"^b\.test\.\s+3600 IN MX\s+10 mail\.a\.test\.$", result.output, re.M)
+    assert ";   mx: mail.a.test" in result.output and "mail.b.test" not in result.output
 
 
 def test_interactive(home: Path) -> None:
