@@ -132,7 +132,8 @@ def parse_sieve_test(text: str) -> frozenset[tuple[str, ...]]:
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("* store message in folder: "):
-            current = [stripped.split(": ", 1)[1], ""]
+            # the name as printed, trailing spaces included ("${0}" may end in one)
+            current = [line.lstrip().split(": ", 1)[1], ""]
             actions.add(_store(current[0], []))
         elif stripped.startswith("+ add IMAP flags: ") and current is not None:
             actions.discard(_store(current[0], current[1].split()))
