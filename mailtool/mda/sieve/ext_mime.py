@@ -183,7 +183,7 @@ def _mime_exists(interp: Interpreter, node: Node) -> bool:
     return any(all(part.get(n) is not None for n in names) for part in _scope(interp, node))
 
 
-def _check_mime(previous: Any) -> Any:
+def _check_mime(previous: Any, plain: Spec, mime: Spec) -> Any:
     def check(node: Node, extensions: set[str]) -> None:
         if "mime" not in node.tagged and any(t in node.tagged for t in ("anychild", "mimeopt")):
             raise SieveSyntaxError(f"{node.name}: :anychild, :type, :subtype, :contenttype and "
@@ -193,24 +193,20 @@ def _check_mime(previous: Any) -> Any:
                                    node.line, node.column)  # fmt: skip
         if previous is not None:
             previous(node, extensions)
+        # the node runs the plain test or the :mime one, chosen once here, not per delivery
+        node.spec = mime if node.tagged.get("mime") else plain
 
     return check
 
 
 def _with_mime(name: str, mime_run: Any) -> None:
     """Give ``header`` / ``address`` / ``exists`` the RFC 5703 tags; plain runs unchanged."""
-    spec = TESTS[name]
-    plain = spec.run
-
-    def run(interp: Interpreter, node: Node) -> bool:
-        if node.tagged.get("mime"):
-            return bool(mime_run(interp, node))
-        return bool(plain(interp, node))
-
+    plain = TESTS[name]
+    mime = replace(plain, run=mime_run)
     register(replace(
-        spec, tags={**spec.tags, **MIME_TAGS}, groups={**spec.groups, "mimeopt": MIME_OPTIONS},
-        tag_extensions={**spec.tag_extensions, **dict.fromkeys(MIME_TAGS, "mime")},
-        run=run, check=_check_mime(spec.check),
+        plain, tags={**plain.tags, **MIME_TAGS}, groups={**plain.groups, "mimeopt": MIME_OPTIONS},
+        tag_extensions={**plain.tag_extensions, **dict.fromkeys(MIME_TAGS, "mime")},
+        check=_check_mime(plain.check, plain, mime),
     ))  # fmt: skip
 
 
