@@ -176,10 +176,19 @@ class Interpreter:
             elif node.name == "stop":
                 raise _Stop
             else:
-                node.spec.run(self, node)
+                self._run(node)
 
     def test(self, node: Node) -> bool:
-        return bool(node.spec.run(self, node))
+        return bool(self._run(node))
+
+    def _run(self, node: Node) -> Any:
+        try:
+            return node.spec.run(self, node)
+        except SieveRuntimeError as exc:
+            if exc.line:
+                raise
+            # the innermost command or test that failed (a regex timeout, a bad :zone ...)
+            raise type(exc)(exc.message, node.line, node.column) from None
 
     # ---------------------------------------------------------------- helpers for specs
 

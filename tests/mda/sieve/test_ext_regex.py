@@ -96,8 +96,9 @@ if header :regex "subject" "(x+x+)+y" { fileinto "never"; }
 def test_runaway_regex_is_stopped_and_the_script_fails_safe():
     message = msg({"Subject": "x" * 5000})
     interp = Interpreter(Envelope("a@b.test", "me@example.com"), message)
-    with pytest.raises(SieveRuntimeError, match="ran longer than"):
+    with pytest.raises(SieveRuntimeError, match="ran longer than") as info:
         interp.execute(parse(RUNAWAY))
+    assert (info.value.line, info.value.column) == (3, 4)  # the header test that ran away
     # the script's actions are undone: only the implicit keep is left
     assert interp.finish() == [Keep(implicit=True)]
 
