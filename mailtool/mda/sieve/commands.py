@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from mailtool.mda.sieve.errors import SieveSyntaxError
 from mailtool.mda.sieve.spec import STRING, STRINGS, Spec, register
@@ -26,7 +27,10 @@ register(Spec("stop", "command"))
 _IDENTIFIER = re.compile(r"^(?:global\.)?[A-Za-z_][A-Za-z0-9_]*$", re.IGNORECASE)
 
 #: RFC 5229 §4.1: modifiers, applied highest precedence first
-SET_MODIFIERS = ("lower", "upper", "lowerfirst", "upperfirst", "quotewildcard", "length")
+SET_MODIFIERS = ("lower", "upper", "lowerfirst", "upperfirst", "quotewildcard", "encodeurl",
+                 "length")  # fmt: skip
+#: RFC 5435 §6: :encodeurl comes with enotify
+MODIFIER_EXTENSIONS = {"encodeurl": "enotify"}
 
 
 def apply_modifiers(value: str, tagged: dict, first_group: str = "first") -> str:
@@ -42,6 +46,9 @@ def apply_modifiers(value: str, tagged: dict, first_group: str = "first") -> str
         value = head + value[1:]
     if tagged.get("quotewildcard"):
         value = re.sub(r"([*?\\])", r"\\\1", value)
+    if tagged.get("encodeurl"):
+        # RFC 5435 §6 (precedence 15): percent-encode all but RFC 3986 unreserved characters
+        value = quote(value, safe="-._~")
     if tagged.get("length"):
         value = str(len(value))
     return value
@@ -61,7 +68,7 @@ def _check_set(node: Node, extensions: set[str]) -> None:
 
 register(Spec(
     "set", "command", positional=(STRING, STRING), extension="variables",
-    tags={m: None for m in SET_MODIFIERS},
+    tags={m: None for m in SET_MODIFIERS}, tag_extensions=MODIFIER_EXTENSIONS,
     groups={"case": ("lower", "upper"), "first": ("lowerfirst", "upperfirst")},
     run=_set, check=_check_set,
 ))  # fmt: skip

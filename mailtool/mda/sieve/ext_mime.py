@@ -23,7 +23,7 @@ from email.utils import getaddresses
 from typing import TYPE_CHECKING, Any
 
 from mailtool.mda.sieve import tests as base_tests
-from mailtool.mda.sieve.commands import SET_MODIFIERS, apply_modifiers
+from mailtool.mda.sieve.commands import MODIFIER_EXTENSIONS, SET_MODIFIERS, apply_modifiers
 from mailtool.mda.sieve.errors import SieveSyntaxError
 from mailtool.mda.sieve.message import _TAG_RE, _decoded
 from mailtool.mda.sieve.spec import NUMBER, STRING, STRINGS, TESTS, Spec, register
@@ -243,4 +243,5 @@ def _check_extracttext(node: Node, extensions: set[str]) -> None:
 register(Spec("extracttext", "command", positional=(STRING,), extension="extracttext",
               tags={**{m: None for m in SET_MODIFIERS}, "first": NUMBER},
               groups={"case": ("lower", "upper"), "initial": ("lowerfirst", "upperfirst")},
-              run=_extracttext, check=_check_extracttext))  # fmt: skip
+              tag_extensions=MODIFIER_EXTENSIONS, run=_extracttext,
+              check=_check_extracttext))  # fmt: skip

@@ -126,3 +126,15 @@ def test_a_variable_uri_that_is_not_valid_fails_at_run_time():
     script = 'require ["enotify", "variables"]; set "u" "sms:123"; notify "${u}";'
     with pytest.raises(Exception, match="not a mailto URI"):
         sieve(script, MAIL)
+
+
+def test_set_encodeurl_builds_a_mailto_uri():
+    # RFC 5435 §6 example: the subject of the message into the URI's body
+    script = """require ["enotify", "variables"];
+set :encodeurl "body_param" "Safe body&evil=evilbody";
+notify "mailto:tim@example.com?body=${body_param}";"""
+    (note,) = sent(sieve(script, MAIL))
+    assert b"Safe body&evil=evilbody" in note.message and b"evil@" not in note.message
+    assert_refused(
+        'require "variables"; set :encodeurl "a" "b";', ':encodeurl needs require "enotify"'
+    )
