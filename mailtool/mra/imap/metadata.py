@@ -71,8 +71,9 @@ async def getmetadata(s: Session, cmd: GetMetadata) -> Done:
     longest = 0
     seen: set[str] = set()
     for entry, under in zip(entries, found, strict=True):
-        if not under:
+        if not under and cmd.depth == 0:
             # RFC 5464 §4.4.1: an entry asked for that has no value is given as NIL
+            # (with a DEPTH, nothing: Dovecot does the same)
             items.append((entry, None))
         for name, value in under:
             if cmd.maxsize is not None and len(value) > cmd.maxsize:
@@ -90,10 +91,10 @@ async def getmetadata(s: Session, cmd: GetMetadata) -> Done:
         w.astring(name).raw(b" ")
         if value is None:
             w.raw(b"NIL")
-        elif b"\0" in value:
-            w.literal(value, binary=True)  # RFC 5464 §5: value = nstring / literal8
         else:
-            w.string(value)
+            # RFC 5464 §5: value = nstring / literal8; always a literal, as Dovecot
+            # sends them: values are arbitrary bytes (literal8 when one holds a NUL)
+            w.literal(value, binary=b"\0" in value)
     w.raw(b")\r\n")
     if items:
         await s.write(w.getvalue())

@@ -76,8 +76,9 @@ BASE_CAPABILITIES = (
     "SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
 )  # fmt: skip
 #: capabilities of commands valid only once logged in (RFC 4978, RFC 5465, RFC 5464),
-#: advertised from then on, as Dovecot does
-LOGGED_IN_CAPABILITIES = ("COMPRESS=DEFLATE", "NOTIFY", "METADATA", "METADATA-SERVER")
+#: advertised from then on, as Dovecot does; METADATA includes the server entries of
+#: METADATA-SERVER (RFC 5464 §1), which is for servers without mailbox entries
+LOGGED_IN_CAPABILITIES = ("COMPRESS=DEFLATE", "NOTIFY", "METADATA")
 AUTH_MECHANISMS = ("PLAIN", "SCRAM-SHA-256")
 
 

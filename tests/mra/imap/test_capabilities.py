@@ -219,13 +219,15 @@ EXERCISE: dict[str, Callable[[Imap], None]] = {
     "APPENDLIMIT": _appendlimit,
     "COMPRESS=DEFLATE": _compress,
     "NOTIFY": _notify,
+    # RFC 5464 §1: METADATA is mailbox and server entries (so not METADATA-SERVER too)
     "METADATA": _commands(
         ('SETMETADATA INBOX (/private/comment "c")', b""),
-        ("GETMETADATA INBOX /private/comment", rb'\* METADATA INBOX \(/private/comment "c"\)'),
-    ),
-    "METADATA-SERVER": _commands(
+        (
+            "GETMETADATA INBOX /private/comment",
+            rb"\* METADATA INBOX \(/private/comment \{1\}\r\nc\)",
+        ),
         ('SETMETADATA "" (/shared/comment "s")', b""),
-        ('GETMETADATA "" /shared/comment', rb'\* METADATA "" \(/shared/comment "s"\)'),
+        ('GETMETADATA "" /shared/comment', rb'\* METADATA "" \(/shared/comment \{1\}\r\ns\)'),
     ),
 }
 

@@ -17,7 +17,7 @@ def code(reply_line: bytes) -> bytes:
 def test_server_and_mailbox_entries_set_get_and_remove(imap: Imap):
     w = imap.wire()
     caps = w.cmd("CAPABILITY").untagged[0]
-    assert b" METADATA" in caps and b"METADATA-SERVER" in caps
+    assert b" METADATA" in caps and b"METADATA-SERVER" not in caps  # RFC 5464 §1: implied
     assert (
         w.cmd('SETMETADATA "" (/shared/comment "Server note" /private/X {5}\r\nhi\r\n!)').status
         == "OK"
@@ -25,12 +25,12 @@ def test_server_and_mailbox_entries_set_get_and_remove(imap: Imap):
     got = w.cmd('GETMETADATA "" (/shared/comment /private/x /private/missing)')
     assert got.status == "OK"
     assert got.untagged == [
-        b'* METADATA "" (/shared/comment "Server note" /private/x {5}\r\nhi\r\n!'
+        b'* METADATA "" (/shared/comment {11}\r\nServer note /private/x {5}\r\nhi\r\n!'
         b" /private/missing NIL)\r\n"
     ]
     assert w.cmd('SETMETADATA INBOX (/private/comment "mine")').status == "OK"
     assert w.cmd("GETMETADATA INBOX /private/comment").untagged == [
-        b'* METADATA INBOX (/private/comment "mine")\r\n'
+        b"* METADATA INBOX (/private/comment {4}\r\nmine)\r\n"
     ]
     # NIL removes (RFC 5464 §4.3)
     assert w.cmd("SETMETADATA INBOX (/private/comment NIL)").status == "OK"
@@ -47,12 +47,15 @@ def test_depth_and_maxsize(imap: Imap):
     assert w.cmd(f"SETMETADATA INBOX ({sets})").status == "OK"
     one = w.cmd("GETMETADATA (DEPTH 1) INBOX /private/a")
     assert one.untagged == [
-        b'* METADATA INBOX (/private/a "1" /private/a/b "22" /private/a/d "4444444444")\r\n'
+        b"* METADATA INBOX (/private/a {1}\r\n1 /private/a/b {2}\r\n22"
+        b" /private/a/d {10}\r\n4444444444)\r\n"
     ]
     inf = w.cmd("GETMETADATA (DEPTH infinity) INBOX /private")
     assert inf.untagged[0].count(b"/private/a") == 4
     small = w.cmd("GETMETADATA (MAXSIZE 5 DEPTH infinity) INBOX /private/a")
-    assert b"4444444444" not in small.untagged[0] and b'/private/a/b/c "333"' in small.untagged[0]
+    assert (
+        b"4444444444" not in small.untagged[0] and b"/private/a/b/c {3}\r\n333" in small.untagged[0]
+    )
     # RFC 5464 §4.2.1: the OK names the longest value left out
     assert code(small.tagged) == b"[METADATA LONGENTRIES 10]"
 
@@ -97,7 +100,7 @@ def test_bounds_entry_size_count_total_all_or_nothing(
     # all or nothing: a refused command set none of its entries
     mixed = w.cmd('SETMETADATA "" (/private/e2 NIL /private/e5 "%s")' % ("z" * 101))
     assert mixed.status == "NO"
-    assert w.cmd('GETMETADATA "" /private/e2').has(b'/private/e2 "2"')
+    assert w.cmd('GETMETADATA "" /private/e2').has(b"/private/e2 {1}\r\n2")
 
 
 def test_entries_follow_rename_and_go_with_delete(imap: Imap):
@@ -107,11 +110,11 @@ def test_entries_follow_rename_and_go_with_delete(imap: Imap):
     assert w.cmd('SETMETADATA Work (/private/color "red")').status == "OK"
     assert w.cmd('SETMETADATA Work/Sub (/shared/comment "sub")').status == "OK"
     assert w.cmd("RENAME Work Job").status == "OK"
-    assert w.cmd("GETMETADATA Job /private/color").has(b'"red"')
-    assert w.cmd("GETMETADATA Job/Sub /shared/comment").has(b'"sub"')
+    assert w.cmd("GETMETADATA Job /private/color").has(b"{3}\r\nred")
+    assert w.cmd("GETMETADATA Job/Sub /shared/comment").has(b"{3}\r\nsub")
     assert w.cmd("DELETE Job/Sub").status == "OK"
     assert w.cmd("CREATE Job/Sub").status == "OK"
     assert w.cmd("GETMETADATA Job/Sub /shared/comment").has(b"/shared/comment NIL")
     # values survive a new connection (they are on disk)
     w2 = imap.wire()
-    assert w2.cmd("GETMETADATA Job /private/color").has(b'"red"')
+    assert w2.cmd("GETMETADATA Job /private/color").has(b"{3}\r\nred")
