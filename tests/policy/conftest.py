@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from mailtool.dns import Resolver
 
 
@@ -18,3 +20,10 @@ def serving(folder: Path, zone: list[str]) -> Iterator[Resolver]:
         yield Resolver([server.address], timeout=3)
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def resolver(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
+    """A dnsmasq answering the test module's ``ZONE``."""
+    with serving(tmp_path_factory.mktemp("policy-dns"), request.module.ZONE) as resolver:
+        yield resolver

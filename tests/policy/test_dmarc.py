@@ -4,7 +4,6 @@ domain from the Public Suffix List, and discovery as the server does it."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,7 +17,6 @@ from mailtool.policy.dmarc import (
     report_authorised,
 )
 from tests.mta.authn.conftest import txt
-from tests.policy.conftest import serving
 
 
 @pytest.mark.parametrize(
@@ -96,12 +94,6 @@ ZONE = [
     txt("_dmarc.two.test", "v=DMARC1; p=reject"),
     txt("org.test._report._dmarc.reports.test", "v=DMARC1"),
 ]
-
-
-@pytest.fixture(scope="module")
-def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolver]:
-    with serving(tmp_path_factory.mktemp("policydmarc"), ZONE) as resolver:
-        yield resolver
 
 
 def test_discovery(resolver: Resolver) -> None:

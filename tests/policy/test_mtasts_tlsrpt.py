@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
+from mailtool.dns import Resolver
 from mailtool.policy import mtasts, tlsrpt
+from tests.mta.authn.conftest import txt
 
 
 @pytest.mark.parametrize(
@@ -91,3 +95,31 @@ def test_tlsrpt_record(text: str, problems: list[str]) -> None:
 def test_tlsrpt_mailto_addresses_skip_the_bad_uris() -> None:
     record = tlsrpt.parse_record("_smtp._tls.x", "v=TLSRPTv1; rua=mailto:a@x.org?subject=r,b@x")
     assert record.mailto == ["a@x.org"]
+
+
+ZONE = [
+    txt("_mta-sts.ok.test", "v=STSv1; id=20240601"),
+    txt("_mta-sts.badid.test", "v=STSv1; id=2024-06-01!"),
+    txt("_mta-sts.two.test", "v=STSv1; id=1"),
+    txt("_mta-sts.two.test", "v=STSv1; id=2"),
+    txt("_smtp._tls.ok.test", "v=TLSRPTv1; rua=mailto:tls@ok.test,https://r.ok.test/"),
+    txt("_smtp._tls.two.test", "v=TLSRPTv1; rua=mailto:a@two.test"),
+    txt("_smtp._tls.two.test", "v=TLSRPTv1; rua=mailto:b@two.test"),
+]
+
+
+def test_discovery_is_what_the_relay_acts_on(resolver: Resolver) -> None:
+    # RFC 8461 §3.1: an invalid record, or several, mean no policy (the relay keeps a
+    # cached one); the relay's MtaStsCache reads the id from exactly this
+    assert asyncio.run(mtasts.discover(resolver, "ok.test")).id == "20240601"
+    bad = asyncio.run(mtasts.discover(resolver, "badid.test"))
+    assert bad.id == "" and [p.code for p in bad.problems] == ["id"]
+    two = asyncio.run(mtasts.discover(resolver, "two.test"))
+    assert two.id == "" and [p.code for p in two.problems] == ["records"]
+    assert asyncio.run(mtasts.discover(resolver, "none.test")) == mtasts.StsRecord(
+        "_mta-sts.none.test", ()
+    )
+    ok = asyncio.run(tlsrpt.discover(resolver, "ok.test"))
+    assert (ok.mailto, ok.problems) == (["tls@ok.test"], ())
+    two_rpt = asyncio.run(tlsrpt.discover(resolver, "two.test"))
+    assert two_rpt.rua == () and [p.code for p in two_rpt.problems] == ["records"]

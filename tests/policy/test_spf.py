@@ -4,7 +4,6 @@ evaluation diagnose reports (the server's check_host, going on past errors)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -18,7 +17,6 @@ from mailtool.policy.spf import (
     walk,
 )
 from tests.mta.authn.conftest import txt
-from tests.policy.conftest import serving
 
 
 @pytest.mark.parametrize(
@@ -109,12 +107,6 @@ ZONE += [
     for i in range(9)
 ]
 ZONE += [txt(f"j{j}.wide.test", "v=spf1 -all") for j in range(9)]
-
-
-@pytest.fixture(scope="module")
-def resolver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Resolver]:
-    with serving(tmp_path_factory.mktemp("policyspf"), ZONE) as resolver:
-        yield resolver
 
 
 def test_walk_reports_every_problem_with_the_trace(resolver: Resolver) -> None:
