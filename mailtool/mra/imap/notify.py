@@ -95,11 +95,14 @@ def validate(groups: Iterable[NotifyGroup]) -> None:
         if unknown:
             names = " ".join(SUPPORTED.values())
             raise no(f"Unsupported event {unknown[0]}", "BADEVENT", f"({names})")
-        # RFC 5465 §5.2-5.4: MessageNew and MessageExpunge go together, FlagChange needs them
-        if ("MESSAGENEW" in events) != ("MESSAGEEXPUNGE" in events):
-            raise bad("MessageNew and MessageExpunge must be given together")
-        if "FLAGCHANGE" in events and "MESSAGENEW" not in events:
-            raise bad("FlagChange needs MessageNew and MessageExpunge")
+        # RFC 5465 §5: for the selected mailbox MessageNew and MessageExpunge go together
+        # and FlagChange needs them (the client could not keep sequence numbers else);
+        # other mailboxes get STATUS, where any mix makes sense (Dovecot accepts it too)
+        if g.filter in SELECTED_FILTERS:
+            if ("MESSAGENEW" in events) != ("MESSAGEEXPUNGE" in events):
+                raise bad("MessageNew and MessageExpunge must be given together")
+            if "FLAGCHANGE" in events and "MESSAGENEW" not in events:
+                raise bad("FlagChange needs MessageNew and MessageExpunge")
         if g.fetch and g.filter not in SELECTED_FILTERS:
             raise bad("MessageNew fetch attributes are for the selected mailbox only")
         if g.filter in SELECTED_FILTERS and events - MESSAGE_EVENTS:
@@ -214,9 +217,10 @@ class NotifyState:
         counts = before is None or (before.messages, before.uidnext, before.uidvalidity) != (
             now.messages, now.uidnext, now.uidvalidity,
         )  # fmt: skip
-        if not counts and "FLAGCHANGE" not in events:
-            return None
-        return status_response(s, name, now)
+        # RFC 5465 §5.2-5.4: new or expunged messages change the counts, flags UNSEEN
+        # (and HIGHESTMODSEQ); each is told only to a client that asked for it
+        wanted = events & {"MESSAGENEW", "MESSAGEEXPUNGE"} if counts else events & {"FLAGCHANGE"}
+        return status_response(s, name, now) if wanted else None
 
     def _name_changes(self, s: Session) -> list[Response]:
         assert s.mail is not None

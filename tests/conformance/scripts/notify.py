@@ -11,11 +11,7 @@ DIFFERENCES = {
     "notify-rules#1": "RFC 5465 §8: unsupported-events-code = BADEVENT SP ( event *(SP "
     "event) ): mailtool lists the events it supports in parentheses; Dovecot names the "
     "refused event, without them",
-    "notify-rules#2": "RFC 5465 §5: MessageNew and MessageExpunge are given together (the "
-    "client could not keep sequence numbers otherwise): BAD (mailtool); Dovecot accepts",
-    "notify-rules#3": "RFC 5465 §5: FlagChange needs MessageNew and MessageExpunge: BAD "
-    "(mailtool); Dovecot accepts",
-    "notify-rules#6": "RFC 5465 §8: notify-set = SET [status-indicator] SP event-groups, one "
+    "notify-rules#8": "RFC 5465 §8: notify-set = SET [status-indicator] SP event-groups, one "
     "group at least: BAD (mailtool); Dovecot accepts an empty SET",
 }
 
@@ -83,8 +79,10 @@ SCRIPTS = [
         "notify-rules",
         [
             S("a", "n1 NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))"),
-            S("a", "n2 NOTIFY SET (personal (MessageNew))"),
-            S("a", "n3 NOTIFY SET (personal (FlagChange))"),
+            S("a", "n2 NOTIFY SET (selected (MessageNew))"),
+            S("a", "n3 NOTIFY SET (selected (FlagChange))"),
+            S("a", "n3b NOTIFY SET (personal (MessageNew))"),
+            S("a", "n3c NOTIFY SET (subscribed (FlagChange MailboxName))"),
             S("a", "n4 NOTIFY SET (personal (MessageNew (UID) MessageExpunge))"),
             S("a", "n5 NOTIFY SET (everything (MessageNew MessageExpunge))"),
             S("a", "n6 NOTIFY SET"),

@@ -63,6 +63,20 @@ def test_status_of_other_mailboxes_arrives_without_a_command(pair: tuple[Wire, W
     assert until(listener, rb"STATUS Work")[-1].startswith(b"* STATUS Work (MESSAGES 0 ")
 
 
+def test_flag_changes_of_other_mailboxes_with_condstore(pair: tuple[Wire, Wire]):
+    listener, changer = pair
+    assert listener.cmd("ENABLE CONDSTORE").status == "OK"
+    spec = "(personal (MessageNew MessageExpunge FlagChange))"
+    assert listener.cmd(f"NOTIFY SET {spec}").status == "OK"
+    append(changer, "Work")
+    first = until(listener, rb"STATUS Work")[-1]
+    assert re.search(rb"UNSEEN 1 HIGHESTMODSEQ (\d+)\)", first), first
+    assert changer.cmd("SELECT Work").status == "OK"
+    assert changer.cmd("STORE 1 +FLAGS.SILENT (\\Seen)").status == "OK"
+    seen = until(listener, rb"STATUS Work")[-1]
+    assert b"MESSAGES 1 " in seen and b"UNSEEN 0 " in seen, seen
+
+
 def test_selected_mailbox_changes_are_pushed_and_others_in_idle(pair: tuple[Wire, Wire]):
     listener, changer = pair
     assert listener.cmd("SELECT INBOX").status == "OK"
@@ -155,8 +169,8 @@ def test_rules_and_errors(imap: Imap):
     bad_event = w.cmd("NOTIFY SET (personal (MessageNew MessageExpunge AnnotationChange))")
     assert bad_event.status == "NO" and b"[BADEVENT (MessageNew " in bad_event.tagged
     for spec in (
-        "(personal (MessageNew))",  # RFC 5465 §5: MessageNew needs MessageExpunge
-        "(personal (FlagChange))",
+        "(selected (MessageNew))",  # RFC 5465 §5: MessageNew needs MessageExpunge
+        "(selected-delayed (FlagChange))",
         "(personal (MessageNew (UID) MessageExpunge))",  # fetch: selected only
         f"(selected {NEW_EXPUNGE}) (selected-delayed {NEW_EXPUNGE})",
         "(everything (MessageNew MessageExpunge))",
@@ -164,6 +178,8 @@ def test_rules_and_errors(imap: Imap):
     ):
         assert w.cmd(f"NOTIFY SET {spec}").status == "BAD", spec
     assert w.cmd("NOTIFY SET").status == "BAD"
+    # other mailboxes get STATUS: any mix of events is fine there
+    assert w.cmd("NOTIFY SET (personal (MessageNew))").status == "OK"
     assert w.cmd("NOTIFY NONE").status == "OK"
 
 
