@@ -24,6 +24,8 @@ KEY_TYPES = ("rsa", "ed25519")
 MIN_RSA_BITS = 1024  # RFC 8301 §3.2: MUST NOT use smaller
 GOOD_RSA_BITS = 2048  # RFC 8301 §3.2: SHOULD be at least this
 _BASE64 = re.compile(r"^[A-Za-z0-9+/]*={0,2}$")
+#: problem codes that make verifiers ignore the key (RFC 6376 §3.6.1, §6.1.2 step 6)
+UNUSABLE = frozenset({"type", "service", "hash"})
 
 
 def txt_record(algorithm: str, public: bytes) -> str:

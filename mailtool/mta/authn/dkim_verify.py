@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mailtool.dns import DNSTemporaryError, Resolver
+from mailtool.policy.dkim_key import UNUSABLE, parse_key_record
 
 from . import headers
 
@@ -131,6 +132,12 @@ def _key_problem(table: KeyTable, tags: dict[bytes, Any]) -> tuple[str, str]:
     record = table.records.get(name)
     if record is None:
         return "permerror", f"no key at {name}"
+    # RFC 6376 §3.6.1, §6.1.2: a key of another type, for another service, or whose h=
+    # excludes sha256 is ignored: judged as diagnose judges it (mailtool.policy.dkim_key)
+    text = record.decode("utf-8", "replace")
+    unusable = [p for p in parse_key_record(text).problems if p.code in UNUSABLE]
+    if unusable:
+        return "permerror", f"unusable key at {name}: {unusable[0]}"
     try:
         dkim.evaluate_pk(name.encode(), record)
     except (dkim.DKIMException, ValueError) as exc:
