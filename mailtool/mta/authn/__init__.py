@@ -16,5 +16,8 @@ Entry points for the rest of the MTA::
     route = enforce_on_route(route, policy)             # TLS + verified certificate + MX match
 
 Everything DNS goes through :mod:`mailtool.dns` (dkimpy's own lookups are
-replaced by answers pre-fetched with our resolver).
+replaced by answers pre-fetched with our resolver). The records themselves (SPF
+``check_host``, DMARC discovery and the organisational domain, DKIM key records,
+MTA-STS, TLS-RPT) are read by :mod:`mailtool.policy`, the code ``mailtool
+diagnose`` reports from.
 """
