@@ -12,10 +12,15 @@ from mailtool.cli.common import load_config
 @click.option("--setup", metavar="ADDRESS",
               help="Discover the servers of ADDRESS (SRV, autoconfig, MX), test them, and "
                    "write an [accounts.NAME] table.")
+@click.option("--imap", "imap_server", metavar="HOST[:PORT]",
+              help="With --setup: the IMAP server to use, no guessing (993: TLS, 143: STARTTLS).")
+@click.option("--smtp", "smtp_server", metavar="HOST[:PORT]",
+              help="With --setup: the submission server, no guessing (465: TLS, 587: STARTTLS).")
 @click.option("--insecure", is_flag=True,
               help="With --setup: accept self-signed certificates (writes verify_tls = false).")
 @click.pass_context
-def tui(ctx: click.Context, account_name: str | None, setup: str | None, insecure: bool) -> None:
+def tui(ctx: click.Context, account_name: str | None, setup: str | None,
+        imap_server: str | None, smtp_server: str | None, insecure: bool) -> None:
     """Read and write mail in the terminal (IMAP + SMTP, any standard server).
 
     \b
@@ -23,11 +28,15 @@ def tui(ctx: click.Context, account_name: str | None, setup: str | None, insecur
       mailtool tui                      open the first account in the config
       mailtool tui --account work       open [accounts.work]
       mailtool tui --setup me@example.com   find the servers and add the account
+      mailtool tui --setup me@example.com --imap mail.example.com:993 --smtp mail.example.com:465
     """
+    if (imap_server or smtp_server) and not setup:
+        raise click.UsageError("--imap and --smtp go with --setup ADDRESS")
     if setup:
         from mailtool.cli.tui_setup import run_setup
 
-        run_setup(ctx, setup, verify=not insecure)
+        run_setup(ctx, setup, verify=not insecure, imap_server=imap_server,
+                  smtp_server=smtp_server)
         return
     from mailtool.client.account import load_account, load_accounts
     from mailtool.tui.app import MailApp

@@ -17,10 +17,12 @@ def default_config_path() -> Path:
     return user_config_path()
 
 
-def run_setup(ctx: click.Context, address: str, *, verify: bool = True) -> None:
+def run_setup(ctx: click.Context, address: str, *, verify: bool = True,
+              imap_server: str | None = None, smtp_server: str | None = None) -> None:
+    """Find (or take ``imap_server``/``smtp_server`` as given), test, and write the account."""
     import asyncio
 
-    from mailtool.client.discover import account_toml, discover
+    from mailtool.client.discover import account_toml, discover, given
     from mailtool.dns.resolver import resolver_from_config
     from mailtool.errors import ConfigError
 
@@ -28,8 +30,11 @@ def run_setup(ctx: click.Context, address: str, *, verify: bool = True) -> None:
         raise ConfigError(f"given {address!r}, expected an email address")
     cfg = load_config(ctx)
     path = Path(cfg.source) if cfg.source else default_config_path()
-    imap, smtp = asyncio.run(discover(address, resolver_from_config(cfg), verify=verify,
-                                      progress=lambda s: click.echo(s, err=True)))
+    imap, smtp = asyncio.run(discover(
+        address, resolver_from_config(cfg), verify=verify,
+        progress=lambda s: click.echo(s, err=True),
+        imap=given("imap", imap_server) if imap_server else None,
+        smtp=given("smtp", smtp_server) if smtp_server else None))
     if imap is None or smtp is None:
         missing = " and ".join(p for p, r in (("IMAP", imap), ("SMTP", smtp)) if r is None)
         raise ConfigError(f"could not find a working {missing} server for {address}; "

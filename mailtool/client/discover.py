@@ -10,6 +10,8 @@ as an ``[accounts.NAME]`` table.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import ssl
 import urllib.parse
 import urllib.request
@@ -140,18 +142,20 @@ async def candidates(address: str, resolver: Resolver, *, fetch: Fetch = _http_g
 
 
 async def _address(host: str, port: int, resolver: Resolver | None) -> str:
-    """``host`` if the system resolves it, else an address from our resolver
-    (``dns.nameservers`` may know names the system does not)."""
+    """The address to connect to: from our resolver (mailtool.dns, so ``dns.nameservers``
+    and ``$MAILTOOL_NAMESERVERS`` are obeyed), the system's only without one."""
     try:
+        ipaddress.ip_address(host)
+        return host
+    except ValueError:
+        pass
+    if resolver is None:
         await asyncio.get_running_loop().getaddrinfo(host, port)
         return host
-    except OSError:
-        if resolver is None:
-            raise
-        addrs = await resolver.resolve_addresses(host)
-        if not addrs:
-            raise
-        return addrs[0]
+    addrs = await resolver.resolve_addresses(host)
+    if not addrs:
+        raise OSError(f"{host} has no address records")
+    return addrs[0]
 
 
 async def probe(c: Candidate, *, verify: bool = True, timeout: float = 8.0,
@@ -160,7 +164,8 @@ async def probe(c: Candidate, *, verify: bool = True, timeout: float = 8.0,
     try:
         host = await _address(c.host, c.port, resolver)
         if c.proto == "imap":
-            t = Transport(host, c.port, c.tls, verify=verify, cafile=cafile, timeout=timeout)
+            t = Transport(c.host, c.port, c.tls, verify=verify, cafile=cafile, timeout=timeout,
+                          address=host)
             await asyncio.wait_for(t.connect(), timeout)
             caps = t.capabilities
             await t.close()
@@ -173,9 +178,19 @@ async def probe(c: Candidate, *, verify: bool = True, timeout: float = 8.0,
         from mailtool.net.tls import client_context
 
         ctx = client_context(verify=verify, cafile=cafile) if c.tls != "none" else None
-        smtp = aiosmtplib.SMTP(hostname=host, port=c.port, use_tls=c.tls == "tls",
-                               start_tls=c.tls == "starttls", validate_certs=verify,
-                               tls_context=ctx, timeout=timeout)
+        # connected here to the address our resolver gave; TLS still checks the name
+        loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setblocking(False)
+        try:
+            await asyncio.wait_for(loop.sock_connect(sock, (host, c.port)), timeout)
+        except BaseException:
+            sock.close()
+            raise
+        smtp = aiosmtplib.SMTP(hostname=c.host, sock=sock,
+                               use_tls=c.tls == "tls", start_tls=c.tls == "starttls",
+                               validate_certs=verify, tls_context=ctx, timeout=timeout)
         await smtp.connect()
         if smtp.last_ehlo_response is None:
             await smtp.ehlo()
@@ -186,13 +201,32 @@ async def probe(c: Candidate, *, verify: bool = True, timeout: float = 8.0,
         return Probe(c, False, error=str(exc) or type(exc).__name__)
 
 
+#: the TLS a well-known port means (RFC 8314 §3.3: 465/993 implicit TLS)
+PORT_TLS = {993: "tls", 143: "starttls", 465: "tls", 587: "starttls", 25: "starttls"}
+
+
+def given(proto: str, hostport: str) -> Candidate:
+    """A server named by the user (``--imap HOST[:PORT]``): tried as is, no guessing.
+    Without a port: 993 for IMAP, 587 for SMTP."""
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        host, port = hostport, "993" if proto == "imap" else "587"
+    number = int(port)
+    return Candidate(proto, host.strip("[]"), number, PORT_TLS.get(number, "starttls"), "given")
+
+
 async def discover(address: str, resolver: Resolver, *, verify: bool = True,
                    fetch: Fetch = _http_get, autoconfig_urls: list[str] | None = None,
                    progress: Callable[[str], None] = lambda _s: None,
+                   imap: Candidate | None = None, smtp: Candidate | None = None,
                    ) -> tuple[Probe | None, Probe | None]:
-    """The first IMAP and SMTP candidates that answer (with their mechanisms)."""
+    """The first IMAP and SMTP candidates that answer (with their mechanisms); a
+    server given as ``imap``/``smtp`` is the only one tried for its protocol."""
     found: dict[str, Probe | None] = {"imap": None, "smtp": None}
-    for c in await candidates(address, resolver, fetch=fetch, autoconfig_urls=autoconfig_urls):
+    chosen = {c.proto: c for c in (imap, smtp) if c is not None}
+    guessed = [] if len(chosen) == 2 else await candidates(
+        address, resolver, fetch=fetch, autoconfig_urls=autoconfig_urls)
+    for c in [*chosen.values(), *(g for g in guessed if g.proto not in chosen)]:
         if found[c.proto] is not None:
             continue
         progress(f"trying {c.proto} {c.hostport} ({c.tls}, from {c.source})")

@@ -27,6 +27,7 @@ import ssl
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aioimaplib
 from aioimaplib import aioimaplib as _aio
@@ -114,11 +115,17 @@ class _Protocol(_aio.IMAP4ClientProtocol):
 
 
 class _IMAP4(aioimaplib.IMAP4):
+    def __init__(self, *args: Any, server_hostname: str | None = None, **kwargs: Any) -> None:
+        self._server_hostname = server_hostname  # the name TLS checks, when host is an address
+        super().__init__(*args, **kwargs)
+
     def create_client(self, host, port, loop, conn_lost_cb=None, ssl_context=None) -> None:
         local_loop = loop if loop is not None else asyncio.get_running_loop()
         self.protocol = _Protocol(local_loop, conn_lost_cb)
+        name = (self._server_hostname or host) if ssl_context is not None else None
         self._client_task = local_loop.create_task(
-            local_loop.create_connection(lambda: self.protocol, host, port, ssl=ssl_context)
+            local_loop.create_connection(lambda: self.protocol, host, port, ssl=ssl_context,
+                                         server_hostname=name)
         )
 
 
@@ -170,8 +177,11 @@ class Transport:
         cafile: str | None = None,
         timeout: float = 30.0,
         on_lost: Callable[[Exception | None], None] | None = None,
+        address: str | None = None,
     ) -> None:
         self.host, self.port, self.tls = host, port, tls
+        #: where to connect when our own resolver found ``host`` (TLS still checks ``host``)
+        self.address = address
         self.verify, self.cafile, self.timeout = verify, cafile, timeout
         self._on_lost = on_lost
         self._lock = asyncio.Lock()
@@ -203,7 +213,8 @@ class Transport:
     async def connect(self) -> None:
         ctx = self._context() if self.tls == "tls" else None
         self.imap = _IMAP4(
-            self.host, self.port, timeout=self.timeout, conn_lost_cb=self._lost, ssl_context=ctx
+            self.address or self.host, self.port, timeout=self.timeout, conn_lost_cb=self._lost,
+            ssl_context=ctx, server_hostname=self.host,
         )
         try:
             await self.imap.wait_hello_from_server()
