@@ -148,6 +148,12 @@ class Metadata:
         if db is None or old == new:
             return
         with db.write() as tx:
+            # left behind by a folder removed behind our back (not by DELETE): the
+            # renamed mailbox's entries win, and the UPDATE cannot collide
+            tx.execute(
+                "DELETE FROM entries WHERE mailbox = ? OR substr(mailbox, 1, ?) = ?",
+                (new, len(new) + 1, new + "/"),
+            )
             tx.execute(
                 "UPDATE entries SET mailbox = ? || substr(mailbox, ?) "
                 "WHERE mailbox = ? OR substr(mailbox, 1, ?) = ?",
