@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import imaplib
 import zlib
+from pathlib import Path
 from typing import Any
 
 from tests.mra.imap.conftest import PASSWORD, Imap, client_tls, message
@@ -124,3 +125,35 @@ def test_imaplib_with_a_zlib_wrapper(imap: Imap):
     subjects = [part[1] for part in data if isinstance(part, tuple)]
     assert subjects[0].strip() == b"Subject: m0" and len(subjects) == 20
     assert c.logout()[0] == "BYE"
+
+
+def _rss_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(status.split("VmRSS:")[1].split()[0])
+
+
+def test_a_compressed_line_bomb_costs_the_server_no_memory(imap: Imap):
+    """64 MB of one command line compress to ~64 KB: the server inflates it only as
+    far as its buffers go, refuses the line, and its memory does not grow with it."""
+    w = imap.wire()
+    deflate(w)
+    assert w.cmd("NOOP").status == "OK"
+    pid = imap.server.proc.pid  # type: ignore[union-attr]
+    before = _rss_kb(pid)
+    z = zlib.compressobj(wbits=-15)
+    chunk = b"a" * (1024 * 1024)
+    sendall = w.sock.sendall
+    try:
+        sendall(z.compress(b"t99 NOOP "))
+        for _ in range(64):
+            sendall(z.compress(chunk))
+        sendall(z.compress(b"\r\n") + z.flush(zlib.Z_SYNC_FLUSH))
+    except OSError:
+        pass  # the server may hang up on a line this long: allowed
+    grown = _rss_kb(pid) - before
+    assert grown < 16 * 1024, f"server RSS grew by {grown} KB"
+    try:
+        reply = w.line()
+    except OSError:
+        return  # closed after the BYE was lost with the reset: fine
+    assert reply.startswith((b"* BYE", b"t99 BAD")), reply
