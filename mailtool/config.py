@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mailtool.errors import ConfigError
+from mailtool.errors import ConfigError, ConfigErrors
 
 ENV_CONFIG = "MAILTOOL_CONFIG"
 ENV_DATA_DIR = "MAILTOOL_DATA_DIR"
@@ -846,48 +846,58 @@ def _coerce(value: Any, tp: Any, key: str, file: str | None) -> Any:
     return value
 
 
-def _build(cls: type, data: dict[str, Any], prefix: str, file: str | None) -> Any:
+def _build(cls: type, data: dict[str, Any], prefix: str, file: str | None,
+           errors: list[ConfigError]) -> Any:
+    """``cls`` from ``data``; each bad key is added to ``errors`` and left at its default,
+    so one run reports every mistake in the file, not the first."""
     hints = typing.get_type_hints(cls)
     known = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
-        key = f"{prefix}{name}"
-        if name not in known:
-            raise ConfigError(
-                f"unknown key; expected one of: {', '.join(sorted(known))}", file=file, key=key
-            )
-        tp = hints[name]
-        table_of = known[name].metadata.get("table_of")
-        if table_of is not None:
-            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
-                raise ConfigError(
-                    f"given {value!r}, expected [{key}.NAME] tables", file=file, key=key
-                )
-            kwargs[name] = {
-                sub: _build(table_of, table, f"{key}.{sub}.", file) for sub, table in value.items()
-            }
-            continue
-        if dataclasses.is_dataclass(tp):
-            if not isinstance(value, dict):
-                raise ConfigError(f"given {value!r}, expected a [{key}] table", file=file, key=key)
-            kwargs[name] = _build(tp, value, f"{key}.", file)
-            continue
-        value = _coerce(value, tp, key, file)
-        choices = known[name].metadata.get("choices")
-        if choices is not None and value not in choices:
-            raise ConfigError(
-                f"given {value!r}, expected one of {', '.join(map(repr, choices))}",
-                file=file,
-                key=key,
-            )
-        minimum = known[name].metadata.get("min")
-        if minimum is not None and value < minimum:
-            raise ConfigError(f"given {value!r}, expected at least {minimum}", file=file, key=key)
-        maximum = known[name].metadata.get("max")
-        if maximum is not None and value > maximum:
-            raise ConfigError(f"given {value!r}, expected at most {maximum}", file=file, key=key)
-        kwargs[name] = value
+        try:
+            kwargs[name] = _build_key(name, value, known, hints, f"{prefix}{name}", file, errors)
+        except ConfigError as exc:
+            errors.append(exc)
     return cls(**kwargs)
+
+
+def _build_key(name: str, value: Any, known: dict[str, Any], hints: dict[str, Any], key: str,
+               file: str | None, errors: list[ConfigError]) -> Any:
+    """One key of a table: its value, checked; raises ConfigError."""
+    if name not in known:
+        raise ConfigError(
+            f"unknown key; expected one of: {', '.join(sorted(known))}", file=file, key=key
+        )
+    tp = hints[name]
+    table_of = known[name].metadata.get("table_of")
+    if table_of is not None:
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            raise ConfigError(
+                f"given {value!r}, expected [{key}.NAME] tables", file=file, key=key
+            )
+        return {
+            sub: _build(table_of, table, f"{key}.{sub}.", file, errors)
+            for sub, table in value.items()
+        }
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"given {value!r}, expected a [{key}] table", file=file, key=key)
+        return _build(tp, value, f"{key}.", file, errors)
+    value = _coerce(value, tp, key, file)
+    choices = known[name].metadata.get("choices")
+    if choices is not None and value not in choices:
+        raise ConfigError(
+            f"given {value!r}, expected one of {', '.join(map(repr, choices))}",
+            file=file,
+            key=key,
+        )
+    minimum = known[name].metadata.get("min")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"given {value!r}, expected at least {minimum}", file=file, key=key)
+    maximum = known[name].metadata.get("max")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"given {value!r}, expected at most {maximum}", file=file, key=key)
+    return value
 
 
 def _validate(cfg: Config) -> None:
@@ -950,7 +960,10 @@ def from_dict(data: dict[str, Any], *, source: str | None = None) -> Config:
     left_out = _listen_left_out(data.get("listen"))
     if left_out:
         data = {**data, "listen": {**data["listen"], **left_out}}
-    cfg = _build(Config, data, "", source)
+    errors: list[ConfigError] = []
+    cfg = _build(Config, data, "", source, errors)
+    if errors:
+        raise ConfigErrors(errors)
     cfg = dataclasses.replace(cfg, source=source)
     _validate(cfg)
     return cfg

@@ -6,6 +6,7 @@ traceback::
 
     MailtoolError
     ├── ConfigError            a config file or value is wrong (names file, key, expected)
+    │   └── ConfigErrors       several of them, reported together
     ├── StoreError             persistence failed
     │   ├── NotFound           a domain, user, alias, mailbox or message does not exist
     │   ├── AlreadyExists      it exists already
@@ -39,6 +40,14 @@ class ConfigError(MailtoolError):
         super().__init__(f"{where}: {message}" if where else message)
         self.file = file
         self.key = key
+
+
+class ConfigErrors(ConfigError):
+    """Several config mistakes at once, each a :class:`ConfigError`, one per line."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        super().__init__("\n".join(str(e) for e in errors))
+        self.errors = errors
 
 
 class StoreError(MailtoolError):

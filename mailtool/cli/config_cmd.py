@@ -36,16 +36,34 @@ def show(ctx: click.Context) -> None:
 @click.argument("file", required=False, type=click.Path(dir_okay=False))
 @click.pass_context
 def check(ctx: click.Context, file: str | None) -> None:
-    """Validate FILE (or the --config file); exit 2 naming the bad key.
+    """Validate FILE (or the config in use); exit 2 listing every bad key, each with
+    the file, the key and what was expected. The TUI's [tui] keys are checked too.
 
     \b
     Example:
       mailtool config check /etc/mailtool.toml
     """
+    import tomllib
+
+    from mailtool.errors import ConfigError, ConfigErrors
+    from mailtool.tui.actions import remap_errors
+
     root = ctx.find_root().obj or {}
     path = file or root.get("config_path")
-    cfg = config_mod.load(path, data_dir=root.get("data_dir"))
-    click.echo(f"{cfg.source or 'built-in defaults'}: OK")
+    errors: list[ConfigError] = []
+    try:
+        cfg = config_mod.load(path, data_dir=root.get("data_dir"))
+        source, keys = cfg.source, list(cfg.tui.keys)
+    except ConfigErrors as exc:  # the file parsed: its [tui] keys can still be checked
+        errors += exc.errors
+        source, keys = exc.errors[0].file, []
+        if source:
+            with open(source, "rb") as fh:
+                keys = list(tomllib.load(fh).get("tui", {}).get("keys", []))
+    errors += remap_errors(keys, source)
+    if errors:
+        raise ConfigErrors(errors)
+    click.echo(f"{source or 'built-in defaults'}: OK")
 
 
 @config.command()

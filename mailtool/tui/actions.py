@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-from mailtool.errors import ConfigError
+from mailtool.errors import ConfigError, ConfigErrors
 
 
 @dataclass(frozen=True)
@@ -82,17 +82,25 @@ ACTIONS: tuple[Action, ...] = (
 BY_ID = {a.id: a for a in ACTIONS}
 
 
-def parse_remap(entries: tuple[str, ...]) -> dict[str, str]:
-    """``("delete=x", ...)`` -> {"delete": "x"}; unknown ids are config errors."""
-    out: dict[str, str] = {}
+def remap_errors(entries: tuple[str, ...] | list[str],
+                 file: str | None = None) -> list[ConfigError]:
+    """One error per entry of ``[tui] keys`` that is not "ACTION=KEY" with a known ACTION."""
+    errors = []
     for entry in entries:
-        action, sep, key = entry.partition("=")
-        action, key = action.strip(), key.strip()
-        if not sep or not key or action not in BY_ID:
-            raise ConfigError(f'given {entry!r}, expected "ACTION=KEY" with ACTION one of: '
-                              f"{', '.join(sorted(BY_ID))}", key="tui.keys")
-        out[action] = key
-    return out
+        action, sep, key = str(entry).partition("=")
+        if not sep or not key.strip() or action.strip() not in BY_ID:
+            errors.append(ConfigError(
+                f'given {entry!r}, expected "ACTION=KEY" with ACTION one of: '
+                f"{', '.join(sorted(BY_ID))}", file=file, key="tui.keys"))
+    return errors
+
+
+def parse_remap(entries: tuple[str, ...]) -> dict[str, str]:
+    """``("delete=x", ...)`` -> {"delete": "x"}; unknown ids are config errors (all of them)."""
+    errors = remap_errors(entries)
+    if errors:
+        raise ConfigErrors(errors)
+    return {a.strip(): k.strip() for a, _s, k in (e.partition("=") for e in entries)}
 
 
 def key_for(action_id: str, remap: dict[str, str]) -> str:
