@@ -64,6 +64,9 @@ def _check_set(node: Node, extensions: set[str]) -> None:
     if not _IDENTIFIER.match(name):
         # RFC 5229 §4: the name must be an identifier (match variables are read-only)
         raise SieveSyntaxError(f"set: {name!r} is not a variable name", node.line, node.column)
+    if name.lower().startswith("global.") and "include" not in extensions:
+        # RFC 6609 §3.5: the "global" namespace comes with include
+        raise SieveSyntaxError(f'set: {name!r} needs require "include"', node.line, node.column)
 
 
 register(Spec(

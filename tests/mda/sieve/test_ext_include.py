@@ -115,6 +115,8 @@ def test_global_needs_variables_and_identifiers():
         parse('require ["include", "variables"];\nglobal "a-b";')
     with pytest.raises(SieveSyntaxError, match='needs require "include"'):
         parse("return;")
+    with pytest.raises(SieveSyntaxError, match='needs require "include"'):
+        parse('require "variables";\nset "global.x" "1";')
 
 
 def test_directory_loader_reads_global_dir_and_personal_scripts(tmp_path: Path):
