@@ -308,8 +308,9 @@ class Session:
             self._read_task = self._start_read()
         if timeout is None:
             timeout = self.last_command + self.config.limits.imap_idle_timeout - time.monotonic()
-        if self.notify is not None and not self.reader.in_command:
-            done = await self.notify.wait(self, self._read_task, timeout)  # pushes meanwhile
+        if self.notify is not None and not self.reader.pending:
+            # RFC 5465: pushed between commands, never into one the client is sending
+            done = await self.notify.wait(self, self._read_task, timeout)
         else:
             done, _ = await asyncio.wait({self._read_task}, timeout=max(timeout, 0))
         if not done:
