@@ -8,6 +8,7 @@ diagnose read its records through mailtool.policy.
 - ptr.test: SPF ``ptr`` and a term after ``-all``;
 - rpt.test: TLS-RPT ``rua`` without a scheme;
 - stsid.test: MTA-STS ``id=2024-06-01!``;
+- dk.test: a DKIM key whose h= excludes sha256 (the server ignores that key);
 - a.b.org.test: DMARC rua to its own organisational domain (org.test) from a
   sub-subdomain: no warning (the org domain comes from the Public Suffix List,
   not "drop the first label").
@@ -41,6 +42,7 @@ ZONE = [
     txt("_mta-sts.stsid.test", "v=STSv1; id=2024-06-01!"),
     txt("a.b.org.test", SPF_OK),
     txt("_dmarc.a.b.org.test", "v=DMARC1; p=reject; rua=mailto:dmarc@org.test"),
+    txt("sel._domainkey.dk.test", f"v=DKIM1; k=ed25519; h=sha1; p={'A' * 43}="),
 ]
 
 
@@ -50,8 +52,8 @@ def nameserver(tmp_path_factory: Any) -> Iterator[str]:
         yield dns.address
 
 
-def diagnose(nameserver: str, domain: str, group: str) -> list[dict[str, Any]]:
-    args = ["diagnose", domain, "--nameserver", nameserver, "--only", group, "--json"]
+def diagnose(nameserver: str, domain: str, group: str, *extra: str) -> list[dict[str, Any]]:
+    args = ["diagnose", domain, "--nameserver", nameserver, "--only", group, "--json", *extra]
     args += ["--timeout", "2", "--allow-private"]
     result = CliRunner().invoke(cli, args)
     assert result.exception is None or isinstance(result.exception, SystemExit), result.output
@@ -110,3 +112,10 @@ def test_rua_to_its_own_organisational_domain_from_a_sub_subdomain_passes(
     findings = diagnose(nameserver, "a.b.org.test", "policy")
     assert [s for s, _ in of(findings, "policy.dmarc.rua")] == ["pass"]
     assert [s for s, _ in of(findings, "policy.dmarc.record")] == ["pass"]
+
+
+def test_dkim_key_tag_fault_fails_once_and_nothing_passes_that_key(nameserver: str) -> None:
+    findings = diagnose(nameserver, "dk.test", "policy", "--selector", "sel")
+    found = of(findings, "policy.dkim.key")
+    assert sorted(s for s, _ in found) == ["fail", "info"]
+    assert any("h=sha1" in observed and "RFC 8301 §3.1" in observed for _, observed in found)
