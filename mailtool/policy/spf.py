@@ -39,6 +39,7 @@ from .spf_syntax import (
 __all__ = [
     "MAX_LOOKUPS",
     "MAX_VOID",
+    "WALK_LOOKUP_BOUND",
     "PermError",
     "SpfResult",
     "Step",
