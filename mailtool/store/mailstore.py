@@ -493,20 +493,22 @@ class Folder:
             rel = found
         return self.mail.maildir.set_flags(self.name, rel, flags, durable=False)
 
-    def claim_recent(self) -> list[int]:
-        """Move new/ files to cur/ and return their UIDs: the session that calls this first
-        shows them as ``\\Recent`` (IMAP4rev1, RFC 3501 §2.3.2; Dovecot does the same)."""
+    def claim_recent(self, *, peek: bool = False) -> range:
+        """The UIDs that are ``\\Recent`` for the calling session (IMAP4rev1, RFC 3501
+        §2.3.2: one session gets each message; Dovecot does the same); their files move
+        from new/ to cur/ (seen by a client), without a MODSEQ change. ``peek``: EXAMINE."""
+        claimed = self.mail.index.claim_recent(self.name, peek=peek)
+        if peek or not claimed:
+            return claimed
         with self.mail.lock:
-            fresh = [m for m in self.messages() if m.recent]
-            changes = {}
+            fresh = [m for m in self.messages(claimed) if m.recent]
             for info in fresh:
                 rel = self._rename_for_flags(info, info.flags)
                 if rel is not None:
-                    changes[info.uid] = (info.flags, rel)
-            if changes:
+                    self.mail.index.set_path(self.name, info.uid, rel)
+            if fresh:
                 self.mail.maildir.sync_folder_dirs(self.name)
-            self.mail.index.update(self.name, changes)
-        return sorted(changes)
+        return claimed
 
     def expunge(self, uids: Iterable[int] | None = None) -> list[int]:
         """Remove messages flagged ``\\Deleted`` (only those among ``uids`` when given, for

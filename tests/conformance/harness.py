@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from tests.mra.imap.wireclient import Wire
 
 #: seconds a step waits for its tag (or line) before the script is abandoned
-STEP_TIMEOUT = 10.0
+STEP_TIMEOUT = 30.0
 PASSWORD = "conformance-pw"
 DOMAIN = "example.test"
 
@@ -303,6 +303,8 @@ def normalise_line(line: str) -> str:
     text = re.sub(r"^(\* ENABLED )(.*)", lambda m: m.group(1) + _sorted(m.group(2)), text)
     if m := re.match(r"^(\* \d+ FETCH \()(.*)\)$", text):
         text = m.group(1) + _fetch_items(m.group(2)) + ")"
+        # header field names are case-insensitive (RFC 5322 §1.2.2); Dovecot upper-cases
+        text = re.sub(r"HEADER\.FIELDS(?:\.NOT)? \([^)]*\)", lambda h: h.group(0).upper(), text)
     return f"{direction} {text}"
 
 
@@ -411,6 +413,7 @@ def normalise(transcript: list[list[str]], steps: Sequence[Step]) -> list[list[s
     condstore: set[str] = set()
     for lines, step in zip(transcript, steps, strict=False):
         lines = _select_modseq(lines, step, condstore)
+        lines = _unasked_uid(lines, step, condstore)
         lines = _expunges([_MODSEQ.sub(modseq, normalise_line(line)) for line in lines])
         if not step.ordered:
             untagged = [line for line in lines if line.split(" ", 2)[1:2] == ["*"]]
@@ -438,6 +441,26 @@ def _select_modseq(lines: list[str], step: Step, condstore: set[str]) -> list[st
     if step.client in condstore or not re.match(r"\S+ (SELECT|EXAMINE) ", sent, re.I):
         return lines
     return [line for line in lines if "< * OK [HIGHESTMODSEQ " not in line]
+
+
+def _unasked_uid(lines: list[str], step: Step, condstore: set[str]) -> list[str]:
+    """Drop a ``UID n`` FETCH item the client did not ask for.
+
+    RFC 9051 §7.5.2 lets a server add FETCH items; mailtool always sends UID with FLAGS
+    (a STORE's or another session's change), Dovecot only when asked (UID FETCH/STORE,
+    the UID item) or once CONDSTORE/QRESYNC is on, where RFC 7162 §3.1 and §3.2.4
+    require it: in those cases UID is compared.
+    """
+    sent = step.line.decode() if isinstance(step.line, bytes) else step.line or ""
+    if step.client in condstore or re.search(r"\bUID\b", sent, re.IGNORECASE):
+        return lines
+    out = []
+    for line in lines:
+        if m := re.match(r"^(\S+< \* \d+ FETCH \()(.*)\)$", line):
+            items = re.sub(r"^UID \d+ ?| UID \d+(?= |$)", "", m.group(2))
+            line = f"{m.group(1)}{items})"
+        out.append(line)
+    return out
 
 
 def step_label(script: Script, index: int) -> str:

@@ -21,8 +21,11 @@ SCRIPTS, DIFFERENCES = load()
 def test_script(script: Script, pair: Pair) -> None:
     seed(pair.theirs, script)
     seed(pair.ours, script)
-    theirs = normalise(run(pair.theirs, script), script.steps)
-    ours = normalise(run(pair.ours, script), script.steps)
+    raw_theirs, raw_ours = run(pair.theirs, script), run(pair.ours, script)
+    for who, raw in (("dovecot", raw_theirs), ("mailtool", raw_ours)):
+        print(f"--- {who} (raw)", *(line[:300] for lines in raw for line in lines), sep="\n")
+    theirs = normalise(raw_theirs, script.steps)
+    ours = normalise(raw_ours, script.steps)
     expected, got, stale = [], [], []
     for i, (mine, dovecot) in enumerate(zip(ours, theirs, strict=False)):
         label = step_label(script, i)

@@ -43,6 +43,11 @@ async def copy(s: Session, cmd: c.Copy) -> Done:
             code = None
         for resp in box.expunge_responses([a for a, _ in pairs], qresync=s.qresync):
             s.send(resp)
+        if s.qresync:
+            # RFC 6851 §4.4: under QRESYNC MOVE expunges as UID EXPUNGE does, whose tagged
+            # OK carries the new HIGHESTMODSEQ (RFC 7162 §3.2.10; Dovecot does)
+            box.poll()
+            return ok(f"{name} completed", "HIGHESTMODSEQ", box.highestmodseq)
     return ok(f"{name} completed", code.name if code else None, code.value if code else None)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from mailtool.mra.imap import wire
 from mailtool.mra.imap.backend import MessageMeta, internal_datetime
+from mailtool.mra.imap.id_enable import enable_condstore
 from mailtool.mra.imap.message_file import MessageFile, is_whole_message
 from mailtool.mra.imap.selected import SelectedMailbox
 from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
@@ -135,7 +136,7 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
     attrs = list(cmd.attributes)
     names = {a.name for a in attrs}
     if "MODSEQ" in names or cmd.changedsince is not None:
-        s.enabled.add("CONDSTORE")  # RFC 7162 §3.1: CONDSTORE-enabling
+        enable_condstore(s)  # RFC 7162 §3.1: CONDSTORE-enabling
     if cmd.uid and "UID" not in names:
         attrs.insert(0, FetchAttr("UID"))  # RFC 9051 §6.4.9
     if cmd.changedsince is not None and "MODSEQ" not in names:

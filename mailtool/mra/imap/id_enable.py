@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from mailtool import __version__
+from mailtool.mra.imap import wire
 from mailtool.mra.imap.session import ANY, AUTH, Done, Session, command, ok
 from mailtool.net.log import log_event
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import Enabled, IdData
+from mailtool.protocol.imap.status import ResponseCode
 
 #: what ENABLE can switch on (RFC 7162 §3.2.3: QRESYNC implies CONDSTORE)
 ENABLEABLE = ("CONDSTORE", "QRESYNC", "IMAP4REV2", "UTF8=ACCEPT")
 #: how ENABLED spells what it reports (the client's case may differ)
 _SPELLING = {"IMAP4REV2": "IMAP4rev2"}
+
+
+def enable_condstore(s: Session) -> None:
+    """A CONDSTORE-enabling command (RFC 7162 §3.1: FETCH MODSEQ or CHANGEDSINCE, SEARCH
+    or SORT MODSEQ, STORE UNCHANGEDSINCE, STATUS HIGHESTMODSEQ, ENABLE CONDSTORE): the
+    first one with a mailbox selected is answered ``OK [HIGHESTMODSEQ n]`` too, before
+    its own responses (RFC 7162 §3.1; Dovecot does the same)."""
+    if "CONDSTORE" in s.enabled:
+        return
+    s.enabled.add("CONDSTORE")
+    if s.selected is not None:
+        code = ResponseCode("HIGHESTMODSEQ", s.selected.highestmodseq)
+        s.send(wire.status(None, "OK", "Highest", code))
 
 
 @command("ID", states=ANY)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable
 
 from mailtool.mra.imap.backend import SPECIAL_USES, FolderInfo
+from mailtool.mra.imap.id_enable import enable_condstore
 from mailtool.mra.imap.session import AUTH, Done, Session, bad, command, no, ok
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import ListItem, MailboxStatus, Namespace
@@ -136,9 +137,12 @@ def _send_status(s: Session, name: str, items: Iterable[str]) -> None:
         "HIGHESTMODSEQ": st.highestmodseq,
         "APPENDLIMIT": s.config.limits.max_message_size,
     }
+    if _is_selected(s, name):
+        # this session holds the mailbox's \Recent (RFC 3501 §2.3.2), as Dovecot counts
+        values["RECENT"] = len(s.selected.recent)  # type: ignore[union-attr]
     s.send(MailboxStatus(name, tuple((i, values[i]) for i in items)))
     if "HIGHESTMODSEQ" in items:
-        s.enabled.add("CONDSTORE")  # RFC 7162 §3.1: a CONDSTORE-enabling command
+        enable_condstore(s)  # RFC 7162 §3.1: a CONDSTORE-enabling command
 
 
 @command("STATUS", states=AUTH)
@@ -150,7 +154,17 @@ async def status(s: Session, cmd: c.Status) -> Done:
     if not s.mail.exists(cmd.mailbox):
         raise no("Mailbox does not exist", "NONEXISTENT")
     _send_status(s, cmd.mailbox, cmd.items)
+    if _is_selected(s, cmd.mailbox):
+        # RFC 9051 §6.3.11: STATUS SHOULD NOT be used on the selected mailbox; RFC 5530
+        return ok("STATUS on the selected mailbox", "CLIENTBUG")
     return ok("STATUS completed")
+
+
+def _is_selected(s: Session, name: str) -> bool:
+    box = s.selected
+    if box is None:
+        return False
+    return box.name == name or (box.name.upper() == "INBOX" and name.upper() == "INBOX")
 
 
 @command("CREATE", states=AUTH)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from mailtool.mra.imap.backend import MessageMeta, internal_datetime
 from mailtool.mra.imap.headers import CACHE, CACHED, decoded_fields
+from mailtool.mra.imap.id_enable import enable_condstore
 from mailtool.mra.imap.selected import SelectedMailbox
 from mailtool.mra.imap.session import SELECTED, Done, Session, bad, command, no, ok
 from mailtool.protocol import mime
@@ -186,10 +187,10 @@ def matches(key: SearchKey, c: Candidate) -> bool:
     if name in FLAG_KEYS:
         flag, want = FLAG_KEYS[name]
         return (flag in flags) == want
-    if name in ("NEW", "RECENT"):
-        return False  # no message is \Recent for us (RFC 9051 dropped it)
-    if name == "OLD":
-        return True
+    if name in ("NEW", "RECENT", "OLD"):
+        # RFC 3501 §6.4.4: the session's \Recent (in its flags; never for IMAP4rev2)
+        recent = "\\Recent" in flags
+        return (recent and "\\Seen" not in flags) if name == "NEW" else recent == (name == "RECENT")
     if name == "KEYWORD":
         return str(arg) in flags
     if name == "UNKEYWORD":
@@ -385,7 +386,7 @@ async def search(s: Session, cmd: c.Search) -> Done:
     numbers = uids if cmd.uid else [box.msn(u) for u in uids]
     modseq = None
     if _uses_modseq(cmd.keys):
-        s.enabled.add("CONDSTORE")
+        enable_condstore(s)
         modseq = max((box.meta[u].modseq for u in uids), default=None)
     opts = cmd.return_opts
     if opts is None and not s.rev2:

@@ -8,7 +8,7 @@ file, so it costs the same for small and huge messages (issue 5 §8).
 from __future__ import annotations
 
 from mailtool.mra.imap import wire
-from mailtool.mra.imap.selected import PERMANENT_FLAGS, SelectedMailbox
+from mailtool.mra.imap.selected import SelectedMailbox
 from mailtool.mra.imap.session import AUTH, SELECTED, Done, Session, State, bad, command, no, ok
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import Flags, ListItem, Vanished
@@ -30,15 +30,19 @@ async def select(s: Session, cmd: c.Select) -> Done:
     if cmd.condstore:
         s.enabled.add("CONDSTORE")
     snap = s.mail.snapshot(cmd.mailbox)
-    box = SelectedMailbox(s.mail, cmd.mailbox, snap, readonly=cmd.readonly)
+    # RFC 3501 §6.3.1: SELECT takes \Recent for this session; EXAMINE only looks (§6.3.2)
+    recent = s.mail.claim_recent(cmd.mailbox, peek=cmd.readonly)
+    box = SelectedMailbox(
+        s.mail, cmd.mailbox, snap, readonly=cmd.readonly, recent=recent, show_recent=not s.rev2
+    )
     s.send(Flags(box.all_flags()))
     s.send(wire.number(box.exists, "EXISTS"))
     if not s.rev2:
-        s.send(wire.number(0, "RECENT"))  # RFC 3501 only; we keep no \Recent
+        s.send(wire.number(len(box.recent), "RECENT"))  # RFC 3501 §7.3.2 (not in RFC 9051)
         unseen = next((i for i, m in enumerate(snap.messages, 1) if "\\Seen" not in m.flags), 0)
         if unseen:
             s.send(wire.status(None, "OK", "First unseen", ResponseCode("UNSEEN", unseen)))
-    permanent = () if cmd.readonly else PERMANENT_FLAGS
+    permanent = box.permanent_flags()  # RFC 3501 §7.1: the keywords in use too
     s.send(wire.status(None, "OK", "Flags permitted", ResponseCode("PERMANENTFLAGS", permanent)))
     s.send(wire.status(None, "OK", "UIDs valid", ResponseCode("UIDVALIDITY", box.uidvalidity)))
     s.send(wire.status(None, "OK", "Predicted next UID", ResponseCode("UIDNEXT", box.uidnext)))

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
+from typing import NamedTuple
 
 from mailtool.mra.imap import wire
 from mailtool.mra.imap.backend import MessageMeta, Snapshot, UserMail
 from mailtool.protocol.imap.responses import Flags, Response, Vanished
 from mailtool.protocol.imap.sequence import SequenceSet
+from mailtool.protocol.imap.status import ResponseCode
 
 #: PERMANENTFLAGS of a writable mailbox: system flags and any keyword (RFC 9051 §7.1)
 PERMANENT_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", "\\*")
@@ -25,8 +27,21 @@ PERMANENT_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft", 
 DEFINED_FLAGS = ("\\Answered", "\\Flagged", "\\Deleted", "\\Seen", "\\Draft")
 
 
+RECENT = "\\Recent"
+
+
 class InvalidSequence(Exception):
     """A message sequence number beyond the mailbox (the session answers BAD)."""
+
+
+class _Shown(NamedTuple):
+    """A message's metadata as this session shows it: with ``\\Recent`` added."""
+
+    uid: int
+    flags: frozenset[str]
+    modseq: int
+    size: int
+    internal_date: float
 
 
 class SelectedMailbox:
@@ -39,6 +54,8 @@ class SelectedMailbox:
         snap: Snapshot,
         *,
         readonly: bool,
+        recent: range = range(0),
+        show_recent: bool = True,
     ) -> None:
         self.mail = mail
         self.name = name
@@ -56,6 +73,14 @@ class SelectedMailbox:
         self._new_keywords = False
         #: RFC 5182 SEARCHRES: UIDs of the last SEARCH RETURN (SAVE)
         self.saved: list[int] = []
+        #: RFC 3501 §2.3.2: UID ranges this session claimed as \\Recent, the UIDs in
+        #: view among them, and whether to show them (not to IMAP4rev2, RFC 9051 §2.3.2)
+        self._claimed: list[range] = [recent]
+        self.show_recent = show_recent
+        self.recent: set[int] = {u for u in self.uids if u in recent}
+        self._announced_recent = len(self.recent)
+        for uid in self.recent:
+            self.meta[uid] = self._shown(self.meta[uid])
 
     # ----------------------------------------------------------- numbering
     @property
@@ -96,6 +121,27 @@ class SelectedMailbox:
         """Gone from the store, not yet announced (RFC 9051 §7.5.1 keeps its number)."""
         return uid in self._vanished
 
+    def _shown(self, m: MessageMeta) -> MessageMeta:
+        if self.show_recent and m.uid in self.recent:
+            return _Shown(m.uid, m.flags | {RECENT}, m.modseq, m.size, m.internal_date)
+        return m
+
+    def _claim_new(self, changed: list[MessageMeta]) -> None:
+        """New messages in view: \\Recent for us if no other session took them first
+        (RFC 3501 §7.3.2; EXAMINE only looks, RFC 3501 §6.3.2)."""
+        top = self.uids[-1] if self.uids else 0
+        new = [m.uid for m in changed if m.uid > top]
+        if not new:
+            return
+        if not any(new[-1] in r for r in self._claimed):
+            got = self.mail.claim_recent(self.name, peek=self.readonly)
+            last = self._claimed[-1]
+            if got.start <= last.stop and got.stop >= last.stop:  # contiguous: merge
+                self._claimed[-1] = range(min(last.start, got.start), got.stop)
+            else:
+                self._claimed.append(got)
+        self.recent.update(u for u in new if any(u in r for r in self._claimed))
+
     # ------------------------------------------------------------- changes
     def poll(self) -> None:
         """Fold the store's changes since our highest MODSEQ into pending updates."""
@@ -107,7 +153,10 @@ class SelectedMailbox:
     def apply(self, changed: Iterable[MessageMeta], vanished: Iterable[int]) -> None:
         # ascending UIDs: a new message must not be dropped because a higher UID
         # came first in the store's MODSEQ order
-        for m in sorted(changed, key=lambda m: m.uid):
+        changed = sorted(changed, key=lambda m: m.uid)
+        self._claim_new(changed)
+        for m in changed:
+            m = self._shown(m)
             old = self.meta.get(m.uid)
             if old is None:
                 if self.uids and m.uid < self.uids[-1]:
@@ -128,7 +177,7 @@ class SelectedMailbox:
         """Flags this session changed and already reported (STORE, FETCH \\Seen)."""
         for m in metas:
             if m.uid in self.meta:
-                self.meta[m.uid] = m
+                self.meta[m.uid] = self._shown(m)
                 self._flag_changes.discard(m.uid)
                 new = {f for f in m.flags if f[:1] != "\\"} - self.keywords
                 if new:
@@ -149,6 +198,7 @@ class SelectedMailbox:
             idx = bisect.bisect_left(self.uids, u)
             del self.uids[idx]
             del self.meta[u]
+            self.recent.discard(u)
             self._vanished.discard(u)
             self._flag_changes.discard(u)
             if n <= self._announced_exists:
@@ -161,9 +211,32 @@ class SelectedMailbox:
         removed = self.remove(uids)
         if not removed:
             return []
+        out: list[Response | bytes]
         if qresync:
-            return [Vanished(wire.uid_set(u for _, u in removed))]
-        return [wire.number(n, "EXPUNGE") for n, _ in removed]
+            out = [Vanished(wire.uid_set(u for _, u in removed))]
+        else:
+            out = [wire.number(n, "EXPUNGE") for n, _ in removed]
+        if self.show_recent and len(self.recent) != self._announced_recent:
+            out.append(self._recent_response())  # RFC 3501 §7.3.2, as Dovecot does
+        return out
+
+    def _recent_response(self) -> bytes:
+        self._announced_recent = len(self.recent)
+        return wire.number(len(self.recent), "RECENT")
+
+    def permanent_flags(self) -> tuple[str, ...]:
+        """PERMANENTFLAGS: none read-only; else every flag in use and ``\\*`` (RFC 9051
+        §7.1: new keywords may be created)."""
+        return () if self.readonly else (*self.all_flags(), "\\*")
+
+    def flag_updates(self) -> list[Response | bytes]:
+        """FLAGS and ``OK [PERMANENTFLAGS]`` once a keyword new to the mailbox appeared:
+        sent before any FETCH that shows it (RFC 3501 §7.2.6; Dovecot does the same)."""
+        if not self._new_keywords:
+            return []
+        self._new_keywords = False
+        code = ResponseCode("PERMANENTFLAGS", self.permanent_flags())
+        return [Flags(self.all_flags()), wire.status(None, "OK", "Flags permitted", code)]
 
     def updates(
         self, *, expunge_ok: bool, qresync: bool, condstore: bool
@@ -172,12 +245,12 @@ class SelectedMailbox:
         out: list[Response | bytes] = []
         if expunge_ok and self._vanished:
             out += self.expunge_responses(list(self._vanished), qresync=qresync)
-        if self._new_keywords:
-            self._new_keywords = False
-            out.append(Flags(self.all_flags()))
+        out += self.flag_updates()
         if len(self.uids) != self._announced_exists:
             self._announced_exists = len(self.uids)
             out.append(wire.number(len(self.uids), "EXISTS"))
+        if self.show_recent and len(self.recent) != self._announced_recent:
+            out.append(self._recent_response())  # RFC 3501 §7.3.2: when it changed
         for uid in sorted(self._flag_changes):
             if uid in self.meta and uid not in self._vanished:
                 out.append(self.flags_response(uid, modseq=condstore))

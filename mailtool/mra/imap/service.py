@@ -54,7 +54,7 @@ class ImapServer:
         self.config: Config = ctx.config
         limits = ctx.config.limits
         self.limits = Limits(
-            max_line=limits.max_line_length,
+            max_line=limits.imap_max_line_length,
             max_literal=limits.max_message_size,
             max_small_literal=MAX_SMALL_LITERAL,
         )

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from mailtool.mra.imap import search as search_cmd
+from mailtool.mra.imap.id_enable import enable_condstore
 from mailtool.mra.imap.selected import SelectedMailbox
 from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
 from mailtool.protocol.imap import commands as c
@@ -295,7 +296,7 @@ async def sort(s: Session, cmd: c.Sort) -> Done:
     numbers = tuple(k.uid for k in items) if cmd.uid else tuple(box.msn(k.uid) for k in items)
     modseq = None
     if search_cmd._uses_modseq(cmd.keys):  # RFC 7162 §3.1.5: SORT answers MODSEQ too
-        s.enabled.add("CONDSTORE")
+        enable_condstore(s)
         modseq = max((box.meta[k.uid].modseq for k in items), default=None)
     s.send(SortResult(numbers, modseq))
     return ok(f"{'UID ' if cmd.uid else ''}SORT completed")

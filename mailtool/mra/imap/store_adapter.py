@@ -189,6 +189,9 @@ class StoreUserMail:
             messages = kept + fresh  # only new mail: it comes after every kept UID
         return Snapshot(*counters, messages)
 
+    def claim_recent(self, name: str, *, peek: bool = False) -> range:
+        return self._folder(name).claim_recent(peek=peek)
+
     def changes(self, name: str, since_modseq: int) -> Changes:
         self._sync(name)
         folder = self._folder(name)

@@ -9,11 +9,12 @@ UNCHANGEDSINCE; the latter come back in ``OK [MODIFIED set]``.
 from __future__ import annotations
 
 from mailtool.mra.imap import wire
-from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
+from mailtool.mra.imap.id_enable import enable_condstore
+from mailtool.mra.imap.session import SELECTED, Done, Session, bad, command, no, ok
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.sequence import SequenceSet
 
-#: \Recent cannot be stored (RFC 3501 §2.3.2); it is session state we do not keep
+#: \Recent cannot be stored (RFC 3501 §2.3.2): session state, not a stored flag
 UNSETTABLE = frozenset(("\\recent",))
 
 
@@ -28,11 +29,16 @@ async def store(s: Session, cmd: c.Store) -> Done:
     if box.readonly:
         raise no("Mailbox is read-only", "READ-ONLY")
     if cmd.unchangedsince is not None:
-        s.enabled.add("CONDSTORE")
+        enable_condstore(s)
+    if any(f.lower() in UNSETTABLE for f in cmd.flags):
+        # RFC 3501 §2.3.2: "This flag can not be altered by the client" (Dovecot: BAD)
+        raise bad("\\Recent can not be stored")
     uids = [u for u in box.resolve(cmd.sequence_set, uid=cmd.uid) if not box.expunged(u)]
     flags = clean_flags(cmd.flags)
     changed, failed = s.mail.set_flags(box.name, uids, cmd.mode, flags, cmd.unchangedsince)
     box.note_own_flags(changed)
+    for resp in box.flag_updates():  # a new keyword: FLAGS before the FETCH showing it
+        s.send(resp)
     changed_uids = {m.uid for m in changed}
     modseq = s.condstore
     for uid in uids:

@@ -82,6 +82,9 @@ Event = Command | NeedContinuation | ContinuationLine | LiteralData | _NeedData
 
 _HEAD = re.compile(rb"([^ \r\n]+) (?:UID )?([A-Za-z]+)", re.IGNORECASE)
 _LITERAL_AT_END = re.compile(rb"(~?)\{([0-9]{1,20})(\+?)\}$")
+_TAG = re.compile(rb"([^ \r\n]{1,64}) ")
+#: bytes of a too-long line kept while skipping it (enough to see a literal at its end)
+_TAIL = 32
 
 
 class CommandReader:
@@ -99,6 +102,8 @@ class CommandReader:
         self._scan = 0
         self._fatal: ImapError | None = None
         self._want_line = False
+        #: the last bytes of a too-long line being skipped (None: not skipping)
+        self._skipping: bytes | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -187,19 +192,46 @@ class CommandReader:
             return cmd
 
     def _take_line(self) -> bytes | None:
+        if self._skipping is not None:
+            return self._skip_long_line()
         lf = self._buf.find(b"\n", self._scan)
         if lf < 0:
             self._scan = len(self._buf)
             if self._line_bytes + len(self._buf) > self.limits.max_line:
-                raise LineTooLong("command line too long", limit="max_line", tag=self._tag)
+                return self._skip_long_line()
             return None
+        if self._line_bytes + lf + 1 > self.limits.max_line:
+            return self._skip_long_line()
         line = bytes(self._buf[:lf])
         del self._buf[: lf + 1]
         self._scan = 0
         self._line_bytes += len(line) + 1
-        if self._line_bytes > self.limits.max_line:
-            raise LineTooLong("command line too long", limit="max_line", tag=self._tag)
         return line[:-1] if line.endswith(b"\r") else line
+
+    def _skip_long_line(self) -> None:
+        """Drop a line over ``max_line`` up to its LF, without buffering it, then answer
+        BAD and go on with the next command (RFC 9051 §7.1.5; Dovecot does the same past
+        imap_max_line_length). Literals do not count (RFC 9051 §4.3). Only a line ending
+        in a non-synchronizing literal is fatal: its bytes are already on the way and
+        could not be told from commands (RFC 7888 §4)."""
+        if self._skipping is None:
+            self._skipping = b""
+            if not self._parts:  # the command's first line: its tag is at the start
+                m = _TAG.match(self._buf)
+                self._tag = m.group(1).decode("ascii", "replace") if m else None
+        lf = self._buf.find(b"\n", self._scan)
+        end = len(self._buf) if lf < 0 else lf
+        self._skipping = (self._skipping + bytes(self._buf[max(0, end - _TAIL) : end]))[-_TAIL:]
+        del self._buf[: len(self._buf) if lf < 0 else lf + 1]
+        self._scan = 0
+        if lf < 0:
+            return None
+        m = _LITERAL_AT_END.search(self._skipping.rstrip(b"\r"))
+        # a SASL response or IDLE's DONE has no tag of its own to answer: BYE
+        fatal = bool(m and m.group(3)) or self._want_line
+        tag, self._skipping = self._tag, None
+        self._reset()
+        raise LineTooLong("command line too long", limit="max_line", tag=tag, fatal=fatal)
 
     def _start_command(self, line: bytes) -> None:
         m = _HEAD.match(line)

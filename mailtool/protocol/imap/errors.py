@@ -6,7 +6,8 @@
     └── ImapError                 .reply is a StatusResponse; .fatal -> untagged BYE
         ├── ParseError            malformed input: tagged BAD (untagged BAD without a tag)
         ├── LimitExceeded         a named Limits field was breached (.limit)
-        │   ├── LineTooLong       fatal: * BYE (we cannot resynchronise the stream)
+        │   ├── LineTooLong       server side: tagged BAD, the line is skipped; fatal
+        │   │                     (* BYE) where the stream cannot be resynchronised
         │   ├── LiteralTooLarge   sync literal: tagged NO [TOOBIG]; non-sync: * BYE [TOOBIG]
         │   ├── TooDeep           tagged BAD
         │   └── TooManyItems      tagged BAD

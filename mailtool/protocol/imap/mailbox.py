@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailtool.protocol.imap.errors import ParseError
+from mailtool.protocol.imap.errors import ImapError, ParseError
 from mailtool.protocol.imap.mutf7 import decode_mutf7, encode_mutf7
 from mailtool.protocol.imap.tokenizer import Cursor
 from mailtool.protocol.imap.values import Writer
@@ -17,7 +17,12 @@ def decode_mailbox(raw: bytes, *, utf8: bool = False) -> str:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
             raise ParseError("mailbox name is not UTF-8") from None
-    return decode_mutf7(raw)
+    try:
+        return decode_mutf7(raw)
+    except ParseError as exc:
+        # a well-formed string naming no possible mailbox: NO, as Dovecot answers
+        # (RFC 9051 §7.1.2: NO is "operational error"; the syntax was fine)
+        raise ImapError(f"Invalid mailbox name: {exc.text}", status="NO") from None
 
 
 def read_mailbox(cur: Cursor, *, utf8: bool = False) -> str:
@@ -28,7 +33,16 @@ def read_mailbox(cur: Cursor, *, utf8: bool = False) -> str:
 def read_list_mailbox(cur: Cursor, *, utf8: bool = False) -> str:
     """list-mailbox = 1*list-char / string (may hold the wildcards ``*`` and ``%``)."""
     raw = cur.string() if cur.peek() in (0x22, 0x7B) else cur.list_chars()
-    return decode_mailbox(raw, utf8=utf8)
+    try:
+        return decode_mailbox(raw, utf8=utf8)
+    except ImapError:
+        # not valid modified UTF-7: it matches no mailbox, so LIST answers nothing and
+        # OK (Dovecot too); NUL is in no mailbox name (RFC 9051 §4.3 CHAR8 excludes it)
+        return NO_MATCH
+
+
+#: a LIST pattern no mailbox name matches
+NO_MATCH = "\x00"
 
 
 def write_mailbox(w: Writer, name: str, *, pattern: bool = False) -> None:

@@ -73,6 +73,13 @@ class Imap:
             assert w.login(self.user, PASSWORD).status == "OK"
         return w
 
+    def take_recent(self, folder: str = "INBOX") -> None:
+        """Let a throwaway session SELECT ``folder``: it takes the messages' ``\\Recent``
+        (RFC 3501 §2.3.2), so a test about something else sees plain flags."""
+        w = self.wire()
+        assert w.cmd(f"SELECT {folder}").status == "OK"
+        w.close()
+
     def mail(self, user: str | None = None) -> Any:
         """The user's MailStore view, in this (test) process, for direct fills."""
         from mailtool.store.mailstore import MailStore

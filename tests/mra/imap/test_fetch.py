@@ -23,6 +23,7 @@ def selected(imap: Imap, *messages: bytes, flags: tuple[str, ...] = ()):  # type
     when = dt.datetime(2026, 11, 27, 10, 0, tzinfo=dt.UTC).timestamp()
     for m in messages:
         inbox.append(m, flags=flags, internal_date=when)
+    imap.take_recent()
     w = imap.wire()
     assert w.cmd("SELECT INBOX").status == "OK"
     return w
@@ -31,7 +32,9 @@ def selected(imap: Imap, *messages: bytes, flags: tuple[str, ...] = ()):  # type
 def test_index_items(imap: Imap) -> None:
     w = selected(imap, MULTIPART, flags=("\\Flagged",))
     reply = w.cmd("FETCH 1 (UID FLAGS INTERNALDATE RFC822.SIZE MODSEQ)")
-    line = reply.untagged[0]
+    # RFC 7162 §3.1: the first CONDSTORE-enabling command also gets OK [HIGHESTMODSEQ]
+    assert reply.untagged[0].startswith(b"* OK [HIGHESTMODSEQ ")
+    line = reply.untagged[1]
     assert line.startswith(b"* 1 FETCH (UID 1 FLAGS (\\Flagged) ")
     assert b'INTERNALDATE "27-Nov-2026 10:00:00 +0000"' in line
     assert b"RFC822.SIZE %d" % len(MULTIPART) in line and b"MODSEQ (" in line
@@ -95,7 +98,8 @@ def test_uid_fetch_includes_uid_and_changedsince(imap: Imap) -> None:
         b"* 2 FETCH (UID 2 FLA",
         b"* 3 FETCH (UID 3 FLA",
     ]
-    modseq = int(w.cmd("FETCH 3 MODSEQ").untagged[0].split(b"MODSEQ (")[1].split(b")")[0])
+    line = w.cmd("FETCH 3 MODSEQ").lines(b"* 3 FETCH")[0]
+    modseq = int(line.split(b"MODSEQ (")[1].split(b")")[0])
     w.cmd("STORE 2 +FLAGS.SILENT (\\Answered)")
     reply = w.cmd(f"UID FETCH 1:* (FLAGS) (CHANGEDSINCE {modseq})")
     assert len(reply.untagged) == 1 and reply.untagged[0].startswith(
@@ -109,6 +113,7 @@ def test_vanished_earlier(imap: Imap) -> None:
     inbox = imap.mail().folder("INBOX")
     for _ in range(3):
         inbox.append(MULTIPART)
+    imap.take_recent()
     reply = w.cmd("SELECT INBOX")
     modseq = int(reply.lines(b"* OK [HIGHESTMODSEQ")[0].split()[3].rstrip(b"]"))
     w.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)")

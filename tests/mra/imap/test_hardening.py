@@ -285,6 +285,7 @@ def test_big_append_is_stored_byte_identical(imap_server: Callable[..., Imap]) -
     assert done.startswith(b"a1 OK [APPENDUID "), done
     mail = imap.mail()
     assert not list((mail.maildir.root / "tmp").iterdir())
+    imap.take_recent()  # no \Recent in the FLAGS below
     raw.command("SELECT INBOX")
     raw.send(b"f1 FETCH 1 (FLAGS RFC822.SIZE BODY.PEEK[])\r\n")
     answer = raw.read_until_tagged(b"f1")

@@ -37,11 +37,13 @@ def done(w: Wire, tag: str) -> None:
 
 def test_noop_shows_other_sessions_changes(imap: Imap) -> None:
     imap.mail().folder("INBOX").append(message("one"))
+    imap.take_recent()
     a, b = imap.wire(), imap.wire()
     a.cmd("SELECT INBOX")
     b.cmd("SELECT INBOX")
     data = message("two")
     b.cmd(f"APPEND INBOX {{{len(data)}+}}\r\n".encode() + data)
+    # b's own command already showed it and took \Recent (RFC 3501 §2.3.2)
     assert a.cmd("NOOP").untagged == [b"* 2 EXISTS\r\n"]
     b.cmd("STORE 1 +FLAGS (\\Flagged)")
     assert a.cmd("NOOP").untagged == [b"* 1 FETCH (FLAGS (\\Flagged) UID 1)\r\n"]
@@ -70,15 +72,18 @@ def test_qresync_session_sees_vanished(imap: Imap) -> None:
 
 def test_idle_pushes_exists_flags_and_expunge(imap: Imap) -> None:
     imap.mail().folder("INBOX").append(message("one"))
-    a, b = imap.wire(), imap.wire()
+    imap.take_recent()
+    a, b, c = imap.wire(), imap.wire(), imap.wire()
     a.cmd("SELECT INBOX")
     b.cmd("SELECT INBOX")
     tag = idle(a)
     data = message("two")
-    b.cmd(b"APPEND INBOX {%d+}\r\n" % len(data) + data)
+    c.cmd(b"APPEND INBOX {%d+}\r\n" % len(data) + data)  # c has nothing selected
     assert pushed(a) == b"* 2 EXISTS\r\n"
+    assert pushed(a) == b"* 1 RECENT\r\n"  # a saw it first (RFC 3501 §2.3.2)
+    assert b.cmd("NOOP").untagged == [b"* 2 EXISTS\r\n"]  # not \Recent for b
     b.cmd("STORE 2 +FLAGS (\\Seen)")
-    assert pushed(a) == b"* 2 FETCH (FLAGS (\\Seen) UID 2)\r\n"
+    assert pushed(a) == b"* 2 FETCH (FLAGS (\\Recent \\Seen) UID 2)\r\n"
     b.cmd("STORE 1 +FLAGS.SILENT (\\Deleted)")
     assert pushed(a).startswith(b"* 1 FETCH (FLAGS (\\Deleted)")
     b.cmd("EXPUNGE")

@@ -37,8 +37,9 @@ def test_changes_by_another_process_are_pushed(imap: Imap) -> None:
     inbox = imap.mail().folder("INBOX")
     inbox.append(message("from elsewhere"))
     assert pushed(a) == b"* 1 EXISTS\r\n"
+    assert pushed(a) == b"* 1 RECENT\r\n"  # RFC 3501 §7.3.2: new mail is \Recent for a
     inbox.store([1], ["\\Flagged"])
-    assert pushed(a) == b"* 1 FETCH (FLAGS (\\Flagged) UID 1)\r\n"
+    assert pushed(a) == b"* 1 FETCH (FLAGS (\\Flagged \\Recent) UID 1)\r\n"
     inbox.store([1], ["\\Deleted"])
     assert pushed(a).startswith(b"* 1 FETCH (FLAGS (")
     inbox.expunge()
@@ -59,6 +60,7 @@ def test_delivery_by_an_smtp_worker_process_is_pushed(imap_server) -> None:
         with smtplib.SMTP("127.0.0.1", imap.server.port("smtp"), timeout=30) as smtp:
             smtp.sendmail("sender@elsewhere.test", [imap.user], message(f"m{n}"))
         assert pushed(a) == b"* %d EXISTS\r\n" % n
+        assert pushed(a) == b"* %d RECENT\r\n" % n  # RFC 3501 §7.3.2
         if _conn_prefixes(imap.server.log(), "smtp") - {main_prefix}:
             break
     else:

@@ -22,10 +22,20 @@ def alive(imap: Imap) -> None:
     w.close()
 
 
-def test_line_too_long_gets_bye(imap_server: Callable[..., Imap]) -> None:
-    imap = imap_server(config={"limits": {"max_line_length": 1024}})
+def test_line_too_long_gets_bad_and_the_session_goes_on(
+    imap_server: Callable[..., Imap],
+) -> None:
+    imap = imap_server(config={"limits": {"imap_max_line_length": 1024}})
     w = imap.wire()
-    w.send(b"t1 SEARCH SUBJECT " + b"x" * 2000 + b"\r\n")
+    w.send(b"t1 SEARCH SUBJECT " + b"x" * 200_000 + b"\r\n")  # skipped, never buffered
+    assert w.line().startswith(b"t1 BAD ")  # RFC 9051 §7.1.5; Dovecot does the same
+    assert w.cmd("NOOP").status == "OK"
+    body = b"y" * 4000  # literals do not count (RFC 9051 §4.3)
+    tag = w.tag()
+    w.send(f"{tag} APPEND INBOX {{{len(body)}+}}\r\n".encode() + body + b"\r\n")
+    assert w.collect(tag).status == "OK"
+    # ending in a non-synchronizing literal: its bytes cannot be told from commands
+    w.send(b"t9 APPEND INBOX " + b"z" * 2000 + b" {5+}\r\nhello\r\n")
     assert w.line().startswith(b"* BYE")
     assert w.closed()
     alive(imap)

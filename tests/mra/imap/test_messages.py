@@ -11,6 +11,7 @@ def fill(imap: Imap, n: int, folder: str = "INBOX") -> Wire:
     inbox = imap.mail().folder(folder)
     for i in range(n):
         inbox.append(message(f"m{i}"))
+    imap.take_recent(folder)
     w = imap.wire()
     assert w.cmd(f"SELECT {folder}").status == "OK"
     return w
@@ -19,7 +20,13 @@ def fill(imap: Imap, n: int, folder: str = "INBOX") -> Wire:
 def test_store_modes_and_silent(imap: Imap) -> None:
     w = fill(imap, 2)
     reply = w.cmd("STORE 1 +FLAGS (\\Seen $Important)")
-    assert reply.untagged[0].startswith(b"* 1 FETCH (FLAGS (\\Seen $Important) UID 1")
+    # RFC 3501 §7.2.6: a keyword new to the mailbox is announced before the FETCH
+    assert (
+        reply.untagged[0]
+        == b"* FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen $Important)\r\n"
+    )
+    assert reply.untagged[1].startswith(b"* OK [PERMANENTFLAGS (\\Answered ")
+    assert reply.untagged[2].startswith(b"* 1 FETCH (FLAGS (\\Seen $Important) UID 1")
     reply = w.cmd("STORE 1 -FLAGS (\\Seen)")
     assert reply.untagged[0].startswith(b"* 1 FETCH (FLAGS ($Important) UID 1")
     reply = w.cmd("STORE 1:2 FLAGS.SILENT (\\Draft)")
@@ -30,7 +37,7 @@ def test_store_modes_and_silent(imap: Imap) -> None:
 
 def test_store_unchangedsince_reports_modified(imap: Imap) -> None:
     w = fill(imap, 2)
-    line = w.cmd("FETCH 1 MODSEQ").untagged[0]
+    line = w.cmd("FETCH 1 MODSEQ").lines(b"* 1 FETCH")[0]  # after OK [HIGHESTMODSEQ]
     modseq = int(line.split(b"MODSEQ (")[1].split(b")")[0])
     other = imap.wire()
     other.cmd("SELECT INBOX")
@@ -86,7 +93,7 @@ def test_append_flags_date_literal_appenduid(imap: Imap) -> None:
     )
     w.cmd("SELECT Drafts")
     line = w.cmd("FETCH 1 (FLAGS INTERNALDATE BODY.PEEK[])").untagged[0]
-    assert b"FLAGS (\\Draft $Todo)" in line
+    assert b"FLAGS (\\Draft \\Recent $Todo)" in line  # RFC 3501 §6.3.11: \Recent
     assert b'INTERNALDATE " 5-Jan-2025 07:30:00 +0000"' in line
     assert body in line
     # LITERAL+: no continuation

@@ -39,7 +39,8 @@ def test_check_noop_and_bad_sequence_numbers(imap: Imap) -> None:
     assert w.cmd("CHECK").status == "OK" and w.cmd("NOOP").status == "OK"
     assert w.cmd("FETCH 2 FLAGS").status == "BAD"
     assert w.cmd("FETCH 1:* FLAGS").status == "OK"
-    assert w.cmd("UID FETCH 5:* FLAGS").untagged == [b"* 1 FETCH (UID 1 FLAGS ())\r\n"]
+    # RFC 3501 §2.3.2: this session's SELECT took \Recent
+    assert w.cmd("UID FETCH 5:* FLAGS").untagged == [b"* 1 FETCH (UID 1 FLAGS (\\Recent))\r\n"]
     assert w.cmd("UID FETCH 5:9 FLAGS").untagged == []
 
 
