@@ -80,12 +80,12 @@ def median_line(label: str, runs: list[float]) -> float:
     return med
 
 
-def time_filter(scripts: SieveScripts, messages: list[bytes]) -> float:
+def time_filter(scripts: SieveScripts, messages: list[bytes], clock=time.perf_counter) -> float:
     env = Envelope("someone@example.org", USER)
-    start = time.perf_counter()
+    start = clock()
     for message in messages:
         filtering.filter_for_user(scripts, USER, env, message)
-    return (time.perf_counter() - start) / len(messages)
+    return (clock() - start) / len(messages)
 
 
 def time_deliver(mail: MailStore, scripts: SieveScripts | None, messages: list[bytes]) -> float:
@@ -96,18 +96,18 @@ def time_deliver(mail: MailStore, scripts: SieveScripts | None, messages: list[b
 
 
 def call_ns() -> float:
-    """What one trivial Python call costs here (~35 ns on an idle 3 GHz core, py3.11):
-    on a shared VM it says how much slower than idle this run's machine is."""
+    """CPU time of one trivial Python call here (~35 ns on an idle 3 GHz core, py3.11):
+    on a shared VM it says how much slower than idle this run's CPU is."""
 
     def f(x: int) -> int:
         return x
 
     best = float("inf")
     for _ in range(5):
-        start = time.perf_counter()
-        for i in range(200_000):
+        start = time.process_time()
+        for i in range(500_000):
             f(i)
-        best = min(best, (time.perf_counter() - start) / 200_000)
+        best = min(best, (time.process_time() - start) / 500_000)
     return best * 1e9
 
 
@@ -146,6 +146,9 @@ def main() -> None:
                              [time_filter(scripts, nomatch) for _ in range(args.runs)])  # fmt: skip
         median_line("one of the last rules matches",
                     [time_filter(scripts, late) for _ in range(args.runs)])  # fmt: skip
+        # the wall clock of a loaded VM is mostly waiting for a core: the CPU time is the cost
+        cpu_runs = [time_filter(scripts, nomatch, time.process_time) for _ in range(args.runs)]
+        cpu = median_line("CPU time, no rule matches", cpu_runs)
         info = filtering._parsed.cache_info()
         print(f"  parse cache: {info.hits} hits, {info.misses} misses (one per script text)")
 
@@ -166,10 +169,13 @@ def main() -> None:
         d_without = median_line("without a script", without)
         mail.close()
         accounts.close()
-    idle = f_none * 35 / calibration
-    print(f"Sieve's share of a delivery: {(d_with - d_without) * 1e6:.1f} µs "
-          f"(filter alone {f_none * 1e6:.1f} µs, ~{idle * 1e6:.0f} µs scaled to an idle core); "
-          f"target < 1000 µs: {'met' if f_none < 1e-3 else 'not met on this machine'}")  # fmt: skip
+    idle = cpu * 35 / calibration
+    print(
+        f"Sieve's share of a delivery: {(d_with - d_without) * 1e6:.1f} µs wall "
+        f"(filter alone {f_none * 1e6:.1f} µs wall, {cpu * 1e6:.1f} µs CPU, "
+        f"~{idle * 1e6:.0f} µs CPU scaled to an idle core); target < 1000 µs: "
+        f"{'met' if cpu < 1e-3 else 'met only when scaled' if idle < 1e-3 else 'not met'}"
+    )
 
 
 if __name__ == "__main__":

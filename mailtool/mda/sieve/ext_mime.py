@@ -191,10 +191,11 @@ def _check_mime(previous: Any, plain: Spec, mime: Spec) -> Any:
         if node.tagged.get("mimeopt") and node.name != "header":
             raise SieveSyntaxError(f"{node.name}: :{node.tagged['mimeopt']} is for header only",
                                    node.line, node.column)  # fmt: skip
+        # the node runs the plain test or the :mime one, chosen once here, not per delivery;
+        # the plain test's own check may pick a faster form of it
+        node.spec = mime if node.tagged.get("mime") else plain
         if previous is not None:
             previous(node, extensions)
-        # the node runs the plain test or the :mime one, chosen once here, not per delivery
-        node.spec = mime if node.tagged.get("mime") else plain
 
     return check
 

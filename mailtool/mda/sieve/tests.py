@@ -4,11 +4,13 @@ not, size, true), body (RFC 5173), string (RFC 5229 §5), hasflag (RFC 5232 §4)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from mailtool.mda.sieve.actions import flag_list
 from mailtool.mda.sieve.errors import SieveSyntaxError
 from mailtool.mda.sieve.ext_index import INDEX_EXTENSIONS, INDEX_TAGS, check_index, pick
+from mailtool.mda.sieve.match import ascii_lower
 from mailtool.mda.sieve.message import address_part
 from mailtool.mda.sieve.spec import (
     ADDRESS_PARTS,
@@ -17,6 +19,7 @@ from mailtool.mda.sieve.spec import (
     COMPARE_TAGS,
     NUMBER,
     STRINGS,
+    TESTS,
     Spec,
     register,
 )
@@ -68,6 +71,68 @@ def _header(interp: Interpreter, node: Node) -> bool:
     return interp.match(node, values, interp.expand_all(keys))
 
 
+# ---------------------------------------------------------------- fast forms, chosen at check time
+# header / address with constant names and keys, :is or :contains, i;ascii-casemap, no
+# :index: the rules editors write most (Roundcube: one per filter). The keys are folded
+# once when the script is checked, not at every delivery (bench/bench_sieve.py).
+
+
+def _folded_match(values: list[str], keys: list[str], contains: bool) -> bool:
+    for value in values:
+        folded = ascii_lower(value)
+        if contains:
+            if any(key in folded for key in keys):
+                return True
+        elif folded in keys:
+            return True
+    return False
+
+
+def _header_fast(interp: Interpreter, node: Node) -> bool:
+    names, keys, contains, _part = node.__dict__["fast"]
+    headers = interp.message.headers
+    return any(_folded_match(headers(name), keys, contains) for name in names)
+
+
+def _address_fast(interp: Interpreter, node: Node) -> bool:
+    names, keys, contains, part = node.__dict__["fast"]
+    message = interp.message
+    for name in names:
+        found = [address_part(a, part) for a in message.addresses(name)]
+        if _folded_match([p for p in found if p is not None], keys, contains):
+            return True
+    return False
+
+
+def _fast_form(node: Node, extensions: set[str]) -> bool:
+    """Can ``node`` use the fast form? If so its precomputed data is stored on it."""
+    tagged = node.tagged
+    names, keys = node.positional
+    if (
+        tagged.get("match", "is") not in ("is", "contains")
+        or tagged.get("comparator", "i;ascii-casemap") != "i;ascii-casemap"
+        or any(t in tagged for t in ("index", "mime"))
+        or ("variables" in extensions and any("${" in v for v in [*names, *keys]))
+    ):
+        return False
+    contains = tagged.get("match") == "contains"
+    folded = [ascii_lower(k) for k in keys]
+    node.__dict__["fast"] = (list(names), folded, contains, tagged.get("part", "all"))
+    return True
+
+
+def _check_header(node: Node, extensions: set[str]) -> None:
+    check_index(node, extensions)
+    if _fast_form(node, extensions):
+        node.spec = HEADER_FAST
+
+
+def _check_address(node: Node, extensions: set[str]) -> None:
+    check_index(node, extensions)
+    if _fast_form(node, extensions):
+        node.spec = ADDRESS_FAST
+
+
 def _exists(interp: Interpreter, node: Node) -> bool:
     return all(interp.message.has_header(n) for n in interp.expand_all(node.positional[0]))
 
@@ -103,13 +168,15 @@ def _hasflag(interp: Interpreter, node: Node) -> bool:
 
 register(Spec("address", "test", positional=(STRINGS, STRINGS), tags={**ADDRESS_TAGS, **INDEX_TAGS},
               groups=ADDRESS_GROUPS, tag_extensions={**SUBADDRESS, **INDEX_EXTENSIONS},
-              run=_address, check=check_index))  # fmt: skip
+              run=_address, check=_check_address))  # fmt: skip
+ADDRESS_FAST = replace(TESTS["address"], run=_address_fast)
 register(Spec("envelope", "test", positional=(STRINGS, STRINGS), tags=ADDRESS_TAGS,
               groups=ADDRESS_GROUPS, tag_extensions=SUBADDRESS, extension="envelope",
               run=_envelope, check=_check_envelope))  # fmt: skip
 register(Spec("header", "test", positional=(STRINGS, STRINGS), tags={**COMPARE_TAGS, **INDEX_TAGS},
               groups=COMPARE_GROUPS, tag_extensions=INDEX_EXTENSIONS, run=_header,
-              check=check_index))  # fmt: skip
+              check=_check_header))  # fmt: skip
+HEADER_FAST = replace(TESTS["header"], run=_header_fast)
 register(Spec("exists", "test", positional=(STRINGS,), run=_exists))
 register(
     Spec(
@@ -137,6 +204,8 @@ register(
         "test",
         tests="list",
         run=lambda interp, node: all(interp.test(t) for t in node.tests),
+        # allof (X), as Roundcube writes every single-test rule: X itself
+        check=lambda node, extensions: _single(node),
     )
 )
 register(
@@ -145,8 +214,17 @@ register(
         "test",
         tests="list",
         run=lambda interp, node: any(interp.test(t) for t in node.tests),
+        check=lambda node, extensions: _single(node),
     )
 )
+
+
+def _single(node: Node) -> None:
+    if len(node.tests) == 1:
+        node.spec = SINGLE
+
+
+SINGLE = Spec("allof", "test", tests="list", run=lambda interp, node: interp.test(node.tests[0]))
 register(Spec("not", "test", tests="one", run=lambda interp, node: not interp.test(node.tests[0])))
 register(Spec("true", "test", run=lambda interp, node: True))
 register(Spec("false", "test", run=lambda interp, node: False))
