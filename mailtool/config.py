@@ -400,6 +400,14 @@ class LimitsConfig:
         default=300.0,
         metadata=_doc("Seconds an SMTP client may stay silent (RFC 5321 §4.5.3.2).", min=1),
     )
+    imap_max_line_length: int = field(
+        default=64 * 1024,
+        metadata=_doc(
+            "Longest IMAP command line in bytes, literals excluded (Dovecot's "
+            "imap_max_line_length); a longer one gets BAD and the session goes on.",
+            min=1024,
+        ),
+    )
     imap_max_pipelined: int = field(
         default=10_000,
         metadata=_doc(

@@ -61,7 +61,8 @@ CREATE TABLE IF NOT EXISTS folders (
     scan_stamp TEXT,
     special_use TEXT NOT NULL DEFAULT '',
     uid_reserved INTEGER NOT NULL DEFAULT 0,
-    modseq_reserved INTEGER NOT NULL DEFAULT 0
+    modseq_reserved INTEGER NOT NULL DEFAULT 0,
+    first_recent_uid INTEGER NOT NULL DEFAULT 1
 );
 CREATE TABLE IF NOT EXISTS messages (
     folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
@@ -262,6 +263,11 @@ class Index:
                 for column in ("uid_reserved", "modseq_reserved"):
                     tx.execute(f"ALTER TABLE folders ADD COLUMN {column} INTEGER NOT NULL"
                                " DEFAULT 0")  # fmt: skip
+        if "first_recent_uid" not in columns:  # index made before \Recent was kept
+            with self._db.write() as tx:
+                tx.execute("ALTER TABLE folders ADD COLUMN first_recent_uid INTEGER NOT NULL"
+                           " DEFAULT 1")  # fmt: skip
+                tx.execute("UPDATE folders SET first_recent_uid = uidnext")
         if boot is not None:
             self._after_reboot(boot)
         if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'sort_fields'"):
@@ -397,7 +403,7 @@ class Index:
             "SELECT f.name, f.uidvalidity, f.uidnext, f.highestmodseq, f.subscribed,"
             " count(m.uid) AS n, coalesce(sum(m.size), 0) AS size,"
             " coalesce(sum(instr(' ' || m.flags || ' ', ' \\Seen ') = 0), 0) AS unseen,"
-            " coalesce(sum(substr(m.path, 1, 4) = 'new/'), 0) AS recent"
+            " coalesce(sum(m.uid >= f.first_recent_uid), 0) AS recent"
             " FROM folders f LEFT JOIN messages m ON m.folder_id = f.id"
             " WHERE f.name = ? GROUP BY f.id",
             (name,),
@@ -415,6 +421,27 @@ class Index:
             row["size"],
             bool(row["subscribed"]),
         )
+
+    def claim_recent(self, name: str, *, peek: bool = False) -> range:
+        """The UIDs that are ``\\Recent`` for the session asking (RFC 3501 §2.3.2).
+
+        A folder keeps the first UID no session has claimed; UIDs from there to UIDNEXT
+        are \\Recent for the one session that claims them (SELECT, or a read-write
+        session seeing new mail), in one transaction so two sessions never both get
+        one. ``peek`` (EXAMINE, RFC 3501 §6.3.2) reads without claiming.
+        """
+        with self._db.write() as tx:
+            row = tx.execute(
+                "SELECT first_recent_uid, uidnext FROM folders WHERE name = ?", (name,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"folder {name!r} does not exist")
+            first, uidnext = row
+            if not peek and uidnext > first:
+                tx.execute(
+                    "UPDATE folders SET first_recent_uid = ? WHERE name = ?", (uidnext, name)
+                )
+        return range(first, uidnext)
 
     def totals(self) -> tuple[int, int]:
         """(messages, bytes) over every folder of the user, for quotas."""
