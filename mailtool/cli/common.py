@@ -10,7 +10,9 @@ import click
 from mailtool import config as config_mod
 
 #: commands that write the data dir: run as root, they act as its owner (privsep)
-DATA_DIR_COMMANDS = frozenset({"domain", "user", "alias", "sieve", "queue", "dkim"})
+DATA_DIR_COMMANDS = frozenset(
+    {"domain", "user", "alias", "sieve", "queue", "dkim", "import", "export"}
+)
 
 
 def load_config(ctx: click.Context) -> config_mod.Config:

@@ -31,6 +31,8 @@ COMMANDS: dict[str, str] = {
     "probe": "mailtool.cli.probe:probe",
     "dns": "mailtool.cli.dns_cmd:dns",
     "dkim": "mailtool.cli.dkim:dkim",
+    "import": "mailtool.cli.transfer:import_",
+    "export": "mailtool.cli.transfer:export",
     "quickstart": "mailtool.cli.quickstart:quickstart",
 }
 

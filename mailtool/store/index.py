@@ -374,6 +374,29 @@ class Index:
                 "UPDATE folders SET special_use = ? WHERE name = ?", (" ".join(uses), name)
             )
 
+    def adopt_uids(self, name: str, uid: int, uidvalidity: int | None = None) -> bool:
+        """Import (:mod:`mailtool.transfer`): let the next message get ``uid`` (UIDNEXT
+        only ever rises, RFC 9051 §2.3.1.1) and, while the folder has never given out a
+        UID, take ``uidvalidity`` from the server the mail comes from, so its clients'
+        UIDs stay valid. False (nothing changed) when ``uid`` is below UIDNEXT or the
+        folder already has its own numbering."""
+        with self._db.write() as tx:
+            row = tx.execute(
+                "SELECT id, uidnext, uidvalidity FROM folders WHERE name = ?", (name,)
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"folder {name!r} does not exist")
+            if uidvalidity is not None and uidvalidity != row["uidvalidity"]:
+                if row["uidnext"] != 1 or not 0 < uidvalidity <= 0xFFFFFFFF:
+                    return False
+                tx.execute("UPDATE folders SET uidvalidity = ? WHERE id = ?",
+                           (uidvalidity, row["id"]))  # fmt: skip
+            if uid < row["uidnext"]:
+                return False
+            tx.execute("UPDATE folders SET uidnext = ? WHERE id = ?", (uid, row["id"]))
+        self._committed()
+        return True
+
     def counters(self, name: str) -> tuple[int, int, int]:
         """(UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ) from the folder row alone: the cheap
         "did anything change?" check an IMAP session makes after every command."""
