@@ -31,8 +31,13 @@ ACTIONS: tuple[Action, ...] = (
     Action("open", "enter", "Open message"),
     Action("first", "g,home", "First message", show=False),
     Action("last", "G,end", "Last message", show=False),
-    Action("page_down", "pagedown,space", "Page down", show=False),
+    Action("page_down", "pagedown", "Page down", show=False),
     Action("page_up", "pageup", "Page up", show=False),
+    Action("pager", "space", "Page the message; at its end, the next unread", show=False),
+    Action("next_unread", "n,right_square_bracket", "Next unread message", show=False),
+    Action("prev_unread", "left_square_bracket", "Previous unread message", show=False),
+    Action("full_screen", "v", "Full-screen reading on/off", show=False),
+    Action("sidebar", "B", "Folder sidebar on/off", show=False),
     Action("focus_next", "tab", "Next pane", show=False),
     # writing
     Action("compose", "c,m", "Compose"),
@@ -53,7 +58,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("clear_marks", "ctrl+t", "Clear marks", show=False),
     Action("undo", "u", "Undo last move/delete/archive", show=False),
     Action("search", "slash", "Search this folder"),
-    Action("search_all", "question_mark", "Search all folders", show=False),
+    Action("search_all", "S", "Search all folders", show=False),
     Action("clear_search", "escape", "Clear search", show=False),
     Action("sort", "o", "Sort: date/from/subject/size", show=False),
     Action("thread", "O", "Threads on/off", show=False),
@@ -76,6 +81,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("attach", "ctrl+a", "Attach file", screen="compose"),
     Action("cancel", "escape", "Close (keeps a draft)", screen="compose"),
     # app
+    Action("help", "question_mark", "Keys (this help)", screen="app"),
     Action("quit", "q", "Quit", screen="app"),
 )
 

@@ -70,6 +70,12 @@ class MailApp(App[None]):
         for screen in self.main_screens.values():
             screen.show_connection(account, state, delay)
 
+    def action_help(self) -> None:
+        from mailtool.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.remap))
+
     def action_switch_account(self) -> None:
         def done(name: str | None) -> None:
             if name and name != self.account_name:

@@ -456,6 +456,40 @@ class MainScreen(Acting, Screen[None]):
     def action_focus_next(self) -> None:
         self.focus_next()
 
+    def action_pager(self) -> None:
+        """Space, as in mutt's pager: open the message, page through it, and at its
+        end go on to the next unread one."""
+        if self.reader.message is None or self.reader.source != (
+                self.folder, self.mlist.current_uid):
+            self.action_open()
+        elif not self.reader.at_end:
+            self.reader.scroll_page_down(animate=False)
+        else:
+            self._unread(1)
+
+    def action_next_unread(self) -> None:
+        self._unread(1)
+
+    def action_prev_unread(self) -> None:
+        self._unread(-1)
+
+    def _unread(self, direction: int) -> None:
+        index = self.mlist.find(direction, lambda env: not env.seen)
+        if index is None:
+            self.notify("no more unread messages" if direction > 0 else
+                        "no unread message before this one")
+            return
+        self.mlist.go(index)
+        self.action_open()
+
+    def action_full_screen(self) -> None:
+        reading = not self.has_class("reading")
+        self.set_class(reading, "reading")
+        (self.reader if reading else self.mlist).focus()
+
+    def action_sidebar(self) -> None:
+        self.set_class(not self.has_class("no-sidebar"), "no-sidebar")
+
     def action_open(self) -> None:
         if self.focused is self.folder_tree and self.folder_tree.current:
             self.open_folder(self.folder_tree.current)

@@ -204,6 +204,16 @@ class MessageList(ScrollView, can_focus=True):
         if self.rows:
             self.cursor = max(0, min(len(self.rows) - 1, index))
 
+    def find(self, direction: int, wanted) -> int | None:
+        """The first row after (or before) the cursor whose envelope ``wanted`` accepts."""
+        indices = range(self.cursor + 1, len(self.rows)) if direction > 0 else \
+            range(self.cursor - 1, -1, -1)
+        for i in indices:
+            env = self.envelopes.get(self.rows[i][0])
+            if env is not None and wanted(env):
+                return i
+        return None
+
     def page(self, direction: int) -> None:
         self.move(direction * max(self.scrollable_content_region.height - 1, 1))
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from email.message import EmailMessage
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
@@ -41,6 +43,10 @@ class _Chunks:
 
 
 class Reader(VerticalScroll, can_focus=True):
+    # focused (Tab, or full-screen reading), j/k scroll the text as in a pager
+    BINDINGS: ClassVar = [Binding("j", "scroll_down", "Scroll down", show=False),
+                          Binding("k", "scroll_up", "Scroll up", show=False)]
+
     DEFAULT_CSS = """
     Reader { height: 1fr; border-top: solid $primary; }
     Reader #headers { color: $text-muted; padding: 0 1; border-bottom: dashed $primary-muted; }
@@ -78,6 +84,11 @@ class Reader(VerticalScroll, can_focus=True):
         self.raw, self.message, self.source = b"", None, None
         self._headers.update("")
         self._set_body([])
+
+    @property
+    def at_end(self) -> bool:
+        """Nothing more below: the last line is on screen."""
+        return self.scroll_y >= self.max_scroll_y
 
     @property
     def body_text(self) -> str:
