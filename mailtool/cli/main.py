@@ -34,6 +34,8 @@ COMMANDS: dict[str, str] = {
     "import": "mailtool.cli.transfer:import_",
     "export": "mailtool.cli.transfer:export",
     "quickstart": "mailtool.cli.quickstart:quickstart",
+    "backup": "mailtool.cli.backup:backup",
+    "restore": "mailtool.cli.backup:restore",
 }
 
 
