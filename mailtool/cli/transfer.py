@@ -119,13 +119,13 @@ def import_maildir(ctx: click.Context, root: Path, as_json: bool) -> None:
 @click.option("--insecure", is_flag=True, help="Do not verify the server's certificate.")
 @click.option("--plaintext", is_flag=True,
               help="imap:// without STARTTLS: the password in clear (a server on loopback).")
-@click.option("--cafile", type=click.Path(exists=True, dir_okay=False), default="",
+@click.option("--cafile", type=click.Path(exists=True, dir_okay=False),
               help="Also trust this CA (PEM).")
 @click.option("--folder", "folders", multiple=True, help="Only this folder (repeatable).")
 @json_option
 @click.pass_context
 def import_imap(ctx: click.Context, url: str, password_command: str | None, insecure: bool,
-                plaintext: bool, cafile: str, folders: tuple[str, ...],
+                plaintext: bool, cafile: str | None, folders: tuple[str, ...],
                 as_json: bool) -> None:  # fmt: skip
     """Import every folder of the IMAP account at URL (imaps://user@host[:port])."""
     import asyncio
@@ -134,7 +134,7 @@ def import_imap(ctx: click.Context, url: str, password_command: str | None, inse
     from mailtool.transfer.imap_source import import_imap as run
     from mailtool.transfer.imap_source import parse_url
 
-    source = parse_url(url, insecure=insecure, plaintext=plaintext, cafile=cafile)
+    source = parse_url(url, insecure=insecure, plaintext=plaintext, cafile=cafile or "")
     if password_command:
         password = run_password_command(password_command)
     else:

@@ -59,9 +59,12 @@ def parse_url(url: str, *, insecure: bool = False, plaintext: bool = False,
     return Source(endpoint, unquote(parts.username))
 
 
-def internal_date(text: str) -> float:
-    """``07-Dec-2026 04:22:05 +0000`` (RFC 9051 §9 date-time) -> POSIX time."""
-    return dt.datetime.strptime(text.strip(), "%d-%b-%Y %H:%M:%S %z").timestamp()
+def internal_date(value: object) -> float:
+    """INTERNALDATE as the client parsed it (a datetime), or as the wire's
+    ``07-Dec-2026 04:22:05 +0000`` (RFC 9051 §9 date-time) -> POSIX time."""
+    if isinstance(value, dt.datetime):
+        return value.timestamp()
+    return dt.datetime.strptime(str(value).strip(), "%d-%b-%Y %H:%M:%S %z").timestamp()
 
 
 def _message_id(data: FetchData) -> str:
@@ -111,7 +114,7 @@ async def _folder(importer: Importer, client: ImapClient, remote: str, name: str
         progress.advance()
         uid = int(data.items["UID"])  # type: ignore[call-overload]
         size = int(data.items.get("RFC822.SIZE") or 0)  # type: ignore[call-overload]
-        date = internal_date(str(data.items.get("INTERNALDATE", "")))
+        date = internal_date(data.items.get("INTERNALDATE", ""))
         flags = [str(f) for f in data.items.get("FLAGS") or ()]  # type: ignore[union-attr]
         key = Key(_message_id(data), size, int(date))
         if target.has(key):

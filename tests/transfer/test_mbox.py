@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import time
 from pathlib import Path
 
 from mailtool.transfer.mbox import from_line_date
-from tests.transfer.conftest import USER, mailbox, run_mutt, summary
+from tests.transfer.conftest import USER, mailbox, mailtool_subprocess, run_mutt, summary
 
 MSGS = {
     "1.host:2,FS": b"From: a@b.test\nSubject: one\nMessage-ID: <1@b.test>\n\n"
@@ -119,3 +120,33 @@ def test_export_mbox_then_import_round_trip(tmp_path, run, data_dir):
     after = mailbox(data_dir, "bob@example.test")["Work/Clients/Été"]
     strip = [(m["data"], m["flags"], m["date"], m["size"]) for m in before]
     assert [(m["data"], m["flags"], m["date"], m["size"]) for m in after] == strip
+
+
+def _files(folder: Path) -> int:
+    return sum(len(os.listdir(folder / sub)) for sub in ("cur", "new"))
+
+
+def test_killed_import_resumes_without_duplicates(tmp_path, run, data_dir):
+    total = 400
+    (tmp_path / "big.mbox").write_bytes(b"".join(
+        f"From a Mon Dec  7 01:{i // 60 % 60:02}:{i % 60:02} 2026\nSubject: n{i}\n"
+        f"Message-ID: <{i}@big>\n\nbody {i}\n\n".encode() for i in range(total)
+    ))  # fmt: skip
+    proc = mailtool_subprocess(data_dir, "import", USER, "mbox", str(tmp_path / "big.mbox"))
+    folder = data_dir / "mail" / "example.test" / "alice" / ".big"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            if folder.is_dir() and _files(folder) >= 20:
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)  # our own child, mid-way
+    finally:
+        proc.wait()
+    stored = _files(folder)
+    assert 0 < stored < total, ("the import was not interrupted mid-way", proc.stderr.read())
+    resumed = summary(run("import", USER, "mbox", str(tmp_path / "big.mbox"), "--json"))
+    counts = resumed["folders"]["big"]
+    assert counts["duplicates"] >= stored - 1 and counts["failed"] == 0
+    ids = [m["id"] for m in mailbox(data_dir)["big"]]
+    assert len(ids) == len(set(ids)) == total
