@@ -56,3 +56,30 @@ def test_compose_screen_reply(mail_server, account_config, snap_compare):
         await pilot.pause()
 
     assert snap_compare(make_app(account_config), terminal_size=(110, 30), run_before=run_before)
+
+
+SIZES = ((80, 24), (160, 48))
+
+
+def test_help_screen(mail_server, account_config, snap_compare):
+    """Issue 21 point 21: the key help at 80x24 and 160x48."""
+    seed(mail_server)
+    for size in SIZES:
+        async def run_before(pilot) -> None:
+            await settled(pilot)
+            await pilot.press("question_mark")
+            await until(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen", "help")
+
+        assert snap_compare(make_app(account_config), terminal_size=size, run_before=run_before)
+
+
+def test_full_screen_pager(mail_server, account_config, snap_compare):
+    """Issue 21 point 21: reading full-screen (v) at 80x24 and 160x48."""
+    seed(mail_server)
+    for size in SIZES:
+        async def run_before(pilot) -> None:
+            main = await opened(pilot)
+            await pilot.press("v")
+            await until(pilot, lambda: main.focused is main.reader, "full screen")
+
+        assert snap_compare(make_app(account_config), terminal_size=size, run_before=run_before)
