@@ -98,3 +98,22 @@ def test_policy_imports_only_dns_and_protocol():
         bad = [n for n in names if n.startswith("mailtool.") and not n.startswith(allowed)]
         offenders += [f"{path.relative_to(PKG)} imports {n}" for n in bad]
     assert not offenders, offenders
+
+
+def test_transfer_imports_only_store_client_and_protocol():
+    # docs/dev/design-notes.md 12: import/export files mail through the store's own
+    # append path and reads other servers with our client; no server layer
+    allowed = ("mailtool.transfer", "mailtool.store", "mailtool.client", "mailtool.protocol",
+               "mailtool.errors", "mailtool.config")  # fmt: skip
+    offenders = []
+    for path in sorted((PKG / "transfer").rglob("*.py")):
+        if path.name == "backup.py":  # the backup helper's module, its own rules
+            continue
+        names = imports_of(path)
+        bad = [n for n in names if n.startswith("mailtool.") and not n.startswith(allowed)]
+        offenders += [f"{path.relative_to(PKG)} imports {n}" for n in bad]
+    assert not offenders, offenders
+    for path in sorted(PKG.rglob("*.py")):
+        rel = path.relative_to(PKG)
+        if rel.parts[0] not in ("cli", "transfer"):
+            assert not [n for n in imports_of(path) if n.startswith("mailtool.transfer")], rel
