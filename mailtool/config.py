@@ -709,6 +709,13 @@ class AccountConfig:
         default="", metadata=_doc("Shell command whose first output line is the password.")
     )
     name: str = field(default="", metadata=_doc("Display name for From."))
+    pgp_key: str = field(
+        default="",
+        metadata=_doc(
+            "The gpg key (id, fingerprint or address) that signs your mail and that mail you "
+            "encrypt is also encrypted to; empty = gpg's default key and the From address."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -749,6 +756,15 @@ class TuiConfig:
         metadata=_doc(
             "Command that opens an attachment, given the file's path as its last argument "
             "(split like a shell line, run detached); empty = xdg-open."
+        ),
+    )
+    body_cache_mb: int = field(
+        default=200,
+        metadata=_doc(
+            "Megabytes of opened message bodies kept on disk to read offline (files 0600 "
+            "under $XDG_CACHE_HOME/mailtool/bodies; the least recently read go first); "
+            "0 keeps none.",
+            min=0,
         ),
     )
 

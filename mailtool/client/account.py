@@ -57,6 +57,8 @@ class Account:
     imap: Endpoint
     smtp: Endpoint
     password_command: str = ""
+    #: ``[accounts.X] pgp_key``: the key that signs (empty: gpg's default)
+    pgp_key: str = ""
     _password: str | None = field(default=None, repr=False)
 
     @classmethod
@@ -83,6 +85,7 @@ class Account:
             imap=endpoints["imap"],
             smtp=endpoints["smtp"],
             password_command=cfg.password_command,
+            pgp_key=cfg.pgp_key,
         )
 
     @property

@@ -79,6 +79,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("save_draft", "ctrl+d", "Save draft", screen="compose"),
     Action("editor", "ctrl+e", "Edit in $EDITOR", screen="compose"),
     Action("attach", "ctrl+a", "Attach file", screen="compose"),
+    Action("pgp_sign", "ctrl+g", "PGP sign on/off", screen="compose", show=False),
+    Action("pgp_encrypt", "ctrl+o", "PGP encrypt on/off", screen="compose", show=False),
     Action("cancel", "escape", "Close (keeps a draft)", screen="compose"),
     # app
     Action("help", "question_mark", "Keys (this help)", screen="app"),

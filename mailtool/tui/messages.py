@@ -36,6 +36,8 @@ class MessageLoaded(Message):
     folder: str
     uid: int
     raw: bytes
+    #: from the body cache: the server was out of reach
+    cached: bool = False
 
 
 @dataclass

@@ -38,6 +38,7 @@ from mailtool.client.session import MailSession
 from mailtool.errors import MailtoolError
 from mailtool.tui.actions import bindings
 from mailtool.tui.screens.prompt import PromptScreen
+from mailtool.tui.widgets.crypto_status import PgpToggles
 
 FIELDS = (("from_", "From"), ("to", "To"), ("cc", "Cc"), ("bcc", "Bcc"), ("subject", "Subject"))
 
@@ -69,6 +70,7 @@ class ComposeScreen(Screen[SendResult | None]):
         self.session = session
         self.cache = cache
         self._saved: tuple[str, int | None] | None = None
+        self.pgp = PgpToggles()  # issue 21 point 20: applied at send time
         self._bindings_remap = remap
         for b in bindings("compose", remap):
             self._bindings.bind(b.key, b.action, b.description, show=b.show,
@@ -124,6 +126,14 @@ class ComposeScreen(Screen[SendResult | None]):
             self.set_status("No recipient.", error=True)
             return
         self._send()
+
+    def action_pgp_sign(self) -> None:
+        self.pgp.sign = not self.pgp.sign
+        self.set_status(self.pgp.label)
+
+    def action_pgp_encrypt(self) -> None:
+        self.pgp.encrypt = not self.pgp.encrypt
+        self.set_status(self.pgp.label)
 
     def action_save_draft(self) -> None:
         self.collect()
@@ -211,6 +221,7 @@ class ComposeScreen(Screen[SendResult | None]):
         password = self.session.password if self.session else \
             await self.account.password()
         try:
+            msg = await self.pgp.apply(msg, self.account, self.draft.recipients())
             result = await send(self.account, msg, call=self.imap, password=password,
                                 progress=self.set_status)
         except SendFailed as exc:

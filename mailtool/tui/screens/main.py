@@ -20,7 +20,7 @@ from textual.worker import Worker, WorkerState
 from mailtool.client.account import Account
 from mailtool.client.cache import EnvelopeCache
 from mailtool.client.imap_parse import Folder, MailboxInfo
-from mailtool.client.imap_transport import ImapClientError
+from mailtool.client.imap_transport import ConnectionLost, ImapClientError
 from mailtool.client.session import BACKOFF, IdleWatcher, MailSession
 from mailtool.config import TuiConfig
 from mailtool.errors import AuthError, MailtoolError
@@ -28,6 +28,7 @@ from mailtool.tui import messages as m
 from mailtool.tui.actions import bindings
 from mailtool.tui.folder_view import SORTS, folder_rows
 from mailtool.tui.screens.acting import Acting
+from mailtool.tui.screens.offline import Offline
 from mailtool.tui.screens.prompt import PromptScreen
 from mailtool.tui.widgets.connection import ConnectionIndicator
 from mailtool.tui.widgets.folder_tree import FolderTree
@@ -35,7 +36,7 @@ from mailtool.tui.widgets.message_list import MessageList
 from mailtool.tui.widgets.reader import Reader
 
 
-class MainScreen(Acting, Screen[None]):
+class MainScreen(Acting, Offline, Screen[None]):
     def __init__(self, account: Account, *, remap: dict[str, str], tui: TuiConfig | None = None,
                  cafile: str | None = None) -> None:
         super().__init__()
@@ -286,7 +287,7 @@ class MainScreen(Acting, Screen[None]):
     @on(m.MessageLoaded)
     def _message_loaded(self, event: m.MessageLoaded) -> None:
         if event.folder == self.folder and event.uid == self.mlist.current_uid:
-            self.reader.show(event.raw, source=(event.folder, event.uid))
+            self.reader.show(event.raw, source=(event.folder, event.uid), cached=event.cached)
             self.mlist.update_flags(event.uid, tuple({*self._flags(event.uid), "\\Seen"}))
 
     @on(m.ConnectionState)
@@ -420,15 +421,20 @@ class MainScreen(Acting, Screen[None]):
 
     @work(exclusive=True, group="message", exit_on_error=False)
     async def load_message(self, uid: int) -> None:
-        if self.session is None:
-            return
         folder = self.folder
+        if self.session is None:  # never connected: the body cache may have it
+            self.show_cached_body(folder, uid, "offline")
+            return
         self.status("loading message...")
         try:
             raw = await self.session.call(lambda c: c.fetch_message(uid))
+        except (ConnectionLost, AuthError, OSError) as exc:
+            self.show_cached_body(folder, uid, f"cannot load message: {exc}")
+            return
         except ImapClientError as exc:
             self.status(f"cannot load message: {exc}")
             return
+        self.keep_body(folder, uid, raw)
         self.post_message(m.MessageLoaded(folder, uid, raw))
         self.status(self.summary)
         self.refresh_status(folder)

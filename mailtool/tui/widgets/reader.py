@@ -12,6 +12,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Static
 
 from mailtool.client.reading import blocks, body_text, header_summary, parse, parts
+from mailtool.tui.widgets.crypto_status import MessageStatus
 
 FOLD_AFTER = 3  # quoted lines shown before folding
 #: the body is laid out in pieces of this many lines: the first screen shows at once and
@@ -65,17 +66,22 @@ class Reader(VerticalScroll, can_focus=True):
         self.show_raw = False
         # held, not queried, for the same reason as MainScreen's panes
         self._headers = Static(id="headers")
+        #: "cached copy", PGP / S/MIME verdicts (issue 21 points 19, 20)
+        self.message_status = MessageStatus(id="message-status")
         self._body = Vertical(id="body")
         self._generation = 0  # a newer message stops the rendering of an older one
 
     def compose(self):
         yield self._headers
+        yield self.message_status
         yield self._body
 
-    def show(self, raw: bytes, source: tuple[str, int] | None = None) -> None:
+    def show(self, raw: bytes, source: tuple[str, int] | None = None, *,
+             cached: bool = False) -> None:
         self.raw = raw
         self.source = source
         self.message = parse(raw)
+        self.message_status.show_for(raw, cached=cached)
         self.show_raw = False
         self.render_message()
         self.scroll_home(animate=False)
@@ -83,7 +89,14 @@ class Reader(VerticalScroll, can_focus=True):
     def clear(self) -> None:
         self.raw, self.message, self.source = b"", None, None
         self._headers.update("")
+        self.message_status.clear()
         self._set_body([])
+
+    def on_message_status_decrypted(self, event: MessageStatus.Decrypted) -> None:
+        """An encrypted message was decrypted: show the clear text (raw view keeps the
+        ciphertext as received)."""
+        self.message = parse(event.raw)
+        self.render_message()
 
     @property
     def at_end(self) -> bool:
