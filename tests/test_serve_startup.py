@@ -97,7 +97,8 @@ def test_panel_prints_the_fingerprint_verbatim(tmp_path, capsys):
                             fingerprint=fake)
     server.ctx = SimpleNamespace(certs=certs)
     server.bound, server.unavailable, server.data_dir = {}, [], tmp_path
-    server.config = SimpleNamespace(hostname="mx.test", tls=SimpleNamespace(acme=False))
+    server.config = SimpleNamespace(hostname="mx.test", tls=SimpleNamespace(acme=False),
+                                    listen=SimpleNamespace(enabled=dict))
     _panel(server)
     out = capsys.readouterr().out
     assert fake in squeezed(out)

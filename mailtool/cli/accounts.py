@@ -199,6 +199,13 @@ def user_add(
     password = _read_password(password_stdin)
     created = store.add_user(address, password, quota=quota)
     click.echo(f"added user {created.address} (mail in {store.maildir_path(created.address)})")
+    from mailtool.web.account_table import account_table
+
+    table = account_table(load_config(ctx), created.address)
+    if table:
+        click.echo("\nFor mailtool tui / mailtool send, paste into "
+                   "~/.config/mailtool/mailtool.toml:")
+        click.echo(table, nl=False)
 
 
 def _usage(ctx: click.Context, address: str) -> tuple[int, int] | None:

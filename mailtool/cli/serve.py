@@ -57,6 +57,13 @@ def _panel(server: object) -> None:
     Console().print(
         Panel(table, title=f"mailtool serve - {server.config.hostname}", subtitle="Ctrl-C to stop")
     )
+    from mailtool.web.account_table import account_table
+
+    example = f"you@{domains[0]}" if domains else "you@example.test"
+    client = account_table(server.config, example, bound=server.bound)
+    if client:
+        Console().print(Text("A client account for this server (mailtool tui), with your "
+                             "address:\n", style="dim") + Text(client))
 
 
 @click.command()

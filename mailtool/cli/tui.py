@@ -39,8 +39,30 @@ def tui(ctx: click.Context, account_name: str | None, setup: str | None,
                   smtp_server=smtp_server)
         return
     from mailtool.client.account import load_account, load_accounts
-    from mailtool.tui.app import MailApp
 
     cfg = load_config(ctx)
+    if not cfg.accounts:
+        _offer_setup(ctx, insecure)
+        return
+    from mailtool.tui.app import MailApp
+
     load_account(cfg, account_name)  # fails early, with the config's words, if it is wrong
     MailApp(load_accounts(cfg), account=account_name, tui=cfg.tui).run()
+
+
+def _offer_setup(ctx: click.Context, insecure: bool) -> None:
+    """No account yet: on a terminal, ask for the address and set it up; otherwise say how."""
+    import sys
+
+    from mailtool.errors import ConfigError
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise ConfigError("no account configured yet: run `mailtool tui --setup you@example.com` "
+                          "(add --imap HOST:PORT --smtp HOST:PORT to skip discovery)")
+    click.echo("No mail account is configured yet. Let's set one up: mailtool finds your "
+               "servers (SRV, autoconfig, MX) and tests them.")
+    address = click.prompt("Your email address").strip()
+    from mailtool.cli.tui_setup import run_setup
+
+    run_setup(ctx, address, verify=not insecure)
+    click.echo("Start reading with: mailtool tui")

@@ -65,25 +65,11 @@ def test_smtp_failure_leaves_the_draft_in_drafts(mail_server, account_config):
 
 def test_send_on_a_terminal_says_how_to_end_the_body(tmp_path):
     """Issue 21 bug 13: on a terminal it waited silently for the body."""
-    import os
-    import pty
+    from tests.terminal import screen_until
 
     config = tmp_path / "client.toml"
     config.write_text('[accounts.a]\nemail = "a@example.test"\nimap = "127.0.0.1:1"\n'
                       'smtp = "127.0.0.1:1"\npassword_command = "echo pw"\n')
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: stdin, stdout and stderr are the terminal
-        os.execv(sys.executable, [sys.executable, "-m", "mailtool", "--config", str(config),
-                                  "send", "--no-imap", "--to", "b@example.test"])
-    seen = b""
-    try:
-        while b"Ctrl-D" not in seen:
-            chunk = os.read(fd, 1024)
-            if not chunk:
-                break
-            seen += chunk
-    finally:
-        os.kill(pid, 9)
-        os.waitpid(pid, 0)
-        os.close(fd)
+    seen = screen_until([sys.executable, "-m", "mailtool", "--config", str(config), "send",
+                         "--no-imap", "--to", "b@example.test"], b"Ctrl-D")
     assert b"Type the message body; end it with Ctrl-D" in seen, seen

@@ -135,3 +135,18 @@ def test_setup_with_the_servers_given_tries_nothing_else(mail_server, tmp_path):
     account = load(config).accounts["example"]
     assert account.imap == f"127.0.0.1:{mail_server.imap_port}"
     assert account.smtp == f"127.0.0.1:{mail_server.smtp_port}"
+
+
+def test_tui_without_an_account_offers_setup(tmp_path):
+    """Issue 21 point 22: with no config at all, ``mailtool tui`` offers setup."""
+    from tests.terminal import screen_until
+
+    env = {"PATH": "/usr/bin:/bin", "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+           "MAILTOOL_SYSTEM_CONFIG": str(tmp_path / "none.toml"), "HOME": str(tmp_path)}
+    piped = subprocess.run([sys.executable, "-m", "mailtool", "tui"], capture_output=True,
+                           text=True, timeout=60, env=env, stdin=subprocess.DEVNULL)
+    assert piped.returncode == 2
+    assert "mailtool tui --setup you@example.com" in piped.stderr
+    # on a terminal: it asks for the address
+    seen = screen_until([sys.executable, "-m", "mailtool", "tui"], b"Your email address", env)
+    assert b"No mail account is configured yet" in seen, seen
