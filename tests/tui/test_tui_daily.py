@@ -262,3 +262,26 @@ async def test_a_big_message_shows_its_first_screen_first_and_the_rest_lazily():
         await until(pilot, lambda: "line 34999 " in reader.body_text, "the rest, piece by piece",
                     patience=120)
         assert len(reader.query("#body > Static")) >= n // CHUNK_LINES
+
+
+async def test_the_status_line_counts_what_a_delete_left(mail_server, account_config):
+    """Issue 21 bug 13: the status line kept "FOLDER: N messages" from before a delete
+    (in a folder without push it stayed until the next poll)."""
+    imap = mail_server.check()
+    imap.create("Projects")
+    imap.logout()
+    for s in ("P1", "P2", "P3"):
+        mail_server.deliver(message(s), folder="Projects")
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = app.screen
+        await until(pilot, lambda: "Projects" in main.folder_names, "folders")
+        main.open_folder("Projects")
+        await until(pilot, lambda: len(main.mlist.rows) == 3 and len(main.mlist.envelopes) == 3,
+                    "Projects listed")
+        status = main.query_one("#status")
+        await until(pilot, lambda: status.render().plain == "Projects: 3 messages", "counted")
+        await pilot.press("d")
+        await until(pilot, lambda: len(main.mlist.rows) == 2, "deleted")
+        await until(pilot, lambda: status.render().plain == "Projects: 2 messages",
+                    "the count follows", patience=5)

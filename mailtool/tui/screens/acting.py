@@ -153,11 +153,17 @@ class Acting(_Base):
             self.notify(f"not {verb}: {exc}", severity="error")
             return
         self.undo_stack.append(Undo(verb, folder, dest, sorted(mapping.values()), ids))
-        self.mlist.remove(set(uids))
+        self._removed(uids)
         self.reader.clear()
         self.notify(f"{len(uids)} message(s) {verb} (u to undo)")
         self.refresh_status(folder)
         self.refresh_status(dest)
+
+    def _removed(self, uids: list[int]) -> None:
+        """Gone from the open folder: out of the list, and out of the status line's count."""
+        self.mlist.remove(set(uids))
+        self.exists = max(self.exists - len(uids), 0)
+        self.summarise(len(self.mlist.rows))
 
     async def _expunge(self, uids: list[int]) -> None:
         folder = self.folder
@@ -166,7 +172,7 @@ class Acting(_Base):
         except ImapClientError as exc:
             self.notify(f"not deleted: {exc}", severity="error")
             return
-        self.mlist.remove(set(uids))
+        self._removed(uids)
         self.notify(f"{len(uids)} message(s) deleted for good")
 
     @work(group="act", exit_on_error=False)

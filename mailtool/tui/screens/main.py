@@ -54,6 +54,7 @@ class MainScreen(Acting, Offline, Screen[None]):
         self.undo_stack: list = []
         self.folder_names: list[str] = []
         self.summary = ""
+        self.exists = 0  # messages in the open folder, as last known
         #: set while the connection is down; cleared once the folder is resynced
         self.needs_resync = False
         # held, not queried: a key or a worker that runs while the screen is being torn
@@ -245,9 +246,15 @@ class MainScreen(Acting, Offline, Screen[None]):
 
         rows, cached, info = await self.session.call(load)
         self.post_message(m.FolderLoaded(folder, rows, cached))
-        found = f", {len(rows)} found" if self.search_query else ""
-        self.summary = f"{folder}: {info.exists} messages{found}"
+        self.exists = info.exists
         self.loaded.add(folder)
+        self.summarise(len(rows))
+
+    def summarise(self, hits: int) -> None:
+        """The status line's "FOLDER: N messages": said again whenever N changes here, not
+        only when the folder is reopened (it kept the count from before a delete)."""
+        found = f", {hits} found" if self.search_query else ""
+        self.summary = f"{self.folder}: {self.exists} messages{found}"
         self.status(self.summary)
 
     # -- messages from workers -----------------------------------------------------------
