@@ -70,6 +70,26 @@ def _fields(message: bytes) -> tuple[list[bytes], list[bytes]]:
     return froms, senders
 
 
+_RESENT = re.compile(rb"^resent-(from|sender)[ \t]*:(.*(?:\r?\n[ \t].*)*)",
+                     re.IGNORECASE | re.MULTILINE)
+
+
+def _resent_fields(message: bytes) -> tuple[list[bytes], list[bytes]] | None:
+    """(Resent-From, Resent-Sender) of the topmost resent block, or None when the message
+    was not resent. RFC 5322 §3.6.6: a resent message keeps its From:; the one who
+    resends it (a bounce, mutt's ``b``) is named by the newest Resent-From:, at the top."""
+    froms: list[bytes] = []
+    senders: list[bytes] = []
+    for m in _RESENT.finditer(split_header(message)[0]):
+        if m.group(1).lower() == b"from":
+            if froms:
+                break  # an older block
+            froms.append(m.group(2))
+        else:
+            senders.append(m.group(2))
+    return (froms, senders) if froms else None
+
+
 def _all_own(values: list[bytes], own: set[str]) -> bool:
     for value in values:
         boxes = _mailboxes(value)
@@ -85,7 +105,8 @@ def check_header_from(
     if mode == "off":
         return message, None
     own = {a.lower() for a in addresses} | {user.lower()}
-    froms, senders = _fields(message)
+    resent = _resent_fields(message)
+    froms, senders = resent or _fields(message)
     ok = len(froms) == 1 and _all_own(froms, own) and _all_own(senders, own)
     if ok:
         return message, None
@@ -94,7 +115,7 @@ def check_header_from(
     if not froms:
         text = f"the message has no From: header; it must name {user}"
     else:
-        text = f"header From: (or Sender:) is not an address of {user}"
+        text = f"header {'Resent-' if resent else ''}From: (or Sender:) is not an address of {user}"
     return message, Reply(codes.C550_MAILBOX_UNAVAILABLE, (text,), "5.7.1")
 
 

@@ -244,6 +244,20 @@ def test_submission_refuses_a_header_from_that_is_not_the_users(smtp_server):
     assert len(s.mail.boxes["carol@local.test"]) == 2
 
 
+def test_a_resent_message_is_judged_by_its_newest_resent_from(smtp_server):
+    """RFC 5322 §3.6.6: a bounce keeps bob's From:; alice's Resent-From: names her."""
+    s = smtp_server(security=FAST)
+    original = b"From: Bob <bob@local.test>\r\nSubject: fwd\r\n\r\nhi\r\n"
+    submit(s, b"Resent-From: Alice <alice@local.test>\r\nResent-To: carol@local.test\r\n"
+              b"Resent-From: bob@local.test\r\n" + original)  # an older block below is bob's
+    with pytest.raises(smtplib.SMTPDataError) as exc:  # resent as someone else: refused
+        submit(s, b"Resent-From: bob@local.test\r\nResent-From: alice@local.test\r\n"
+                  + original)
+    assert exc.value.smtp_error.startswith(b"5.7.1 header Resent-From:")
+    s.wait_delivered(1)
+    assert b"From: Bob <bob@local.test>\r\n" in s.mail.boxes["carol@local.test"][0]
+
+
 def test_submission_from_check_sender_mode_names_the_user(smtp_server):
     s = smtp_server(security={**FAST, "submission_from_check": "sender"})
     submit(s, b"From: Bob <bob@local.test>\r\nSender: bob@local.test\r\nSubject: s\r\n\r\nhi\r\n")
