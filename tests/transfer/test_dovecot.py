@@ -19,7 +19,18 @@ from mailtool.protocol.imap.mutf7 import encode_mutf7
 from mailtool.store.accounts import AccountStore
 from tests.transfer.conftest import USER, mailbox, summary
 
-FOLDERS = {"INBOX": "INBOX", "Work/Clients": "Work.Clients", "Été 2026": encode_mutf7("Été 2026")}
+NAMES = ("INBOX", "Work/Clients", "Été 2026")
+#: Dovecot's LAYOUT=fs with '/' as the IMAP separator (the default is Maildir++ with '.')
+FS_LAYOUT = """mail_location = maildir:{run}/mail/%u:LAYOUT=fs
+namespace inbox {
+  inbox = yes
+  separator = /
+}
+"""
+
+
+def _remote(name: str, sep: str) -> str:
+    return encode_mutf7(name.replace("/", sep))
 BASE_DATE = 1_700_000_000
 
 
@@ -29,15 +40,19 @@ def _msg(folder: str, i: int) -> bytes:
     return (head + "\r\nbody\r\n").encode()
 
 
-def _fill(port: int) -> dict[str, tuple[int, dict[int, tuple[set[str], int, bytes]]]]:
+Expected = dict[str, tuple[int, dict[int, tuple[set[str], int, bytes]]]]
+
+
+def _fill(port: int, sep: str = ".") -> Expected:
     """APPEND into Dovecot; -> folder: (UIDVALIDITY, uid: (flags, date, message))."""
     imap = imaplib.IMAP4("127.0.0.1", port)
     imap.login("alice", "pw")
-    for remote in FOLDERS.values():
+    folders = {name: _remote(name, sep) for name in NAMES}
+    for remote in folders.values():
         if remote != "INBOX":
             imap.create(f'"{remote}"')
     flag_sets = ["(\\Seen)", "(\\Flagged $Important)", "()", "(\\Answered \\Seen work)"]
-    for n, remote in enumerate(FOLDERS.values()):
+    for n, remote in enumerate(folders.values()):
         for i, flags in enumerate(flag_sets):
             date = imaplib.Time2Internaldate(BASE_DATE + n * 86400 + i * 61)
             imap.append(f'"{remote}"', flags, date, _msg(remote, i))
@@ -45,7 +60,7 @@ def _fill(port: int) -> dict[str, tuple[int, dict[int, tuple[set[str], int, byte
         imap.uid("STORE", "2", "+FLAGS", "(\\Deleted)")  # a gap: UIDs 1, 3, 4
         imap.expunge()
     out = {}
-    for name, remote in FOLDERS.items():
+    for name, remote in folders.items():
         imap.select(f'"{remote}"', readonly=True)
         status = imap.status(f'"{remote}"', "(UIDVALIDITY)")[1][0]
         uidvalidity = int(re.search(rb"UIDVALIDITY (\d+)", status)[1])
@@ -112,7 +127,8 @@ def test_export_maildir_round_trip_keeps_uids(dovecot_mail, run, data_dir, tmp_p
     out = tmp_path / "export"
     first = summary(run("export", USER, str(out), "--format", "maildir", "--json"))
     assert first["totals"]["exported"] == 9
-    assert (out / ".Work.Clients" / "cur").is_dir() and (out / f".{FOLDERS['Été 2026']}").is_dir()
+    assert (out / ".Work.Clients" / "cur").is_dir()
+    assert (out / f".{encode_mutf7('Été 2026')}" / "dovecot-uidlist").is_file()
     again = summary(run("export", USER, str(out), "--format", "maildir", "--json"))
     assert again["totals"] == {"exported": 0, "skipped": 9}  # resumable: nothing written twice
     accounts = AccountStore.in_data_dir(data_dir)
@@ -120,3 +136,13 @@ def test_export_maildir_round_trip_keeps_uids(dovecot_mail, run, data_dir, tmp_p
     accounts.close()
     run("import", "bob@example.test", "maildir", str(out))
     _same(expected, mailbox(data_dir, "bob@example.test"))
+
+
+def test_dovecot_fs_layout_maildir_import(dovecot_factory, run, data_dir):
+    dc = dovecot_factory(users={"alice": "pw"}, pop3=False, extra_config=FS_LAYOUT)
+    expected = _fill(dc.imap_port, "/")
+    root: Path = dc.maildir("alice")
+    assert (root / "Work" / "Clients" / "cur").is_dir()  # the fs layout, not .Work.Clients
+    report = summary(run("import", USER, "maildir", str(root), "--json"))
+    assert report["totals"]["imported"] == 9
+    _same(expected, mailbox(data_dir))
