@@ -1,0 +1,92 @@
+"""The file formats on their own: mbox edge cases, Dovecot's index files, the bounds,
+and progress bars only for a terminal."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import subprocess
+import sys
+
+from mailtool.transfer.maildir import read_keywords, read_uidlist
+from mailtool.transfer.mbox import LINE_CHUNK, read_mbox
+from tests.transfer.conftest import USER, mailbox, summary
+
+FROM = b"From a@b Mon Dec  7 01:00:00 2026\n"
+
+
+def test_from_line_needs_an_empty_line_before_it_and_a_date():
+    text = (FROM + b"Subject: x\n\nbody\nFrom here without a blank line\n\n"
+            b"From nobody without a date\n\n" + FROM + b"Subject: y\n\nz\n")  # fmt: skip
+    msgs = list(read_mbox(io.BytesIO(text), limit=10_000))
+    assert len(msgs) == 2
+    assert b"From here without a blank line\n\nFrom nobody without a date\n" in msgs[0].data
+
+
+def test_long_lines_are_read_in_pieces_and_never_split_a_message():
+    long_line = b"x" * (3 * LINE_CHUNK) + b"\n"
+    # a piece (not a line) that starts with a From line: content
+    tricky = b"\n" + b"y" * LINE_CHUNK + FROM + b"end\n"
+    text = FROM + b"Subject: x\n\n" + long_line + b"\n" + FROM + b"Subject: y\n\n" + tricky
+    msgs = list(read_mbox(io.BytesIO(text), limit=10 * LINE_CHUNK))
+    assert len(msgs) == 2
+    assert msgs[0].data == b"Subject: x\n\n" + long_line
+    assert msgs[1].data == b"Subject: y\n\n" + tricky
+
+
+def test_too_big_message_is_not_kept_and_the_next_one_is():
+    text = FROM + b"Subject: big\n\n" + b"z" * 5000 + b"\n\n" + FROM + b"Subject: ok\n\nfine\n"
+    big, ok = read_mbox(io.BytesIO(text), limit=1000)
+    assert big.too_big and big.data == b"" and big.size > 1000
+    assert not ok.too_big and ok.data == b"Subject: ok\n\nfine\n"
+
+
+def test_dovecot_uidlist_versions_and_keywords(tmp_path):
+    (tmp_path / "v3").write_text("3 V1234 N9 Gabc\n4 W12 S10 :111.M1P1.host,S=10\n7 :222.M2.h\n")
+    (tmp_path / "v1").write_text("1 555 3\n1 333.host\n2 444.host:2,S\n")
+    assert read_uidlist(tmp_path / "v3") == (1234, {"111.M1P1.host,S=10": 4, "222.M2.h": 7})
+    assert read_uidlist(tmp_path / "v1") == (555, {"333.host": 1, "444.host": 2})
+    assert read_uidlist(tmp_path / "missing") == (None, {})
+    (tmp_path / "kw").write_text("0 $Important\n1 work\n99 too-far\n")
+    assert read_keywords(tmp_path / "kw") == {"a": "$Important", "b": "work"}
+
+
+def test_maildir_file_over_the_limit_is_not_read(tmp_path, run, data_dir):
+    root = tmp_path / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (root / sub).mkdir(parents=True)
+    (root / "cur" / "1.h:2,S").write_bytes(b"Subject: small\n\nok\n")
+    (root / "cur" / "2.h:2,").write_bytes(b"Subject: big\n\n" + b"x" * 9000 + b"\n")
+    config = tmp_path / "mailtool.toml"
+    config.write_text("[limits]\nmax_message_size = 4096\n")
+    result = run("--config", str(config), "import", USER, "maildir", str(root), "--json", ok=False)
+    assert result.exit_code == 1
+    assert summary(result)["folders"]["INBOX"] == {"imported": 1, "duplicates": 0, "failed": 1}
+    assert [m["flags"] for m in mailbox(data_dir)["INBOX"]] == [{"\\Seen"}]
+
+
+def test_progress_bars_only_on_a_terminal(tmp_path, data_dir):
+    (tmp_path / "a.mbox").write_bytes(FROM + b"Subject: x\n\nbody\n")
+    cmd = [sys.executable, "-m", "mailtool", "--data-dir", str(data_dir), "import", USER, "mbox"]
+    piped = subprocess.run([*cmd, str(tmp_path / "a.mbox")], capture_output=True, timeout=60)
+    assert piped.returncode == 0 and piped.stderr == b""  # not a terminal: no bar
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run([*cmd, str(tmp_path / "a.mbox")], stdout=subprocess.PIPE,
+                              stderr=slave, timeout=60)  # fmt: skip
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    finally:
+        os.close(master)
+    assert proc.returncode == 0
+    assert b"a.mbox" in seen and b"100%" in seen  # the bar, on stderr
+    assert b"already here" in proc.stdout  # the re-run found the message
