@@ -46,6 +46,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("forward", "f", "Forward inline", show=False),
     Action("forward_attached", "ctrl+f", "Forward as attachment", show=False),
     Action("edit_draft", "e", "Edit draft / send again", show=False),
+    Action("reply_list", "L", "Reply to the mailing list (List-Post)", show=False),
+    Action("bounce", "b", "Bounce (redirect) unchanged to other addresses", show=False),
     # acting
     Action("delete", "d", "Delete (to Trash)"),
     Action("move", "s", "Move to folder"),
@@ -69,6 +71,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("raw", "ctrl+u", "Raw source", show=False),
     Action("parts", "p", "Parts / attachments: save", show=False),
     Action("open_part", "P", "Open a part with the system handler", show=False),
+    Action("links", "ctrl+b", "Links of the message: open one", show=False),
+    Action("pipe", "vertical_line", "Pipe the message to a command", show=False),
+    Action("save_message", "w", "Save the message to a file (.eml)", show=False),
+    Action("unsubscribe", "U", "Unsubscribe from the list (List-Unsubscribe)", show=False),
     # folders
     Action("create_folder", "plus", "New folder", show=False),
     Action("rename_folder", "equals_sign", "Rename folder", show=False),

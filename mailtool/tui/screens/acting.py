@@ -20,6 +20,8 @@ from mailtool.client.imap_transport import ImapClientError
 from mailtool.client.reading import parse, parts, save_part
 from mailtool.tui.folder_view import quote, search_program
 from mailtool.tui.screens.compose import ComposeScreen
+from mailtool.tui.screens.links import MessageTools
+from mailtool.tui.screens.lists import ListActions
 from mailtool.tui.screens.opener import open_part
 from mailtool.tui.screens.picker import PickerScreen
 from mailtool.tui.screens.prompt import PromptScreen
@@ -41,7 +43,7 @@ class Undo:
     message_ids: list[str]
 
 
-class Acting(_Base):
+class Acting(MessageTools, ListActions, _Base):
     # -- marking ----------------------------------------------------------------------
 
     def action_mark(self) -> None:

@@ -36,8 +36,9 @@ def write_private(msg: EmailMessage, index: int) -> Path:
     raise IndexError(index)
 
 
-def launch(command: str, path: Path) -> subprocess.Popen[bytes]:
-    """Run ``command PATH`` detached; ``command`` is split like a shell line, not run by one."""
+def launch(command: str, path: Path | str) -> subprocess.Popen[bytes]:
+    """Run ``command PATH`` (a file or a URL) detached; ``command`` is split like a shell
+    line, not run by one."""
     argv = shlex.split(command) if command.strip() else [DEFAULT_OPENER]
     return subprocess.Popen(
         [*argv, str(path)], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
