@@ -24,7 +24,7 @@ from mailtool.mra.imap.backend import MessageMeta, internal_datetime
 from mailtool.mra.imap.id_enable import enable_condstore
 from mailtool.mra.imap.message_file import MessageFile, is_whole_message
 from mailtool.mra.imap.selected import SelectedMailbox
-from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
+from mailtool.mra.imap.session import SELECTED, Done, Session, bad, command, no, ok
 from mailtool.protocol import mime
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.dates import format_datetime
@@ -135,6 +135,8 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
     assert box is not None and s.mail is not None
     attrs = list(cmd.attributes)
     names = {a.name for a in attrs}
+    if cmd.vanished and not s.qresync:
+        raise bad("VANISHED needs ENABLE QRESYNC")  # RFC 7162 §3.2.6
     if "MODSEQ" in names or cmd.changedsince is not None:
         enable_condstore(s)  # RFC 7162 §3.1: CONDSTORE-enabling
     if cmd.uid and "UID" not in names:

@@ -44,10 +44,10 @@ async def enable(s: Session, cmd: c.Enable) -> Done:
     for cap in cmd.capabilities:
         cap = cap.upper()
         if cap in ENABLEABLE and cap not in s.enabled:
+            if cap in ("CONDSTORE", "QRESYNC"):
+                enable_condstore(s)  # RFC 7162 §3.2.3: QRESYNC implies CONDSTORE
             s.enabled.add(cap)
             newly.append(_SPELLING.get(cap, cap))
-    if "QRESYNC" in s.enabled:
-        s.enabled.add("CONDSTORE")
     if s.utf8:
         # RFC 9051 §5.1 / RFC 6855 §3: UTF-8 mailbox names and strings from now on
         s.reader.utf8 = True

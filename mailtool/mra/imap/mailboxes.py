@@ -66,6 +66,8 @@ async def list_(s: Session, cmd: c.List) -> Done:
     ret = set(cmd.return_opts)
     if sel - {"SUBSCRIBED", "REMOTE", "RECURSIVEMATCH", "SPECIAL-USE"}:
         raise bad("Unknown LIST selection option")
+    if ret - {"SUBSCRIBED", "CHILDREN", "SPECIAL-USE"}:
+        raise bad("Unknown LIST return option")  # RFC 5258 §3: BAD, as Dovecot answers
     if "RECURSIVEMATCH" in sel and not sel & {"SUBSCRIBED", "SPECIAL-USE"}:
         raise bad("RECURSIVEMATCH needs another selection option")  # RFC 5258 §3
     if not cmd.lsub and cmd.patterns == ("",):
@@ -82,6 +84,11 @@ async def list_(s: Session, cmd: c.List) -> Done:
     candidates: Iterable[str] = (
         sorted(subscribed) if subscribed_only else [*folders, *sorted(parents - set(folders))]
     )
+    if "RECURSIVEMATCH" in sel or (cmd.lsub and percent):
+        # RFC 5258 §3.5: a name the pattern matches whose children meet the selection is
+        # returned with CHILDINFO, even when it does not meet it itself; RFC 3501 §6.3.9:
+        # LSUB "%" returns an unsubscribed parent of subscribed names as \Noselect
+        candidates = [*candidates, *sorted(sub_parents - subscribed)]
     seen: set[str] = set()
     for name in candidates:
         if name in seen or not any(r.match(name) for r in regexes):
@@ -94,8 +101,8 @@ async def list_(s: Session, cmd: c.List) -> Done:
             continue  # a parent that exists only through its children: "%" matches only
         attrs = _attributes(name, info, parents, subscribed, ret, cmd.lsub, sel)
         extended: tuple[tuple[str, Value], ...] = ()
-        if "RECURSIVEMATCH" in sel and name in sub_parents and name not in subscribed:
-            extended = (("CHILDINFO", ["SUBSCRIBED"]),)
+        if "RECURSIVEMATCH" in sel and name in sub_parents:
+            extended = (("CHILDINFO", ["SUBSCRIBED"]),)  # RFC 5258 §3.5, example 6
         s.send(ListItem(tuple(attrs), SEP, name, extended, lsub=cmd.lsub))
         if cmd.status_items is not None and info is not None:
             _send_status(s, name, cmd.status_items)
@@ -112,8 +119,10 @@ def _attributes(
     sel: set[str],
 ) -> list[str]:
     attrs: list[str] = []
-    if info is None:
-        attrs.append("\\Noselect" if lsub else "\\NonExistent")
+    if lsub and name not in subscribed:
+        attrs.append("\\Noselect")
+    elif info is None and not lsub:
+        attrs.append("\\NonExistent")
     if not lsub:
         attrs.append("\\HasChildren" if name in parents else "\\HasNoChildren")
         if info is not None:
