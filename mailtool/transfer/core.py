@@ -28,13 +28,22 @@ from typing import Any, NamedTuple
 
 from mailtool.errors import MailtoolError, QuotaExceeded, StoreError
 from mailtool.protocol.mime.parser import to_crlf
-from mailtool.store.maildir import INBOX, InvalidFolderName, normalize_folder
+from mailtool.store.maildir import (
+    INBOX,
+    SYSTEM_FLAGS,
+    InvalidFolderName,
+    canonical_flag,
+    normalize_folder,
+)
 from mailtool.store.mailstore import Folder, MailStore, UserMail
 
 #: how much of a stored message is read to find its Message-ID (the header section)
 HEADER_READ_LIMIT = 256 * 1024
 #: flags a message keeps: \Recent is per session (RFC 9051 §2.3.2), never stored
 DROPPED_FLAGS = frozenset({"\\recent"})
+MAX_KEYWORD_LENGTH = 100
+#: RFC 9051 §9 atom: ASCII without the atom-specials ( ) { SP CTL % * " \\ ]
+_KEYWORD = re.compile(r"[^\x00-\x20\x7f(){%*\"\\\]]+")
 
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*((?:.*)(?:\r?\n[ \t].*)*)", re.I | re.M)
 
@@ -74,7 +83,19 @@ def key_of(data: bytes, date: float) -> Key:
 
 
 def clean_flags(flags: Iterable[str]) -> frozenset[str]:
-    return frozenset(f for f in flags if f and f.lower() not in DROPPED_FLAGS)
+    """The flags worth keeping: the system flags, and keywords that are IMAP atoms
+    (RFC 9051 §9 flag-keyword; a header like ``X-Keywords: (a) "b"`` gives none that
+    would break a FETCH response), at most :data:`MAX_KEYWORD_LENGTH` long."""
+    out = set()
+    for f in flags:
+        if f.lower() in DROPPED_FLAGS:
+            continue
+        if f.startswith("\\"):
+            if canonical_flag(f) in SYSTEM_FLAGS:
+                out.add(canonical_flag(f))
+        elif f.isascii() and _KEYWORD.fullmatch(f) and len(f) <= MAX_KEYWORD_LENGTH:
+            out.add(f)
+    return frozenset(out)
 
 
 @dataclass

@@ -86,7 +86,8 @@ def import_maildir(importer: Importer, root: Path, progress: Progress) -> None:
                 found = _moved(source.path, msg.base)
                 if found is None:
                     continue
-                data = found.read_bytes()[: importer.max_size + 1]
+                with open(found, "rb") as fh:
+                    data = fh.read(importer.max_size + 1)
             target.add(data, msg.flags, msg.date, uid=msg.uid)
 
 

@@ -90,3 +90,11 @@ def test_progress_bars_only_on_a_terminal(tmp_path, data_dir):
     assert proc.returncode == 0
     assert b"a.mbox" in seen and b"100%" in seen  # the bar, on stderr
     assert b"already here" in proc.stdout  # the re-run found the message
+
+
+def test_only_flags_imap_can_carry_are_kept():
+    from mailtool.transfer.core import clean_flags
+
+    given = ["\\seen", "\\Recent", "\\Bogus", "$Forwarded", "(a)", '"b"', "ok", "é", "x]",
+             "k" * 101]
+    assert clean_flags(given) == {"\\Seen", "$Forwarded", "ok"}
