@@ -104,6 +104,9 @@ def _downgrade_field(field: bytes) -> bytes:
         text = _addresses(value)
     else:
         text = encode_words(value.strip())
+    # RFC 5322 §2.1.1: lines of at most 998 (and should be 78) characters: fold
+    # between encoded words (RFC 2047 §2: the folding whitespace between them is not text)
+    text = text.replace("?= =?", "?=\r\n =?")
     return name + b": " + text.encode("ascii") + b"\r\n"
 
 

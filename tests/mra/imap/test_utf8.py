@@ -26,6 +26,16 @@ def test_encoded_words_are_bounded_and_decode_back() -> None:
     assert encode_words(b"caf\xe9") == "=?unknown-8bit?b?Y2Fm6Q==?="  # not UTF-8: RFC 1428
 
 
+def test_long_header_is_folded_between_encoded_words() -> None:
+    out = downgrade_header(("Subject: " + "ü" * 2000 + "\r\n").encode())
+    lines = out.split(b"\r\n")
+    # the first line also holds "Subject: "; every other one is one encoded word
+    assert len(lines[0]) < 100 and max(len(line) for line in lines[1:]) <= 78
+    assert len(lines) > 20
+    unfolded = out.decode().replace("\r\n ", " ").strip()
+    assert decode_header(unfolded.removeprefix("Subject: ")) == "ü" * 2000
+
+
 def test_header_fields_downgraded() -> None:
     out = downgrade_header(RAW[: RAW.index(b"\r\n\r\n") + 4])
     assert out.isascii() and out.endswith(b"\r\n\r\n")
