@@ -348,8 +348,8 @@ def _backup_maildir(root: Path, dest: Path, copier: _Copier) -> None:
             copier.summary.missing_files += 1  # expunged since: the restored sync says so
     for path in _files(root):
         rel = path.relative_to(root)
-        if path.parent.name == "tmp" or (path.parent == root and path in databases):
-            continue  # writes in flight; the snapshots above
+        if "tmp" in rel.parts[:-1] or (path.parent == root and path in databases):
+            continue  # writes in flight (and expunged folders on their way out); snapshots
         if _is_side_file(path.name):
             continue
         if path.parent.name in ("cur", "new"):
