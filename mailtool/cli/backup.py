@@ -75,6 +75,11 @@ def backup(ctx: click.Context, dest: Path, progress: bool | None, as_json: bool)
     Databases through SQLite's online backup, then the queue, then each mailbox (index
     first, then the files it names), then keys, certificates and sieve scripts. Message
     files are hard-linked when DEST is on the same file system, else copied and fsynced.
+
+    \b
+    Examples:
+      mailtool backup /srv/backup/mail-$(date +%F)
+      mailtool backup /mnt/usb/mail --json --no-progress
     """
     from mailtool.store.backup import backup as run_backup
 
@@ -101,6 +106,11 @@ def restore(
     Files get mode 0600 and directories 0700; run as root, the tree is handed to the
     service user ([server] user). Start serve afterwards: messages the backup holds
     without an index row get their UIDs at the first sync of their folder.
+
+    \b
+    Examples:
+      mailtool restore /srv/backup/mail-2026-12-07
+      mailtool --data-dir /var/lib/mailtool restore /mnt/usb/mail --force
     """
     from mailtool import privsep
     from mailtool.store.backup import restore as run_restore

@@ -126,9 +126,7 @@ def test_backup_while_delivering_restores_a_store_a_qresync_client_agrees_with(
             t.join(60)
     summary = json.loads(result.stdout)
     assert summary["users"] == 2 and summary["databases"] >= 3  # accounts + 2 indexes
-    assert (summary["linked"] > 0 and summary["copied"] == summary["bytes_copied"] == 0) or (
-        summary["copied"] > 0  # tmp on another file system than the data dir: copies
-    )
+    assert summary["linked"] >= 12 + 20  # the message files: DEST is on the same file system
     assert (dest / "mailtool-backup.json").exists()
     live.stop()
 
