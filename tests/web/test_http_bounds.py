@@ -111,11 +111,13 @@ def test_a_trickled_request_meets_the_deadline() -> None:
                 while True:
                     writer.write(b"X")
                     await writer.drain()
-                    await asyncio.sleep(0.02)
+                    # slow enough that the header byte limit (256) is 25 s away even on
+                    # a loaded machine: what ends it must be the 0.5 s deadline
+                    await asyncio.sleep(0.1)
 
         task = asyncio.create_task(one_byte_at_a_time())
         try:
-            return await asyncio.wait_for(reader.read(), 10)
+            return await asyncio.wait_for(reader.read(), 20)
         finally:
             task.cancel()
             writer.close()
