@@ -9,6 +9,7 @@ IMAP step (save, replace, file in Sent) is an action of the account's
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import subprocess
@@ -23,6 +24,7 @@ from textual.suggester import Suggester
 from textual.widgets import Footer, Input, Label, Static, TextArea
 
 from mailtool.client.account import Account
+from mailtool.client.addressbook import AddressBook, address_book
 from mailtool.client.cache import EnvelopeCache
 from mailtool.client.compose import Draft, build
 from mailtool.client.sendpath import (
@@ -44,18 +46,22 @@ FIELDS = (("from_", "From"), ("to", "To"), ("cc", "Cc"), ("bcc", "Bcc"), ("subje
 
 
 class AddressSuggester(Suggester):
-    """Completes the address being typed (after the last comma) from seen addresses."""
+    """Completes the address being typed (after the last comma) from the address book
+    (``[tui] address_book`` / ``address_command``), then from seen addresses."""
 
-    def __init__(self, cache: EnvelopeCache | None) -> None:
+    def __init__(self, cache: EnvelopeCache | None, book: AddressBook | None = None) -> None:
         super().__init__(use_cache=False, case_sensitive=True)
         self.addresses = cache
+        self.book = book
 
     async def get_suggestion(self, value: str) -> str | None:
         head, sep, last = value.rpartition(",")
         last = last.lstrip()
-        if self.addresses is None or len(last) < 2:
+        if len(last) < 2:
             return None
-        found = self.addresses.complete_address(last, 1)
+        found = await asyncio.to_thread(self.book.complete, last, 1) if self.book else []
+        if not found and self.addresses is not None:
+            found = self.addresses.complete_address(last, 1)
         if not found:
             return None
         return (head + sep + (" " if sep else "") + found[0]) if found else None
@@ -81,8 +87,8 @@ class ComposeScreen(Screen[SendResult | None]):
             for name, label in FIELDS:
                 with Horizontal(classes="field"):
                     yield Label(f"{label}:", classes="field-label")
-                    suggester = AddressSuggester(self.cache) if name in ("to", "cc", "bcc") \
-                        else None
+                    suggester = AddressSuggester(self.cache, address_book(self.app)) \
+                        if name in ("to", "cc", "bcc") else None
                     yield Input(getattr(self.draft, name), id=f"field-{name}",
                                 suggester=suggester)
         yield TextArea(self.draft.body, id="body", soft_wrap=True, show_line_numbers=False)
