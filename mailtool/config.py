@@ -767,6 +767,36 @@ class TuiConfig:
             min=0,
         ),
     )
+    sort: str = field(
+        default="arrival",
+        metadata=_doc("The message list's order when the TUI starts (o cycles it).",
+                      choices=("arrival", "date", "from", "subject", "size")),
+    )
+    reverse: bool = field(
+        default=False,
+        metadata=_doc(
+            "Reverse the list's order (oldest first for arrival and date); ctrl+r toggles."
+        ),
+    )
+    columns: tuple[str, ...] = field(
+        default=("flags", "date", "from", "subject", "size"),
+        metadata=_doc(
+            'Message list columns, in order, from "flags", "date", "from", "subject", "size" '
+            '("from" shows the recipient in Sent and Drafts).',
+            each_of=("flags", "date", "from", "subject", "size"),
+        ),
+    )
+    address_book: str = field(
+        default="",
+        metadata=_doc('A vCard file whose FN/EMAIL complete addresses, e.g. "~/contacts.vcf".'),
+    )
+    address_command: str = field(
+        default="",
+        metadata=_doc(
+            "A command listing contacts for a prefix, mutt's query_command format "
+            '(EMAIL<TAB>NAME lines), %s = the prefix, e.g. "khard email --parsable %s".'
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -915,6 +945,10 @@ def _build_key(name: str, value: Any, known: dict[str, Any], hints: dict[str, An
             file=file,
             key=key,
         )
+    each_of = known[name].metadata.get("each_of")
+    if each_of is not None and (bad := [v for v in value if v not in each_of]):
+        raise ConfigError(f"given {bad[0]!r}, expected each one of {', '.join(map(repr, each_of))}",
+                          file=file, key=key)
     minimum = known[name].metadata.get("min")
     if minimum is not None and value < minimum:
         raise ConfigError(f"given {value!r}, expected at least {minimum}", file=file, key=key)
