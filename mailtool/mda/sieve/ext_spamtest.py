@@ -22,6 +22,7 @@ The RFC's scales:
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -70,6 +71,8 @@ def scan_result(message: MessageView) -> ScanResult:
         score = float(trusted.get("x-spam-score", ""))
     except ValueError:
         score = None
+    if score is not None and not math.isfinite(score):
+        score = None  # "nan", "inf": not a verdict (found by fuzzing)
     found = _REQUIRED.search(trusted.get("x-spam-status", ""))
     threshold = float(found.group(1)) if found else DEFAULT_THRESHOLD
     clean = True if "x-virus-scanned" in trusted else None

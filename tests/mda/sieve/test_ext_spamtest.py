@@ -99,3 +99,9 @@ def test_spamtest_percent_needs_spamtestplus_and_spamtestplus_implies_spamtest()
 def test_string_match_types_work_too():
     script = 'require ["spamtest", "fileinto"]; if spamtest :matches "1?" { fileinto "Ten"; }'
     assert sieve(script, scanned(30.0)) == [FileInto("Ten")]
+
+
+@pytest.mark.parametrize("score", ["nan", "inf", "-inf", "1e999", "x"])
+def test_a_score_that_is_no_number_is_not_a_verdict(score):
+    message = msg([("X-Spam-Score", score), ("X-Scan-Results", "us; spamd=?")])
+    assert folders(sieve(RFC_PLUS, message)) == ["INBOX.unclassified"]
