@@ -93,7 +93,13 @@ def _user(ctx: click.Context) -> str:
 @click.pass_context
 def import_mbox(ctx: click.Context, files: tuple[Path, ...], folder: str | None, mboxo: bool,
                 as_json: bool) -> None:  # fmt: skip
-    """Import mbox FILES (a directory: every *.mbox under it, folder = path)."""
+    """Import mbox FILES (a directory: every *.mbox under it, folder = path).
+
+    \b
+    Examples:
+      mailtool import alice@example.com mbox ~/mail/inbox ~/mail/sent.mbox
+      mailtool import alice@example.com mbox --folder Archive/2019 old.mbox
+    """
     from mailtool.transfer.files import import_mbox as run
 
     with _importer(ctx, _user(ctx), as_json) as (importer, progress):
@@ -105,7 +111,13 @@ def import_mbox(ctx: click.Context, files: tuple[Path, ...], folder: str | None,
 @json_option
 @click.pass_context
 def import_maildir(ctx: click.Context, root: Path, as_json: bool) -> None:
-    """Import a Maildir (Maildir++ or Dovecot's LAYOUT=fs) with Dovecot's UIDs and keywords."""
+    """Import a Maildir (Maildir++ or Dovecot's LAYOUT=fs) with Dovecot's UIDs and keywords.
+
+    \b
+    Examples:
+      mailtool import alice@example.com maildir ~/Maildir
+      mailtool import alice@example.com maildir /var/vmail/example.com/alice/Maildir
+    """
     from mailtool.transfer.files import import_maildir as run
 
     with _importer(ctx, _user(ctx), as_json) as (importer, progress):
@@ -127,7 +139,14 @@ def import_maildir(ctx: click.Context, root: Path, as_json: bool) -> None:
 def import_imap(ctx: click.Context, url: str, password_command: str | None, insecure: bool,
                 plaintext: bool, cafile: str | None, folders: tuple[str, ...],
                 as_json: bool) -> None:  # fmt: skip
-    """Import every folder of the IMAP account at URL (imaps://user@host[:port])."""
+    """Import every folder of the IMAP account at URL (imaps://user@host[:port]).
+
+    \b
+    Examples:
+      mailtool import alice@example.com imap imaps://alice@old.example.com \\
+          --password-command 'pass show old-mail'
+      mailtool import alice@example.com imap 'imaps://alice%40example.com@imap.old.net:993'
+    """
     import asyncio
 
     from mailtool.client.account import run_password_command
