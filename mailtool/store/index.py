@@ -91,6 +91,8 @@ CREATE INDEX IF NOT EXISTS expunged_modseq ON expunged(folder_id, modseq)
 #: that sorting a folder opens no file. Kept apart from ``messages``: nothing
 #: else reads or writes it, rows of expunged UIDs are pruned by the next
 #: :meth:`Index.put_sort_fields`, a deleted folder takes its rows along.
+#: subscriptions that outlived their folder (DELETE does not unsubscribe, RFC 9051 §6.3.5)
+_LOST_SUBSCRIPTIONS_SCHEMA = "CREATE TABLE IF NOT EXISTS lost_subscriptions (name TEXT PRIMARY KEY)"
 _SORT_SCHEMA = """
 CREATE TABLE IF NOT EXISTS sort_fields (
     folder_id INTEGER NOT NULL REFERENCES folders(id) ON DELETE CASCADE,
@@ -273,6 +275,9 @@ class Index:
         if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'sort_fields'"):
             with self._db.write() as tx:  # additive: indexes made before SORT get it too
                 tx.execute(_SORT_SCHEMA)
+        if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'lost_subscriptions'"):
+            with self._db.write() as tx:  # additive, like sort_fields
+                tx.execute(_LOST_SUBSCRIPTIONS_SCHEMA)
         if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'header_cache'"):
             with self._db.write() as tx:  # additive, like sort_fields
                 tx.execute(_HEADER_SCHEMA)
@@ -344,10 +349,17 @@ class Index:
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('uidvalidity', ?)", (uidvalidity,)
             )
             tx.execute("INSERT INTO folders (name, uidvalidity) VALUES (?, ?)", (name, uidvalidity))
+            tx.execute("DELETE FROM lost_subscriptions WHERE name = ?", (name,))
         self._committed()
 
     def remove_folder(self, name: str) -> None:
         with self._db.write() as tx:
+            # RFC 9051 §6.3.5: DELETE leaves the subscription (LIST shows \NonExistent)
+            tx.execute(
+                "INSERT OR IGNORE INTO lost_subscriptions (name)"
+                " SELECT name FROM folders WHERE name = ? AND subscribed",
+                (name,),
+            )
             tx.execute("DELETE FROM folders WHERE name = ?", (name,))
         self._committed()
 
@@ -362,9 +374,14 @@ class Index:
     def set_subscribed(self, name: str, subscribed: bool) -> None:
         with self._db.write() as tx:
             tx.execute("UPDATE folders SET subscribed = ? WHERE name = ?", (int(subscribed), name))
+            tx.execute("DELETE FROM lost_subscriptions WHERE name = ?", (name,))
 
     def subscribed(self) -> list[str]:
-        rows = self._db.query("SELECT name FROM folders WHERE subscribed ORDER BY name")
+        """Subscribed names, with those whose folder was deleted since (RFC 9051 §6.3.9)."""
+        rows = self._db.query(
+            "SELECT name FROM folders WHERE subscribed"
+            " UNION SELECT name FROM lost_subscriptions ORDER BY name"
+        )
         return [r["name"] for r in rows]
 
     def set_special_use(self, name: str, uses: Iterable[str]) -> None:

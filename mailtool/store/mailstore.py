@@ -294,7 +294,12 @@ class UserMail:
         self._notify(src, "folders", (), 0)
 
     def subscribe(self, name: str, subscribed: bool = True) -> None:
-        canonical = self.folder(name).name
+        try:
+            canonical = self.folder(name).name
+        except NotFound:
+            if subscribed:
+                raise
+            canonical = name  # a subscription that outlived its folder (RFC 9051 §6.3.8)
         self.index.set_subscribed(canonical, subscribed)
         self._notify(canonical, "subscriptions", (), 0)  # IMAP NOTIFY SubscriptionChange
 

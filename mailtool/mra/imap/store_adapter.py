@@ -129,8 +129,9 @@ class StoreUserMail:
         return set(self.mail.subscriptions())
 
     def subscribe(self, name: str, on: bool) -> None:
-        if on or self.exists(name):
-            self.mail.subscribe(name, on)
+        if on and not self.exists(name):
+            return
+        self.mail.subscribe(name, on)  # also a subscription whose folder was deleted
 
     def status(self, name: str, *, deleted: bool = True) -> FolderStatus:
         """``deleted=False``: DELETED is left 0, not counted from every message's
