@@ -406,6 +406,23 @@ def read_manifest(src: Path) -> dict[str, object]:
     return data
 
 
+def _forget_boot(index: Path) -> None:
+    """A restore rolls a mailbox back to its snapshot, while clients may have seen UIDs and
+    MODSEQs the live server handed out after it: those must never name other messages
+    (RFC 9051 §2.3.1.1, RFC 7162 §3.1.2.1). They all lie below the folder's reservations
+    (see :mod:`mailtool.store.index`), so the restored index is made to look as if the
+    machine had rebooted: its first open moves UIDNEXT and HIGHESTMODSEQ past them."""
+    try:
+        conn = sqlite3.connect(index)
+        try:
+            with conn:
+                conn.execute("DELETE FROM meta WHERE key = 'boot_id'")
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot prepare the restored index {index}: {exc}") from exc
+
+
 def restore(
     src: Path, data_dir: Path, *, force: bool = False, progress: Progress | None = None
 ) -> Summary:
@@ -440,6 +457,7 @@ def restore(
             if rel.parts[0] == "queue" and path.suffix == ".q":
                 summary.queue_entries += 1
             if path.name == INDEX_FILE:
+                _forget_boot(data_dir / rel)
                 summary.users += 1
             if n % 256 == 0 or n + 1 == len(files):
                 report("restore", n + 1, len(files))

@@ -56,6 +56,13 @@ def _message_ids(server: MailtoolServer, user: str, folder: str = "INBOX") -> li
     return [int(n) for n in re.findall(rb"<m(\d+)\.", b"".join(reply.untagged))]
 
 
+def _uidnext(server: MailtoolServer, user: str) -> int:
+    w = _wire(server, user)
+    reply = w.cmd("STATUS INBOX (UIDNEXT)")
+    w.close()
+    return int(re.search(rb"UIDNEXT (\d+)", reply.untagged[0]).group(1))
+
+
 def _in_sync_client(server: MailtoolServer) -> tuple[int, int, str]:
     """ALICE's client state after a sync: (UIDVALIDITY, HIGHESTMODSEQ, known UIDs)."""
     w = _wire(server, ALICE)
@@ -128,6 +135,7 @@ def test_backup_while_delivering_restores_a_store_a_qresync_client_agrees_with(
     assert summary["users"] == 2 and summary["databases"] >= 3  # accounts + 2 indexes
     assert summary["linked"] >= 12 + 20  # the message files: DEST is on the same file system
     assert (dest / "mailtool-backup.json").exists()
+    bob_uidnext = _uidnext(live, BOB)  # UIDs up to here were handed out, some after the backup
     live.stop()
 
     restored = _server_on(tmp_path / "restored")
@@ -150,6 +158,8 @@ def test_backup_while_delivering_restores_a_store_a_qresync_client_agrees_with(
         assert reply.lines(b"* 10 EXISTS")  # 12 - 1 expunged - 1 moved
         w.close()
         assert _message_ids(restored, ALICE, "Archive") == [7]  # seq 6 after the expunge
+        # no UID the live server gave after the snapshot names another message now
+        assert _uidnext(restored, BOB) >= bob_uidnext
         bob = _message_ids(restored, BOB)
         assert len(bob) == len(set(bob)), "a message restored twice"
         assert set(acked_before) <= set(bob)
