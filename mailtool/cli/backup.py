@@ -35,9 +35,10 @@ def _progress_bar(enabled: bool) -> Iterator[Callable[[str, int, int], None]]:
     with Progress(*columns, console=console, transient=False) as bar:
 
         def update(phase: str, done: int, total: int) -> None:
+            # total 0: not known yet (files of a live data dir), a pulsing bar until the end
             if phase not in tasks:
-                tasks[phase] = bar.add_task(phase, total=total)
-            bar.update(tasks[phase], completed=done, total=total)
+                tasks[phase] = bar.add_task(phase, total=total or None)
+            bar.update(tasks[phase], completed=done, total=total or None)
 
         yield update
 

@@ -68,6 +68,8 @@ SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
 SKIPPED_TOP = frozenset({"run"})
 #: how long a snapshot waits for a writer's lock before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 30_000
+#: the progress callback is called once per this many files
+PROGRESS_EVERY = 256
 #: bytes copied per read when a file cannot be linked
 COPY_CHUNK = 1 << 20
 
@@ -174,12 +176,16 @@ def copy_file(src: Path, dst: Path) -> int:
 class _Copier:
     """Hard link when the file systems allow it, else copy; counts into the summary."""
 
-    def __init__(self, summary: Summary, *, link: bool) -> None:
+    def __init__(self, summary: Summary, *, link: bool, progress: Progress = _no_progress):
         self.summary = summary
         self.link = link
+        self.progress = progress
 
     def put(self, src: Path, dst: Path, *, linkable: bool = True) -> bool:
         """Place ``src`` at ``dst``; False when ``src`` vanished meanwhile."""
+        done = self.summary.linked + self.summary.copied
+        if done % PROGRESS_EVERY == 0:
+            self.progress("files", done, 0)  # total 0: not known in advance
         dst.parent.mkdir(parents=True, exist_ok=True)
         if linkable and self.link:
             try:
@@ -252,7 +258,7 @@ def backup(data_dir: Path, dest: Path, progress: Progress | None = None) -> Summ
         started = time.monotonic()
         summary = Summary(str(data_dir), str(dest))
         link = os.stat(data_dir).st_dev == os.stat(dest).st_dev
-        copier = _Copier(summary, link=link)
+        copier = _Copier(summary, link=link, progress=report)
         top = [p for p in sorted(data_dir.iterdir()) if p.name not in SKIPPED_TOP]
         summary.skipped = sorted(p.name for p in data_dir.iterdir() if p.name in SKIPPED_TOP)
         # 1. databases at the top (accounts.db first: the users exist before their mail)
@@ -275,6 +281,7 @@ def backup(data_dir: Path, dest: Path, progress: Progress | None = None) -> Summ
                 _backup_tree(path, dest / path.name, data_dir, dest, user_roots, copier)
             elif _plain_top_file(path):
                 copier.put(path, dest / path.name, linkable=False)
+        report("files", summary.linked + summary.copied, summary.linked + summary.copied)
         summary.seconds = round(time.monotonic() - started, 3)
         _fsync_dirs(dest)
         _write_manifest(dest, summary)
@@ -459,7 +466,7 @@ def restore(
             if path.name == INDEX_FILE:
                 _forget_boot(data_dir / rel)
                 summary.users += 1
-            if n % 256 == 0 or n + 1 == len(files):
+            if n % PROGRESS_EVERY == 0 or n + 1 == len(files):
                 report("restore", n + 1, len(files))
         for dirpath, dirnames, _names in os.walk(src):  # empty directories (tmp/) too
             for d in dirnames:
