@@ -250,3 +250,32 @@ def test_every_kind_of_file_comes_back_and_run_is_left_out(tmp_path: Path) -> No
     restored = Queue.in_data_dir(again).get(str(entry.id))
     assert [r.address for r in restored.recipients] == ["dave@remote.test"]
     assert not list(again.rglob("*-wal")) and not list(again.rglob("*-shm"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root (hands the tree to a service user)")
+def test_restore_as_root_hands_the_tree_to_the_service_user(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from mailtool import privsep
+    from mailtool.cli.main import cli
+    from mailtool.store.backup import backup
+    from mailtool.store.mailstore import MailStore
+    from tests.test_privsep import TEST_USER
+
+    user = privsep.service_user(TEST_USER, create=True)
+    data = tmp_path / "data"
+    store = MailStore(data)
+    store.user(ALICE, create=True).folder("INBOX").append(_mail(ALICE, 1))
+    store.close()
+    backup(data, tmp_path / "b")
+    config = tmp_path / "mailtool.toml"
+    config.write_text(render_toml({"data_dir": str(tmp_path / "again"),
+                                   "server": {"user": TEST_USER}}))  # fmt: skip
+    result = CliRunner().invoke(cli, ["--config", str(config), "restore", str(tmp_path / "b"),
+                                      "--json", "--no-progress"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    for dirpath, _dirs, names in os.walk(tmp_path / "again"):
+        for path in [Path(dirpath), *(Path(dirpath) / n for n in names)]:
+            st = os.lstat(path)
+            assert (st.st_uid, st.st_gid) == (user.uid, user.gid), path
+            assert stat.S_IMODE(st.st_mode) == (0o700 if path.is_dir() else 0o600), path
