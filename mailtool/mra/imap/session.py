@@ -274,6 +274,10 @@ class Session:
                     else:
                         self.send(b"+ Ready for literal data\r\n")
                     await self.flush()
+                    # the client sends the literal, then its CRLF as a second small write
+                    # that its Nagle holds until our ACK: ACK the literal at once (set
+                    # after the "+" left: sending re-arms the kernel's delayed ACK)
+                    self.conn.quickack()
                 elif isinstance(event, c.Command):
                     self.last_command = time.monotonic()  # IDLE counts from here
                     await self.execute(event)
