@@ -9,9 +9,10 @@ only up to the size limit (:class:`MboxMessage.too_big` beyond that). Body lines
 quoted by the writer are unquoted: mboxrd (``>>From `` -> ``>From ``, the
 default) or mboxo (only ``>From `` -> ``From ``) -- except in a message with a
 ``Content-Length:`` header (mboxcl2, what mutt and Dovecot write): its body is
-taken as it stands, and a ``From `` line within that length is content. Flags come from the headers
-mutt and Dovecot write: ``Status: R`` \\Seen, ``X-Status:`` ``A`` \\Answered,
-``F`` \\Flagged, ``D`` \\Deleted, ``T`` \\Draft, ``X-Keywords:`` keywords; those
+taken as it stands, and a ``From `` line within that length is content. Flags
+come from the headers mutt and Dovecot write: ``Status: R`` \\Seen, ``X-Status:`` ``A`` \\Answered,
+``F`` \\Flagged, ``D`` \\Deleted, ``T`` \\Draft, ``X-Keywords:`` keywords (and
+Thunderbird's ``X-Mozilla-Status`` bits and ``X-Mozilla-Keys``); those
 headers (and ``Content-Length``, Dovecot's ``X-UID``/``X-IMAP``/``X-IMAPbase``)
 are removed, as every mbox reader does, so the stored message is the one that was
 written.
@@ -30,7 +31,10 @@ from typing import BinaryIO
 #: longest piece of a line read at once (a longer line is read in pieces)
 LINE_CHUNK = 64 * 1024
 STATE_HEADERS = (b"status", b"x-status", b"x-keywords", b"x-uid", b"x-imap", b"x-imapbase",
-                 b"content-length")  # fmt: skip
+                 b"content-length", b"x-mozilla-status", b"x-mozilla-status2",
+                 b"x-mozilla-keys")  # fmt: skip
+#: Thunderbird's X-Mozilla-Status bits (nsMsgMessageFlags): read, replied, marked, forwarded
+_MOZILLA = {0x0001: "\\Seen", 0x0002: "\\Answered", 0x0004: "\\Flagged", 0x1000: "$Forwarded"}
 _X_STATUS = {"A": "\\Answered", "F": "\\Flagged", "D": "\\Deleted", "T": "\\Draft"}
 _FLAG_X_STATUS = {v: k for k, v in _X_STATUS.items()}
 
@@ -87,8 +91,14 @@ def _flags_from(name: bytes, value: bytes, flags: set[str]) -> None:
         flags.add("\\Seen")
     elif name == b"x-status":
         flags.update(_X_STATUS[c] for c in text if c in _X_STATUS)
-    elif name == b"x-keywords":
+    elif name in (b"x-keywords", b"x-mozilla-keys"):
         flags.update(k for k in re.split(r"[\s,]+", text) if k)
+    elif name == b"x-mozilla-status":
+        try:
+            bits = int(text.strip(), 16)
+        except ValueError:
+            return
+        flags.update(flag for bit, flag in _MOZILLA.items() if bits & bit)
 
 
 class _Builder:

@@ -98,3 +98,12 @@ def test_only_flags_imap_can_carry_are_kept():
     given = ["\\seen", "\\Recent", "\\Bogus", "$Forwarded", "(a)", '"b"', "ok", "é", "x]",
              "k" * 101]
     assert clean_flags(given) == {"\\Seen", "$Forwarded", "ok"}
+
+
+def test_thunderbird_mozilla_status_headers():
+    text = (b"From - Mon Dec  7 01:00:00 2026\nX-Mozilla-Status: 1005\n"
+            b"X-Mozilla-Status2: 00000000\nX-Mozilla-Keys: $label1 later\n"
+            b"Subject: tb\n\nbody\n")  # fmt: skip
+    (msg,) = read_mbox(io.BytesIO(text), limit=10_000)
+    assert msg.flags == {"\\Seen", "\\Flagged", "$Forwarded", "$label1", "later"}
+    assert msg.data == b"Subject: tb\n\nbody\n"
