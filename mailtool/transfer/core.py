@@ -180,9 +180,17 @@ class Target:
         uid: int | None = None,
         key: Key | None = None,
     ) -> bool:
-        """File ``data`` unless it is here already; False when it was a duplicate or failed."""
+        """File ``data`` unless it is here already; False when it was a duplicate or failed.
+
+        ``key``: what the source said (an IMAP server's RFC822.SIZE); the key of the
+        bytes themselves is checked too, so a server whose size is only an estimate
+        costs a fetch on a re-run, never a second copy."""
         data = to_crlf(data) if data.count(b"\n") != data.count(b"\r\n") else data
-        key = key or key_of(data, date)
+        real = key_of(data, date)
+        key = key or real
+        if real != key and real in self._existing():
+            self.counts.duplicates += 1
+            return False
         if self.has(key):
             return False
         if len(data) > self.importer.max_size:
@@ -197,7 +205,7 @@ class Target:
             if isinstance(exc, QuotaExceeded):
                 raise
             return False
-        self._existing().add(key)
+        self._existing().update((key, real))
         self.counts.imported += 1
         return True
 

@@ -107,3 +107,19 @@ def test_thunderbird_mozilla_status_headers():
     (msg,) = read_mbox(io.BytesIO(text), limit=10_000)
     assert msg.flags == {"\\Seen", "\\Flagged", "$Forwarded", "$label1", "later"}
     assert msg.data == b"Subject: tb\n\nbody\n"
+
+
+def test_a_source_size_that_is_only_an_estimate_never_doubles_a_message(data_dir):
+    from mailtool.store.mailstore import MailStore
+    from mailtool.transfer.core import Importer, Key
+
+    store = MailStore(data_dir)
+    try:
+        data = b"Message-ID: <e@x>\r\n\r\nbody\r\n"
+        for _ in range(2):  # a server saying RFC822.SIZE 999 (Exchange estimates it)
+            target = Importer(store, USER, max_size=10_000).target("INBOX")
+            target.add(data, (), 1_700_000_000, key=Key("<e@x>", 999, 1_700_000_000))
+        assert len(store.user(USER).folder("INBOX").messages()) == 1
+        assert target.counts.duplicates == 1
+    finally:
+        store.close()
