@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 @contextmanager
 def _importer(ctx: click.Context, user: str, as_json: bool) -> Iterator[tuple[Importer, Progress]]:
-    from mailtool.errors import NotFound
+    from mailtool.errors import NotFound, QuotaExceeded
     from mailtool.store.accounts import AccountStore
     from mailtool.store.mailstore import MailStore
     from mailtool.transfer.core import Importer
@@ -41,7 +41,10 @@ def _importer(ctx: click.Context, user: str, as_json: bool) -> Iterator[tuple[Im
     try:
         importer = Importer(store, user, max_size=cfg.limits.max_message_size)
         with Progress(False if as_json else None) as progress:
-            yield importer, progress
+            try:
+                yield importer, progress
+            except QuotaExceeded:
+                pass  # in the summary's errors: the rest would not fit either
         _report(importer.summary, as_json)
     finally:
         store.close()

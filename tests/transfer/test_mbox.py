@@ -150,3 +150,14 @@ def test_killed_import_resumes_without_duplicates(tmp_path, run, data_dir):
     assert counts["duplicates"] >= stored - 1 and counts["failed"] == 0
     ids = [m["id"] for m in mailbox(data_dir)["big"]]
     assert len(ids) == len(set(ids)) == total
+
+
+def test_over_quota_stops_with_the_summary(tmp_path, run, data_dir):
+    run("user", "quota", USER, "--messages", "2")
+    msgs = [f"From a Mon Dec  7 01:00:0{i} 2026\nMessage-ID: <{i}@q>\n\nb\n\n" for i in range(5)]
+    (tmp_path / "q.mbox").write_text("".join(msgs))
+    result = run("import", USER, "mbox", str(tmp_path / "q.mbox"), "--json", ok=False)
+    assert result.exit_code == 1
+    report = summary(result)
+    assert report["folders"]["q"] == {"imported": 2, "duplicates": 0, "failed": 1}
+    assert "quota" in report["errors"][0]
