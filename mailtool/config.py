@@ -775,7 +775,7 @@ class TuiConfig:
     reverse: bool = field(
         default=False,
         metadata=_doc(
-            "Reverse the list's order (oldest first for arrival and date); ctrl+r toggles."
+            "Reverse the list's order (oldest first for arrival and date); ctrl+o toggles."
         ),
     )
     columns: tuple[str, ...] = field(

@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS envelopes (
     folder TEXT, uid INTEGER, data TEXT, PRIMARY KEY (folder, uid)
 );
 CREATE TABLE IF NOT EXISTS addresses (email TEXT PRIMARY KEY, name TEXT, seen INTEGER);
+CREATE TABLE IF NOT EXISTS view (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
@@ -180,6 +181,17 @@ class EnvelopeCache:
         for uid, env in cached.items():
             env.flags = flags[uid]
         self.save_envelopes(folder, list(cached.values()))
+
+    # -- where the user was ------------------------------------------------------------
+
+    def save_view(self, state: dict[str, object]) -> None:
+        """The TUI's folder, sort, cursor...: what it reopens with next time."""
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO view (key, value) VALUES (?, ?)",
+                                [(k, json.dumps(v)) for k, v in state.items()])
+
+    def view(self) -> dict[str, object]:
+        return {k: json.loads(v) for k, v in self.db.execute("SELECT key, value FROM view")}
 
     # -- address completion ----------------------------------------------------------
 

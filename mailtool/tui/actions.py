@@ -64,6 +64,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("clear_search", "escape", "Clear search", show=False),
     Action("sort", "o", "Sort: date/from/subject/size", show=False),
     Action("thread", "O", "Threads on/off", show=False),
+    Action("collapse_thread", "Z", "Fold / unfold the thread", show=False),
+    Action("reverse", "ctrl+o", "Reverse the order", show=False),
     Action("refresh", "dollar_sign,ctrl+l", "Refresh", show=False),
     # reading
     Action("toggle_headers", "h", "All headers", show=False),

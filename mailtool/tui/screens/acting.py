@@ -19,6 +19,7 @@ from mailtool.client.compose import Draft, draft_from_message, forward, reply
 from mailtool.client.imap_transport import ImapClientError
 from mailtool.client.reading import parse, parts, save_part
 from mailtool.tui.folder_view import quote, search_program
+from mailtool.tui.screens.arrange import Arranging
 from mailtool.tui.screens.compose import ComposeScreen
 from mailtool.tui.screens.links import MessageTools
 from mailtool.tui.screens.lists import ListActions
@@ -43,7 +44,7 @@ class Undo:
     message_ids: list[str]
 
 
-class Acting(MessageTools, ListActions, _Base):
+class Acting(MessageTools, ListActions, Arranging, _Base):
     # -- marking ----------------------------------------------------------------------
 
     def action_mark(self) -> None:

@@ -72,6 +72,7 @@ class MainScreen(Acting, Offline, Screen[None]):
         for b in bindings("main", remap):
             self._bindings.bind(b.key, b.action, b.description, show=b.show,
                                 priority=b.priority)
+        self.restore_view()  # [tui] sort/reverse/columns, then the last session's place
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="panes"):
@@ -103,7 +104,8 @@ class MainScreen(Acting, Offline, Screen[None]):
 
     def _title(self) -> None:
         what = self.folder + (f"  search: {self.search_query}" if self.search_query else "")
-        order = "threads" if self.threaded else f"sort: {self.sort}"
+        order = ("threads" if self.threaded else f"sort: {self.sort}") + \
+            (", reversed" if self.mlist.reverse else "")
         self.mlist.border_title = f"{what}  ({order})"
 
     # -- start-up ----------------------------------------------------------------------
@@ -119,6 +121,7 @@ class MainScreen(Acting, Offline, Screen[None]):
         """Instant start-up and offline browsing: show what the cache has, marked stale."""
         folders = self.cache.folders()
         if folders:
+            self.note_folders(folders)
             status = {f.name: s for f in folders if (s := self.cache.status(f.name))}
             self.folder_tree.set_folders(folders, status, self.folder)
         _validity, uids = self.cache.uids(self.folder)
@@ -270,6 +273,7 @@ class MainScreen(Acting, Offline, Screen[None]):
     def _folders_loaded(self, event: m.FoldersLoaded) -> None:
         self.folder_tree.set_folders(event.folders, event.status, self.folder)
         self.folder_names = self.folder_tree.names()
+        self.note_folders(event.folders)
 
     @on(m.FolderLoaded)
     def _folder_loaded(self, event: m.FolderLoaded) -> None:
@@ -561,4 +565,5 @@ class MainScreen(Acting, Offline, Screen[None]):
             await self.watcher.stop()
         if self.session is not None:
             await self.session.close()
+        self.remember_view()
         self.cache.close()

@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from mailtool.client.imap_parse import Envelope
+from mailtool.tui.list_view import COLUMNS, collapse, reverse_rows, thread_root, who
 
 
 def _date(d: dt.datetime | None, now: dt.datetime) -> str:
@@ -43,19 +44,30 @@ def _size(n: int) -> str:
 
 
 def format_row(env: Envelope | None, depth: int, marked: bool, width: int,
-               now: dt.datetime) -> str:
+               now: dt.datetime, *, columns: tuple[str, ...] = COLUMNS,
+               recipient: bool = False, folded: int = 0) -> str:
+    """One row with ``columns`` ([tui] columns); the subject takes the room left.
+    ``recipient``: "from" shows the recipient (Sent, Drafts); ``folded``: the
+    number of messages of a collapsed thread hidden under this row."""
     if env is None:
         return ("  … loading").ljust(width)[:width]
-    flags = ("*" if marked else " ") + ("N" if not env.seen else " ") + \
-        ("!" if env.flagged else " ") + ("r" if "\\Answered" in env.flags else " ")
-    who = env.from_[0] if env.from_ else None
-    sender = (who.name or who.email) if who else ""
-    subject = ("  " * depth + ("└ " if depth else "")) + (env.subject or "(no subject)")
-    right = _size(env.size).rjust(5)
+    cells = {
+        "flags": ("*" if marked else " ") + ("N" if not env.seen else " ")
+        + ("!" if env.flagged else " ") + ("r" if "\\Answered" in env.flags else " "),
+        "date": _date(env.date, now),
+        "from": set_cell_size(who(env, recipient), 20),
+        "size": _size(env.size).rjust(5),
+    }
+    at = columns.index("subject") if "subject" in columns else len(columns)
+    left = "".join(cells[c] + " " for c in columns[:at] if c in cells)
+    right = "".join(" " + cells[c] for c in columns[at + 1:] if c in cells)
+    if "subject" not in columns:
+        return set_cell_size(left.rstrip(), width)
+    subject = ("  " * depth + ("└ " if depth else "")) + (f"[+{folded}] " if folded else "") \
+        + (env.subject or "(no subject)")
     # widths in terminal cells, not characters: a CJK character or an emoji takes two
-    left = f"{flags} {_date(env.date, now)} {set_cell_size(sender, 20)} "
-    room = max(width - cell_len(left) - cell_len(right) - 1, 0)
-    return set_cell_size(left + set_cell_size(subject, room) + " " + right, width)
+    room = max(width - cell_len(left) - cell_len(right), 0)
+    return set_cell_size(left + set_cell_size(subject, room) + right, width)
 
 
 class MessageList(ScrollView, can_focus=True):
@@ -86,6 +98,16 @@ class MessageList(ScrollView, can_focus=True):
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.rows: list[tuple[int, int]] = []
+        #: the folder's rows as given, before reversing and collapsing (list_view)
+        self.all_rows: list[tuple[int, int]] = []
+        self.reverse = False
+        self.collapsed: set[int] = set()
+        self.folded: dict[int, int] = {}
+        self.columns: tuple[str, ...] = COLUMNS
+        #: folders whose "from" column shows the recipient (Sent, Drafts)
+        self.recipient_folders: set[str] = set()
+        #: a UID to put the cursor on once its row is there (remembered across restarts)
+        self.wanted_uid: int | None = None
         self.envelopes: dict[int, Envelope] = {}
         self.marked: set[int] = set()
         self.folder = ""
@@ -98,10 +120,15 @@ class MessageList(ScrollView, can_focus=True):
     def set_rows(self, folder: str, rows: list[tuple[int, int]],
                  envelopes: dict[int, Envelope], *, keep_cursor: bool = True) -> None:
         same = keep_cursor and folder == self.folder
-        current = self._successor(rows) if same else None
         if folder != self.folder:
             self.marked.clear()
+            self.collapsed.clear()
             self.envelopes = {}
+        self.all_rows = rows
+        rows, self.folded = collapse(reverse_rows(rows) if self.reverse else rows, self.collapsed)
+        current = self._successor(rows) if same else None
+        if self.wanted_uid is not None and any(u == self.wanted_uid for u, _d in rows):
+            current, self.wanted_uid = self.wanted_uid, None
         self.folder = folder
         self.rows = rows
         present = {uid for uid, _d in rows}
@@ -140,8 +167,24 @@ class MessageList(ScrollView, can_focus=True):
             self.refresh()
 
     def remove(self, uids: set[int]) -> None:
-        self.set_rows(self.folder, [r for r in self.rows if r[0] not in uids], self.envelopes)
+        self.set_rows(self.folder, [r for r in self.all_rows if r[0] not in uids],
+                      self.envelopes)
         self.marked -= uids
+
+    def rearrange(self) -> None:
+        """Apply a changed ``reverse`` or ``collapsed``; the cursor stays on its message."""
+        self.set_rows(self.folder, self.all_rows, {})
+
+    def toggle_thread(self) -> int | None:
+        """Collapse or expand the thread under the cursor; returns its root UID."""
+        uid = self.current_uid
+        root = thread_root(self.all_rows, uid) if uid is not None else None
+        if root is not None:
+            self.collapsed ^= {root}
+            # onto the root first: a collapsing thread keeps the cursor on what stays shown
+            self.cursor = next(i for i, (u, _d) in enumerate(self.rows) if u == root)
+            self.rearrange()
+        return root
 
     # -- queries ---------------------------------------------------------------------
 
@@ -170,7 +213,9 @@ class MessageList(ScrollView, can_focus=True):
             if not self._flush_pending:
                 self._flush_pending = True
                 self.call_later(self._flush_missing)
-        text = format_row(env, depth, uid in self.marked, width, dt.datetime.now())
+        text = format_row(env, depth, uid in self.marked, width, dt.datetime.now(),
+                          columns=self.columns, recipient=self.folder in self.recipient_folders,
+                          folded=self.folded.get(uid, 0))
         style = Style(bold=env is not None and not env.seen)
         if index == self.cursor:
             style += Style(reverse=True)
