@@ -15,6 +15,7 @@ delimiter becomes ours (``/``).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
@@ -74,6 +75,23 @@ def _message_id(data: FetchData) -> str:
     return ""
 
 
+async def personal_prefix(client: ImapClient) -> str:
+    """The personal namespace's prefix (RFC 2342), e.g. ``INBOX.`` on Courier and
+    Cyrus: stripped from folder names, as imapsync does; '' without NAMESPACE."""
+    if not client.has("NAMESPACE"):
+        return ""
+    try:
+        reply = await client.transport.run("NAMESPACE")
+    except ImapClientError:
+        return ""
+    for line in reply.lines:
+        m = re.match(rb'NAMESPACE \(\("((?:[^"\\]|\\.)*)"', line, re.I)
+        if m:
+            prefix = m.group(1).decode("utf-8", "replace")
+            return prefix if prefix.upper() != INBOX else ""
+    return ""
+
+
 async def _metadata(client: ImapClient, uids: list[int]) -> list[FetchData]:
     out = []
     for i in range(0, len(uids), METADATA_BATCH):
@@ -88,10 +106,13 @@ async def import_imap(importer: Importer, source: Source, password: str, progres
     """Every selectable folder of the source into the same-named folder here."""
     client = await open_client(source.endpoint, source.username, password)
     try:
+        prefix = await personal_prefix(client)
         for folder in await client.list_folders():
             if not folder.selectable or (only is not None and not only(folder.name)):
                 continue
             name = folder.name
+            if prefix and name.startswith(prefix) and len(name) > len(prefix):
+                name = name[len(prefix) :]  # INBOX.Sent on Courier/Cyrus -> Sent here
             if folder.delimiter and folder.delimiter != "/":
                 name = "/".join(name.split(folder.delimiter))
             if name.upper() == INBOX:

@@ -146,3 +146,22 @@ def test_dovecot_fs_layout_maildir_import(dovecot_factory, run, data_dir):
     report = summary(run("import", USER, "maildir", str(root), "--json"))
     assert report["totals"]["imported"] == 9
     _same(expected, mailbox(data_dir))
+
+
+def test_imap_import_strips_a_courier_style_inbox_prefix(dovecot_factory, run, data_dir):
+    config = "namespace inbox {\n  inbox = yes\n  prefix = INBOX.\n  separator = .\n}\n"
+    dc = dovecot_factory(users={"alice": "pw"}, pop3=False, extra_config=config)
+    imap = imaplib.IMAP4("127.0.0.1", dc.imap_port)
+    imap.login("alice", "pw")
+    for remote in ("INBOX", "INBOX.Sent", "INBOX.Work.Clients"):
+        if remote != "INBOX":
+            imap.create(remote)
+        imap.append(remote, "(\\Seen)", None, _msg(remote, 0))
+    imap.logout()
+    url = f"imap://alice@127.0.0.1:{dc.imap_port}"
+    report = summary(run("import", USER, "imap", url, "--plaintext", "--password-command",
+                         "echo pw", "--json"))  # fmt: skip
+    assert {k: v["imported"] for k, v in report["folders"].items()} == {
+        "INBOX": 1, "Sent": 1, "Work/Clients": 1}  # fmt: skip
+    tag = sum(b"INBOX.Work.Clients")
+    assert [m["id"] for m in mailbox(data_dir)["Work/Clients"]] == [f"<0.{tag}@y>"]
