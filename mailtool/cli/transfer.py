@@ -40,11 +40,15 @@ def _importer(ctx: click.Context, user: str, as_json: bool) -> Iterator[tuple[Im
     store = MailStore(cfg.data_path, accounts=accounts)
     try:
         importer = Importer(store, user, max_size=cfg.limits.max_message_size)
-        with Progress(False if as_json else None) as progress:
-            try:
-                yield importer, progress
-            except QuotaExceeded:
-                pass  # in the summary's errors: the rest would not fit either
+        try:
+            with Progress(False if as_json else None) as progress:
+                try:
+                    yield importer, progress
+                    importer.finish()
+                except QuotaExceeded:
+                    pass  # in the summary's errors: the rest would not fit either
+        finally:
+            importer.close()
         _report(importer.summary, as_json)
     finally:
         store.close()

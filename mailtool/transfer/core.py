@@ -15,6 +15,11 @@ UID), the folder takes the source's UIDVALIDITY and each message its UID
 with the old server stays valid. Otherwise messages get our next UIDs, in the
 source's order.
 
+**Order and speed.** Files are written and fsynced a few at a time ahead of the
+commit (:mod:`.writer`); each is renamed in and indexed in the source's order
+(:meth:`Folder.append_file`, the path a spooled IMAP APPEND takes). Call
+:meth:`Importer.finish` when the sources are done and :meth:`Importer.close` always.
+
 **Bounds.** A message larger than ``[limits] max_message_size`` is reported and
 skipped: sources stop reading it at that size (:data:`TOO_BIG`).
 """
@@ -22,7 +27,9 @@ skipped: sources stop reading it at that size (:data:`TOO_BIG`).
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -36,6 +43,7 @@ from mailtool.store.maildir import (
     normalize_folder,
 )
 from mailtool.store.mailstore import Folder, MailStore, UserMail
+from mailtool.transfer.writer import WINDOW, WINDOW_BYTES, FileWriter
 
 #: how much of a stored message is read to find its Message-ID (the header section)
 HEADER_READ_LIMIT = 256 * 1024
@@ -135,6 +143,18 @@ class Summary:
         }
 
 
+@dataclass
+class _Pending:
+    """A message whose file is being written; committed in the source's order."""
+
+    job: Future[str]
+    flags: frozenset[str]
+    date: float
+    uid: int | None
+    keys: tuple[Key, Key]
+    size: int
+
+
 class Target:
     """One folder being imported into: its existing keys, and the UID adoption state."""
 
@@ -143,6 +163,8 @@ class Target:
         self.folder = folder
         self.counts = importer.summary.counts(folder.name)
         self.keys: set[Key] | None = None
+        self._pending: deque[_Pending] = deque()
+        self._pending_bytes = 0
         index = folder.mail.index
         status = folder.status()
         new_to_us = status.uidnext == 1
@@ -196,18 +218,44 @@ class Target:
         if len(data) > self.importer.max_size:
             self.fail(key.message_id or "a message", TooBig(f"{len(data)} bytes"))
             return False
-        if self.keep_uids and uid:
-            self.folder.mail.index.adopt_uids(self.folder.name, uid)
+        keys = self._existing()
+        keys.update((key, real))  # taken now: a second copy in the source is a duplicate
+        job = self.importer.writer.submit(data)
+        self._pending.append(_Pending(job, clean_flags(flags), float(int(date)), uid,
+                                      (key, real), len(data)))  # fmt: skip
+        self._pending_bytes += len(data)
+        self.flush(WINDOW)
+        return True
+
+    def flush(self, keep: int = 0) -> None:
+        """Commit the files written ahead, in order, until ``keep`` remain in flight."""
+        while self._pending and (len(self._pending) > keep or self._pending_bytes > WINDOW_BYTES):
+            item = self._pending.popleft()
+            self._pending_bytes -= item.size
+            self._commit(item)
+
+    def _commit(self, item: _Pending) -> None:
+        writer = self.importer.writer
+        what = item.keys[0].message_id or "a message"
         try:
-            self.folder.append(data, clean_flags(flags), float(int(date)))
+            path = item.job.result()
+        except OSError as exc:
+            self._existing().difference_update(item.keys)
+            self.fail(what, exc)
+            return
+        if self.keep_uids and item.uid:
+            self.folder.mail.index.adopt_uids(self.folder.name, item.uid)
+        try:
+            self.folder.append_file(path, item.flags, item.date)
         except (StoreError, OSError) as exc:
-            self.fail(key.message_id or "a message", exc)
+            writer.discard(path)
+            self._existing().difference_update(item.keys)
+            self.fail(what, exc)
             if isinstance(exc, QuotaExceeded):
                 raise
-            return False
-        self._existing().update((key, real))
+            return
+        writer.done(path)
         self.counts.imported += 1
-        return True
 
     def fail(self, what: str, exc: BaseException) -> None:
         self.counts.failed += 1
@@ -224,6 +272,16 @@ class Importer:
         self.max_size = max_size
         self.summary = Summary()
         self._targets: dict[str, Target] = {}
+        self.writer = FileWriter(self.mail)
+
+    def finish(self) -> None:
+        """Commit every message still in flight (call once the sources are done)."""
+        for target in self._targets.values():
+            target.flush()
+
+    def close(self) -> None:
+        """Stop the writers; files not committed (an error stopped the import) go."""
+        self.writer.close()
 
     def target(self, name: str, *, uidvalidity: int | None = None) -> Target:
         """The folder ``name`` (created with its parents when missing)."""

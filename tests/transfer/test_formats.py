@@ -117,8 +117,11 @@ def test_a_source_size_that_is_only_an_estimate_never_doubles_a_message(data_dir
     try:
         data = b"Message-ID: <e@x>\r\n\r\nbody\r\n"
         for _ in range(2):  # a server saying RFC822.SIZE 999 (Exchange estimates it)
-            target = Importer(store, USER, max_size=10_000).target("INBOX")
+            importer = Importer(store, USER, max_size=10_000)
+            target = importer.target("INBOX")
             target.add(data, (), 1_700_000_000, key=Key("<e@x>", 999, 1_700_000_000))
+            importer.finish()
+            importer.close()
         assert len(store.user(USER).folder("INBOX").messages()) == 1
         assert target.counts.duplicates == 1
     finally:

@@ -161,3 +161,5 @@ def test_over_quota_stops_with_the_summary(tmp_path, run, data_dir):
     report = summary(result)
     assert report["folders"]["q"] == {"imported": 2, "duplicates": 0, "failed": 1}
     assert "quota" in report["errors"][0]
+    # the files written ahead of the commit that stopped are not left behind
+    assert os.listdir(data_dir / "mail" / "example.test" / "alice" / "tmp") == []
