@@ -9,6 +9,7 @@ us) Dovecot's own UIDVALIDITY and UIDs.
 from __future__ import annotations
 
 import imaplib
+import os
 import re
 import time
 from pathlib import Path
@@ -165,3 +166,26 @@ def test_imap_import_strips_a_courier_style_inbox_prefix(dovecot_factory, run, d
         "INBOX": 1, "Sent": 1, "Work/Clients": 1}  # fmt: skip
     tag = sum(b"INBOX.Work.Clients")
     assert [m["id"] for m in mailbox(data_dir)["Work/Clients"]] == [f"<0.{tag}@y>"]
+
+
+def test_dovecot_reads_our_maildir_export(dovecot_factory, run, data_dir, tmp_path):
+    dc = dovecot_factory(users={"alice": "pw", "carol": "pw"}, pop3=False)
+    expected = _fill(dc.imap_port)
+    run("import", USER, "maildir", str(dc.maildir("alice")))
+    target = dc.maildir("carol")  # carol has not logged in: Dovecot has made nothing yet
+    run("export", USER, str(target), "--format", "maildir")
+    owner = (dc.maildir("alice")).stat()
+    for path in [target, *target.rglob("*")]:
+        os.chown(path, owner.st_uid, owner.st_gid)
+    imap = imaplib.IMAP4("127.0.0.1", dc.imap_port)
+    imap.login("carol", "pw")
+    for name, (uidvalidity, msgs) in expected.items():
+        remote = _remote(name, ".")
+        status = imap.status(f'"{remote}"', "(UIDVALIDITY MESSAGES)")[1][0]
+        assert int(re.search(rb"UIDVALIDITY (\d+)", status)[1]) == uidvalidity, (name, status)
+        imap.select(f'"{remote}"', readonly=True)
+        _, rows = imap.uid("FETCH", "1:*", "(FLAGS)")
+        got = {int(re.search(rb"UID (\d+)", r)[1]): set(re.search(rb"FLAGS \(([^)]*)\)", r)[1]
+               .decode().split()) - {"\\Recent"} for r in rows}  # fmt: skip
+        assert got == {uid: flags for uid, (flags, _, _) in msgs.items()}, name
+    imap.logout()
