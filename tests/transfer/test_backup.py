@@ -11,6 +11,7 @@ import re
 import smtplib
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -99,6 +100,7 @@ def test_backup_while_delivering_restores_a_store_a_qresync_client_agrees_with(
     assert w.cmd("STORE 5 +FLAGS (\\Deleted)").status == "OK"
     assert w.cmd("EXPUNGE").status == "OK"
     w.cmd("CREATE Archive")  # (a default folder already, maybe)
+    assert w.cmd("CREATE Work").status == "OK"
     assert w.cmd("MOVE 6 Archive").status == "OK"
     w.close()
     synced = _in_sync_client(live)
@@ -121,10 +123,29 @@ def test_backup_while_delivering_restores_a_store_a_qresync_client_agrees_with(
             w.cmd("STORE 1:10 -FLAGS (\\Seen)")
         w.close()
 
-    threads = [threading.Thread(target=deliver), threading.Thread(target=flag)]
+    appended: list[int] = []
+
+    def append() -> None:
+        """ALICE's index changes during its snapshot too (another folder than INBOX)."""
+        w = _wire(live, ALICE)
+        n = 2000
+        while not stop.is_set():
+            data = _mail(ALICE, n)
+            if w.cmd(f"APPEND Work {{{len(data)}+}}\r\n".encode() + data).status == "OK":
+                appended.append(n)
+            n += 1
+        w.close()
+
+    threads = [threading.Thread(target=f) for f in (deliver, flag, append)]
     for t in threads:
         t.start()
     try:
+        deadline = time.monotonic() + 60
+        while not (appended and acked_during) and time.monotonic() < deadline:
+            time.sleep(0.05)  # mail is coming in when the backup starts
+        assert appended and acked_during
+        acked_before += acked_during[:]  # snapshots: acknowledged before the backup starts
+        appended_before = appended[:]
         dest = tmp_path / "backup"
         result = live.cli("backup", str(dest), "--json", "--no-progress")
     finally:
@@ -158,6 +179,8 @@ def test_backup_while_delivering_restores_a_store_a_qresync_client_agrees_with(
         assert reply.lines(b"* 10 EXISTS")  # 12 - 1 expunged - 1 moved
         w.close()
         assert _message_ids(restored, ALICE, "Archive") == [7]  # seq 6 after the expunge
+        work = _message_ids(restored, ALICE, "Work")
+        assert len(work) == len(set(work)) and set(appended_before) <= set(work) <= set(appended)
         # no UID the live server gave after the snapshot names another message now
         assert _uidnext(restored, BOB) >= bob_uidnext
         bob = _message_ids(restored, BOB)
