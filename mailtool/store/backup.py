@@ -261,7 +261,7 @@ def backup(data_dir: Path, dest: Path, progress: Progress | None = None) -> Summ
         copier = _Copier(summary, link=link, progress=report)
         top = [p for p in sorted(data_dir.iterdir()) if p.name not in SKIPPED_TOP]
         summary.skipped = sorted(p.name for p in data_dir.iterdir() if p.name in SKIPPED_TOP)
-        # 1. databases at the top (accounts.db first: the users exist before their mail)
+        # 1. databases at the top (accounts.db: the users exist before their mailboxes)
         for path in top:
             if path.is_file() and not path.is_symlink() and is_sqlite(path):
                 snapshot_sqlite(path, dest / path.name)
@@ -278,7 +278,7 @@ def backup(data_dir: Path, dest: Path, progress: Progress | None = None) -> Summ
         user_roots = {r.relative_to(data_dir) for r in roots}
         for path in top:
             if path.is_dir() and not path.is_symlink() and path.name != "queue":
-                _backup_tree(path, dest / path.name, data_dir, dest, user_roots, copier)
+                _backup_tree(path, data_dir, dest, user_roots, copier)
             elif _plain_top_file(path):
                 copier.put(path, dest / path.name, linkable=False)
         report("files", summary.linked + summary.copied, summary.linked + summary.copied)
@@ -370,7 +370,7 @@ def _backup_maildir(root: Path, dest: Path, copier: _Copier) -> None:
 
 
 def _backup_tree(
-    src: Path, dest: Path, data_dir: Path, dest_root: Path, skip: set[Path], copier: _Copier
+    src: Path, data_dir: Path, dest_root: Path, skip: set[Path], copier: _Copier
 ) -> None:
     """Copy a directory tree (SQLite files by snapshot), leaving out the Maildirs done."""
     for dirpath, dirnames, names in os.walk(src, followlinks=False):
