@@ -126,3 +126,22 @@ def test_a_source_size_that_is_only_an_estimate_never_doubles_a_message(data_dir
         assert target.counts.duplicates == 1
     finally:
         store.close()
+
+
+def test_adopt_uids_only_for_a_folder_that_never_gave_a_uid(data_dir):
+    from mailtool.store.mailstore import MailStore
+
+    store = MailStore(data_dir)
+    try:
+        mail = store.user(USER, create=True)
+        folder = mail.create_folder("Fresh")
+        index = mail.index
+        assert index.adopt_uids("Fresh", 1, 4242)  # new to us: takes the source's numbering
+        assert index.adopt_uids("Fresh", 7)
+        assert folder.append(b"Subject: a\r\n\r\nb\r\n").uid == 7
+        assert folder.status().uidvalidity == 4242
+        assert not index.adopt_uids("Fresh", 3)  # UIDNEXT never goes down
+        assert not index.adopt_uids("Fresh", 9, 5555)  # it gave UIDs: its UIDVALIDITY stays
+        assert folder.status().uidvalidity == 4242 and folder.status().uidnext == 8
+    finally:
+        store.close()
