@@ -30,6 +30,8 @@ from mailtool.transfer.progress import Progress
 
 #: messages whose metadata one UID FETCH asks for (bounds one response's size)
 METADATA_BATCH = 500
+#: seconds one command (a FETCH of one message) may take
+COMMAND_TIMEOUT = 600.0
 ITEMS = "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
 
 
@@ -105,6 +107,8 @@ async def import_imap(importer: Importer, source: Source, password: str, progres
                       *, only: Callable[[str], bool] | None = None) -> None:  # fmt: skip
     """Every selectable folder of the source into the same-named folder here."""
     client = await open_client(source.endpoint, source.username, password)
+    # connected within the usual 30 s; a whole message per FETCH may need longer
+    client.transport.timeout = COMMAND_TIMEOUT
     try:
         prefix = await personal_prefix(client)
         for folder in await client.list_folders():
