@@ -277,6 +277,7 @@ CAPABILITY_ONLY: dict[str, str] = {
 }
 
 _STATUS = re.compile(r"^(\S+) (OK|NO|BAD|BYE|PREAUTH)(?: (\[[^\]]*\]))?")
+_ADVISORY = re.compile(r"\[(NONEXISTENT|CANNOT|ALREADYEXISTS)\]$")
 _DATE = re.compile(r'"\s?\d{1,2}-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d [+-]\d{4}"')
 _MODSEQ = re.compile(r"(HIGHESTMODSEQ |MODSEQ \(|\(MODSEQ |MODSEQ )(\d+)", re.IGNORECASE)
 _UIDVALIDITY = re.compile(r"(UIDVALIDITY |APPENDUID |COPYUID )(\d+)", re.IGNORECASE)
@@ -298,7 +299,10 @@ def normalise_line(line: str) -> str:
     if text.startswith("+"):
         return f"{direction} +"
     if m := _STATUS.match(text):
-        text = " ".join(p for p in (m.group(1), m.group(2), m.group(3)) if p)
+        code = m.group(3)
+        if m.group(2) == "NO" and code and _ADVISORY.match(code):
+            code = None  # RFC 5530 §3: codes a server SHOULD, not MUST, send; Dovecot often not
+        text = " ".join(p for p in (m.group(1), m.group(2), code) if p)
     text = _UIDVALIDITY.sub(r"\1<uidvalidity>", text)
     text = _DATE.sub('"<date>"', text)
     if text.startswith("* ID "):

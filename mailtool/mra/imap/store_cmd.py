@@ -19,7 +19,11 @@ UNSETTABLE = frozenset(("\\recent",))
 
 
 def clean_flags(flags: tuple[str, ...]) -> list[str]:
-    return [f for f in flags if f.lower() not in UNSETTABLE and f != "\\*"]
+    """The flags to store; \\Recent is refused (RFC 3501 §2.3.2: "This flag can not be
+    altered by the client"; Dovecot answers BAD too, for STORE and APPEND)."""
+    if any(f.lower() in UNSETTABLE for f in flags):
+        raise bad("\\Recent can not be stored")
+    return [f for f in flags if f != "\\*"]
 
 
 @command("STORE", states=SELECTED)
@@ -30,9 +34,6 @@ async def store(s: Session, cmd: c.Store) -> Done:
         raise no("Mailbox is read-only", "READ-ONLY")
     if cmd.unchangedsince is not None:
         enable_condstore(s)
-    if any(f.lower() in UNSETTABLE for f in cmd.flags):
-        # RFC 3501 §2.3.2: "This flag can not be altered by the client" (Dovecot: BAD)
-        raise bad("\\Recent can not be stored")
     uids = [u for u in box.resolve(cmd.sequence_set, uid=cmd.uid) if not box.expunged(u)]
     flags = clean_flags(cmd.flags)
     changed, failed = s.mail.set_flags(box.name, uids, cmd.mode, flags, cmd.unchangedsince)

@@ -72,8 +72,6 @@ SCRIPTS = [
 ]
 
 DIFFERENCES = {
-    "list-extended-rfc5258-examples#6": "RFC 9051 §6.3.7 lets a server refuse to SUBSCRIBE "
-    "a name that does not exist; mailtool adds the RFC 5530 code NONEXISTENT to its NO",
     "list-extended-errors#6": 'RFC 5258 §6 grammar: patterns = "(" list-mailbox *(SP '
     'list-mailbox) ")", so an empty list is BAD (mailtool); Dovecot answers OK',
 }

@@ -13,8 +13,6 @@ DIFFERENCES = {
     "metadata-server-shared#3": "follows from #1: removing it",
     "metadata-server-entries#4": "RFC 5464 §4.2.2: DEPTH infinity returns every entry "
     "below the one named; Dovecot returns nothing below the /private root itself",
-    "metadata-mailbox-entries#11": "RFC 5530 §3: mailtool names the reason, NO [NONEXISTENT]; "
-    "Dovecot answers a bare NO",
 }
 
 SCRIPTS = [
