@@ -302,3 +302,37 @@ def test_restore_as_root_hands_the_tree_to_the_service_user(tmp_path: Path) -> N
             st = os.lstat(path)
             assert (st.st_uid, st.st_gid) == (user.uid, user.gid), path
             assert stat.S_IMODE(st.st_mode) == (0o700 if path.is_dir() else 0o600), path
+
+
+def test_a_queue_entry_whose_delivery_is_in_the_backup_is_not_delivered_twice(
+    tmp_path: Path,
+) -> None:
+    """The queue is copied before the mail: an entry the server delivered meanwhile is in
+    both; the restored server's start-up finds the copy by its Received id (the queue
+    runner's crash recovery) and does not deliver it again."""
+    from mailtool.store.backup import backup
+    from mailtool.store.mailstore import MailStore
+    from mailtool.store.queue import Queue
+
+    server = _server_on(tmp_path / "live")
+    add_user(server, ALICE)
+    store = MailStore(server.data_dir)
+    received = b"Received: from carol.example.test\r\n\tid 4E5F6A7B8C9D; Mon, 7 Dec 2026\r\n"
+    store.user(ALICE, create=True).folder("INBOX").append(received + _mail(ALICE, 1))
+    store.close()
+    Queue.in_data_dir(server.data_dir).enqueue(
+        "carol@example.test", [ALICE], received + _mail(ALICE, 1),
+        metadata={"local": [ALICE], "remote": [], "trace_id": "4E5F6A7B8C9D"},
+    )  # fmt: skip
+    backup(server.data_dir, tmp_path / "b")
+    restored = _server_on(tmp_path / "restored")
+    restored.cli("restore", str(tmp_path / "b"), "--no-progress")
+    restored.start()
+    try:
+        deadline = time.monotonic() + 30
+        while Queue.in_data_dir(restored.data_dir).ids() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not Queue.in_data_dir(restored.data_dir).ids(), restored.log()
+        assert _message_ids(restored, ALICE) == [1]
+    finally:
+        assert restored.stop() == 0, restored.log()
