@@ -128,13 +128,35 @@ def test_too_large_nonsync_literal_is_fatal() -> None:
         reader.next_event()
 
 
-def test_line_too_long_is_fatal_even_without_a_line_end() -> None:
+def test_line_too_long_is_skipped_unbuffered_then_bad_and_the_reader_goes_on() -> None:
+    # issue 16 class 4: BAD and the session continues (RFC 9051 §7.1.5), as Dovecot
     reader = CommandReader(Limits(max_line=20))
     reader.receive_data(b"A1 NOOP" + b"x" * 30)
+    assert reader.next_event() is NEED_DATA  # skipping: the line's end is not here yet
+    for _ in range(100):  # 1 MB more of it is dropped as it comes, never held
+        reader.receive_data(b"y" * 10_000)
+        assert reader.next_event() is NEED_DATA
+        assert not reader.pending
+    reader.receive_data(b"z\r\nA2 NOOP\r\n")
     with pytest.raises(LineTooLong) as exc:
         reader.next_event()
-    assert exc.value.response.status == "BYE"
-    assert exc.value.limit == "max_line"
+    assert not exc.value.fatal and exc.value.limit == "max_line"
+    assert exc.value.response.tag == "A1" and exc.value.response.status == "BAD"
+    assert reader.next_event().tag == "A2"  # type: ignore[union-attr]
+
+
+def test_line_too_long_before_a_non_synchronizing_literal_is_fatal() -> None:
+    reader = CommandReader(Limits(max_line=20))
+    reader.receive_data(b"A1 APPEND INBOX " + b"x" * 30 + b" {5+}\r\nhello\r\n")
+    with pytest.raises(LineTooLong) as exc:
+        reader.next_event()
+    assert exc.value.fatal and exc.value.response.status == "BYE"
+
+
+def test_literals_do_not_count_in_the_line_length() -> None:
+    reader = CommandReader(Limits(max_line=40))
+    reader.receive_data(b"A1 LOGIN {30+}\r\n" + b"u" * 30 + b" {30+}\r\n" + b"p" * 30 + b"\r\n")
+    assert reader.next_event().name == "LOGIN"  # type: ignore[union-attr]
 
 
 def test_too_many_literals() -> None:

@@ -68,3 +68,17 @@ def test_mutf7_examples(name: str, wire: str) -> None:
 def test_mutf7_rejects_invalid(bad: str | bytes) -> None:
     with pytest.raises(ParseError):
         decode_mutf7(bad)
+
+
+def test_invalid_modified_utf7_mailbox_is_no_and_as_a_pattern_matches_nothing() -> None:
+    # issue 16 class 3: NO (not BAD, not a disconnect), as Dovecot answers
+    from mailtool.protocol.imap.command_parser import parse_command
+    from mailtool.protocol.imap.errors import ImapError
+    from mailtool.protocol.imap.mailbox import NO_MATCH
+
+    for name in (b'"bad&name"', b'"x&Jjo"', b'"&AGE-"', b'"y&"'):
+        with pytest.raises(ImapError) as exc:
+            parse_command(b"A1 SELECT " + name + b"\r\n")
+        assert exc.value.status == "NO" and not exc.value.fatal
+        cmd = parse_command(b'A2 LIST "" ' + name + b"\r\n")
+        assert cmd.patterns == (NO_MATCH,)  # type: ignore[attr-defined]
