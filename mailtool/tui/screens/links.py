@@ -17,8 +17,10 @@ A mixin of the main screen (through :class:`~mailtool.tui.screens.acting.Acting`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,7 +85,8 @@ async def run_pipe(command: str, raw: bytes, *, timeout: float = PIPE_TIMEOUT) -
     try:
         out = await asyncio.wait_for(talk(), timeout)
     except TimeoutError:
-        proc.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # its own session: the shell and its children
         await proc.wait()
         raise MailtoolError(f"{command!r} still running after {timeout:.0f} s: stopped") \
             from None
