@@ -31,6 +31,7 @@ def html_message() -> bytes:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = "Bob <bob@example.test>", USER, "Links: a/b"
     msg["Message-ID"] = "<links-1@example.test>"
+    msg["Date"] = "Mon, 02 Jan 2023 10:00:00 +0000"
     msg.set_content("Plain part, see https://plain.example.test/x (and more).\n")
     msg.add_alternative(HTML, subtype="html")
     return msg.as_bytes()
@@ -180,3 +181,21 @@ async def test_links_pipe_save_and_bounce(mail_server, account_config, tmp_path,
     msg = parse(got)
     assert msg["From"] == "Bob <bob@example.test>" and msg["To"] == USER
     assert msg["Subject"] == "Links: a/b"
+
+
+def test_url_list_snapshots(mail_server, account_config, snap_compare):
+    """Issue 21 point 21: the URL list at 80x24 and 160x48."""
+    mail_server.deliver(html_message())
+    for size in ((80, 24), (160, 48)):
+        async def run_before(pilot) -> None:
+            main = await open_only_message(pilot, "Plain part")
+            await until(pilot, lambda: "idle" in main.query_one("#connection").text, "idle")
+            await until(pilot, lambda: str(main.query_one("#status").render()).startswith(
+                "INBOX"), "status")
+            await pilot.press("ctrl+b")
+            await until(pilot, lambda: type(pilot.app.screen).__name__ == "PickerScreen",
+                        "links")
+            await until(pilot, lambda: pilot.app.screen.query("#choices"), "links listed")
+            await pilot.pause()
+
+        assert snap_compare(make_app(account_config), terminal_size=size, run_before=run_before)
