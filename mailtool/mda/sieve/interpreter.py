@@ -31,6 +31,8 @@ from mailtool.mda.sieve.actions import (
     VacationRequest,
     flag_list,
 )
+from mailtool.mda.sieve.compiled import Block, compile_block
+from mailtool.mda.sieve.compiled import Stop as _Stop
 from mailtool.mda.sieve.errors import SieveLimitError, SieveRuntimeError
 from mailtool.mda.sieve.ext_include import IncludeRun, ScriptReturn
 from mailtool.mda.sieve.match import ascii_lower, compare, relational
@@ -62,11 +64,13 @@ class Limits:
 
 @dataclass(frozen=True)
 class Script:
-    """A parsed and validated script."""
+    """A parsed and validated script; ``body`` is its tree compiled to closures (compiled.py),
+    run in place of the tree walk (None: walk the tree)."""
 
     tree: list[Node]
     extensions: frozenset[str]
     source: str = ""
+    body: Block | None = field(default=None, compare=False, repr=False)
 
 
 def parse(source: str | bytes, *, limits: Limits | None = None, name: str = "") -> Script:
@@ -74,11 +78,7 @@ def parse(source: str | bytes, *, limits: Limits | None = None, name: str = "") 
     limits = limits or Limits()
     tree = parse_tree(source, max_bytes=limits.max_script_bytes, max_nesting=limits.max_nesting)
     extensions = validate(tree)
-    return Script(tree, frozenset(extensions), name)
-
-
-class _Stop(Exception):
-    """``stop`` (RFC 5228 §3.3)."""
+    return Script(tree, frozenset(extensions), name, compile_block(tree))
 
 
 _VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?|[0-9]+)\}")
@@ -153,7 +153,10 @@ class Interpreter:
         saved = self._state
         self._state = _ScriptState(script.extensions)
         try:
-            self.run_block(script.tree)
+            if script.body is not None:
+                script.body(self)
+            else:
+                self.run_block(script.tree)
         except ScriptReturn:
             pass
         finally:

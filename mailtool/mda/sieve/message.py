@@ -17,6 +17,8 @@ from email.message import EmailMessage, Message
 from email.utils import getaddresses
 from functools import cached_property
 
+from mailtool.mda.sieve.match import ascii_lower
+
 #: bounded cost: characters of decoded body the body test looks at
 MAX_BODY_CHARS = 1024 * 1024
 #: RFC 5233 §3: the subaddress separator we use (also our plus-addressing)
@@ -60,7 +62,7 @@ class MessageView:
         self.raw = raw
         # the view is immutable (editheader makes a new one): a script's 200 rules asking
         # for the same header decode it once (bench/bench_sieve.py)
-        self._raw: dict[str, list[str]] = {}
+        self._folded: dict[tuple[str, str | None], tuple[str, ...]] = {}
         self._decoded: dict[str, list[str]] = {}
         self._addresses: dict[tuple[str, ...], list[str]] = {}
 
@@ -80,12 +82,37 @@ class MessageView:
     def size(self) -> int:
         return len(self.raw)
 
+    @cached_property
+    def _index(self) -> dict[str, list[str]]:
+        """Lower-case field name -> its raw values, in order: one pass over the header, so
+        each of a script's 200 rules asking for a different (mostly absent) field costs a
+        dict lookup, not a scan of every field (what ``Message.get_all`` does)."""
+        parsed = self._parsed
+        fetch = parsed.policy.header_fetch_parse
+        index: dict[str, list[str]] = {}
+        for name, value in parsed._headers:  # what get_all walks, with the same conversion
+            index.setdefault(name.lower(), []).append(str(fetch(name, value)))
+        return index
+
     def raw_headers(self, name: str) -> list[str]:
+        return list(self._index.get(name.lower(), ()))
+
+    def folded(self, name: str, part: str | None = None) -> tuple[str, ...]:
+        """The decoded values of ``name`` (or with ``part``, that part of each address in
+        it, RFC 5228 §2.7.4) folded by i;ascii-casemap (RFC 4790 §9.2), once per message:
+        the fast header / address forms compare them with keys folded at compile time."""
         key = name.lower()
-        values = self._raw.get(key)
-        if values is None:
-            values = self._raw[key] = [str(v) for v in self._parsed.get_all(name, [])]
-        return list(values)
+        found = self._folded.get((key, part))
+        if found is None:
+            if key not in self._index:
+                return ()  # most of a script's fields are absent: nothing to cache
+            if part is None:
+                values = self.headers(key)
+            else:
+                found_parts = (address_part(a, part) for a in self.addresses(key))
+                values = [p for p in found_parts if p is not None]
+            found = self._folded[(key, part)] = tuple(ascii_lower(v) for v in values)
+        return found
 
     def headers(self, name: str) -> list[str]:
         """Every value of header ``name`` (case-insensitive), decoded."""
@@ -96,7 +123,11 @@ class MessageView:
         return list(values)
 
     def has_header(self, name: str) -> bool:
-        return bool(self.raw_headers(name))
+        return name.lower() in self._index
+
+    def count(self, name: str) -> int:
+        """How many ``name`` fields there are (RFC 5231 §4.1 :count)."""
+        return len(self._index.get(name.lower(), ()))
 
     def addresses(self, name: str) -> list[str]:
         """The addr-specs in every ``name`` header (groups flattened, empty ones left out)."""
