@@ -183,10 +183,12 @@ async def test_links_pipe_save_and_bounce(mail_server, account_config, tmp_path,
     assert msg["Subject"] == "Links: a/b"
 
 
-def test_url_list_snapshots(mail_server, account_config, snap_compare):
+def test_url_list_snapshots(mail_server, account_config, snap_compare, tmp_path, monkeypatch):
     """Issue 21 point 21: the URL list at 80x24 and 160x48."""
     mail_server.deliver(html_message())
     for size in ((80, 24), (160, 48)):
+        # each a first start: nothing cached (a cached body would show "cached copy" first)
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{size[0]}"))
         async def run_before(pilot) -> None:
             main = await open_only_message(pilot, "Plain part")
             await until(pilot, lambda: "idle" in main.query_one("#connection").text, "idle")
