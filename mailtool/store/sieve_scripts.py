@@ -86,6 +86,7 @@ class SieveScripts:
         # script, the user's active script and settings; a stat tells whether the copy
         # read last time is still the file (atomic_write renames: a new inode each time)
         self._files: dict[str, tuple[tuple[int, int, int, int], str]] = {}
+        self._dirs: dict[str, Path] = {}  # user -> user_dir(user)
 
     def _text(self, path: str) -> str | None:
         """The file's text (UTF-8), None when it does not exist; read again only when
@@ -118,8 +119,14 @@ class SieveScripts:
     # ---------------------------------------------------------------- paths
 
     def user_dir(self, user: str) -> Path:
-        local, domain = addr.split(user)
-        return self.root / domain / local
+        # a delivery asks ~5 times (bench/bench_sieve.py): the Path is kept per user
+        found = self._dirs.get(user)
+        if found is None:
+            if len(self._dirs) > 4096:
+                self._dirs.clear()
+            local, domain = addr.split(user)
+            found = self._dirs[user] = self.root / domain / local
+        return found
 
     def _scripts(self, user: str) -> Path:
         return self.user_dir(user) / "scripts"
