@@ -18,7 +18,8 @@ def test_select_answers(imap: Imap) -> None:
     assert reply.tagged.endswith(b"OK [READ-WRITE] SELECT completed\r\n")
     assert b"* 2 EXISTS\r\n" in reply.untagged
     assert reply.has(b"* FLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen)")
-    assert reply.has(b"[PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)]")
+    # RFC 3501 §7.1: the flags in use (keywords too, none here) and \* for new keywords
+    assert reply.has(b"[PERMANENTFLAGS (\\Answered \\Deleted \\Draft \\Flagged \\Seen \\*)]")
     assert reply.has(b"* OK [UNSEEN 2]") and reply.has(b"[UIDNEXT 3]")
     assert reply.has(b"[UIDVALIDITY ") and reply.has(b"[HIGHESTMODSEQ ")
     reply = w.cmd("EXAMINE INBOX")
