@@ -10,7 +10,8 @@ without an address is skipped, so khard's and abook's outputs both work).
 
 Bounds: the vCard file is read up to :data:`MAX_FILE` bytes; the command gets
 :data:`COMMAND_TIMEOUT` seconds and its output is read up to
-:data:`MAX_OUTPUT` bytes; at most ``limit`` matches are returned.
+:data:`MAX_OUTPUT` bytes; at most ``limit`` matches are returned, and the
+command's answers are kept for :data:`MAX_ANSWERS` prefixes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 MAX_FILE = 8 * 1024 * 1024
 MAX_OUTPUT = 1024 * 1024
 COMMAND_TIMEOUT = 5.0
+MAX_ANSWERS = 200
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ class AddressBook:
         self.vcard = Path(vcard).expanduser() if vcard else None
         self.command = command
         self._cards: list[Contact] | None = None
+        #: the command's answers per prefix (the composer asks at every key), bounded
+        self._answers: dict[str, list[Contact]] = {}
 
     def _load_cards(self) -> list[Contact]:
         if self._cards is None:
@@ -112,6 +116,13 @@ class AddressBook:
     def _query(self, prefix: str) -> list[Contact]:
         if not self.command:
             return []
+        if prefix not in self._answers:
+            if len(self._answers) >= MAX_ANSWERS:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[prefix] = self._run(prefix)
+        return self._answers[prefix]
+
+    def _run(self, prefix: str) -> list[Contact]:
         argv = [a.replace("%s", prefix) for a in shlex.split(self.command)]
         if "%s" not in self.command:
             argv.append(prefix)

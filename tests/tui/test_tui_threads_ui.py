@@ -65,7 +65,7 @@ async def test_fold_a_thread_reverse_and_config_order(mail_server, account_confi
     mail_server.deliver(message("Mine", sender="Alice <alice@example.test>",
                                 to="Bob <bob@example.test>"), folder="Sent")
     account_config.write_text(account_config.read_text() + '\n[tui]\nsort = "date"\n'
-                              "reverse = true\n")
+                              'reverse = true\ncolumns = ["flags", "subject", "from"]\n')
     app = make_app(account_config)
     async with app.run_test(size=(120, 40)) as pilot:
         main = app.screen
@@ -80,6 +80,7 @@ async def test_fold_a_thread_reverse_and_config_order(mail_server, account_confi
         await until(pilot, lambda: subjects() == ["Plans", "Other", "Re: Plans",
                                                   "Re: Re: Plans"], "oldest first")
         assert "reversed" in str(main.mlist.border_title)
+        assert _text(main, 0).split() == ["N", "Plans", "Bob"]  # flags, subject, from
         await pilot.press("ctrl+o")
         await until(pilot, lambda: subjects()[0] == "Re: Re: Plans", "newest first")
         # threads; fold the one under the cursor (from a reply: it folds into its root)
