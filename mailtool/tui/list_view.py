@@ -50,6 +50,15 @@ def collapse(rows: Rows, collapsed: set[int]) -> tuple[Rows, dict[int, int]]:
     return visible, hidden
 
 
+def thread_uids(rows: Rows, root: int) -> list[int]:
+    """Every UID of the thread whose first row is ``root`` (a folded thread acts whole,
+    as in mutt)."""
+    for group in threads(rows):
+        if group[0][0] == root:
+            return [u for u, _d in group]
+    return [root]
+
+
 def thread_root(rows: Rows, uid: int) -> int | None:
     """The UID of the first row of the thread ``uid`` is in."""
     for group in threads(rows):

@@ -5,8 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from mailtool.client.imap_parse import Address, Envelope, Folder
-from mailtool.tui.list_view import collapse, recipient_folders, reverse_rows, thread_root
+from mailtool.config import load
+from mailtool.errors import ConfigErrors
+from mailtool.tui.list_view import (
+    collapse,
+    recipient_folders,
+    reverse_rows,
+    thread_root,
+    thread_uids,
+)
 from mailtool.tui.widgets.message_list import format_row
 from tests.tui.pilot import make_app, message, until
 
@@ -22,6 +32,7 @@ def test_collapse_folds_a_thread_into_its_root_with_a_count():
     assert collapse(ROWS, {1}) == ([(1, 0), (4, 0), (5, 0), (6, 1)], {1: 2})
     assert collapse(ROWS, {4}) == (ROWS, {})  # nothing under it: nothing to fold
     assert thread_root(ROWS, 3) == 1 and thread_root(ROWS, 6) == 5
+    assert thread_uids(ROWS, 1) == [1, 2, 3] and thread_uids(ROWS, 4) == [4]
 
 
 def test_recipient_folders_by_special_use_or_name():
@@ -94,6 +105,8 @@ async def test_fold_a_thread_reverse_and_config_order(mail_server, account_confi
         assert "Re: Plans" not in subjects()
         assert main.mlist.envelopes[main.mlist.current_uid].subject == "Plans"
         assert "[+2] Plans" in _text(main, main.mlist.cursor)
+        await pilot.press("F")  # a folded thread acts whole: all three flagged
+        await until(pilot, lambda: len(mail_server.uids(query="FLAGGED")) == 3, "thread flagged")
         await pilot.press("Z")
         await until(pilot, lambda: len(main.mlist.rows) == 4, "unfolded")
         # Sent shows the recipient
@@ -102,3 +115,12 @@ async def test_fold_a_thread_reverse_and_config_order(mail_server, account_confi
                     "Sent opened")
         await until(pilot, lambda: "To: Bob" in _text(main, 0), "recipient shown")
         assert "Alice" not in _text(main, 0)
+
+
+def test_config_refuses_unknown_columns_and_sorts(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[tui]\ncolumns = ["date", "bogus"]\nsort = "random"\n')
+    with pytest.raises(ConfigErrors) as exc:
+        load(path)
+    text = str(exc.value)
+    assert "tui.columns: given 'bogus'" in text and "tui.sort: given 'random'" in text

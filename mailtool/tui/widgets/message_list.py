@@ -21,7 +21,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from mailtool.client.imap_parse import Envelope
-from mailtool.tui.list_view import COLUMNS, collapse, reverse_rows, thread_root, who
+from mailtool.tui.list_view import (
+    COLUMNS,
+    collapse,
+    reverse_rows,
+    thread_root,
+    thread_uids,
+    who,
+)
 
 
 def _date(d: dt.datetime | None, now: dt.datetime) -> str:
@@ -193,10 +200,12 @@ class MessageList(ScrollView, can_focus=True):
         return self.rows[self.cursor][0] if 0 <= self.cursor < len(self.rows) else None
 
     def selection(self) -> list[int]:
-        """Marked messages, or the one under the cursor."""
+        """Marked messages, or the one under the cursor (a folded thread: all of it)."""
         if self.marked:
             return [uid for uid, _d in self.rows if uid in self.marked]
         uid = self.current_uid
+        if uid is not None and uid in self.folded:
+            return thread_uids(self.all_rows, uid)
         return [uid] if uid is not None else []
 
     # -- rendering -------------------------------------------------------------------
