@@ -201,3 +201,22 @@ def test_url_list_snapshots(mail_server, account_config, snap_compare, tmp_path,
             await pilot.pause()
 
         assert snap_compare(make_app(account_config), terminal_size=size, run_before=run_before)
+
+
+async def test_a_link_text_that_looks_like_markup_is_shown_as_is():
+    """A link text (or subject, folder name) "[/x]" once raised MarkupError in the picker."""
+    from textual.app import App
+
+    from mailtool.tui.screens.picker import PickerScreen
+
+    label = "[/x] [bold]b  <https://a.test/>"
+
+    class One(App):
+        def on_mount(self) -> None:
+            self.push_screen(PickerScreen("links", [(label, "https://a.test/")]))
+
+    app = One()
+    async with app.run_test() as pilot:
+        await until(pilot, lambda: app.screen.query("#choices"), "picker")
+        await pilot.pause()
+        assert app.screen.query_one("#choices").render_line(0).text.strip() == label

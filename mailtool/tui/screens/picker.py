@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
@@ -28,7 +29,8 @@ class PickerScreen(ModalScreen[Any]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.title_text)
-            yield OptionList(*[Option(label, id=str(i)) for i, (label, _v) in
+            # plain text: a subject, folder or link text like "[/x]" is not markup
+            yield OptionList(*[Option(Content(label), id=str(i)) for i, (label, _v) in
                                enumerate(self.choices)], id="choices")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
