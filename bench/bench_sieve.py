@@ -12,7 +12,8 @@ Three figures, medians of ``--runs`` runs (every run printed):
    files away.
 2. ``deliver``: :func:`mailtool.mda.deliver.deliver` into a real MailStore
    (Maildir + index, fsync), with the script and without any script; the
-   difference is what Sieve costs a delivery.
+   difference of the CPU times is what Sieve costs a delivery (the wall times,
+   printed too, are mostly fsync and drift with the shared disk).
 3. ``compile``: parsing + validating the script once (what the cache saves).
 
 No peer: Pigeonhole has no in-process loop to set beside ours (its
@@ -92,11 +93,15 @@ def time_filter(scripts: SieveScripts, messages: list[bytes], clock=time.perf_co
     return (clock() - start) / len(messages)
 
 
-def time_deliver(mail: MailStore, scripts: SieveScripts | None, messages: list[bytes]) -> float:
-    start = time.perf_counter()
+def time_deliver(
+    mail: MailStore, scripts: SieveScripts | None, messages: list[bytes]
+) -> tuple[float, float]:
+    """(wall, CPU) seconds per message: the wall clock is mostly fsync, the CPU is the work."""
+    start, cpu = time.perf_counter(), time.process_time()
     for message in messages:
         deliver(mail, message, sender="someone@example.org", recipient=USER, scripts=scripts)
-    return (time.perf_counter() - start) / len(messages)
+    count = len(messages)
+    return (time.perf_counter() - start) / count, (time.process_time() - cpu) / count
 
 
 def call_ns() -> float:
@@ -171,22 +176,26 @@ def main() -> None:
         mail = MailStore(root, accounts=accounts)
         empty = SieveScripts(root / "empty")
         print("deliver() into Maildir + index (fsync):")
-        with_script, without = [], []
+        with_script: list[tuple[float, float]] = []
+        without: list[tuple[float, float]] = []
         for run in range(args.runs):
             batch = nomatch[run :: args.runs][:500]
             # alternate which goes first: the disk's speed drifts
             pair = [(with_script, scripts), (without, empty)]
             for runs, which in pair if run % 2 == 0 else pair[::-1]:
                 runs.append(time_deliver(mail, which, batch))
-        d_with = median_line("with the 200-rule script", with_script)
-        d_without = median_line("without a script", without)
+        median_line("with the 200-rule script (wall)", [w for w, _c in with_script])
+        median_line("without a script (wall)", [w for w, _c in without])
+        d_with = median_line("with the 200-rule script (CPU)", [c for _w, c in with_script])
+        d_without = median_line("without a script (CPU)", [c for _w, c in without])
         mail.close()
         accounts.close()
     idle = cpu * 35 / calibration
     print(
-        f"Sieve's share of a delivery: {(d_with - d_without) * 1e6:.1f} µs wall "
+        f"Sieve's share of a delivery: {(d_with - d_without) * 1e6:.1f} µs CPU in deliver() "
         f"(filter alone {f_none * 1e6:.1f} µs wall, {cpu * 1e6:.1f} µs CPU, "
-        f"~{idle * 1e6:.0f} µs CPU scaled to an idle core); target < 1000 µs: "
+        f"~{idle * 1e6:.0f} µs CPU scaled to an idle core; load {os.getloadavg()[0]:.2f}); "
+        f"target < 1000 µs: "
         f"{'met' if cpu < 1e-3 else 'met only when scaled' if idle < 1e-3 else 'not met'}"
     )
 

@@ -153,8 +153,8 @@ def _safe_test(node: Node) -> Test | None:
     if run is sieve_tests._exists and constant:
         names = list(node.positional[0])
         if len(names) == 1:
-            (name,) = names
-            return lambda interp: interp.message.has_header(name)
+            field = names[0].lower()  # has_header without its call: the field index itself
+            return lambda interp: field in interp.message._index
         return lambda interp: all(interp.message.has_header(n) for n in names)
     if run is sieve_tests._header and constant and _plain(node):
         if node.tagged.get("match") == "count":
@@ -170,9 +170,14 @@ def _folded_test(names: list[str], keys: list[str], contains: bool, part: str | 
     tests._address_fast do, without a call per value)."""
     if contains and len(names) == 1 and len(keys) == 1:
         (name,), (key,) = names, keys  # the Roundcube rule: one field, one word
+        cached = (name.lower(), part)  # MessageView._folded's key: no call once it is there
 
         def contains_one(interp: Interpreter) -> bool:
-            for value in interp.message.folded(name, part):  # noqa: SIM110 - no genexpr frame
+            message = interp.message
+            values = message._folded.get(cached)
+            if values is None:
+                values = message.folded(name, part)
+            for value in values:  # noqa: SIM110 - a loop: no generator frame per rule
                 if key in value:
                     return True
             return False
@@ -189,9 +194,14 @@ def _folded_test(names: list[str], keys: list[str], contains: bool, part: str | 
     wanted = frozenset(keys)
     if len(names) == 1:
         (name,) = names
+        cached = (name.lower(), part)
 
         def equals_one(interp: Interpreter) -> bool:
-            return not wanted.isdisjoint(interp.message.folded(name, part))
+            message = interp.message
+            values = message._folded.get(cached)
+            if values is None:
+                values = message.folded(name, part)
+            return not wanted.isdisjoint(values)
 
         return equals_one
 
@@ -232,11 +242,14 @@ def _header_regex(node: Node) -> Test | None:
     except ext_regex.RegexError:
         return None  # validation refused it already; the general code says so
     search = ext_regex.search
+    fields = [(n, n.lower()) for n in names]
 
     def regex_test(interp: Interpreter) -> bool:
-        headers = interp.message.headers
-        for name in names:
-            for value in headers(name):
+        message = interp.message
+        decoded = message._decoded  # MessageView's cache of headers(): no copy per rule
+        for name, field in fields:
+            values = decoded.get(field)
+            for value in message.headers(name) if values is None else values:
                 for key, pattern, untimed in patterns:
                     if len(value) <= untimed:
                         m = pattern.search(value)
@@ -279,10 +292,17 @@ def _header_count(node: Node) -> Test:
     ordered = [_order_key(k, comparator) for k in keys]
     numeric = comparator == "i;ascii-numeric"  # _order_key of a count: (0, n), else its digits
 
+    fields = [n.lower() for n in names]
+
     def count(interp: Interpreter) -> bool:
-        message = interp.message
-        number = sum(message.count(n) for n in names) if len(names) > 1 else message.count(names[0])
+        index = interp.message._index
+        number = 0
+        for field in fields:
+            number += len(index.get(field, ()))
         order = (0, number) if numeric else str(number)
-        return any(relation(order, key) for key in ordered)
+        for key in ordered:  # noqa: SIM110 - a loop: no generator frame per rule
+            if relation(order, key):
+                return True
+        return False
 
     return count

@@ -105,12 +105,13 @@ class MessageView:
         found = self._folded.get((key, part))
         if found is None:
             if key not in self._index:
-                return ()  # most of a script's fields are absent: nothing to cache
-            if part is None:
+                values: list[str] = []  # most of a script's fields are absent
+            elif part is None:
                 values = self.headers(key)
             else:
                 found_parts = (address_part(a, part) for a in self.addresses(key))
                 values = [p for p in found_parts if p is not None]
+            # bounded: one entry per (field, part) the script names
             found = self._folded[(key, part)] = tuple(ascii_lower(v) for v in values)
         return found
 
@@ -124,10 +125,6 @@ class MessageView:
 
     def has_header(self, name: str) -> bool:
         return name.lower() in self._index
-
-    def count(self, name: str) -> int:
-        """How many ``name`` fields there are (RFC 5231 §4.1 :count)."""
-        return len(self._index.get(name.lower(), ()))
 
     def addresses(self, name: str) -> list[str]:
         """The addr-specs in every ``name`` header (groups flattened, empty ones left out)."""
