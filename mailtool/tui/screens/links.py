@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import work
+from textual.markup import escape
 
 from mailtool.client.bounce import bounce
 from mailtool.client.links import message_links
@@ -113,9 +114,9 @@ class MessageTools(_Base):
                 try:
                     launch(self.tui.open_command, url)
                 except OSError as exc:
-                    self.notify(f"cannot open {url}: {exc}", severity="error")
+                    self.notify(f"cannot open {url}: {exc}", severity="error", markup=False)
                     return
-                self.notify(f"opened {url}")
+                self.notify(f"opened {url}", markup=False)
 
         self.app.push_screen(PickerScreen(f"{len(links)} links", [(lk.label, lk.url)
                                                                  for lk in links]), chosen)
@@ -131,10 +132,11 @@ class MessageTools(_Base):
         try:
             status, shown = await run_pipe(command, self.reader.raw)
         except (MailtoolError, OSError) as exc:
-            self.notify(str(exc), title="Pipe", severity="error")
+            self.notify(str(exc), title="Pipe", severity="error", markup=False)
             return
         title = f"{command}" + (f" (exit {status})" if status else "")
-        self.notify(shown or "(no output)", title=title,
+        # the output is the command's, never markup
+        self.notify(shown or "(no output)", title=escape(title), markup=False,
                     severity="warning" if status else "information", timeout=15)
 
     # -- save ------------------------------------------------------------------------
@@ -151,15 +153,15 @@ class MessageTools(_Base):
         try:
             saved = write_message(Path(path), raw, overwrite=overwrite)
         except FileExistsError:
-            self._ask(f"{path} exists. Overwrite it? (type yes)", "",
+            self._ask(f"{escape(path)} exists. Overwrite it? (type yes)", "",
                       lambda answer: self._save_to(path, True)
                       if answer.strip().lower() in ("y", "yes") else
                       self.notify("not saved"))
             return
         except OSError as exc:
-            self.notify(f"not saved: {exc}", severity="error")
+            self.notify(f"not saved: {exc}", severity="error", markup=False)
             return
-        self.notify(f"saved {saved}")
+        self.notify(f"saved {saved}", markup=False)
 
     # -- bounce ----------------------------------------------------------------------
 
@@ -176,9 +178,10 @@ class MessageTools(_Base):
             result = await bounce(self.account, raw, to, password=password, cafile=self.cafile)
         except (DeliveryError, MailtoolError) as exc:
             self.status("")
-            self.notify(f"not bounced: {exc}", severity="error")
+            self.notify(f"not bounced: {exc}", severity="error", markup=False)
             return
         self.status("")
         refused = "; refused: " + ", ".join(f"{r} ({why})" for r, why in result.refused.items()) \
             if result.refused else ""
-        self.notify(f"bounced to {to}{refused}", severity="warning" if refused else "information")
+        self.notify(f"bounced to {to}{refused}", markup=False,
+                    severity="warning" if refused else "information")

@@ -12,6 +12,7 @@ import urllib.parse
 from typing import TYPE_CHECKING
 
 from textual import work
+from textual.markup import escape
 
 from mailtool.client.lists import list_reply, one_click, unsubscribe_plan
 from mailtool.errors import MailtoolError
@@ -30,7 +31,7 @@ class ListActions(_Base):
         try:
             draft = list_reply(msg, self._identity(msg))
         except MailtoolError as exc:
-            self.notify(str(exc), severity="warning")
+            self.notify(str(exc), severity="warning", markup=False)
             return
         self._open_composer(draft, self.reader.source)
 
@@ -44,14 +45,15 @@ class ListActions(_Base):
                         severity="warning")
         elif plan.kind == "one-click":
             host = urllib.parse.urlsplit(plan.url).hostname
-            self._ask(f"Unsubscribe with one click at {host}? (Enter = yes)", "yes",
+            self._ask(f"Unsubscribe with one click at {escape(str(host))}? (Enter = yes)", "yes",
                       lambda answer: self.unsubscribe_one_click(plan.url)
                       if answer.strip().lower() in ("y", "yes") else None)
         elif plan.kind == "mailto" and plan.draft is not None:
             plan.draft.from_ = self._identity(msg)
             self._open_composer(plan.draft)
         else:
-            self.notify(f"unsubscribe on the web: {plan.url}", title="Unsubscribe", timeout=30)
+            self.notify(f"unsubscribe on the web: {plan.url}", title="Unsubscribe", timeout=30,
+                        markup=False)
 
     @work(group="act", exit_on_error=False)
     async def unsubscribe_one_click(self, url: str) -> None:
@@ -61,7 +63,7 @@ class ListActions(_Base):
             status = await one_click(url)
         except MailtoolError as exc:
             self.status("")
-            self.notify(f"not unsubscribed: {exc}", severity="error")
+            self.notify(f"not unsubscribed: {exc}", severity="error", markup=False)
             return
         self.status("")
         host = urllib.parse.urlsplit(url).hostname
