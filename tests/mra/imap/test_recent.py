@@ -8,10 +8,8 @@ from tests.mra.imap.conftest import Imap, message
 
 
 def _files(imap: Imap, sub: str) -> list[str]:
-    root = imap.server.data_dir / "mail"
-    return [
-        p.name for p in root.rglob(f"{sub}/*") if p.is_file() and p.parent.parent.name != ".notify"
-    ]
+    """The user's INBOX message files in ``new/`` or ``cur/``."""
+    return [p.name for p in (imap.mail().maildir.root / sub).iterdir()]
 
 
 def test_select_takes_recent_once_and_moves_files_to_cur(imap: Imap) -> None:
@@ -27,7 +25,7 @@ def test_select_takes_recent_once_and_moves_files_to_cur(imap: Imap) -> None:
     assert reply.has(b"* 2 RECENT")
     assert _files(imap, "new") == [] and len(_files(imap, "cur")) == 2
     assert a.cmd("FETCH 1 FLAGS").untagged == [b"* 1 FETCH (FLAGS (\\Recent))\r\n"]
-    assert b"STORE" and a.cmd("STORE 1 +FLAGS (\\Recent)").status == "BAD"
+    assert a.cmd("STORE 1 +FLAGS (\\Recent)").status == "BAD"  # RFC 3501 §2.3.2
     c = imap.wire()
     assert c.cmd("SELECT INBOX").has(b"* 0 RECENT")
     assert c.cmd("SEARCH RECENT").untagged == [b"* SEARCH\r\n"]
