@@ -169,6 +169,9 @@ async def test_links_pipe_save_and_bounce(mail_server, account_config, tmp_path,
         # bounce to bob: the original unchanged, with Resent-* on top
         await pilot.press("b")
         await _answer(pilot, app, OTHER)
+        await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen" and
+                    app.screen.question.startswith("Bounce to"), "confirmation")
+        await pilot.press("enter")
         await until(pilot, lambda: _notified(app, "bounced"), "bounce done")
         assert _notified(app, f"bounced to {OTHER}"), [str(n.message) for n in app._notifications]
     found = mail_server.wait_for(OTHER, 'HEADER Message-ID "<links-1@example.test>"')

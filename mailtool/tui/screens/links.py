@@ -167,7 +167,11 @@ class MessageTools(_Base):
 
     def action_bounce(self) -> None:
         if self._current() is not None:
-            self._ask("Bounce (redirect) message to:", "", self.bounce_message)
+            # as mutt, once more before it goes: a bounce cannot be taken back
+            self._ask("Bounce (redirect) message to:", "", lambda to: self._ask(
+                f"Bounce to {escape(to)}? (Enter = yes)", "yes",
+                lambda answer: self.bounce_message(to)
+                if answer.strip().lower() in ("y", "yes") else None))
 
     @work(group="act", exit_on_error=False)
     async def bounce_message(self, to: str) -> None:
