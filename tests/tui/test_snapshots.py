@@ -61,10 +61,17 @@ def test_compose_screen_reply(mail_server, account_config, snap_compare):
 SIZES = ((80, 24), (160, 48))
 
 
-def test_help_screen(mail_server, account_config, snap_compare):
+def fresh_cache(monkeypatch, tmp_path, size) -> None:
+    """Each snapshot from a first start: a second app in the same cache would show the
+    opened body's "cached copy" line for a moment."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / f"cache-{size[0]}x{size[1]}"))
+
+
+def test_help_screen(mail_server, account_config, snap_compare, monkeypatch, tmp_path):
     """Issue 21 point 21: the key help at 80x24 and 160x48."""
     seed(mail_server)
     for size in SIZES:
+        fresh_cache(monkeypatch, tmp_path, size)
         async def run_before(pilot) -> None:
             await settled(pilot)
             await pilot.press("question_mark")
@@ -73,10 +80,11 @@ def test_help_screen(mail_server, account_config, snap_compare):
         assert snap_compare(make_app(account_config), terminal_size=size, run_before=run_before)
 
 
-def test_full_screen_pager(mail_server, account_config, snap_compare):
+def test_full_screen_pager(mail_server, account_config, snap_compare, monkeypatch, tmp_path):
     """Issue 21 point 21: reading full-screen (v) at 80x24 and 160x48."""
     seed(mail_server)
     for size in SIZES:
+        fresh_cache(monkeypatch, tmp_path, size)
         async def run_before(pilot) -> None:
             main = await opened(pilot)
             await pilot.press("v")
