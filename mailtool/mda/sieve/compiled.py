@@ -108,7 +108,7 @@ def _chain(chain: list[tuple[Test | None, Block]]) -> Block:
 
 def compile_test(node: Node) -> Test:
     """A closure answering ``interp.test(node)``."""
-    fast = _safe_test(node)
+    fast = _fast_test(node, node)
     return fast if fast is not None else _spec_test(node)
 
 
@@ -118,17 +118,17 @@ def _spec_test(node: Node) -> Test:
     return _named(node, lambda interp: bool(run(interp, node)))
 
 
-def _safe_test(node: Node) -> Test | None:
-    """A closure for a test that cannot fail at run time, or None."""
+def _fast_test(node: Node, owner: Node) -> Test | None:
+    """A specialised closure for ``node``, or None; a runtime error in it names ``owner``
+    (the node whose frame runs it in the tree walk: itself, or the allof of one test)."""
     run = node.spec.run
     if run is sieve_tests._header_fast:
         return _folded_test(*node.__dict__["fast"][:3], None)
     if run is sieve_tests._address_fast:
         return _folded_test(*node.__dict__["fast"])
     if run is sieve_tests._single_run:
-        # allof (X) as Roundcube writes it: X itself when X cannot fail (else the error
-        # must name this node, as the tree walk does)
-        return _safe_test(node.tests[0])
+        # allof (X) as Roundcube writes it: X itself, an error in it naming this node
+        return _fast_test(node.tests[0], owner)
     if node.spec is TESTS.get(node.name) and node.name in ("allof", "anyof", "not"):
         parts = [compile_test(t) for t in node.tests]  # each names its own errors
         if node.name == "not":
@@ -160,7 +160,8 @@ def _safe_test(node: Node) -> Test | None:
         if node.tagged.get("match") == "count":
             return _header_count(node)
         if node.tagged.get("match") == "regex":
-            return _header_regex(node)
+            regex_test = _header_regex(node)
+            return None if regex_test is None else _named(owner, regex_test)
     return None
 
 
@@ -262,7 +263,7 @@ def _header_regex(node: Node) -> Test | None:
                         return True
         return False
 
-    return _named(node, regex_test)
+    return regex_test
 
 
 def _named(node: Node, test: Test) -> Test:

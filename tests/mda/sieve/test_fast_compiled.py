@@ -84,14 +84,22 @@ def test_compiled_script_does_what_the_tree_walk_does(body, fields):
     assert outcome(script, message) == outcome(replace(script, body=None), message)
 
 
-def test_a_runtime_error_names_the_same_test_either_way():
-    # a regex that cannot finish in time: the timed search fails the script, naming line 3
-    script = parse('require ["regex"];\nif true { keep; }\nif header :regex "subject" '
-                   '"^(a|aa)+$" { discard; }')  # fmt: skip
+def timeout_error(source: str) -> tuple[int, int]:
+    """(line, column) of the error a regex that cannot finish in time gives, the same
+    compiled and walked."""
+    script = parse('require ["regex"];\n' + source)
     message = msg({"Subject": "a" * 40 + "!"})
     compiled = outcome(script, message)
     assert compiled == outcome(replace(script, body=None), message)
-    assert compiled[0] == "error" and compiled[3] == 3
+    assert compiled[0] == "error"
+    return compiled[3], compiled[4]
+
+
+def test_a_runtime_error_names_the_same_test_either_way():
+    where = timeout_error('if true { keep; }\nif header :regex "subject" "^(a|aa)+$" { stop; }')
+    assert where == (3, 4)
+    # the tree walk runs allof (X)'s X in the allof's frame: the error names the allof
+    assert timeout_error('if allof (\n  header :regex "subject" "^(a|aa)+$") { stop; }') == (2, 4)
 
 
 def test_only_searches_of_bounded_work_skip_the_timer():
