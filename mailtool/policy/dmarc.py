@@ -55,6 +55,11 @@ async def suffix_list_for(*names: str) -> None:
     """Load the Public Suffix List in a thread if ``names`` need it (~0.2-1 s of CPU,
     once per process: never on the event loop, DESIGN principle 6)."""
     if _suffix_list.cache_info().currsize == 0 and any(n.count(".") >= 2 for n in names):
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # driven without a loop (the fuzz harness steps coroutines)
+            _suffix_list()
+            return
         await asyncio.to_thread(_suffix_list)
 
 

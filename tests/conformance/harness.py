@@ -448,6 +448,9 @@ _CONDSTORE_ENABLING = re.compile(
 
 
 _CHILDREN = re.compile(r" ?\\Has(No)?Children\b", re.IGNORECASE)
+#: \Marked/\Unmarked (RFC 3501 §7.2.2) are optional hints from the server's own idea of
+#: "new since last looked at" (Dovecot: directory times), so they come and go between runs
+_MARKS = re.compile(r"\\(Un)?Marked\s*", re.I)
 _USES = re.compile(r" ?\\(All|Archive|Drafts|Flagged|Junk|Sent|Trash)\b", re.IGNORECASE)
 
 
@@ -456,7 +459,8 @@ def _list_attributes(lines: list[str], sent: str) -> list[str]:
 
     \\HasChildren/\\HasNoChildren without RETURN (CHILDREN) (RFC 5258 §4: the server
     MAY send them; mailtool always does, Dovecot not with SUBSCRIBED) and special-use
-    attributes without SPECIAL-USE asked (RFC 6154 §2: MAY; mailtool always does).
+    attributes without SPECIAL-USE asked (RFC 6154 §2: MAY; mailtool always does), and
+    \\Marked/\\Unmarked always (see ``_MARKS``).
     """
     asked = sent.upper()
     out = []
@@ -467,6 +471,7 @@ def _list_attributes(lines: list[str], sent: str) -> list[str]:
                 head = _CHILDREN.sub("", head)
             if "SPECIAL-USE" not in asked:
                 head = _USES.sub("", head)
+            head = _MARKS.sub("", head)
             name, _, attrs = head.partition("(")
             line = f"{name}({_sorted(attrs)}) {rest}"
         out.append(line)
