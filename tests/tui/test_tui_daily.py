@@ -285,3 +285,20 @@ async def test_the_status_line_counts_what_a_delete_left(mail_server, account_co
         await until(pilot, lambda: len(main.mlist.rows) == 2, "deleted")
         await until(pilot, lambda: status.render().plain == "Projects: 2 messages",
                     "the count follows", patience=5)
+
+
+async def test_a_fast_burst_of_keys_in_the_composer_keeps_its_tabs(mail_server, account_config):
+    """Issue 21 bug 13: keys sent in a fast burst lost a Tab: the Tab moved the focus only
+    once it had bubbled up from the field, after the keys behind it had gone to that field."""
+    from textual import events
+
+    app = make_app(account_config)
+    async with app.run_test(size=(120, 40)) as pilot:
+        composer = await open_composer(pilot)
+        await pilot.pause(0.3)
+        # as a terminal delivers a burst: every key queued before the first is handled
+        for key in ["b", "o", "b", "@", "e", "x", "tab", "H", "i", "tab", "z"]:
+            app.post_message(events.Key(key, "\t" if key == "tab" else key))
+        await until(pilot, lambda: composer.query_one("#field-bcc").value == "z", "all typed")
+        assert composer.query_one("#field-to").value == "bob@ex"
+        assert composer.query_one("#field-cc").value == "Hi"

@@ -81,6 +81,11 @@ class ComposeScreen(Screen[SendResult | None]):
         for b in bindings("compose", remap):
             self._bindings.bind(b.key, b.action, b.description, show=b.show,
                                 priority=b.priority)
+        # Tab as a priority binding: it moves the focus before the next key is handed
+        # to a field. As an ordinary binding it ran only once the Tab had bubbled up
+        # from the field, so in a fast burst the keys after it went to the old field
+        for key, action in (("tab", "app.focus_next"), ("shift+tab", "app.focus_previous")):
+            self._bindings.bind(key, action, show=False, priority=True)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="compose-headers"):
