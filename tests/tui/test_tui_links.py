@@ -224,3 +224,14 @@ async def test_a_link_text_that_looks_like_markup_is_shown_as_is():
         await until(pilot, lambda: app.screen.query("#choices"), "picker")
         await pilot.pause()
         assert app.screen.query_one("#choices").render_line(0).text.strip() == label
+
+
+def test_pipe_output_written_in_pieces_is_kept_whole():
+    """The command's output was its first piece only (StreamReader.read returns what is
+    there): a command writing twice lost the second write (CI saw "1" of "1\\n[/x]")."""
+    import asyncio
+
+    from mailtool.tui.screens.links import run_pipe
+
+    status, shown = asyncio.run(run_pipe("echo one; sleep 0.3; echo two", b"message"))
+    assert (status, shown) == (0, "one\ntwo")

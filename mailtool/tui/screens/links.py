@@ -77,7 +77,11 @@ async def run_pipe(command: str, raw: bytes, *, timeout: float = PIPE_TIMEOUT) -
         except (BrokenPipeError, ConnectionResetError):
             pass  # a command that reads only part of the message (head) is fine
         proc.stdin.close()
-        out = await proc.stdout.read(PIPE_OUTPUT)
+        # read() returns what is there, not PIPE_OUTPUT bytes: gather up to the bound (the
+        # first piece alone lost the lines a command writes later: "1" of "1\n[/x]")
+        out = b""
+        while len(out) < PIPE_OUTPUT and (piece := await proc.stdout.read(PIPE_OUTPUT - len(out))):
+            out += piece
         while await proc.stdout.read(PIPE_OUTPUT):  # drain the rest, unkept
             pass
         await proc.wait()
