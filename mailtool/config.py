@@ -486,6 +486,37 @@ class DNSConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """Where shared state lives: the data dir (default) or PostgreSQL (several nodes)."""
+
+    url: str = field(
+        default="",
+        metadata=_doc(
+            'Empty: SQLite + Maildir in data_dir. "postgresql://USER@HOST:PORT/DBNAME": '
+            "accounts, mail, the queue, Sieve scripts and DKIM keys in PostgreSQL, shared by "
+            "every serve node that names it (docs/scaling.md). `mailtool store init` creates "
+            "the schema."
+        ),
+    )
+    password_file: str = field(
+        default="",
+        metadata=_doc(
+            "A file holding the database password (first line). Empty: the URL's, "
+            "$PGPASSWORD or ~/.pgpass, as libpq does."
+        ),
+    )
+    pool_size: int = field(
+        default=10,
+        metadata=_doc("Database connections one serve process keeps open at most.", min=1),
+    )
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return "postgresql" if self.url else "sqlite"
+
+
+@dataclass(frozen=True)
 class RelayConfig:
     """Smart host: send every outbound message through one relay instead of to the
     recipients' MX hosts (the usual set-up where port 25 is blocked). Empty ``host``:
@@ -822,6 +853,7 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     dns: DNSConfig = field(default_factory=DNSConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
     relay: RelayConfig = field(default_factory=RelayConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
     outbound: OutboundConfig = field(default_factory=OutboundConfig)
@@ -971,6 +1003,12 @@ def _validate(cfg: Config) -> None:
             parse_hostport(ns, key="dns.nameservers", default_port=53)
     except ConfigError as exc:
         raise ConfigError(str(exc), file=file) from None
+    if cfg.store.url and not cfg.store.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            f'given {cfg.store.url!r}, expected "postgresql://USER@HOST:PORT/DBNAME" or empty',
+            file=file,
+            key="store.url",
+        )
     if cfg.relay.password_file and not cfg.relay.username:
         raise ConfigError(
             "relay.password_file needs relay.username", file=file, key="relay.username"

@@ -10,7 +10,9 @@ traceback::
     ├── StoreError             persistence failed
     │   ├── NotFound           a domain, user, alias, mailbox or message does not exist
     │   ├── AlreadyExists      it exists already
-    │   └── QuotaExceeded      a write would exceed a user's quota
+    │   ├── QuotaExceeded      a write would exceed a user's quota
+    │   ├── StoreUnavailable   the database cannot be reached now (try again: 4xx, NO [UNAVAILABLE])
+    │   └── SchemaMismatch     the database's schema is not the one this mailtool knows
     ├── ProtocolError          bytes on the wire broke a protocol rule; carries the reply
     │                          (subclasses live in mailtool.protocol.*)
     ├── AuthError              authentication failed (never carries the secret)
@@ -64,6 +66,18 @@ class AlreadyExists(StoreError):
 
 class QuotaExceeded(StoreError):
     """A write would take a user over their storage or message quota."""
+
+
+class StoreUnavailable(StoreError):
+    """The shared database cannot be reached just now: a temporary failure (SMTP 4xx,
+    IMAP ``NO [UNAVAILABLE]``, POP3 ``-ERR [SYS/TEMP]``); nothing was written."""
+
+
+class SchemaMismatch(StoreError):
+    """The database's schema is missing, older or newer than this mailtool's; the message
+    names the command that fixes it."""
+
+    exit_code = 2
 
 
 class ProtocolError(MailtoolError):

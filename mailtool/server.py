@@ -40,6 +40,7 @@ from mailtool.net.limits import ConnectionLimiter
 from mailtool.net.log import log_event
 from mailtool.net.login import LoginGate
 from mailtool.net.tls import CertStore
+from mailtool.store.backends import Stores
 
 #: seconds a thread may hold the GIL before another is given it (Python's default: 0.005)
 GIL_SWITCH_INTERVAL = 0.02
@@ -115,34 +116,31 @@ class ServerContext:
     # notifications (IMAP IDLE seeing an SMTP delivery) depend on it.
 
     @property
-    def accounts(self) -> Any:
-        from mailtool.store.accounts import AccountStore, check_hash
+    def backend(self) -> Stores:
+        """The store services of this process, on ``[store]``'s backend."""
+        from mailtool.store.accounts import check_hash
 
-        def build() -> Any:
-            store = AccountStore(
-                self.config.data_path / "accounts.db",
-                scram_iterations=self.config.security.scram_iterations,
-            )
-            # argon2id in the login gate's processes (why: mailtool.net.login)
-            store.check_hash = self.login_gate.offload(check_hash)
-            return store
-
-        return self.store("accounts", build)
-
-    @property
-    def mail(self) -> Any:
-        from mailtool.store.mailstore import MailStore
-
-        # MailStore(data_dir) keeps mail in <data_dir>/mail, where AccountStore creates it
         return self.store(
-            "mail", lambda: MailStore(self.config.data_path, accounts=self.accounts)
+            "backend",
+            # argon2id in the login gate's processes (why: mailtool.net.login)
+            lambda: Stores(
+                self.config,
+                worker=self.worker,
+                check_hash=self.login_gate.offload(check_hash),
+            ),
         )
 
     @property
-    def sieve_scripts(self) -> Any:
-        from mailtool.store.sieve_scripts import SieveScripts
+    def accounts(self) -> Any:
+        return self.backend.accounts
 
-        return self.store("sieve", lambda: SieveScripts(self.config.data_path))
+    @property
+    def mail(self) -> Any:
+        return self.backend.mail
+
+    @property
+    def sieve_scripts(self) -> Any:
+        return self.backend.sieve_scripts
 
     @property
     def sieve(self) -> Any:
@@ -153,11 +151,7 @@ class ServerContext:
 
     @property
     def queue(self) -> Any:
-        from mailtool.store.queue import Queue
-
-        return self.store(
-            "queue", lambda: Queue(self.config.data_path / "queue", slot_token=self.worker)
-        )
+        return self.backend.queue
 
 
 def check_data_dir(path: Path) -> None:
@@ -242,6 +236,9 @@ class MailServer:
         )
         if self.config.tls.acme and self.worker is None:
             self.ctx.run_in_background(serve_task(self.ctx, self.signal_workers))
+        # a database of another schema version: refuse now, naming the command that fixes it
+        hint = f" --config {self.config.source}" if self.config.source else ""
+        self.ctx.backend.check(config_hint=hint)
         return self.ctx
 
     async def start(self) -> dict[str, tuple[str, int]]:

@@ -53,16 +53,73 @@ def _loopback_dns_guard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
         server.stop()
 
 
+#: comma-separated store backends the server-side suites run against ("sqlite",
+#: "postgresql"); the Makefile's test target sets both
+STORE_BACKENDS_ENV = "MAILTOOL_STORE_BACKENDS"
+#: the suites whose servers run once per backend (issue 17: not a sample)
+SERVER_SIDE_SUITES = ("mta", "mra", "mda", "e2e", "stress", "conformance")
+
+
+def store_backends() -> list[str]:
+    return [b for b in os.environ.get(STORE_BACKENDS_ENV, "sqlite").split(",") if b]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every server-side test that starts a server runs once per configured backend."""
+    if "store_backend" not in metafunc.fixturenames:
+        return
+    if any(m.name == "parametrize" and "store_backend" in m.args[0]
+           for m in metafunc.definition.iter_markers()):
+        return
+    parts = Path(str(metafunc.definition.path)).relative_to(Path(__file__).parent).parts
+    backends = store_backends()
+    if parts[0] in SERVER_SIDE_SUITES and backends != ["sqlite"]:
+        metafunc.parametrize("store_backend", backends)
+
+
 @pytest.fixture
-def mailtool_server(tmp_path: Path) -> Iterator[Callable[..., MailtoolServer]]:
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """The backend this test's servers use: "sqlite" (default) or "postgresql"
+    (parametrised by :func:`pytest_generate_tests` for the server-side suites)."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Any]:
+    """One private PostgreSQL cluster for the session (per xdist worker)."""
+    from tests.peers.postgres import PostgresCluster
+
+    cluster = PostgresCluster().start()
+    yield cluster
+    cluster.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: Any) -> str:
+    """A fresh, empty database in the session's cluster."""
+    return str(postgres_cluster.create_database())
+
+
+@pytest.fixture
+def mailtool_server(
+    tmp_path: Path, store_backend: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., MailtoolServer]]:
     """Factory: ``mailtool_server(services=..., config=...)`` starts a real server.
 
     Every server started through it is stopped at the end of the test, and must
-    exit 0 (a clean SIGTERM shutdown is part of every test's contract).
+    exit 0 (a clean SIGTERM shutdown is part of every test's contract). On the
+    PostgreSQL backend each server gets a database of its own, unless the test's
+    config names one (two nodes of one cluster).
     """
     started: list[MailtoolServer] = []
 
     def start(name: str = "mt", **kwargs: Any) -> MailtoolServer:
+        if store_backend == "postgresql":
+            config = dict(kwargs.get("config") or {})
+            if not config.get("store", {}).get("url"):
+                url = request.getfixturevalue("postgres_cluster").create_database()
+                config["store"] = {**config.get("store", {}), "url": url}
+            kwargs["config"] = config
         server = MailtoolServer(tmp_path / name, **kwargs).start()
         started.append(server)
         return server

@@ -91,9 +91,16 @@ class MailtoolServer:
 
     # ---------------------------------------------------------------- lifecycle
 
+    @property
+    def store_url(self) -> str:
+        """The PostgreSQL backend's URL ("" on the SQLite + Maildir default)."""
+        return str(self.config.get("store", {}).get("url", ""))
+
     def start(self, timeout: float = 30) -> MailtoolServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(render_toml(self.config))
+        if self.store_url:
+            self.cli("store", "init")  # idempotent: a second node or a restart applies nothing
         listeners = self.data_dir / "run" / "listeners.json"
         listeners.unlink(missing_ok=True)
         self.log_path = self.workdir / f"serve-{int(time.time() * 1000)}.log"

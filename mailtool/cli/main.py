@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "alias": "mailtool.cli.accounts:alias",
     "sieve": "mailtool.cli.sieve:sieve",
     "queue": "mailtool.cli.queue:queue",
+    "store": "mailtool.cli.store:store",
     "tui": "mailtool.cli.tui:tui",
     "send": "mailtool.cli.send:send",
     "diagnose": "mailtool.cli.diagnose:diagnose",

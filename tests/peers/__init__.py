@@ -31,6 +31,9 @@ PACKAGES = {
     "spamd": "spamd",
     "systemd-analyze": "systemd",
     "pebble": "pebble",
+    "postgres": "postgresql",
+    "initdb": "postgresql",
+    "haproxy": "haproxy",
 }
 
 SBIN = ("/usr/sbin", "/sbin", "/usr/local/sbin")
