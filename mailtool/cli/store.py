@@ -9,6 +9,7 @@ from __future__ import annotations
 import click
 
 from mailtool.cli.common import json_option, load_config, print_json
+from mailtool.cli.store_migrate import migrate
 from mailtool.errors import StoreError
 
 
@@ -20,6 +21,7 @@ def store() -> None:
     Examples:
       mailtool store init              # create or upgrade the schema ([store] url)
       mailtool store status --json
+      mailtool store migrate --to postgresql://mailtool@db1/mail   # a data dir into it
     """
 
 
@@ -94,3 +96,6 @@ def status(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"PostgreSQL {data['url']}: schema version {have}, this mailtool needs {want}")
     if have != want:
         ctx.exit(1)
+
+
+store.add_command(migrate)
