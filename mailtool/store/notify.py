@@ -112,17 +112,76 @@ class Inotify:
         os.close(self.fd)
 
 
-class ChangeNotifier:
-    """The pokes and the watching of one mail root (one per :class:`MailStore`)."""
+class SubscriberThread:
+    """Subscribers by key, and the one thread per process that calls them: the part the
+    SQLite bus (:class:`ChangeNotifier`) and the PostgreSQL one (``store.pg.notify``) share.
 
-    def __init__(self, root: Path) -> None:
-        self.dir = Path(root) / NOTIFY_DIR
+    A subclass runs its watching in :meth:`_run` (started by the first :meth:`subscribe`),
+    sets ``_ready`` once its watch is in place, and returns when ``_stop_r`` is readable."""
+
+    thread_name = "mailtool-notify"
+
+    def __init__(self) -> None:
         self._lock = threading.Lock()
-        #: file name -> callbacks of the users watched in this process
-        self._subs: dict[str, list[Callback]] = {}
+        #: key -> callbacks of the keys watched in this process
+        self._subs: dict[str, list[Callable[..., None]]] = {}
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stop_r, self._stop_w = -1, -1
+
+    def subscribe(self, key: str, callback: Callable[..., None]) -> Callable[[], None]:
+        """Add ``callback`` for ``key`` (starting the thread if it is the first);
+        returns the function that unsubscribes. The watch is in place when this
+        returns (or :data:`READY_TIMEOUT` has passed)."""
+        with self._lock:
+            self._subs.setdefault(key, []).append(callback)
+            if self._thread is None:
+                self._stop_r, self._stop_w = os.pipe()
+                self._thread = threading.Thread(
+                    target=self._run, name=self.thread_name, daemon=True
+                )
+                self._thread.start()
+        self._ready.wait(READY_TIMEOUT)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                callbacks = self._subs.get(key, [])
+                if callback in callbacks:
+                    callbacks.remove(callback)
+                if not callbacks:
+                    self._subs.pop(key, None)
+
+        return unsubscribe
+
+    def close(self) -> None:
+        """Stop the watching thread (if any)."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        os.write(self._stop_w, b"x")
+        thread.join(READY_TIMEOUT)
+        for fd in (self._stop_r, self._stop_w):
+            os.close(fd)
+        self._ready.clear()
+
+    def _callbacks(self, keys: Iterable[str] | None) -> list[Callable[..., None]]:
+        """The callbacks of ``keys`` (None: everyone's), taken under the lock."""
+        with self._lock:
+            if keys is None:
+                return [cb for cbs in self._subs.values() for cb in cbs]
+            return [cb for k in keys for cb in self._subs.get(k, ())]
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class ChangeNotifier(SubscriberThread):
+    """The pokes and the watching of one mail root (one per :class:`MailStore`)."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__()
+        self.dir = Path(root) / NOTIFY_DIR
         self._poke_failed = False
         #: "inotify" or "poll" once the thread runs (tests and the bench read it)
         self.mode: str | None = None
@@ -156,47 +215,11 @@ class ChangeNotifier:
         """Call ``callback()`` (in the notifier's thread) after another process pokes
         ``key`` (this process's own pokes too: the caller tells them apart). Returns
         the function that unsubscribes. The watch is in place when this returns."""
-        name = file_name(key)
-        with self._lock:
-            self._subs.setdefault(name, []).append(callback)
-            if self._thread is None:
-                self._stop_r, self._stop_w = os.pipe()
-                self._thread = threading.Thread(
-                    target=self._run, name="mailtool-notify", daemon=True
-                )
-                self._thread.start()
-        self._ready.wait(READY_TIMEOUT)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                callbacks = self._subs.get(name, [])
-                if callback in callbacks:
-                    callbacks.remove(callback)
-                if not callbacks:
-                    self._subs.pop(name, None)
-
-        return unsubscribe
-
-    def close(self) -> None:
-        """Stop the watching thread (if any)."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is None:
-            return
-        os.write(self._stop_w, b"x")
-        thread.join(READY_TIMEOUT)
-        for fd in (self._stop_r, self._stop_w):
-            os.close(fd)
-        self._ready.clear()
+        return super().subscribe(file_name(key), callback)
 
     def _dispatch(self, names: Iterable[str] | None) -> None:
         """Call the subscribers of ``names`` (None: everyone, events were lost)."""
-        with self._lock:
-            if names is None:
-                todo = [cb for cbs in self._subs.values() for cb in cbs]
-            else:
-                todo = [cb for n in names for cb in self._subs.get(n, ())]
-        for callback in todo:
+        for callback in self._callbacks(names):
             try:
                 callback()
             except Exception:
@@ -271,4 +294,6 @@ class ChangeNotifier:
                 self._dispatch(changed)
 
 
-__all__ = ["FALLBACK_INTERVAL", "NOTIFY_DIR", "ChangeNotifier", "Inotify", "file_name"]
+__all__ = [
+    "FALLBACK_INTERVAL", "NOTIFY_DIR", "ChangeNotifier", "Inotify", "SubscriberThread", "file_name",
+]
