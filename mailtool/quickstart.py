@@ -187,7 +187,7 @@ def run(
     """Do every step of the plan (see the module docstring); safe to run again."""
     from mailtool import privsep
     from mailtool.mta.authn import keys
-    from mailtool.store.accounts import AccountStore
+    from mailtool.store.backends import Stores
 
     outcome = Outcome()
     write_config(plan, outcome)
@@ -201,7 +201,9 @@ def run(
         progress(f"service user {cfg.server.user}")
         user = privsep.service_user(cfg.server.user, create=True)
         outcome.add("service user", "ready", f"{user.name} (uid {user.uid})")
-    store = AccountStore.in_data_dir(data, scram_iterations=cfg.security.scram_iterations)
+    stores = Stores(cfg, application_name="mailtool-quickstart")
+    stores.check()  # PostgreSQL: a schema `mailtool store init` made
+    store = stores.accounts
     try:
         if store.is_local_domain(plan.domain):
             outcome.add("domain", "kept", plan.domain)
@@ -223,7 +225,7 @@ def run(
             store.add_alias(postmaster, [plan.address])
             outcome.add("postmaster", "created", f"{postmaster} -> {plan.address}")
     finally:
-        store.close()
+        stores.close()
     existing = keys.load_keys(data, plan.domain)
     if existing:
         outcome.add("DKIM keys", "kept", ", ".join(k.selector for k in existing))

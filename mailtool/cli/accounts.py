@@ -1,9 +1,10 @@
 """``mailtool domain|user|alias ...``: manage who gets mail here.
 
-Thin: parse options, call one :class:`~mailtool.store.accounts.AccountStore`
-method, render. Store imports stay inside the functions so ``mailtool --help``
-stays light. Passwords are read from a hidden prompt or ``--password-stdin``,
-never from the command line (it would land in shell history and ``ps``).
+Thin: parse options, call one method of the configured backend's account store
+(:func:`~mailtool.cli.common.open_stores`: SQLite or PostgreSQL), render. Store
+imports stay inside the functions so ``mailtool --help`` stays light. Passwords
+are read from a hidden prompt or ``--password-stdin``, never from the
+command line (it would land in shell history and ``ps``).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mailtool.cli.common import json_option, load_config, print_json
+from mailtool.cli.common import json_option, load_config, open_stores, print_json
 
 if TYPE_CHECKING:
-    from mailtool.store.accounts import AccountStore
+    from mailtool.store.backends import Stores
+    from mailtool.store.interfaces import AccountStore
 
 _UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
@@ -54,12 +56,14 @@ def human_size(n: int | None) -> str:
 
 
 def _accounts(ctx: click.Context) -> AccountStore:
-    from mailtool.store.accounts import AccountStore
+    return open_stores(ctx).accounts
 
-    config = load_config(ctx)
-    return AccountStore.in_data_dir(
-        config.data_path, scram_iterations=config.security.scram_iterations
-    )
+
+def _mail_location(stores: Stores, address: str) -> str:
+    """Where the user's mail is kept, for the messages below."""
+    if stores.backend != "sqlite":
+        return "the PostgreSQL store"
+    return str(stores.accounts.maildir_path(address))
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -195,10 +199,10 @@ def user_add(
     from mailtool.store.accounts import Quota
 
     quota = Quota(parse_size(storage), parse_count(messages))
-    store = _accounts(ctx)
+    stores = open_stores(ctx)
     password = _read_password(password_stdin)
-    created = store.add_user(address, password, quota=quota)
-    click.echo(f"added user {created.address} (mail in {store.maildir_path(created.address)})")
+    created = stores.accounts.add_user(address, password, quota=quota)
+    click.echo(f"added user {created.address} (mail in {_mail_location(stores, created.address)})")
     from mailtool.web.account_table import account_table
 
     table = account_table(load_config(ctx), created.address)
@@ -208,29 +212,21 @@ def user_add(
         click.echo(table, nl=False)
 
 
-def _usage(ctx: click.Context, address: str) -> tuple[int, int] | None:
+def _usage(stores: Stores, address: str) -> tuple[int, int] | None:
     from mailtool.errors import StoreError
     from mailtool.store.address import split
-    from mailtool.store.index import INDEX_FILE
-    from mailtool.store.mailstore import MailStore
 
-    local, domain = split(address)
-    data_path = load_config(ctx).data_path
-    if not (data_path / "mail" / domain / local / INDEX_FILE).exists():
+    if stores.backend == "sqlite" and not stores.paths.mailbox_index(*split(address)).exists():
         return None  # no server has opened this mailbox yet: do not create files for it here
     try:
-        store = MailStore(data_path)
-        try:
-            used = store.user(address).usage()
-        finally:
-            store.close()
+        used = stores.mail.user(address).usage()
     except StoreError:
         return None
     return used.messages, used.bytes
 
 
-def _user_row(ctx: click.Context, u: Any) -> dict[str, Any]:
-    used = _usage(ctx, u.address)
+def _user_row(stores: Stores, u: Any) -> dict[str, Any]:
+    used = _usage(stores, u.address)
     return {
         "address": u.address,
         "messages": used[0] if used else None,
@@ -252,7 +248,8 @@ def user_list(ctx: click.Context, domain_name: str | None, as_json: bool) -> Non
       mailtool user list
       mailtool user list example.test --json
     """
-    data = [_user_row(ctx, u) for u in _accounts(ctx).users(domain_name)]
+    stores = open_stores(ctx)
+    data = [_user_row(stores, u) for u in stores.accounts.users(domain_name)]
     if as_json:
         print_json(data)
         return
@@ -305,12 +302,12 @@ def user_remove(ctx: click.Context, address: str, purge: bool, yes: bool) -> Non
       mailtool user remove bob@example.test
       mailtool user remove bob@example.test --purge --yes
     """
-    store = _accounts(ctx)
-    store.get_user(address)
+    stores = open_stores(ctx)
+    stores.accounts.get_user(address)
     if purge and not yes:
         click.confirm(f"delete all mail of {address.lower()}?", abort=True)
-    store.remove_user(address, purge=purge)
-    kept = "" if purge else f" (mail kept in {store.maildir_path(address)})"
+    kept = "" if purge else f" (mail kept in {_mail_location(stores, address)})"
+    stores.accounts.remove_user(address, purge=purge)
     click.echo(f"removed user {address.lower()}{kept}")
 
 
@@ -332,7 +329,8 @@ def user_quota(
     """
     from mailtool.store.accounts import Quota
 
-    store = _accounts(ctx)
+    stores = open_stores(ctx)
+    store = stores.accounts
     current = store.get_user(address)
     if storage is not None or messages is not None:
         quota = Quota(
@@ -341,7 +339,7 @@ def user_quota(
         )
         store.set_quota(address, quota)
         current = store.get_user(address)
-    row = _user_row(ctx, current)
+    row = _user_row(stores, current)
     if as_json:
         print_json(row)
     else:

@@ -17,6 +17,7 @@ import click
 from mailtool.cli.common import json_option, load_config, print_json
 
 if TYPE_CHECKING:
+    from mailtool.config import Config
     from mailtool.store.backup import Summary
 
 
@@ -64,6 +65,19 @@ def _render(summary: Summary, as_json: bool, verb: str) -> None:
         )
 
 
+def _data_dir_config(ctx: click.Context, command: str) -> Config:
+    """The config, when its store lives in the data dir; on PostgreSQL these commands
+    would copy a node's certificates and miss every message: say what to use instead."""
+    cfg = load_config(ctx)
+    if cfg.store.backend != "sqlite":
+        raise click.ClickException(
+            f"mailtool {command} copies a SQLite + Maildir data dir; this config's store is "
+            "PostgreSQL ([store] url): on PostgreSQL use pg_dump / pg_restore (or the "
+            "database's own backups); see docs/scaling.md"
+        )
+    return cfg
+
+
 @click.command()
 @click.argument("dest", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--progress/--no-progress", default=None,
@@ -84,7 +98,7 @@ def backup(ctx: click.Context, dest: Path, progress: bool | None, as_json: bool)
     """
     from mailtool.store.backup import backup as run_backup
 
-    cfg = load_config(ctx)
+    cfg = _data_dir_config(ctx, "backup")
     show = click.get_text_stream("stderr").isatty() if progress is None else progress
     with _progress_bar(show) as update:
         summary = run_backup(cfg.data_path, dest, update)
@@ -116,7 +130,7 @@ def restore(
     from mailtool import privsep
     from mailtool.store.backup import restore as run_restore
 
-    cfg = load_config(ctx)
+    cfg = _data_dir_config(ctx, "restore")
     user = None
     if privsep.wants_drop(cfg.server.user):  # before writing anything: a missing user fails
         user = privsep.service_user(cfg.server.user, create=cfg.server.create_user)

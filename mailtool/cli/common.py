@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mailtool import config as config_mod
+
+if TYPE_CHECKING:
+    from mailtool.store.backends import Stores
 
 #: commands that write the data dir: run as root, they act as its owner (privsep)
 DATA_DIR_COMMANDS = frozenset(
@@ -29,6 +32,23 @@ def load_config(ctx: click.Context) -> config_mod.Config:
 
         act_as_owner(cfg.data_path)
     return cfg
+
+
+def open_stores(
+    ctx: click.Context, config: config_mod.Config | None = None, *, check: bool = True
+) -> Stores:
+    """The configured backend's stores (SQLite + Maildir in the data dir, or PostgreSQL),
+    closed when the command ends: commands never name a backend's classes themselves.
+
+    ``check``: refuse a PostgreSQL database whose schema this mailtool does not know
+    (:class:`~mailtool.errors.SchemaMismatch` names ``mailtool store init``)."""
+    from mailtool.store.backends import Stores
+
+    stores = Stores(config or load_config(ctx), application_name="mailtool-cli")
+    ctx.call_on_close(stores.close)
+    if check:
+        stores.check()
+    return stores
 
 
 def json_option(func: Any) -> Any:

@@ -1,9 +1,10 @@
 """``mailtool queue list|show|flush|retry|delete|bounce``: look at and steer the spool.
 
-The commands work on the spool files directly (lock-file-safe next to a
-running server, see :mod:`mailtool.store.queue`). Flush, retry and bounce
-rewrite the recipients' state, then touch ``queue/.wake``: a running server
-notices within a second and acts; a stopped one acts when it starts.
+The commands work on the configured backend's queue directly (the spool files,
+lock-file-safe next to a running server, see :mod:`mailtool.store.queue`; or the
+PostgreSQL queue). Flush, retry and bounce rewrite the recipients' state, then wake
+the running servers (the queue's ``wake()``, or ``queue/.wake`` for the spool): a
+running server notices within a second and acts; a stopped one acts when it starts.
 """
 
 from __future__ import annotations
@@ -13,25 +14,27 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mailtool.cli.common import json_option, load_config, print_json
+from mailtool.cli.common import json_option, open_stores, print_json
 from mailtool.errors import StoreError
 
 if TYPE_CHECKING:
-    from mailtool.store.queue import Queue, QueueEntry
+    from mailtool.store.interfaces import QueueEntry, QueueStore
 
 ADMIN_BOUNCE = "550 5.0.0 returned to the sender by the administrator (mailtool queue bounce)"
 
 
-def _queue(ctx: click.Context) -> Queue:
-    from mailtool.store.queue import Queue
-
-    return Queue.in_data_dir(load_config(ctx).data_path)
+def _queue(ctx: click.Context) -> QueueStore:
+    return open_stores(ctx).queue
 
 
-def _wake(queue: Queue) -> None:
+def _wake(queue: QueueStore) -> None:
+    wake = getattr(queue, "wake", None)
+    if wake is not None:
+        wake()  # a backend that wakes every node itself (PostgreSQL: NOTIFY)
+        return
     from mailtool.mta.relay import wake_server
 
-    wake_server(queue.path)
+    wake_server(queue.path)  # type: ignore[attr-defined]
 
 
 def _age(seconds: float) -> str:

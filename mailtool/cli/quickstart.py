@@ -125,13 +125,9 @@ def _check(ctx: click.Context, address: str | None) -> int:
     if address:
         domain = address.rpartition("@")[2].lower()
     else:
-        from mailtool.store.accounts import AccountStore
+        from mailtool.cli.common import open_stores
 
-        store = AccountStore.in_data_dir(cfg.data_path)
-        try:
-            domains = store.domains()
-        finally:
-            store.close()
+        domains = open_stores(ctx, cfg).accounts.domains()
         if not domains:
             raise click.UsageError("no domain set up yet: give ADDRESS")
         domain = domains[0]

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from mailtool.cli.common import load_config
 
+if TYPE_CHECKING:
+    from mailtool.store.interfaces import AccountStore
 
-def _domains(data_dir: str) -> list[str]:
+
+def _domains(accounts: AccountStore) -> list[str]:
+    """The hosted domains, for the start-up panel (none when the store cannot say)."""
     try:
-        from mailtool.store.accounts import AccountStore
-    except ImportError:
-        return []
-    try:
-        return AccountStore.in_data_dir(data_dir).domains()
+        return accounts.domains()
     except Exception:
         return []
 
@@ -40,7 +41,7 @@ def _panel(server: object) -> None:
     table.add_row("", "")
     # values as Text, never markup: a fingerprint's ":CD:" is an emoji code to rich
     table.add_row("data dir", Text(str(server.data_dir)))
-    domains = _domains(str(server.data_dir))
+    domains = _domains(server.ctx.accounts)
     table.add_row("domains", ", ".join(domains) or "[yellow]none yet[/yellow]")
     cert_note = " (self-signed, generated now)" if certs.generated else ""
     if server.config.tls.acme:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mailtool.cli.common import json_option, load_config, print_json
+from mailtool.cli.common import json_option, load_config, open_stores, print_json
 
 if TYPE_CHECKING:
     from mailtool.transfer.core import Importer, Summary
@@ -26,33 +26,26 @@ if TYPE_CHECKING:
 @contextmanager
 def _importer(ctx: click.Context, user: str, as_json: bool) -> Iterator[tuple[Importer, Progress]]:
     from mailtool.errors import NotFound, QuotaExceeded
-    from mailtool.store.accounts import AccountStore
-    from mailtool.store.mailstore import MailStore
     from mailtool.transfer.core import Importer
     from mailtool.transfer.progress import Progress
 
     cfg = load_config(ctx)
-    accounts = AccountStore.in_data_dir(cfg.data_path)
+    stores = open_stores(ctx, cfg)
     try:
-        accounts.get_user(user)
+        stores.accounts.get_user(user)
     except NotFound:
         raise click.UsageError(f"no user {user} (mailtool user add {user})") from None
-    store = MailStore(cfg.data_path, accounts=accounts)
+    importer = Importer(stores.mail, user, max_size=cfg.limits.max_message_size)
     try:
-        importer = Importer(store, user, max_size=cfg.limits.max_message_size)
-        try:
-            with Progress(False if as_json else None) as progress:
-                try:
-                    yield importer, progress
-                    importer.finish()
-                except QuotaExceeded:
-                    pass  # in the summary's errors: the rest would not fit either
-        finally:
-            importer.close()
-        _report(importer.summary, as_json)
+        with Progress(False if as_json else None) as progress:
+            try:
+                yield importer, progress
+                importer.finish()
+            except QuotaExceeded:
+                pass  # in the summary's errors: the rest would not fit either
     finally:
-        store.close()
-        accounts.close()
+        importer.close()
+    _report(importer.summary, as_json)
     if importer.summary.totals.failed:
         sys.exit(1)
 
@@ -185,18 +178,12 @@ def export(ctx: click.Context, user: str, dest: Path, fmt: str, as_json: bool) -
       mailtool export alice@example.com backup/ --format mbox
       mailtool export alice@example.com ~/Maildir --format maildir
     """
-    from mailtool.store.mailstore import MailStore
     from mailtool.transfer.export import export as run
     from mailtool.transfer.progress import Progress
 
-    cfg = load_config(ctx)
-    store = MailStore(cfg.data_path)
-    try:
-        mail = store.user(user)
-        with Progress(False if as_json else None) as progress:
-            result: dict[str, Any] = run(mail, fmt, dest, progress)  # type: ignore[arg-type]
-    finally:
-        store.close()
+    mail = open_stores(ctx).mail.user(user)
+    with Progress(False if as_json else None) as progress:
+        result: dict[str, Any] = run(mail, fmt, dest, progress)  # type: ignore[arg-type]
     if as_json:
         print_json(result)
         return

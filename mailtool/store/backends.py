@@ -13,6 +13,8 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
+from mailtool.store.paths import DataDir
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -32,6 +34,8 @@ class Stores:
         application_name: str = "mailtool",
     ) -> None:
         self.config = config
+        #: where each thing lives in the data dir (on PostgreSQL: tls/ and run/ only)
+        self.paths = DataDir(config.data_path)
         self.worker = worker
         self._check_hash = check_hash
         self._application_name = application_name
@@ -69,7 +73,7 @@ class Stores:
             from mailtool.store.accounts import AccountStore
 
             store = AccountStore(
-                self.config.data_path / "accounts.db",
+                self.paths.accounts_db,
                 scram_iterations=self.config.security.scram_iterations,
             )
         if self._check_hash is not None:
@@ -95,7 +99,7 @@ class Stores:
             return PgQueue(self.database, slot_token=self.worker)
         from mailtool.store.queue import Queue
 
-        return Queue(self.config.data_path / "queue", slot_token=self.worker)
+        return Queue(self.paths.queue, slot_token=self.worker)
 
     @functools.cached_property
     def sieve_scripts(self) -> Any:
