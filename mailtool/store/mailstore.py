@@ -25,15 +25,25 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO
 
-from mailtool.errors import NotFound, QuotaExceeded
+from mailtool.errors import NotFound
 from mailtool.store import address as addr
 from mailtool.store.accounts import Accounts
 from mailtool.store.groupsync import Batcher
 from mailtool.store.index import INDEX_FILE, FolderStatus, Index, MessageInfo, NewMessage
+from mailtool.store.locks import MAILDROP_LOCK_FILE, FileLock, try_file_lock
+from mailtool.store.mailbase import (
+    Change,
+    Changes,
+    FolderBase,
+    StoreMode,
+    StoreResult,
+    Usage,
+    UserMailBase,
+    Watcher,
+)
 from mailtool.store.maildir import (
     DEFAULT_FOLDERS,
     FLAG_LETTERS,
@@ -53,48 +63,11 @@ log = logging.getLogger(__name__)
 #: directory mtimes younger than this are not trusted to skip a rescan (timestamp granularity)
 _STAMP_SETTLE_NS = 2_000_000_000
 
-StoreMode = Literal["add", "remove", "replace"]
-
-
 def crlf_size(data: bytes) -> int:
     """Size of ``data`` with every bare LF made CRLF (the form IMAP and POP3 send)."""
     return len(data) + data.count(b"\n") - data.count(b"\r\n")
 
 
-@dataclass(frozen=True)
-class Change:
-    """What a watcher is told: ``kind`` is append, flags, expunge or folders; or
-    external (another process committed something: ``folder`` is empty)."""
-
-    folder: str
-    kind: str
-    uids: tuple[int, ...]
-    modseq: int
-
-
-@dataclass(frozen=True)
-class Usage:
-    messages: int
-    bytes: int
-
-
-@dataclass(frozen=True)
-class StoreResult:
-    """STORE's outcome: messages whose flags changed, UIDs refused by UNCHANGEDSINCE."""
-
-    changed: list[MessageInfo]
-    failed: list[int]
-
-
-@dataclass(frozen=True)
-class Changes:
-    """CONDSTORE/QRESYNC: changed messages and vanished UIDs since a MODSEQ."""
-
-    changed: list[MessageInfo]
-    vanished: list[int]
-
-
-Watcher = Callable[[Change], None]
 
 
 class MailStore:
@@ -132,7 +105,7 @@ class MailStore:
             self._users.clear()
 
 
-class UserMail:
+class UserMail(UserMailBase):
     """One user's folders: Maildir++ files plus the index, changed under one lock."""
 
     def __init__(self, address: str, root: Path, store: MailStore) -> None:
@@ -144,10 +117,8 @@ class UserMail:
         # every commit tells the other processes (mailtool.store.notify), whoever made it
         self.index.on_commit = functools.partial(store.notifier.poke, address)
         self._store = store
-        self._watchers: list[Watcher] = []
-        self._unsubscribe: Callable[[], None] | None = None
+        self._init_watchers()
         self._data_version = 0
-        self.lock = threading.RLock()
         #: index entries of new files, committed together when deliveries overlap
         self._index_adds: Batcher[tuple[str, NewMessage], MessageInfo] = Batcher(
             self._commit_index
@@ -179,36 +150,11 @@ class UserMail:
 
     # ---- notifications
 
-    def watch(self, callback: Watcher) -> Callable[[], None]:
-        """Call ``callback(Change)`` after every change; returns unwatch.
-
-        Changes made in this process: called synchronously in the thread that made
-        the change, with what changed. Changes committed by another process (SMTP
-        workers, the CLI): called in the notifier's thread with kind ``external``
-        and no folder (look at what changed with ``changes_since``). Either way an
-        asyncio server should hand it to its loop (``loop.call_soon_threadsafe``).
-        """
-        with self.lock:
-            self._watchers.append(callback)
-            first = self._unsubscribe is None
-            if first:
-                self._data_version = self.index.data_version()
-                self._unsubscribe = lambda: None  # taken; the real one below
-        if first:
-            unsubscribe = self._store.notifier.subscribe(self.address, self._changed_elsewhere)
-            with self.lock:
-                self._unsubscribe = unsubscribe
-
-        def unwatch() -> None:
-            with self.lock:
-                if callback in self._watchers:
-                    self._watchers.remove(callback)
-                if self._watchers or self._unsubscribe is None:
-                    return
-                unsubscribe, self._unsubscribe = self._unsubscribe, None
-            unsubscribe()
-
-        return unwatch
+    def _listen(self) -> Callable[[], None]:
+        """Other processes' commits (SMTP workers, the CLI) reach this one's watchers
+        through the notifier (:mod:`.notify`), with kind ``external``."""
+        self._data_version = self.index.data_version()
+        return self._store.notifier.subscribe(self.address, self._changed_elsewhere)
 
     def _changed_elsewhere(self) -> None:
         """A poke for this user (the notifier's thread): tell the watchers if another
@@ -219,13 +165,12 @@ class UserMail:
         self._data_version = version
         self._notify("", "external", (), 0)
 
-    def _notify(self, folder: str, kind: str, uids: Iterable[int], modseq: int) -> None:
-        change = Change(folder, kind, tuple(uids), modseq)
-        for callback in list(self._watchers):
-            try:
-                callback(change)
-            except Exception:
-                log.exception("mail store watcher failed")
+    # ---- POP3
+
+    def maildrop_lock(self) -> FileLock | None:
+        """RFC 1939 §8: the exclusive maildrop lock (an flock in the Maildir, see
+        :mod:`.locks`), held; None when another session holds it."""
+        return try_file_lock(self.maildir.root / MAILDROP_LOCK_FILE)
 
     # ---- folders
 
@@ -303,33 +248,7 @@ class UserMail:
         self.index.set_subscribed(canonical, subscribed)
         self._notify(canonical, "subscriptions", (), 0)  # IMAP NOTIFY SubscriptionChange
 
-    def subscriptions(self) -> list[str]:
-        return self.index.subscribed()
-
     # ---- delivery and quota
-
-    def usage(self) -> Usage:
-        """Messages and bytes over all folders, from the index (no file is opened)."""
-        return Usage(*self.index.totals())
-
-    def check_quota(self, extra_messages: int, extra_bytes: int) -> None:
-        """Raise QuotaExceeded if adding this much would pass the user's limits (RFC 9208)."""
-        accounts = self._store.accounts
-        if accounts is None:
-            return
-        try:
-            quota = accounts.get_user(self.address).quota
-        except NotFound:
-            return
-        if quota.messages is None and quota.storage_bytes is None:
-            return  # unlimited: skip summing every message of the user
-        used = self.usage()
-        if quota.messages is not None and used.messages + extra_messages > quota.messages:
-            raise QuotaExceeded(f"{self.address} is over the message quota ({quota.messages})")
-        if quota.storage_bytes is not None and used.bytes + extra_bytes > quota.storage_bytes:
-            raise QuotaExceeded(
-                f"{self.address} is over the storage quota ({quota.storage_bytes} bytes)"
-            )
 
     def deliver(
         self,
@@ -352,7 +271,7 @@ class UserMail:
             raise
 
 
-class Folder:
+class Folder(FolderBase):
     """One folder of one user. Cheap to make; holds no state beyond its name."""
 
     def __init__(self, mail: UserMail, name: str) -> None:
@@ -362,24 +281,6 @@ class Folder:
 
     def __repr__(self) -> str:
         return f"Folder({self.mail.address!r}, {self.name!r})"
-
-    # ---- reading (index only)
-
-    def status(self) -> FolderStatus:
-        return self.mail.index.status(self.name)
-
-    def messages(self, uids: Iterable[int] | None = None) -> list[MessageInfo]:
-        """Messages in UID order (all, or the existing ones among ``uids``)."""
-        return self.mail.index.messages(self.name, uids)
-
-    def message(self, uid: int) -> MessageInfo:
-        found = self.messages([uid])
-        if not found:
-            raise NotFound(f"no message with UID {uid} in {self.name!r}")
-        return found[0]
-
-    def changes_since(self, modseq: int) -> Changes:
-        return Changes(*self.mail.index.changes_since(self.name, modseq))
 
     # ---- reading files
 
@@ -401,10 +302,6 @@ class Folder:
             return open(self.file_path(uid), "rb")
         except FileNotFoundError:  # renamed between the lookup and the open: look again
             return open(self.file_path(uid), "rb")
-
-    def read_bytes(self, uid: int) -> bytes:
-        with self.open(uid) as fh:
-            return fh.read()
 
     # ---- writing
 
@@ -532,14 +429,6 @@ class Folder:
         self.mail._notify(self.name, "expunge", gone, modseq)
         return gone
 
-    def copy(self, uids: Iterable[int], target: str) -> dict[int, int]:
-        """COPY: flags and internal date kept, new UIDs in ``target`` (source -> target UID)."""
-        return self._transfer(uids, target, move=False)
-
-    def move(self, uids: Iterable[int], target: str) -> dict[int, int]:
-        """MOVE (RFC 6851): the file is renamed into ``target``; the source UIDs are expunged."""
-        return self._transfer(uids, target, move=True)
-
     def _transfer(self, uids: Iterable[int], target: str, *, move: bool) -> dict[int, int]:
         dst = self.mail.folder(target)
         if dst.name == self.name and move:
@@ -664,4 +553,5 @@ __all__ = [
     "StoreResult",
     "Usage",
     "UserMail",
+    "Watcher",
 ]

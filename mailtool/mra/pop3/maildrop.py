@@ -4,10 +4,10 @@ RFC 1939 §8: the server acquires an exclusive lock on the maildrop when the
 session enters the TRANSACTION state, numbers the messages 1..n as they were
 then, and only changes the maildrop in the UPDATE state (after QUIT). So:
 
-* the lock is an ``flock`` on ``<maildir root>/mailtool-pop3.lock``. flock
-  locks belong to an open file description, so a second session in the same
-  process conflicts just like one in another ``mailtool serve`` process;
-  a crashed process releases it with its file descriptors;
+* the lock is the store's ``UserMail.maildrop_lock()`` (:mod:`mailtool.store.locks`):
+  an ``flock`` in the Maildir on SQLite, an advisory lock on PostgreSQL, so a
+  second session conflicts whether it is in this process, another process or
+  another node; a crashed process (or node) releases it;
 * the snapshot comes from the store's index (sizes without opening files);
   DELE only marks, RSET unmarks, :meth:`Maildrop.commit` expunges through
   the store, so IMAP sessions see ordinary expunges (MODSEQ, VANISHED);
@@ -21,54 +21,17 @@ before POP3 reads it gives ``-ERR`` for that message only.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from mailtool.errors import NotFound
+from mailtool.store.locks import Lock
 
 INBOX = "INBOX"
-LOCK_FILE = "mailtool-pop3.lock"
 
 
 class MaildropInUse(Exception):
     """Another POP3 session holds the maildrop (RFC 2449 §8.1.1 ``[IN-USE]``)."""
-
-
-class MaildropLock:
-    """An exclusive, non-blocking ``flock`` on one file; :meth:`release` is idempotent."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> bool:
-        """True when we now hold the lock, False when someone else does."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
 
 
 def uidl_of(uid: int, uidvalidity: int) -> str:
@@ -95,7 +58,7 @@ class NoSuchMessage(Exception):
 class Maildrop:
     """The session's view of INBOX: messages numbered from 1, marks kept in memory."""
 
-    def __init__(self, folder: Any, lock: MaildropLock) -> None:
+    def __init__(self, folder: Any, lock: Lock) -> None:
         self.folder = folder
         self.lock = lock
         status = folder.status()
@@ -110,11 +73,11 @@ class Maildrop:
     def open(cls, mail_store: Any, user: str) -> Maildrop:
         """Lock ``user``'s INBOX and snapshot it; :class:`MaildropInUse` when locked.
 
-        Blocking (file system and SQLite): call it from a worker thread.
+        Blocking (file system, SQLite or PostgreSQL): call it from a worker thread.
         """
         mail = mail_store.user(user, create=True)
-        lock = MaildropLock(Path(mail.maildir.root) / LOCK_FILE)
-        if not lock.acquire():
+        lock = mail.maildrop_lock()
+        if lock is None:
             raise MaildropInUse(user)
         try:
             folder = mail.folder(INBOX)

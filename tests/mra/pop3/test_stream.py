@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailtool.mra.pop3.maildrop import MaildropLock, uidl_of
+from mailtool.mra.pop3.maildrop import uidl_of
 from mailtool.mra.pop3.stream import CHUNK_SIZE, TopLimiter, stuffed_chunks
 from mailtool.protocol.pop3 import MultilineReader
+from mailtool.store.locks import FileLock
 
 
 def unstuff(wire: bytes) -> bytes:
@@ -83,7 +84,7 @@ def test_a_25_mb_retr_is_never_held_whole() -> None:
 
 def test_uidl_format_and_lock_conflict_in_one_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert uidl_of(1, 0x6B09F0F9) == "000000016B09F0F9"
-    a, b = MaildropLock(tmp_path / "l"), MaildropLock(tmp_path / "l")
+    a, b = FileLock(tmp_path / "l"), FileLock(tmp_path / "l")
     assert a.acquire()
     assert not b.acquire()  # flock: two opens conflict even within one process
     a.release()

@@ -106,11 +106,9 @@ def test_second_session_gets_in_use(pop3_env: Pop3Env) -> None:
 
 def test_lock_holds_across_processes(pop3_env: Pop3Env) -> None:
     """Another process (here: the test) holding the maildrop lock means [IN-USE] too."""
-    from mailtool.mra.pop3.maildrop import LOCK_FILE, MaildropLock
-
     user = pop3_env.new_user(messages=1)
-    lock = MaildropLock(pop3_env.mail.user(user).maildir.root / LOCK_FILE)
-    assert lock.acquire()
+    lock = pop3_env.mail.user(user).maildrop_lock()
+    assert lock is not None
     try:
         pop = pop3_env.tls()
         pop.user(user)
