@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 
+from mailtool.errors import StoreUnavailable
 from mailtool.mra.imap import wire
 from mailtool.mra.imap.session import AUTH, Closing, Done, Session, bad, command, ok
 from mailtool.net.log import log_event
@@ -33,7 +34,12 @@ async def idle(s: Session, cmd: c.Simple) -> Done:
         if woken:
             # cleared before looking: a change made while we look wakes us again
             s.changed.clear()
-            s.send_updates(expunge_ok=True)
+            try:
+                s.send_updates(expunge_ok=True)
+            except StoreUnavailable as exc:
+                # the database is away: keep idling; the store's change bus wakes us
+                # again once it is back (store/pg/notify.py), and we look then
+                log_event("imap.idle_store_unavailable", id=s.conn.id, error=str(exc))
             await s.flush()
         event = s.reader.next_event()
         if isinstance(event, ContinuationLine):

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mailtool.errors import AlreadyExists, NotFound, QuotaExceeded, StoreError
+from mailtool.errors import AlreadyExists, NotFound, QuotaExceeded, StoreError, StoreUnavailable
 from mailtool.mra.imap import wire
 from mailtool.mra.imap.selected import InvalidSequence
 from mailtool.mra.imap.spool import Spool
@@ -531,6 +531,8 @@ def _store_code(exc: StoreError) -> ResponseCode:
         return ResponseCode("OVERQUOTA")
     if type(exc).__name__ == "InvalidFolderName":
         return ResponseCode("CANNOT")
+    if isinstance(exc, StoreUnavailable):  # RFC 5530 §3: a temporary failure, try again
+        return ResponseCode("UNAVAILABLE")
     return ResponseCode("SERVERBUG")
 
 
@@ -539,6 +541,9 @@ def _store_text(exc: StoreError) -> str:
     if code == "SERVERBUG":
         log_event("imap.store_error", error=str(exc), level=logging.ERROR)
         return "Internal server error"
+    if code == "UNAVAILABLE":  # the database is away (its address stays in the log)
+        log_event("imap.store_unavailable", error=str(exc), level=logging.WARNING)
+        return "Mail store temporarily unavailable, try again later"
     return str(exc) or code.lower()
 
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from mailtool.errors import AlreadyExists, MailtoolError, NotFound, StoreError
+from mailtool.errors import AlreadyExists, MailtoolError, NotFound, StoreError, StoreUnavailable
 from mailtool.mra.managesieve.wire import (
     BadCommand,
     BadLiteral,
@@ -194,6 +194,10 @@ class Session:
             self.send(resp("NO", str(exc), "NONEXISTENT"))
         except AlreadyExists as exc:
             self.send(resp("NO", str(exc), "ALREADYEXISTS"))
+        except StoreUnavailable as exc:  # RFC 5804 §1.3: TRYLATER, a temporary failure
+            log_event("managesieve.store_unavailable", id=self.conn.id, error=str(exc),
+                      level=logging.WARNING)  # fmt: skip
+            self.send(resp("NO", "Script store temporarily unavailable", "TRYLATER"))
         except StoreError as exc:
             self.send(resp("NO", str(exc)))
 

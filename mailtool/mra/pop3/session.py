@@ -29,6 +29,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
+from mailtool.errors import StoreUnavailable
 from mailtool.mra.pop3.maildrop import Maildrop, MaildropInUse, NoSuchMessage
 from mailtool.mra.pop3.stream import CHUNK_SIZE, stuffed_chunks
 from mailtool.net.connection import (
@@ -94,6 +95,8 @@ class Session:
         self.maildrop: Maildrop | None = None
         self.bad_commands = 0
         self.waiting = False
+        #: True once part of the current command's multi-line answer has been written
+        self.answering = False
 
     # ---- wire
 
@@ -174,7 +177,16 @@ class Session:
             await self.bad(err(f"{cmd.name} is not valid in the {self.state} state"))
             return
         handler = getattr(self, f"do_{cmd.name.lower()}")
-        await handler(cmd)
+        self.answering = False
+        try:
+            await handler(cmd)
+        except StoreUnavailable as exc:
+            log_event("pop3.store_unavailable", id=self.conn.id, command=cmd.name, error=str(exc),
+                      level=logging.WARNING)  # fmt: skip
+            if self.answering:  # part of a multi-line answer is out: only hanging up is safe
+                raise _Close from None
+            # RFC 3206 §4: SYS/TEMP, a temporary system failure; the session goes on
+            self.send(err("Mail store temporarily unavailable, try again later", pop3.SYS_TEMP))
 
     # ---- any state
 
@@ -435,6 +447,7 @@ class Session:
             for piece in stuffed_chunks(fh, body_lines):
                 batch.append(piece)
                 if sum(map(len, batch)) >= CHUNK_SIZE:
+                    self.answering = True  # a store failure from here on cannot be -ERR
                     self.conn.write(b"".join(batch))
                     batch = []
                     await self.conn.drain()
