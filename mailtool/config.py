@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import ipaddress
 import os
 import socket
 import tomllib
@@ -155,13 +156,24 @@ class ListenConfig:
             'Plain HTTP (e.g. "0.0.0.0:80"): ACME http-01 answers and autoconfig; off unless named.'
         ),
     )
+    proxy_from: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            'Addresses or CIDRs of TCP proxies (HAProxy "send-proxy-v2" or "send-proxy") '
+            "whose connections, on every listener, start with a PROXY protocol v2 or v1 "
+            "header naming the real client: limits, the login throttle, Received: and SPF "
+            "see that client. A connection from these without a valid header is closed; "
+            "anyone else's header is not trusted. Empty: no PROXY header is accepted.",
+            listener=False,
+        ),
+    )
 
     def enabled(self) -> dict[str, tuple[str, int]]:
         """Service name -> (host, port) for every listener that is not ``false``."""
         out: dict[str, tuple[str, int]] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if value is False:
+            if value is False or f.metadata.get("listener") is False:
                 continue
             out[f.name] = parse_hostport(str(value), key=f"listen.{f.name}")
         return out
@@ -1003,6 +1015,14 @@ def _validate(cfg: Config) -> None:
             parse_hostport(ns, key="dns.nameservers", default_port=53)
     except ConfigError as exc:
         raise ConfigError(str(exc), file=file) from None
+    for cidr in cfg.listen.proxy_from:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f'given {cidr!r}, expected an address or CIDR such as "10.0.0.0/8"',
+                file=file, key="listen.proxy_from",
+            ) from None
     if cfg.store.url and not cfg.store.url.startswith(("postgresql://", "postgres://")):
         raise ConfigError(
             f'given {cfg.store.url!r}, expected "postgresql://USER@HOST:PORT/DBNAME" or empty',

@@ -39,6 +39,7 @@ from mailtool.net.connection import ConnectionLimits
 from mailtool.net.limits import ConnectionLimiter
 from mailtool.net.log import log_event
 from mailtool.net.login import LoginGate
+from mailtool.net.proxy import proxy_networks
 from mailtool.net.tls import CertStore
 from mailtool.store.backends import Stores
 
@@ -94,7 +95,9 @@ class ServerContext:
         """The per-connection bounds every listener's connections get."""
         limits = self.config.limits
         return ConnectionLimits(
-            output_buffer=limits.output_buffer, write_timeout=limits.write_timeout
+            output_buffer=limits.output_buffer, write_timeout=limits.write_timeout,
+            # [listen] proxy_from: whose PROXY header names the client (mailtool.net.proxy)
+            proxy_from=proxy_networks(self.config.listen.proxy_from),
         )
 
     @property

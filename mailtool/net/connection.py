@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import ipaddress
 import select
 import socket
 import ssl
@@ -74,7 +75,8 @@ class WriteTimeout(ConnectionClosed):
 
 @dataclass(frozen=True)
 class ConnectionLimits:
-    """Per-connection bounds (``[limits]`` in the config)."""
+    """Per-connection bounds (``[limits]`` in the config), and who may speak first
+    with a PROXY header (``[listen] proxy_from``, :mod:`mailtool.net.proxy`)."""
 
     #: bytes buffered from the peer before we stop reading the socket
     input_buffer: int = 64 * 1024
@@ -82,6 +84,8 @@ class ConnectionLimits:
     output_buffer: int = 1024 * 1024
     #: seconds a peer may leave our output unread before it is disconnected
     write_timeout: float = 120.0
+    #: peers whose connections start with a PROXY header naming the real client
+    proxy_from: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
 
 
 @dataclass(eq=False)
@@ -90,8 +94,11 @@ class Connection:
 
     id: str
     service: str
+    #: the client's address: the socket's peer, or what a trusted proxy's header says
     peer_ip: str = "?"
     peer_port: int = 0
+    #: the proxy's address when peer_ip/peer_port came from its PROXY header
+    via: str | None = None
     local_port: int = 0
     tls: bool = False
     limits: ConnectionLimits = field(default_factory=ConnectionLimits)
@@ -470,7 +477,8 @@ class Connection:
         self._transport = transport
         peer = transport.get_extra_info("peername") or ("?", 0)
         local = transport.get_extra_info("sockname") or ("?", 0)
-        self.peer_ip, self.peer_port = str(peer[0]), int(peer[1])
+        if self.via is None:  # else the PROXY header's client (mailtool.net.proxy)
+            self.peer_ip, self.peer_port = str(peer[0]), int(peer[1])
         self.local_port = int(local[1])
         self.tls = transport.get_extra_info("ssl_object") is not None
         self._set_write_limits()
