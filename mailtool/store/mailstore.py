@@ -63,11 +63,10 @@ log = logging.getLogger(__name__)
 #: directory mtimes younger than this are not trusted to skip a rescan (timestamp granularity)
 _STAMP_SETTLE_NS = 2_000_000_000
 
+
 def crlf_size(data: bytes) -> int:
     """Size of ``data`` with every bare LF made CRLF (the form IMAP and POP3 send)."""
     return len(data) + data.count(b"\n") - data.count(b"\r\n")
-
-
 
 
 class MailStore:

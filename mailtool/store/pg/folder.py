@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mailtool.errors import NotFound, StoreError
-from mailtool.store.index import FolderStatus, MessageInfo, encode_flags
+from mailtool.store.index import MessageInfo, encode_flags
+from mailtool.store.mailbase import Changes, FolderBase, StoreMode, StoreResult
 from mailtool.store.maildir import canonical_flag
-from mailtool.store.mailstore import Changes, StoreMode, StoreResult
 from mailtool.store.pg.bodies import drop_unreferenced, open_body, write_body
 from mailtool.store.pg.mailindex import base_name, folder_id, message_info
 
@@ -56,35 +56,18 @@ def record_expunged(conn: psycopg.Connection[Any], fid: int, uids: list[int], mo
         conn.execute(f"DELETE FROM {table} WHERE folder_id = %s AND uid = ANY(%s)", (fid, uids))
 
 
-class PgFolder:
+class PgFolder(FolderBase):
     """One folder of one user. Cheap to make; holds no state beyond its name."""
 
     def __init__(self, mail: PgUserMail, name: str) -> None:
         self.mail = mail
         self.name = name
         self._db = mail.db
-        self._index = mail.index
 
     def __repr__(self) -> str:
         return f"PgFolder({self.mail.address!r}, {self.name!r})"
 
     # ---- reading
-
-    def status(self) -> FolderStatus:
-        return self._index.status(self.name)
-
-    def messages(self, uids: Iterable[int] | None = None) -> list[MessageInfo]:
-        """Messages in UID order (all, or the existing ones among ``uids``)."""
-        return self._index.messages(self.name, uids)
-
-    def message(self, uid: int) -> MessageInfo:
-        found = self.messages([uid])
-        if not found:
-            raise NotFound(f"no message with UID {uid} in {self.name!r}")
-        return found[0]
-
-    def changes_since(self, modseq: int) -> Changes:
-        return Changes(*self._index.changes_since(self.name, modseq))
 
     def open(self, uid: int) -> BinaryIO:
         """The body as a seekable binary stream that fetches its chunks as it is read."""
@@ -105,10 +88,6 @@ class PgFolder:
         """The body of a message just listed (backend-neutral twin of the SQLite
         backend's indexed-path shortcut)."""
         return self.open(info.uid)
-
-    def read_bytes(self, uid: int) -> bytes:
-        with self.open(uid) as fh:
-            return fh.read()
 
     # ---- writing
 
@@ -308,16 +287,8 @@ class PgFolder:
         self.mail._notify(self.name, "expunge", gone, modseq)
         return gone
 
-    def copy(self, uids: Iterable[int], target: str) -> dict[int, int]:
-        """COPY: flags and internal date kept, new UIDs in ``target`` (source -> target
-        UID); the body is shared, not copied."""
-        return self._transfer(uids, target, move=False)
-
-    def move(self, uids: Iterable[int], target: str) -> dict[int, int]:
-        """MOVE (RFC 6851): copy and expunge of the sources in one transaction."""
-        return self._transfer(uids, target, move=True)
-
     def _transfer(self, uids: Iterable[int], target: str, *, move: bool) -> dict[int, int]:
+        """COPY and MOVE (RFC 6851) in one transaction; the body is shared, not copied."""
         dst = self.mail.folder(target)
         if dst.name == self.name and move:
             return {}

@@ -38,8 +38,9 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from mailtool.errors import AlreadyExists, NotFound, QuotaExceeded
+from mailtool.errors import AlreadyExists, NotFound
 from mailtool.store import address as addr
+from mailtool.store.mailbase import Change, UserMailBase
 from mailtool.store.maildir import (
     DEFAULT_FOLDERS,
     INBOX,
@@ -48,8 +49,8 @@ from mailtool.store.maildir import (
     normalize_folder,
     unique_name,
 )
-from mailtool.store.mailstore import Change, Usage, Watcher
 from mailtool.store.pg.folder import PgFolder
+from mailtool.store.pg.locks import AdvisoryLock, AdvisoryLocks
 from mailtool.store.pg.mailindex import PgMailIndex, folder_id, new_uidvalidity
 from mailtool.store.pg.notify import ChangeBus
 
@@ -73,6 +74,8 @@ class PgMailStore:
         #: the cross-node change bus (:mod:`.notify`): writers publish in their transaction,
         #: watchers hear other processes' and nodes' changes through it
         self.bus = bus if bus is not None else ChangeBus(db)
+        #: POP3's maildrop locks across nodes (:mod:`.locks`)
+        self.locks = AdvisoryLocks(db)
         self._users: dict[str, PgUserMail] = {}
         self._lock = threading.Lock()
 
@@ -119,6 +122,7 @@ class PgMailStore:
 
     def close(self) -> None:
         self.bus.close()
+        self.locks.close()
         with self._lock:
             self._users.clear()
 
@@ -142,7 +146,7 @@ def add_folder(conn: psycopg.Connection[Any], address: str, name: str) -> bool:
     return row is not None
 
 
-class PgUserMail:
+class PgUserMail(UserMailBase):
     """One user's folders in PostgreSQL."""
 
     def __init__(self, address: str, store: PgMailStore) -> None:
@@ -150,40 +154,16 @@ class PgUserMail:
         self.db = store.db
         self.index = PgMailIndex(store.db, address)
         self._store = store
-        self._watchers: list[Watcher] = []
-        self._unsubscribe: Callable[[], None] | None = None
-        self.lock = threading.RLock()
+        self._init_watchers()
 
     def __repr__(self) -> str:
         return f"PgUserMail({self.address!r})"
 
     # ---- notifications
 
-    def watch(self, callback: Watcher) -> Callable[[], None]:
-        """Call ``callback(Change)`` after every change; returns unwatch. This process's
-        changes: in the committing thread, with what changed. Other nodes' (through the
-        bus): in the bus's thread, kind ``external``, no folder (see ``changes_since``)."""
-        bus = self._store.bus
-        with self.lock:
-            self._watchers.append(callback)
-            first = self._unsubscribe is None
-            if first:
-                self._unsubscribe = lambda: None  # taken; the real one below
-        if first:
-            unsubscribe = bus.subscribe(self.address, self._changed_elsewhere)
-            with self.lock:
-                self._unsubscribe = unsubscribe
-
-        def unwatch() -> None:
-            with self.lock:
-                if callback in self._watchers:
-                    self._watchers.remove(callback)
-                if self._watchers or self._unsubscribe is None:
-                    return
-                unsubscribe, self._unsubscribe = self._unsubscribe, None
-            unsubscribe()
-
-        return unwatch
+    def _listen(self) -> Callable[[], None]:
+        """Other processes' and nodes' commits reach this one's watchers through the bus."""
+        return self._store.bus.subscribe(self.address, self._changed_elsewhere)
 
     def _changed_elsewhere(self, change: Change) -> None:
         """Another process or node committed a change (the bus's thread); or, after the
@@ -197,13 +177,10 @@ class PgUserMail:
         """Tell the other nodes, inside the writer's transaction (sent at COMMIT only)."""
         self._store.bus.publish(conn, self.address, folder, kind, uids=list(uids), modseq=modseq)
 
-    def _notify(self, folder: str, kind: str, uids: Iterable[int], modseq: int) -> None:
-        change = Change(folder, kind, tuple(uids), modseq)
-        for callback in list(self._watchers):
-            try:
-                callback(change)
-            except Exception:
-                log.exception("mail store watcher failed")
+    def maildrop_lock(self) -> AdvisoryLock | None:
+        """RFC 1939 §8: the exclusive maildrop lock, across every node (an advisory
+        lock, :mod:`.locks`), held; None when another session holds it."""
+        return self._store.locks.maildrop(self.address)
 
     # ---- folders
 
@@ -306,9 +283,6 @@ class PgUserMail:
             self._publish(conn, canonical, "subscriptions", (), 0)
         self._notify(canonical, "subscriptions", (), 0)  # IMAP NOTIFY SubscriptionChange
 
-    def subscriptions(self) -> list[str]:
-        return self.index.subscribed()
-
     # ---- METADATA (RFC 5464): PG-ACCOUNTS' table, kept with the folders it names
 
     @property
@@ -325,29 +299,6 @@ class PgUserMail:
             return  # no METADATA twin in this build yet
 
     # ---- delivery and quota
-
-    def usage(self) -> Usage:
-        """Messages and bytes over all folders (one query; no body read)."""
-        return Usage(*self.index.totals())
-
-    def check_quota(self, extra_messages: int, extra_bytes: int) -> None:
-        """Raise QuotaExceeded if adding this much would pass the user's limits (RFC 9208)."""
-        accounts = self._store.accounts
-        if accounts is None:
-            return
-        try:
-            quota = accounts.get_user(self.address).quota
-        except NotFound:
-            return
-        if quota.messages is None and quota.storage_bytes is None:
-            return
-        used = self.usage()
-        if quota.messages is not None and used.messages + extra_messages > quota.messages:
-            raise QuotaExceeded(f"{self.address} is over the message quota ({quota.messages})")
-        if quota.storage_bytes is not None and used.bytes + extra_bytes > quota.storage_bytes:
-            raise QuotaExceeded(
-                f"{self.address} is over the storage quota ({quota.storage_bytes} bytes)"
-            )
 
     def deliver(
         self,
@@ -367,20 +318,10 @@ class PgUserMail:
         :meth:`PgFolder.append_file` streams it in (the caller removes it)."""
         return os.path.join(tempfile.gettempdir(), f"mailtool-spool-{unique_name()}")
 
-    def import_message(
-        self,
-        folder: str,
-        *,
-        uid: int,
-        flags: Iterable[str],
-        internal_date: float,
-        modseq: int,
-        data: bytes | BinaryIO,
-    ) -> bool:
-        """Restore one message as it was (see :meth:`PgFolder.import_message`)."""
-        return self.folder(folder).import_message(
-            uid=uid, flags=flags, internal_date=internal_date, modseq=modseq, data=data
-        )
+    def import_message(self, folder: str, **fields: Any) -> bool:
+        """Restore one message as it was: ``uid``, ``flags``, ``internal_date``,
+        ``modseq``, ``data`` (see :meth:`PgFolder.import_message`)."""
+        return self.folder(folder).import_message(**fields)
 
 
 __all__ = ["PgFolder", "PgMailStore", "PgUserMail", "add_folder"]

@@ -5,43 +5,36 @@ bodies streamed with bounded memory, the restore API, a database that is down.""
 from __future__ import annotations
 
 import io
+import itertools
 import threading
 import tracemalloc
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from mailtool.errors import NotFound, StoreUnavailable
-from mailtool.store.accounts import AccountStore
 from mailtool.store.pg.bodies import CHUNK, CrlfCounter
 from mailtool.store.pg.db import Database
 from mailtool.store.pg.mailstore import PgMailStore
+from tests.store import mail_backends
 
 MSG = b"From: a@b.test\r\nSubject: hello\r\n\r\nbody\r\n"
 
-
-@pytest.fixture
-def accounts(tmp_path: Path) -> Iterator[AccountStore]:
-    acc = AccountStore.in_data_dir(tmp_path)
-    acc.add_domain("a.test")
-    acc.add_user("alice@a.test", "pw")
-    yield acc
-    acc.close()
+# the fixtures both backends' mail tests share (pytest finds them as module attributes)
+mail_accounts = mail_backends.mail_accounts
+open_mail_store = mail_backends.open_mail_store
 
 
 @pytest.fixture
-def nodes(pg_database: Database, accounts: AccountStore) -> Iterator[list[PgMailStore]]:
+def mail_backend() -> str:
+    return "postgresql"
+
+
+@pytest.fixture
+def nodes(open_mail_store: Callable[[], PgMailStore]) -> list[PgMailStore]:
     """Two mail stores on one database, each with its own pool: two serve nodes."""
-    out = []
-    for _ in range(2):
-        db = Database(pg_database.url, pool_size=4, connect_timeout=2)
-        out.append(PgMailStore(db, accounts=accounts))
-    yield out
-    for store in out:
-        store.close()
-        store.db.close()
+    return [open_mail_store(), open_mail_store()]
 
 
 def test_two_nodes_appending_at_once_get_distinct_uids_and_growing_modseqs(nodes):
@@ -68,7 +61,7 @@ def test_two_nodes_appending_at_once_get_distinct_uids_and_growing_modseqs(nodes
     assert uids == list(range(1, 401))
     for mine in results:  # each writer saw its own numbers strictly grow
         assert [u for u, _ in mine] == sorted(u for u, _ in mine)
-        assert all(a[1] < b[1] for a, b in zip(mine, mine[1:], strict=False))
+        assert all(a[1] < b[1] for a, b in itertools.pairwise(mine))
     by_uid = dict(u_m for r in results for u_m in r)
     modseqs = [by_uid[u] for u in uids]
     assert modseqs == sorted(modseqs) and len(set(modseqs)) == 400, "MODSEQ grows with the UID"
@@ -183,12 +176,12 @@ def test_unknown_users_are_not_found_and_known_ones_get_a_mailbox_on_any_node(no
     assert nodes[0].user("carol@a.test", create=True).folders()[0] == "INBOX"
 
 
-def test_database_down_is_store_unavailable(tmp_path, accounts):
+def test_database_down_is_store_unavailable(mail_accounts):
     from tests.peers import free_port
 
     db = Database(f"postgresql://mailtool@127.0.0.1:{free_port('127.0.0.1')}/none",
                   connect_timeout=0.5)  # fmt: skip
-    store = PgMailStore(db, accounts=accounts)
+    store = PgMailStore(db, accounts=mail_accounts)
     try:
         with pytest.raises(StoreUnavailable):
             store.user("alice@a.test")
