@@ -585,6 +585,15 @@ class QueueConfig:
             min=0.1,
         ),
     )
+    claim_lease: float = field(
+        default=300.0,
+        metadata=_doc(
+            "PostgreSQL backend: seconds a node's claim on a queued message lasts unless "
+            "renewed (it is, every third of this, while the node lives); a dead node's "
+            "messages wait this long before another node tries them.",
+            min=1,
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,14 @@ a failed recipient the relay bounces; ``redirect`` copies and ``vacation``
 replies are queued as new entries *before* the recipient is marked delivered
 (a crash in between finds the filed copy on restart and does not run the
 script again).
+
+A queue several nodes share (PostgreSQL: the queue has ``claim_due``): the runner takes
+due entries with claims (:meth:`mailtool.store.pg.queue.PgQueue.claim_due`, ``FOR
+UPDATE SKIP LOCKED``), so each is tried by one node at a time; it renews its claims while
+it lives and releases each entry when done with it; an entry taken over from a dead node
+(or from this node before a restart) is delivered as at start-up (a copy already in the
+mailbox is found, not delivered again). NOTIFY wakes it (``queue.on_wake``), any node's
+enqueue or ``mailtool queue flush``.
 """
 
 from __future__ import annotations
@@ -41,13 +49,20 @@ import contextlib
 import functools
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mailtool.errors import DeliveryError, NotFound, PermanentFailure, TemporaryFailure
+from mailtool.errors import (
+    DeliveryError,
+    NotFound,
+    PermanentFailure,
+    StoreUnavailable,
+    TemporaryFailure,
+)
 from mailtool.mda.deliver import Delivered, deliver, redirect_copy
 from mailtool.mda.filtering import limits_from_config
 from mailtool.net.log import log_event
@@ -70,6 +85,18 @@ IO_THREADS = 4
 #: how much of a delivered file is read to find our queue id after a crash
 SCAN_HEAD = 4096
 _TRACE_ID = re.compile(rb"\n\tid ([0-9A-Z]+)")
+#: entries a shared queue's runner claims at once (about what it delivers concurrently:
+#: claiming more would keep them from the other nodes)
+CLAIM_BATCH = 2 * DELIVERY_CONCURRENCY
+#: seconds between two tries of a shared queue that did not answer (a database restart)
+STORE_RETRY = 1.0
+
+
+def node_name(config: Config) -> str:
+    """This node's name in a shared queue's claims: the same across restarts (a restarted
+    node takes its own claims back at once), different for two nodes (each has a data
+    dir of its own: certificate and logs)."""
+    return f"{socket.gethostname()}:{config.data_path}"
 
 
 class QueueRunner:
@@ -97,6 +124,7 @@ class QueueRunner:
         self._busy: set[str] = set()  # queue ids being delivered right now
         self._again: set[str] = set()  # busy ids that came due again meanwhile (rescan after)
         self._wake = asyncio.Event()
+        self._shared = False  # a queue several nodes share: claims (module docstring)
         self._pool = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="queue-io")
         #: remote recipients, bounces and delay notices (issue 7)
         self.relay = Relay(
@@ -163,11 +191,15 @@ class QueueRunner:
                 follow_ups = await self._io(self.deliver_one, queue_id, recovering, known)
                 for new_id in follow_ups or ():
                     self._start(new_id)  # redirects and vacation replies
-                if not recovering:  # start-up: local only; the first scan does the rest
+                # start-up: local only; the first scan does the rest
+                if not recovering or self._shared:
                     await self.relay.process(queue_id)
         except Exception:
             logging.getLogger("mailtool").exception("queue.deliver_crash queue=%s", queue_id)
         finally:
+            if self._shared:  # done for now: another node may take it when it is due
+                with contextlib.suppress(Exception):
+                    await self._io(self.queue.release, queue_id)
             self._busy.discard(queue_id)
             if queue_id in self._again:
                 self._again.discard(queue_id)
@@ -338,7 +370,7 @@ class QueueRunner:
             return False
         found = False
         for name in folders:
-            if _holds_trace(Path(mailbox.maildir.path(name)), trace_id.encode(), since):
+            if _folder_holds(mailbox, name, trace_id.encode(), since):
                 found = True
                 with contextlib.suppress(Exception):
                     mailbox.folder(name).sync(force=True)
@@ -363,6 +395,9 @@ class QueueRunner:
     async def run(self) -> None:
         """Start-up recovery, then retries when they fall due."""
         queue = self.queue
+        if hasattr(queue, "claim_due"):
+            await self._run_shared(queue)
+            return
         removed = await self._io(queue.recover)
         if removed:
             log_event("queue.recover", removed=len(removed))
@@ -384,6 +419,68 @@ class QueueRunner:
             # wake(), `mailtool queue flush` (the wake file) or the poll interval
             await self.relay.wait_for_work(self.config.queue.poll_interval, self._wake)
             self._wake.clear()
+
+    async def _run_shared(self, queue: Any) -> None:
+        """The loop of a queue several nodes share (module docstring): claim what is due,
+        deliver it, sleep until NOTIFY or the poll interval; survive the database going
+        away (the claims wait, nothing is lost) and come back by itself."""
+        self._shared = True
+        lease = self.config.queue.claim_lease
+        queue.hold_new(node_name(self.config), lease)
+        loop = asyncio.get_running_loop()
+        stop = await self._io(queue.on_wake, lambda: loop.call_soon_threadsafe(self._wake.set))
+        renewing = loop.create_task(self._renew(queue, lease / 3))
+        try:
+            while True:
+                self._wake.clear()
+                try:
+                    batch = await self._io(queue.claim_due, None, CLAIM_BATCH,
+                                           skip=list(self._busy))  # fmt: skip
+                except StoreUnavailable as exc:
+                    log_event("queue.unavailable", error=str(exc), level=logging.WARNING)
+                    await self.relay.wait_for_work(STORE_RETRY, self._wake)
+                    continue
+                started = []
+                for queue_id, interrupted in batch:
+                    if queue_id in self._busy:
+                        continue
+                    self._busy.add(queue_id)
+                    task = loop.create_task(self._deliver_soon(queue_id, recovering=interrupted))
+                    self._tasks.add(task)
+                    task.add_done_callback(self._tasks.discard)
+                    started.append(task)
+                if len(batch) == CLAIM_BATCH and started:
+                    await asyncio.wait(started)  # more is due: claim again once these are done
+                    continue
+                await self.relay.wait_for_work(self.config.queue.poll_interval, self._wake)
+        finally:
+            renewing.cancel()
+            await asyncio.to_thread(stop)
+
+    async def _renew(self, queue: Any, every: float) -> None:
+        """Keep this node's claims alive while it lives (a dead node's expire)."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self._io(queue.renew)
+            except StoreUnavailable:
+                continue
+
+
+def _folder_holds(mailbox: Any, name: str, wanted: bytes, since: float) -> bool:
+    """Does a message of ``mailbox``'s folder ``name`` carry our Received id ``wanted``?
+    Maildir: the files' heads; another store: its messages since ``since`` (read by UID)."""
+    if hasattr(mailbox, "maildir"):
+        return _holds_trace(Path(mailbox.maildir.path(name)), wanted, since)
+    folder = mailbox.folder(name)
+    for info in folder.messages():
+        if info.internal_date < since - 5:
+            continue
+        with contextlib.suppress(NotFound), folder.open(info.uid) as fh:
+            head = fh.read(SCAN_HEAD)
+            if any(m.group(1) == wanted for m in _TRACE_ID.finditer(head)):
+                return True
+    return False
 
 
 def _holds_trace(root: Path, wanted: bytes, since: float) -> bool:

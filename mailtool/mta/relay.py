@@ -79,6 +79,20 @@ def wake_server(queue_dir: str | Path) -> None:
     (Path(queue_dir) / WAKE_FILE).touch()
 
 
+def shared_queue(queue: Any) -> bool:
+    """Is ``queue`` one several nodes share (PostgreSQL: claims, NOTIFY wakes every node)?"""
+    return hasattr(queue, "claim_due")
+
+
+def wake_runners(queue: Any) -> None:
+    """Tell the runner(s) to look at ``queue`` now, from any process: the spool's wake
+    file, or a shared queue's NOTIFY to every node."""
+    if shared_queue(queue):
+        queue.wake()
+    else:
+        wake_server(queue.path)
+
+
 async def _to_thread(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return await asyncio.to_thread(functools.partial(fn, *args, **kwargs))
 
@@ -146,8 +160,14 @@ class Relay:
 
     async def wait_for_work(self, timeout: float, wake: asyncio.Event | None = None) -> None:
         """Sleep up to ``timeout`` s; less when ``wake`` is set (in-process callers) or
-        ``mailtool queue`` touched the wake file (other processes)."""
-        path = Path(self.queue.path) / WAKE_FILE
+        ``mailtool queue`` touched the wake file (other processes; a shared queue's
+        runner is woken through ``wake`` by its NOTIFY listener instead)."""
+        spool = getattr(self.queue, "path", None)
+        if spool is None and wake is not None:  # no wake file: no need to look every second
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=timeout)
+            return
+        path = Path(spool or ".") / WAKE_FILE
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             if wake is None:

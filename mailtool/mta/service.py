@@ -30,7 +30,7 @@ from .authn.dkim_sign import DkimSigner, signer_from_config
 from .authn.inbound import InboundChecker
 from .listener_kind import ListenerKind, kind_for
 from .queue_runner import QueueRunner
-from .relay import wake_server
+from .relay import shared_queue, wake_server
 from .session import SMTPSession
 
 if TYPE_CHECKING:
@@ -94,6 +94,12 @@ async def _tls_reports(ctx: ServerContext, runner: QueueRunner) -> None:
     )
 
 
+def _hand_off(ctx: ServerContext) -> Callable[[], None]:
+    if shared_queue(ctx.queue):
+        return lambda: None
+    return lambda: wake_server(ctx.config.data_path / "queue")
+
+
 def shared_runner(ctx: ServerContext) -> QueueRunner:
     """The one queue runner of this server, started with the listeners."""
 
@@ -105,7 +111,8 @@ def shared_runner(ctx: ServerContext) -> QueueRunner:
             config=ctx.config,
             sieve=lambda: ctx.sieve_scripts,
             # an SMTP worker process: the main process's runner delivers what it queues
-            hand_off=(lambda: wake_server(ctx.config.data_path / "queue")) if worker else None,
+            # (a shared queue's enqueue has woken every node's runner already)
+            hand_off=(_hand_off(ctx) if worker else None),
         )
         if worker:
             return runner

@@ -35,6 +35,7 @@ import ssl
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from mailtool.errors import StoreUnavailable
 from mailtool.net.connection import (
     Connection,
     ConnectionClosed,
@@ -43,6 +44,7 @@ from mailtool.net.connection import (
     ReadTimeout,
     WriteTimeout,
 )
+from mailtool.net.log import log_event
 from mailtool.protocol.smtp import (
     AUTH_LINE_LIMIT,
     ESMTP_COMMAND_LINE_LIMIT,
@@ -216,8 +218,25 @@ class SMTPSession(AuthCommands, TransactionCommands):
                     continue
                 if command.verb in JUNK_COMMANDS and await self._junk():
                     continue
-                await handler(command.argument)
+                try:
+                    await handler(command.argument)
+                except StoreUnavailable as exc:
+                    self._store_unavailable(command.verb, exc)
                 self._check_trust()
+
+    def _store_unavailable(self, verb: str, exc: StoreUnavailable) -> None:
+        """The shared database is away (a restart, a network cut): a temporary failure,
+        nothing was written; the client tries again (RFC 5321 §4.2.5: 451 makes it retry;
+        RFC 4954 §6: 454 4.7.0 for AUTH)."""
+        log_event("smtp.store_unavailable", id=self.conn_id, peer=self.peer_ip, verb=verb,
+                  error=str(exc), level=logging.WARNING)  # fmt: skip
+        if verb == "AUTH":
+            self.reply(Reply(codes.C454_TEMP_AUTH_FAILURE, ("temporary authentication failure; "
+                                                            "try again later",), "4.7.0"))
+            return
+        self.reply(Reply(codes.C451_LOCAL_ERROR, ("temporary failure: the mail store is "
+                                                  "unavailable; try again later",),
+                         codes.ES_SYSTEM_TEMP))  # fmt: skip
 
     def _check_trust(self) -> None:
         """The pre-login deadline ends with a successful AUTH (submission) or the

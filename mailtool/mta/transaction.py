@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mailtool.errors import StoreUnavailable
 from mailtool.mda.scanners.policy import ACCEPT, REJECT, add_headers
 from mailtool.net.connection import Connection, ReadTimeout
 from mailtool.net.log import log_event
@@ -322,7 +323,11 @@ class TransactionCommands:
                 received=time.time(),
             )
         except Exception as exc:  # disk full, store trouble: the client retries
-            logging.getLogger("mailtool").exception("queue.write_failed id=%s", trace_id)
+            if isinstance(exc, StoreUnavailable):  # the database is away: no traceback
+                log_event("queue.write_failed", id=trace_id, error=str(exc),
+                          level=logging.WARNING)  # fmt: skip
+            else:
+                logging.getLogger("mailtool").exception("queue.write_failed id=%s", trace_id)
             self._log_message(tx, len(message), "deferred", type(exc).__name__, trace_id)
             self.reply(_reply(codes.C451_LOCAL_ERROR, "could not queue the message; try later",
                               codes.ES_SYSTEM_TEMP))
