@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from operator import attrgetter
 from typing import BinaryIO
 
-from mailtool.errors import NotFound
+from mailtool.errors import NotFound, StoreUnavailable
 from mailtool.mra.imap.backend import (
     Changes,
     FolderInfo,
@@ -30,6 +30,7 @@ from mailtool.mra.imap.backend import (
 )
 from mailtool.mra.imap.headers import decoded_fields
 from mailtool.store.index import HEADER_FIELDS, MessageSummary
+from mailtool.store.mailbase import read_header as _read_header
 from mailtool.store.maildir import SPECIAL_USE
 from mailtool.store.mailstore import Change, Folder, MailStore
 from mailtool.store.metadata import Metadata
@@ -39,33 +40,10 @@ SYNC_INTERVAL = 1.0
 _MODES = {"+": "add", "-": "remove", "": "replace"}
 #: folders per user whose last SELECT listing is kept (most recent first out)
 SNAPSHOTS_KEPT = 4
-#: bytes read at a time when only the header is wanted (most headers fit in one)
-HEADER_CHUNK = 8192
 #: a cached listing is updated in place unless more than 1/this of it changed
 REFRESH_FRACTION = 8
 #: header-cache rows written per index transaction while filling it
 HEADER_BATCH = 5000
-
-
-def _header_end(data: bytes) -> int:
-    """Index just past the empty line ending the header, -1 if not in ``data``."""
-    ends = [i + n for i, n in ((data.find(b"\r\n\r\n"), 4), (data.find(b"\n\n"), 2)) if i >= 0]
-    if data.startswith((b"\r\n", b"\n")):
-        return 2 if data.startswith(b"\r\n") else 1
-    return min(ends) if ends else -1
-
-
-def _read_header(fh: BinaryIO) -> bytes:
-    """The header block of an open message file (up to and including the empty line)."""
-    data = b""
-    while True:
-        chunk = fh.read(HEADER_CHUNK)
-        data += chunk
-        end = _header_end(data)
-        if end >= 0:
-            return data[:end]
-        if len(chunk) < HEADER_CHUNK:
-            return data
 
 
 class StoreUserMail:
@@ -110,6 +88,8 @@ class StoreUserMail:
             self._folder(name)
         except NotFound:
             return False
+        except StoreUnavailable:
+            raise  # NO [UNAVAILABLE] (RFC 5530), not "does not exist": the database is away
         except Exception:
             return False
         return True
@@ -238,14 +218,11 @@ class StoreUserMail:
             known = set(self.mail.index.header_cached_uids(folder.name))
         missing = [u for u in uids if u not in known]
         for start in range(0, len(missing), HEADER_BATCH):
-            rows = []
-            for info in folder.messages(missing[start : start + HEADER_BATCH]):
-                try:  # the indexed path first: no index lookup per message
-                    with open(folder.path / info.path, "rb") as fh:
-                        header: bytes | None = _read_header(fh)
-                except FileNotFoundError:
-                    header = self.read_header(folder.name, info.uid)  # renamed meanwhile
-                rows.append((info.uid, decoded_fields(header or b"", HEADER_FIELDS)))
+            infos = folder.messages(missing[start : start + HEADER_BATCH])
+            rows = [
+                (uid, decoded_fields(header or b"", HEADER_FIELDS))
+                for uid, header in folder.read_headers(infos)  # either backend, batched
+            ]
             self.mail.index.put_headers(folder.name, rows)
             known.update(missing[start : start + HEADER_BATCH])
         with self._lock:
@@ -259,7 +236,7 @@ class StoreUserMail:
         return self.mail.index.counters(folder.name)[0], info.uid
 
     def spool_path(self) -> str:
-        return self.mail.maildir.tmp_path()
+        return self.mail.tmp_path()
 
     def append_file(
         self, name: str, path: str, flags: Iterable[str], date: dt.datetime | None
