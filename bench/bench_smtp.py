@@ -99,8 +99,9 @@ def drive(
 
 
 class Mailtool:
-    def __init__(self, root: Path, workers: int = 1) -> None:
+    def __init__(self, root: Path, workers: int = 1, extra_config: str = "") -> None:
         self.root = root
+        self.extra_config = extra_config  # more TOML sections ([store] url: bench_cluster.py)
         self.data = root / "data"
         self.config = root / "mailtool.toml"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -120,7 +121,7 @@ class Mailtool:
             f"[limits]\nmax_connections_per_ip = 1000\nsmtp_workers = {self.workers}\n"
             # the Postfix peer checks no SPF/DKIM/DMARC; the same work on both sides (and
             # no DNS queries to the machine's resolver, which may take seconds each)
-            "[auth]\ncheck_inbound = false\n"
+            "[auth]\ncheck_inbound = false\n" + self.extra_config
         )
         self.cli("domain", "add", DOMAIN)
         for user in users:
