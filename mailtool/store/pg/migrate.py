@@ -48,8 +48,6 @@ if TYPE_CHECKING:
 
 #: the account store's SQLite file and SCRAM mock-salt secret in a data dir
 ACCOUNTS_DB = "accounts.db"
-#: the cluster_secret row (001_core) that holds the SCRAM mock-salt secret
-MOCK_SECRET = "scram_mock_key"
 #: IMAP METADATA entry trees (RFC 5464 §3.2): everything a user can have lives below these
 METADATA_ROOTS = ("/private", "/shared")
 
@@ -195,6 +193,7 @@ def migrate(
         schema.check(target.database)
         progress.phase("accounts")
         _copy_accounts(config.data_path, source.accounts, target.accounts, report)
+        _copy_mock_secret(config.data_path, target.database, report)
         users = [u.address for u in source.accounts.users()]
         progress.phase("mail")
         _copy_mail(users, source.mail, target.mail, report, progress)
@@ -225,17 +224,19 @@ def _copy_accounts(data_dir: Path, source: Any, target: Any, report: MigrationRe
             target.add_domain(domain)
             report.count("domains").copied += 1
     for row in _user_rows(data_dir):
-        created = target.import_user(
-            row["address"],
-            password_hash=row["password_hash"],
-            scram=ScramCredentials(bytes(row["scram_salt"]), row["scram_iterations"],
-                                   bytes(row["scram_stored_key"]),
-                                   bytes(row["scram_server_key"])),
-            quota=Quota(row["quota_bytes"], row["quota_messages"]),
-            created=row["created"],
-        )
-        report.count("users").copied += int(bool(created))
-        report.count("users").skipped += int(not created)
+        try:
+            target.import_user(
+                row["address"],
+                password_hash=row["password_hash"],
+                scram=ScramCredentials(bytes(row["scram_salt"]), row["scram_iterations"],
+                                       bytes(row["scram_stored_key"]),
+                                       bytes(row["scram_server_key"])),
+                quota=Quota(row["quota_bytes"], row["quota_messages"]),
+                created=row["created"],
+            )
+            report.count("users").copied += 1
+        except AlreadyExists:
+            report.count("users").skipped += 1
     existing = {a.source: set(a.targets) for a in target.aliases()}
     for alias in source.aliases():
         missing = [t for t in alias.targets if t not in existing.get(alias.source, set())]
@@ -243,17 +244,24 @@ def _copy_accounts(data_dir: Path, source: Any, target: Any, report: MigrationRe
             target.add_alias(alias.source, missing)
             report.count("aliases").copied += len(missing)
         report.count("aliases").skipped += len(alias.targets) - len(missing)
-    secret = data_dir / _mock_key_file()
-    if secret.exists():
-        imported = target.import_secret(MOCK_SECRET, secret.read_bytes())
-        report.count("secrets").copied += int(bool(imported))
-        report.count("secrets").skipped += int(not imported)
 
 
-def _mock_key_file() -> str:
+def _copy_mock_secret(data_dir: Path, database: Any, report: MigrationReport) -> None:
+    """The SCRAM mock-salt secret: an unknown name keeps showing the salt it showed before
+    the move (RFC 5802 §9: a changed salt tells an attacker the name was not real)."""
     from mailtool.store.accounts import MOCK_KEY_FILE
+    from mailtool.store.pg.accounts import MOCK_SECRET
 
-    return MOCK_KEY_FILE
+    path = data_dir / MOCK_KEY_FILE
+    if not path.exists():
+        return
+    with database.transaction() as conn:
+        conn.execute(
+            "INSERT INTO cluster_secret (name, value) VALUES (%s, %s)"
+            " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (MOCK_SECRET, path.read_bytes()),
+        )
+    report.count("secrets").copied += 1
 
 
 def _copy_mail(

@@ -119,7 +119,7 @@ def copy_user_mail(
                 advance(1, info.size)
                 continue
             with source.open(info.uid) as fh:
-                target_user.import_message(
+                fresh = target_user.import_message(
                     name,
                     uid=info.uid,
                     flags=info.flags,
@@ -127,12 +127,16 @@ def copy_user_mail(
                     modseq=info.modseq,
                     data=fh,
                 )
-            counts.messages_copied += 1
-            counts.bytes_copied += info.size
+            if fresh:
+                counts.messages_copied += 1
+                counts.bytes_copied += info.size
+            else:  # the UID is taken there (expunged since): the check will tell
+                counts.messages_skipped += 1
             advance(1, info.size)
         # last: imports may have moved them, and they must end as the source has them
         target.set_state(uidnext=status.uidnext, highestmodseq=status.highestmodseq)
         counts.folders += 1
+    _drop_unwanted_defaults(source_user, target_user)
     # RFC 6154 attributes given with CREATE (USE (...)); the default folders' are implied
     for name, uses in source_user.index.special_uses().items():
         target_user.index.set_special_use(name, uses)
@@ -145,6 +149,17 @@ def copy_user_mail(
             counts.subscriptions += 1
         except NotFound:
             counts.subscriptions_dropped += 1
+
+
+def _drop_unwanted_defaults(source_user: Any, target_user: Any) -> None:
+    """A new account gets the default folders (Sent, Drafts, Junk...); those the user
+    had deleted on the old server go again, when still empty there."""
+    wanted = set(source_user.folders())
+    for name in set(target_user.folders()) - wanted:
+        if name == "INBOX" or any(w.startswith(name + "/") for w in wanted):
+            continue  # INBOX stays; a parent the copy made for a wanted child stays
+        if target_user.folder(name).status().messages == 0:
+            target_user.delete_folder(name)
 
 
 def check_user_mail(source_user: Any, target_store: Any) -> list[FolderCheck]:
