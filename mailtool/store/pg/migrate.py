@@ -30,11 +30,11 @@ from __future__ import annotations
 import dataclasses
 import sqlite3
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mailtool.errors import AlreadyExists, StoreError
 from mailtool.protocol.sasl.scram import ScramCredentials
+from mailtool.store.paths import DataDir
 from mailtool.store.pg.migrate_mail import (
     FolderCheck,
     MailCounts,
@@ -46,8 +46,6 @@ from mailtool.store.pg.migrate_mail import (
 if TYPE_CHECKING:
     from mailtool.config import Config
 
-#: the account store's SQLite file and SCRAM mock-salt secret in a data dir
-ACCOUNTS_DB = "accounts.db"
 #: IMAP METADATA entry trees (RFC 5464 §3.2): everything a user can have lives below these
 METADATA_ROOTS = ("/private", "/shared")
 
@@ -122,10 +120,10 @@ class MigrationReport:
 # --------------------------------------------------------------------------- the source
 
 
-def _user_rows(data_dir: Path) -> list[sqlite3.Row]:
+def _user_rows(paths: DataDir) -> list[sqlite3.Row]:
     """The account rows with their hashes, read-only (the store's API never hands hashes
     out, on purpose)."""
-    path = data_dir / ACCOUNTS_DB
+    path = paths.accounts_db
     if not path.exists():
         return []
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -136,9 +134,9 @@ def _user_rows(data_dir: Path) -> list[sqlite3.Row]:
         conn.close()
 
 
-def _dkim_files(data_dir: Path) -> list[tuple[str, str, bytes]]:
+def _dkim_files(paths: DataDir) -> list[tuple[str, str, bytes]]:
     """(domain, selector, PEM) of every DKIM key in ``<data_dir>/dkim/<domain>/<sel>.key``."""
-    root = data_dir / "dkim"
+    root = paths.dkim
     if not root.is_dir():
         return []
     return [(p.parent.name, p.stem, p.read_bytes())
@@ -180,9 +178,10 @@ def migrate(
                          "already uses PostgreSQL")
     progress = progress or Progress()
     report = MigrationReport(redacted(url))
-    if (config.data_path / "run" / "listeners.json").exists():
+    paths = DataDir(config.data_path)
+    if paths.listeners_file.exists():
         report.warnings.append(
-            f"a server seems to run on {config.data_path} (run/listeners.json exists): mail "
+            f"a server seems to run on {paths} ({paths.listeners_file.name} exists): mail "
             "it accepts after the copy is not in PostgreSQL; stop it and run this again"
         )
     source = Stores(config, application_name="mailtool-migrate")
@@ -192,8 +191,8 @@ def migrate(
         report.applied = [f"{m.version:03d}_{m.name}" for m in schema.init(target.database)]
         schema.check(target.database)
         progress.phase("accounts")
-        _copy_accounts(config.data_path, source.accounts, target.accounts, report)
-        _copy_mock_secret(config.data_path, target.database, report)
+        _copy_accounts(paths, source.accounts, target.accounts, report)
+        _copy_mock_secret(paths, target.database, report)
         users = [u.address for u in source.accounts.users()]
         progress.phase("mail")
         _copy_mail(users, source.mail, target.mail, report, progress)
@@ -202,18 +201,18 @@ def migrate(
         progress.phase("metadata")
         _copy_metadata(users, source.mail, target.mail, report)
         progress.phase("dkim")
-        _copy_dkim(config.data_path, target, report)
+        _copy_dkim(paths, target, report)
         progress.phase("queue")
         _copy_queue(source.queue, target.queue, report)
         progress.phase("check")
-        _check(config.data_path, users, source, target, report)
+        _check(paths, users, source, target, report)
     finally:
         target.close()
         source.close()
     return report
 
 
-def _copy_accounts(data_dir: Path, source: Any, target: Any, report: MigrationReport) -> None:
+def _copy_accounts(paths: DataDir, source: Any, target: Any, report: MigrationReport) -> None:
     from mailtool.store.accounts import Quota
 
     have = set(target.domains())
@@ -223,7 +222,7 @@ def _copy_accounts(data_dir: Path, source: Any, target: Any, report: MigrationRe
         else:
             target.add_domain(domain)
             report.count("domains").copied += 1
-    for row in _user_rows(data_dir):
+    for row in _user_rows(paths):
         try:
             target.import_user(
                 row["address"],
@@ -246,13 +245,13 @@ def _copy_accounts(data_dir: Path, source: Any, target: Any, report: MigrationRe
         report.count("aliases").skipped += len(alias.targets) - len(missing)
 
 
-def _copy_mock_secret(data_dir: Path, database: Any, report: MigrationReport) -> None:
+def _copy_mock_secret(paths: DataDir, database: Any, report: MigrationReport) -> None:
     """The SCRAM mock-salt secret: an unknown name keeps showing the salt it showed before
     the move (RFC 5802 §9: a changed salt tells an attacker the name was not real)."""
     from mailtool.store.accounts import MOCK_KEY_FILE
     from mailtool.store.pg.accounts import MOCK_SECRET
 
-    path = data_dir / MOCK_KEY_FILE
+    path = paths.accounts_db.with_name(MOCK_KEY_FILE)  # as the SQLite store keeps it
     if not path.exists():
         return
     with database.transaction() as conn:
@@ -314,9 +313,9 @@ def _copy_metadata(users: list[str], source: Any, target: Any, report: Migration
             done.skipped += len(values) - len(missing)
 
 
-def _copy_dkim(data_dir: Path, target: Any, report: MigrationReport) -> None:
+def _copy_dkim(paths: DataDir, target: Any, report: MigrationReport) -> None:
     done = report.count("dkim_keys")
-    for domain, selector, pem in _dkim_files(data_dir):
+    for domain, selector, pem in _dkim_files(paths):
         try:
             target.dkim_keys.import_key(domain, selector, pem)
             done.copied += 1
@@ -338,7 +337,7 @@ def _copy_queue(source: Any, target: Any, report: MigrationReport) -> None:
 
 
 def _check(
-    data_dir: Path, users: list[str], source: Any, target: Any, report: MigrationReport
+    paths: DataDir, users: list[str], source: Any, target: Any, report: MigrationReport
 ) -> None:
     def total(what: str, src: int, dst: int) -> None:
         report.totals.append(Total(what, src, dst))
@@ -349,7 +348,7 @@ def _check(
           sum(len(a.targets) for a in target.accounts.aliases()))
     total("sieve scripts", sum(len(source.sieve_scripts.list(u)) for u in users),
           sum(len(target.sieve_scripts.list(u)) for u in users))
-    total("dkim keys", len(_dkim_files(data_dir)), target.dkim_keys.count())
+    total("dkim keys", len(_dkim_files(paths)), target.dkim_keys.count())
     total("queue entries", len(source.queue.ids()), len(target.queue.ids()))
     for user in users:
         report.folders.extend(check_user_mail(source.mail.user(user), target.mail))
