@@ -14,6 +14,7 @@ import pytest
 
 from tests.harness import MailtoolServer
 from tests.peers.dnsmasq import DnsServer
+from tests.peers.haproxy import HAProxy, haproxy_factory
 
 #: where in-process code and every `mailtool serve` started by a test send DNS
 #: queries unless the test names its own resolver; the system resolver is off limits
@@ -143,6 +144,14 @@ def dns_server(tmp_path: Path) -> Iterator[Callable[..., DnsServer]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def haproxy(tmp_path: Path) -> Iterator[Callable[..., HAProxy]]:
+    """Factory: ``haproxy({"smtp": [(host, port), ...], ...}, proxy="v2")`` starts HAProxy
+    on loopback in front of those nodes (tests/peers/haproxy.py: ``.port(service)``)."""
+    with haproxy_factory(tmp_path) as start:
+        yield start
 
 
 @pytest.fixture(scope="session")
