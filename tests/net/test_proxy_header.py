@@ -273,3 +273,19 @@ def test_trust_is_by_network_and_mapped_addresses_count():
     assert not is_trusted("2001:db8::2", networks)
     assert not is_trusted("10.0.0.1", ())
     assert not is_trusted("?", networks)
+
+
+def test_config_proxy_from_is_validated_naming_the_key():
+    from mailtool import config as config_mod
+
+    cfg = config_mod.from_dict(
+        {"listen": {"smtp": "127.0.0.1:0", "proxy_from": ["10.0.0.0/8", "::1", "192.0.2.7"]}}
+    )
+    assert cfg.listen.proxy_from == ("10.0.0.0/8", "::1", "192.0.2.7")
+    assert "proxy_from" not in cfg.listen.enabled()  # not a listener
+    assert config_mod.from_dict({}).listen.proxy_from == ()  # default: nobody
+    for bad in (["10.0.0.0/33"], ["proxy.example"], ["10.0.0.1/8/1"]):
+        with pytest.raises(config_mod.ConfigError, match=r"listen\.proxy_from"):
+            config_mod.from_dict({"listen": {"proxy_from": bad}})
+    with pytest.raises(config_mod.ConfigErrors, match=r"listen\.proxy_from"):
+        config_mod.from_dict({"listen": {"proxy_from": "10.0.0.0/8"}})  # a list, not a string

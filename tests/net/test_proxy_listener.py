@@ -30,7 +30,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailtoolServer]
     dns = DnsServer(tmp / "dns", ZONE).start()
     srv = MailtoolServer(
         tmp / "mt",
-        services=("smtp", "submission", "imap", "imaps", "pop3"),
+        services=("smtp", "submission", "imap", "imaps", "pop3", "managesieve"),
         config={
             "dns": {"nameservers": [dns.address]},
             "listen": {"proxy_from": [f"{PROXY}/32"]},
@@ -174,7 +174,7 @@ def test_a_header_from_elsewhere_is_the_protocols_garbage(server, service, reply
     assert "peer=203.0.113.40" not in server.log()  # never trusted
 
 
-@pytest.mark.parametrize("service", ["smtp", "submission", "imap", "imaps", "pop3"])
+@pytest.mark.parametrize("service", ["smtp", "submission", "imap", "imaps", "pop3", "managesieve"])
 @pytest.mark.parametrize(
     "first",
     [
@@ -192,6 +192,14 @@ def test_the_proxy_without_a_valid_header_is_closed_before_any_greeting(server, 
         sock.shutdown(1)  # SHUT_WR: the rest of the header never comes
     assert pc.read_all(sock) == b""
     sock.close()
+
+
+def test_managesieve_sees_the_header_client(server):
+    sock = pc.raw(server.address("managesieve"), source=PROXY,
+                  first=v2(("203.0.113.80", 4190), server, "managesieve") + b"LOGOUT\r\n")
+    assert pc.read_all(sock).endswith(b'OK "Logout completed"\r\n')
+    sock.close()
+    assert "service=managesieve peer=203.0.113.80 tls=False via=127.0.0.2" in server.log()
 
 
 def test_local_health_checks_are_the_proxy_itself(server):
