@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 
 from mailtool.errors import NotFound, QuotaExceeded
 from mailtool.store.index import FolderStatus, MessageInfo
@@ -23,6 +23,35 @@ from mailtool.store.index import FolderStatus, MessageInfo
 log = logging.getLogger(__name__)
 
 StoreMode = Literal["add", "remove", "replace"]
+#: bytes read at a time when only a message's header block is wanted (most fit in one)
+HEADER_CHUNK = 16384
+#: a header block is read this far at most: a longer one is cut there (a bounded cost
+#: for SEARCH and SORT whatever a message claims)
+MAX_HEADER = 256 * 1024
+
+
+def header_end(data: bytes) -> int:
+    """Index just past the empty line ending the header in ``data``, -1 if not there."""
+    if data.startswith((b"\r\n", b"\n")):
+        return 2 if data.startswith(b"\r\n") else 1
+    ends = [i + n for i, n in ((data.find(b"\r\n\r\n"), 4), (data.find(b"\n\n"), 2)) if i >= 0]
+    return min(ends) if ends else -1
+
+
+def read_header(fh: BinaryIO, data: bytes = b"") -> bytes:
+    """The header block of an open message (up to and including the empty line; the
+    whole message when it has no body), read past ``data`` (what was read already)
+    :data:`HEADER_CHUNK` bytes at a time, at most :data:`MAX_HEADER` bytes."""
+    while True:
+        end = header_end(data)
+        if end >= 0:
+            return data[:end]
+        if len(data) >= MAX_HEADER:
+            return data[:MAX_HEADER]
+        chunk = fh.read(HEADER_CHUNK)
+        if not chunk:
+            return data
+        data += chunk
 
 
 @dataclass(frozen=True)
@@ -167,6 +196,20 @@ class FolderBase:
     def open(self, uid: int) -> Any:
         raise NotImplementedError
 
+    def open_message(self, info: MessageInfo) -> BinaryIO:
+        """The body of a message just listed (``info`` from :meth:`messages`)."""
+        return self.open(info.uid)  # type: ignore[no-any-return]
+
+    def read_headers(self, infos: Iterable[MessageInfo]) -> Iterator[tuple[int, bytes | None]]:
+        """``(uid, header block)`` of each message listed in ``infos``, in order (SEARCH
+        and SORT fill their caches from it); None for a message gone meanwhile."""
+        for info in infos:
+            try:
+                with self.open_message(info) as fh:
+                    yield info.uid, read_header(fh)
+            except (NotFound, FileNotFoundError):
+                yield info.uid, None
+
     def read_bytes(self, uid: int) -> bytes:
         with self.open(uid) as fh:
             return fh.read()  # type: ignore[no-any-return]
@@ -184,6 +227,8 @@ class FolderBase:
 
 
 __all__ = [
+    "HEADER_CHUNK",
+    "MAX_HEADER",
     "Change",
     "Changes",
     "FolderBase",
@@ -192,4 +237,6 @@ __all__ = [
     "Usage",
     "UserMailBase",
     "Watcher",
+    "header_end",
+    "read_header",
 ]

@@ -249,6 +249,11 @@ class UserMail(UserMailBase):
 
     # ---- delivery and quota
 
+    def tmp_path(self) -> str:
+        """Where to spool a message before its folder takes it (a big IMAP APPEND,
+        an import): :meth:`Folder.append_file` renames it in."""
+        return self.maildir.tmp_path()
+
     def deliver(
         self,
         message: bytes | BinaryIO,
@@ -294,6 +299,14 @@ class Folder(FolderBase):
             raise NotFound(f"message UID {uid} in {self.name!r} is gone from disk")
         self.mail.index.set_path(self.name, uid, rel)
         return self.path / rel
+
+    def open_message(self, info: MessageInfo) -> BinaryIO:
+        """The file of a message just listed: its indexed path first (one ``open``, no
+        index query), the store's look-up when another program renamed it."""
+        try:
+            return open(self.path / info.path, "rb")
+        except FileNotFoundError:
+            return self.open(info.uid)
 
     def open(self, uid: int) -> BinaryIO:
         """An open binary file (stream big messages; close it)."""

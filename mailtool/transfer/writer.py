@@ -3,7 +3,7 @@
 An import is bound by fsync: each message costs one for its file and one for its
 folder's directory. :class:`FileWriter` writes and fsyncs the files of the next
 messages on :data:`WORKERS` threads (into the user's Maildir ``tmp/``, from
-``maildir.tmp_path()``), while the importer renames them in and commits their
+``UserMail.tmp_path()``), while the importer renames them in and commits their
 index entries one by one, in the source's order (UIDs follow it, and Dovecot's
 UIDs are adopted one message at a time). At most :data:`WINDOW` messages and
 :data:`WINDOW_BYTES` bytes are in flight. A message not committed when the import
@@ -36,7 +36,7 @@ class FileWriter:
         self._open: set[str] = set()
 
     def submit(self, data: bytes) -> Future[str]:
-        path = self.mail.maildir.tmp_path()
+        path = self.mail.tmp_path()
         self._open.add(path)
         return self._pool.submit(self._write, path, data)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import os
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
@@ -32,10 +31,6 @@ from mailtool.protocol.mime.encoded_words import decode_header
 
 #: RFC 5256 §BASE.6.4.SORT: US-ASCII and UTF-8 must be accepted
 CHARSETS = ("US-ASCII", "UTF-8")
-#: bytes read when only the header block is wanted (more only if it is longer)
-HEADER_CHUNK = 16384
-#: longest header block read for sort keys (a pathological header costs no more)
-MAX_HEADER = 256 * 1024
 
 
 class SortKeys(NamedTuple):
@@ -168,28 +163,6 @@ def fields_of(header: bytes) -> tuple[Any, ...]:
 # -- the index, filled on demand -----------------------------------------------------
 
 
-def _read_header(path: str) -> bytes | None:
-    """The header block of a message file (plain ``os`` calls: this runs once per
-    message of a folder that was never sorted)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return None
-    try:
-        data = os.read(fd, HEADER_CHUNK)
-        while b"\n\n" not in data and b"\r\n\r\n" not in data and len(data) < MAX_HEADER:
-            more = os.read(fd, HEADER_CHUNK)
-            if not more:
-                break
-            data += more
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    ends = [i + len(sep) for sep in (b"\r\n\r\n", b"\n\n") if (i := data.find(sep)) >= 0]
-    return data[: min(ends)] if ends else data
-
-
 def _keys(row: Sequence[Any]) -> SortKeys:
     uid, size, arrival, sent, fm, tm, cm, fd, td, subject, reply, mid, refs = row
     return SortKeys(
@@ -210,13 +183,10 @@ def load_keys(mail: Any, folder: str) -> dict[int, SortKeys]:
     missing = [r[0] for r in rows if r[9] is None]
     if missing:
         fresh = {}
-        folder_dir = str(box.path)
-        for info in box.messages(missing):
-            header = _read_header(os.path.join(folder_dir, info.path))
-            if header is None:
-                header = mail.read_header(folder, info.uid)  # renamed meanwhile
+        # each header block read once, bounded (store.mailbase.MAX_HEADER), on either backend
+        for uid, header in box.read_headers(box.messages(missing)):
             if header is not None:
-                fresh[info.uid] = (info.uid, *fields_of(header))
+                fresh[uid] = (uid, *fields_of(header))
         if fresh:
             index.put_sort_fields(box.name, list(fresh.values()))
         rows = [r if r[9] is not None or r[0] not in fresh else (*r[:3], *fresh[r[0]][1:])

@@ -12,14 +12,23 @@ folder row is locked, so a big APPEND holds the lock only for its last statement
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from mailtool.errors import NotFound, StoreError
 from mailtool.store.index import MessageInfo, encode_flags
-from mailtool.store.mailbase import Changes, FolderBase, StoreMode, StoreResult
+from mailtool.store.mailbase import (
+    Changes,
+    FolderBase,
+    StoreMode,
+    StoreResult,
+    header_end,
+    read_header,
+)
 from mailtool.store.maildir import canonical_flag
 from mailtool.store.pg.bodies import drop_unreferenced, open_body, write_body
 from mailtool.store.pg.mailindex import base_name, folder_id, message_info
@@ -30,6 +39,10 @@ if TYPE_CHECKING:
     from mailtool.store.pg.mailstore import PgUserMail
 
 _DELETED = "position(' \\Deleted ' in ' ' || flags || ' ') > 0"
+#: messages whose header blocks one query fetches (SEARCH / SORT filling their caches)
+HEADER_BATCH = 500
+#: bytes of each body that query fetches: a header longer than this is read on by chunks
+HEADER_PREFIX = 64 * 1024
 
 
 def take_numbers(conn: psycopg.Connection[Any], fid: int, uids: int) -> tuple[int, int]:
@@ -84,10 +97,40 @@ class PgFolder(FolderBase):
             conn.rollback()
         return reader  # type: ignore[return-value]  # an io.RawIOBase
 
-    def open_message(self, info: MessageInfo) -> BinaryIO:
-        """The body of a message just listed (backend-neutral twin of the SQLite
-        backend's indexed-path shortcut)."""
-        return self.open(info.uid)
+    def read_headers(self, infos: Iterable[MessageInfo]) -> Iterator[tuple[int, bytes | None]]:
+        """``(uid, header block)`` of each message, in order; None for one gone meanwhile.
+        One query per :data:`HEADER_BATCH` messages fetches each body's first
+        :data:`HEADER_PREFIX` bytes (PostgreSQL slices them); a longer header reads on."""
+        listed = list(infos)
+        for start in range(0, len(listed), HEADER_BATCH):
+            batch = listed[start : start + HEADER_BATCH]
+            with self._db.connection() as conn:
+                rows = conn.execute(
+                    "SELECT m.uid, substring(c.data from 1 for %s) FROM mail_messages m"
+                    " JOIN mail_folders f ON f.id = m.folder_id LEFT JOIN mail_body_chunks c"
+                    " ON c.body_id = m.body_id AND c.seq = 0"
+                    " WHERE f.address = %s AND f.name = %s AND m.uid = ANY(%s)",
+                    (HEADER_PREFIX, self.mail.address, self.name, [i.uid for i in batch]),
+                    binary=True,
+                ).fetchall()
+                conn.rollback()
+            prefixes = {int(uid): bytes(data or b"") for uid, data in rows}
+            for info in batch:
+                prefix = prefixes.get(info.uid)
+                if prefix is None:
+                    yield info.uid, None
+                elif header_end(prefix) >= 0 or len(prefix) < HEADER_PREFIX:
+                    yield info.uid, read_header(io.BytesIO(), prefix)
+                else:
+                    yield info.uid, self._long_header(info.uid, prefix)
+
+    def _long_header(self, uid: int, prefix: bytes) -> bytes | None:
+        try:
+            with self.open(uid) as fh:
+                fh.seek(len(prefix))
+                return read_header(fh, prefix)
+        except (NotFound, FileNotFoundError):
+            return None
 
     # ---- writing
 
@@ -128,9 +171,13 @@ class PgFolder(FolderBase):
         self, path: str, flags: Iterable[str] = (), internal_date: float | None = None
     ) -> MessageInfo:
         """:meth:`append` of a message spooled to ``path`` (from ``mail.tmp_path()``),
-        streamed in; the file is left for the caller to remove, as on failure."""
+        streamed in, then removed (as the SQLite backend renames it in); on failure the
+        file is left for the caller to remove."""
         with open(path, "rb") as fh:
-            return self.append(fh, flags, internal_date, size=os.fstat(fh.fileno()).st_size)
+            info = self.append(fh, flags, internal_date, size=os.fstat(fh.fileno()).st_size)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return info
 
     def import_message(
         self,

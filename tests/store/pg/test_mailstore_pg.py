@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import threading
 import tracemalloc
 from collections.abc import Callable
@@ -188,3 +189,29 @@ def test_database_down_is_store_unavailable(mail_accounts):
     finally:
         store.close()
         db.close()
+
+
+def test_read_headers_batched_and_a_long_header_read_on(nodes):
+    """SEARCH/SORT read each header block once: one query per batch, bounded reads."""
+    from mailtool.store.pg.folder import HEADER_PREFIX
+
+    inbox = nodes[0].user("alice@a.test").folder("INBOX")
+    short = inbox.append(MSG).uid
+    long_header = b"X-Long: " + b"y" * (HEADER_PREFIX + 100) + b"\r\n\r\nbody\r\n"
+    long = inbox.append(long_header).uid
+    gone = inbox.append(MSG).uid
+    infos = inbox.messages()
+    inbox.store([gone], ["\\Deleted"])
+    inbox.expunge()
+    got = dict(inbox.read_headers(infos))
+    assert got == {short: MSG[: MSG.index(b"\r\n\r\n") + 4], long: long_header[:-6], gone: None}
+
+
+def test_append_file_streams_the_spooled_file_in_and_removes_it(nodes):
+    mail = nodes[0].user("alice@a.test")
+    path = mail.tmp_path()
+    with open(path, "wb") as fh:
+        fh.write(MSG)
+    info = mail.folder("Drafts").append_file(path, ["\\Draft"], 1e9)
+    assert mail.folder("Drafts").read_bytes(info.uid) == MSG and info.flags == {"\\Draft"}
+    assert not os.path.exists(path)
