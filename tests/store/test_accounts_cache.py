@@ -1,23 +1,22 @@
-"""AccountStore remembers lookups, but never past a change: its own, or one another
-connection (the CLI in another process) commits to the same file."""
+"""The account stores remember lookups, but never past a change: its own, or one another
+connection commits (the CLI in another process on the same file; on PostgreSQL, another
+node on the same database: both backends run every test)."""
 
 from __future__ import annotations
 
 import pytest
 
 from mailtool.errors import NotFound
-from mailtool.store.accounts import AccountStore, Quota
+from mailtool.store.accounts import Quota
 
 
 @pytest.fixture
-def pair(tmp_path):
-    """Two stores on one file: the server's and the CLI's."""
-    server = AccountStore.in_data_dir(tmp_path)
-    cli = AccountStore.in_data_dir(tmp_path)
+def pair(open_accounts):
+    """Two stores on one set of accounts: the server's and the CLI's (or two nodes')."""
+    server = open_accounts()
+    cli = open_accounts()
     cli.add_domain("a.test")
-    yield server, cli
-    server.close()
-    cli.close()
+    return server, cli
 
 
 def test_a_user_added_or_removed_elsewhere_is_seen_at_once(pair):

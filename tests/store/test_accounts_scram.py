@@ -1,9 +1,12 @@
 """SCRAM keys in the account store: made with DEFAULT_ITERATIONS, older keys remade at
-the next PLAIN/LOGIN, unknown users' salts from a secret kept in the data dir."""
+the next PLAIN/LOGIN, unknown users' salts from a secret kept in the data dir (on
+PostgreSQL, in the database: every node shows the same salt). Both backends."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,8 +17,8 @@ USER = "alice@example.test"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> AccountStore:
-    accounts = AccountStore(tmp_path / "accounts.db")
+def store(open_accounts: Callable[..., Any]) -> Any:
+    accounts = open_accounts()
     accounts.add_domain("example.test")
     accounts.add_user(USER, "pw")
     return accounts
@@ -35,15 +38,20 @@ def _scram_login(accounts: AccountStore, password: str) -> bool:
         return False
 
 
-def _make_old(accounts: AccountStore, iterations: int = 4096) -> None:
+def _make_old(accounts: Any, iterations: int = 4096) -> None:
     """Keys as an older version made them."""
     old = sasl.scram_credentials("pw", iterations=iterations)
-    with accounts._write() as tx:
-        tx.execute(
-            "UPDATE users SET scram_salt = ?, scram_iterations = ?, scram_stored_key = ?,"
-            " scram_server_key = ? WHERE address = ?",
-            (old.salt, old.iterations, old.stored_key, old.server_key, USER),
-        )
+    sql = (
+        "UPDATE users SET scram_salt = ?, scram_iterations = ?, scram_stored_key = ?,"
+        " scram_server_key = ? WHERE address = ?"
+    )
+    values = (old.salt, old.iterations, old.stored_key, old.server_key, USER)
+    if isinstance(accounts, AccountStore):
+        with accounts._write() as tx:
+            tx.execute(sql, values)
+    else:
+        with accounts.db.transaction() as conn:
+            conn.execute(sql.replace("?", "%s"), values)
 
 
 def test_new_keys_have_65536_iterations(store: AccountStore) -> None:
@@ -66,6 +74,8 @@ def test_old_keys_work_and_are_remade_at_the_next_password_login(store: AccountS
     assert _scram_login(store, "pw") and not _scram_login(store, "wrong")
 
 
+# the key file (PostgreSQL: tests/store/pg/test_accounts.py)
+@pytest.mark.parametrize("accounts_backend", ["sqlite"])
 def test_mock_salt_is_kept_in_the_data_dir(tmp_path: Path, store: AccountStore) -> None:
     ghost = store.scram_mock_salt("ghost@example.test")
     assert len(ghost) == 16
@@ -92,13 +102,15 @@ def test_passwords_are_checked_through_check_hash(store: AccountStore) -> None:
     assert seen == ["pw", "pw"]
 
 
-def test_the_configured_count_is_used_and_keys_follow_it(tmp_path: Path) -> None:
+def test_the_configured_count_is_used_and_keys_follow_it(
+    open_accounts: Callable[..., Any],
+) -> None:
     # [security] scram_iterations: the default (65,536) is Cyrus SASL's maximum
-    low = AccountStore(tmp_path / "accounts.db")
+    low = open_accounts()
     low.add_domain("example.test")
     low.add_user(USER, "pw")
     assert low.scram_credentials(USER).iterations == 65536  # type: ignore[union-attr]
-    high = AccountStore(tmp_path / "accounts.db", scram_iterations=200_000)  # raised
+    high = open_accounts(scram_iterations=200_000)  # raised
     assert high.verify_password(USER, "pw")
     assert high.scram_credentials(USER).iterations == 200_000  # type: ignore[union-attr]
     assert low.verify_password(USER, "pw")  # and lowered: remade downwards too

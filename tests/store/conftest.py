@@ -1,0 +1,55 @@
+"""Fixtures that run the same store tests on both backends: SQLite in ``tmp_path`` and
+PostgreSQL in a fresh database of the session's private cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+@pytest.fixture
+def pg_database(postgres_url: str) -> Iterator[Any]:
+    """A fresh database with the current schema (``mailtool store init``)."""
+    from mailtool.store.pg import schema
+    from mailtool.store.pg.db import Database
+
+    database = Database(postgres_url, pool_size=4, connect_timeout=2)
+    schema.init(database)
+    yield database
+    database.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def accounts_backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def open_accounts(
+    accounts_backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Any]]:
+    """``open_accounts(**kw)``: one more account store on the test's one set of accounts
+    (the data dir's accounts.db, or the database): two calls are two processes / nodes."""
+    opened: list[Any] = []
+    if accounts_backend == "sqlite":
+        from mailtool.store.accounts import AccountStore
+
+        def make(**kw: Any) -> Any:
+            opened.append(AccountStore.in_data_dir(tmp_path, **kw))
+            return opened[-1]
+    else:
+        from mailtool.store.pg.accounts import PgAccountStore
+        from mailtool.store.pg.db import Database
+
+        url = request.getfixturevalue("pg_database").url
+
+        def make(**kw: Any) -> Any:
+            db = Database(url, pool_size=2, connect_timeout=2)  # a node's pool of its own
+            opened.append(db)
+            return PgAccountStore(db, **kw)
+    yield make
+    for item in opened:
+        item.close()
