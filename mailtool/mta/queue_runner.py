@@ -433,6 +433,9 @@ class QueueRunner:
         try:
             while True:
                 self._wake.clear()
+                # what is busy now is skipped by the claim: looked at again when done, in
+                # case this wake-up was about it (a retry made due meanwhile)
+                self._again.update(self._busy)
                 try:
                     batch = await self._io(queue.claim_due, None, CLAIM_BATCH,
                                            skip=list(self._busy))  # fmt: skip

@@ -33,7 +33,7 @@ class FakeStoresContext(ServerContext):
 
 
 class InProcessSMTP:
-    def __init__(self, tmp_path: Path, overrides: dict[str, Any]) -> None:
+    def __init__(self, tmp_path: Path, overrides: dict[str, Any], queue_url: str = "") -> None:
         data = {
             "data_dir": str(tmp_path / "data"),
             "hostname": "mail.test",
@@ -47,7 +47,8 @@ class InProcessSMTP:
         self.config = config_mod.from_dict(data)
         (tmp_path / "data").mkdir(parents=True, exist_ok=True)
         self.accounts = FakeAccounts(tmp_path / "mail")
-        self.queue = Queue(tmp_path / "data" / "queue")
+        # the real queue of either backend (queue_url: a PostgreSQL database, emptied)
+        self.queue: Any = pg_queue(queue_url) if queue_url else Queue(tmp_path / "data" / "queue")
         self.enqueued: list[str] = []
         self.fail_writes = False
         real_enqueue = self.queue.enqueue
@@ -111,6 +112,8 @@ class InProcessSMTP:
         self.call(stop_all())
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
+        if hasattr(self.queue, "db"):
+            self.queue.db.close()
 
     # ---------------------------------------------------------------- helpers
 
@@ -180,13 +183,40 @@ def client_tls() -> ssl.SSLContext:
     return ctx
 
 
+def pg_queue(url: str) -> Any:
+    """A PgQueue on the module's database, emptied (one database per module: fast)."""
+    from mailtool.store.pg.db import Database
+    from mailtool.store.pg.queue import PgQueue
+
+    db = Database(url, pool_size=4, connect_timeout=5)
+    with db.transaction() as conn:
+        conn.execute("DELETE FROM queue_entry")
+    return PgQueue(db)
+
+
+@pytest.fixture(scope="module")
+def queue_database(postgres_cluster: Any) -> str:
+    """One database with the schema for a module's in-process servers on PostgreSQL."""
+    from mailtool.store.pg import schema
+    from mailtool.store.pg.db import Database
+
+    url = str(postgres_cluster.create_database())
+    db = Database(url, pool_size=1)
+    schema.init(db)
+    db.close()
+    return url
+
+
 @pytest.fixture
-def smtp_server(tmp_path: Path) -> Iterator[Callable[..., InProcessSMTP]]:
+def smtp_server(
+    tmp_path: Path, store_backend: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., InProcessSMTP]]:
     """Factory: ``smtp_server(limits={...}, security={...})`` -> a started server."""
     started: list[InProcessSMTP] = []
 
     def start(**overrides: Any) -> InProcessSMTP:
-        server = InProcessSMTP(tmp_path / f"s{len(started)}", overrides).start()
+        url = request.getfixturevalue("queue_database") if store_backend == "postgresql" else ""
+        server = InProcessSMTP(tmp_path / f"s{len(started)}", overrides, url).start()
         started.append(server)
         return server
 
