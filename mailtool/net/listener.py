@@ -3,13 +3,15 @@
 A service hands a :class:`StreamListener` an ``async handler(conn)``; the
 listener accepts, enforces :class:`~mailtool.net.limits.ConnectionLimiter`,
 wraps implicit TLS, gives each connection an id, runs the handler as a task
-and logs the open and the close. With ``proxy_from`` in its limits
-(``[listen] proxy_from``), it accepts by itself and reads the PROXY header of
-those peers first (:mod:`mailtool.net.proxy`), so the limits, the throttle and
-every protocol see the client the header names. The slot is freed the moment the handler
+and logs the open and the close. The slot is freed the moment the handler
 returns, which it does as soon as the peer goes away (reads raise
 :class:`~mailtool.net.connection.ConnectionClosed`). Every protocol's
 sessions run on :class:`~mailtool.net.connection.Connection`.
+
+With ``proxy_from`` in its limits (``[listen] proxy_from``) the listener accepts by
+itself and reads those peers' PROXY header before anything else, TLS included
+(:mod:`mailtool.net.proxy`), so that the slot, the throttle and every protocol see
+the client the header names.
 """
 
 from __future__ import annotations
