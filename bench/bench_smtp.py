@@ -114,7 +114,7 @@ class Mailtool:
 
     def start(self, users: list[str]) -> None:
         self.root.mkdir(parents=True)
-        off = ["submission", "submissions", "imap", "imaps", "pop3", "pop3s"]
+        off = ["submission", "submissions", "imap", "imaps", "pop3", "pop3s", "managesieve"]
         listen = "\n".join(['smtp = "127.0.0.1:0"', *(f"{s} = false" for s in off)])
         self.config.write_text(
             f'data_dir = "{self.data}"\nhostname = "mt.bench.test"\n[listen]\n{listen}\n'
