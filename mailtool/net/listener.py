@@ -40,7 +40,7 @@ from mailtool.net.connection import (
 )
 from mailtool.net.limits import ConnectionLimiter
 from mailtool.net.log import log_event
-from mailtool.net.proxy import bind_sockets, is_trusted, read_proxy_header
+from mailtool.net.proxy import bind_sockets, client_of, is_trusted, read_proxy_header
 from mailtool.protocol.proxy import ProxyHeader, ProxyHeaderError
 
 _counter = itertools.count(1)
@@ -155,7 +155,7 @@ class StreamListener:
                     sock.close()
             if header is None:
                 return
-            client = header.source  # None: v2 LOCAL, v1 UNKNOWN... the proxy itself
+            client = client_of(header)  # None: v2 LOCAL, v1 UNKNOWN... the proxy itself
         try:
             await asyncio.get_running_loop().connect_accepted_socket(
                 lambda: self._protocol(client, peer),

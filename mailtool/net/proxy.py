@@ -53,6 +53,19 @@ def is_trusted(ip: str, networks: tuple[Network, ...]) -> bool:
     return any(address in net for net in networks)
 
 
+def client_of(header: ProxyHeader) -> tuple[str, int] | None:
+    """The client the header names, None for "the proxy itself" (v2 LOCAL, v1 UNKNOWN,
+    families not relayed). An IPv4-mapped IPv6 source (a dual-stack proxy's view of an
+    IPv4 client) is given as the IPv4 address SPF's ``ip4:`` and the limits expect."""
+    if header.source is None:
+        return None
+    host, port = header.source
+    address = ipaddress.ip_address(host)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        host = str(address.ipv4_mapped)
+    return host, port
+
+
 async def read_proxy_header(sock: socket.socket, timeout: float = HEADER_TIMEOUT) -> ProxyHeader:
     """The header at the start of non-blocking ``sock``, consumed exactly.
 
@@ -142,6 +155,7 @@ __all__ = [
     "HEADER_TIMEOUT",
     "Network",
     "bind_sockets",
+    "client_of",
     "is_trusted",
     "proxy_networks",
     "read_proxy_header",

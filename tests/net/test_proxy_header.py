@@ -264,6 +264,16 @@ def test_read_proxy_header_takes_exactly_the_header():
     run(main)
 
 
+def test_an_ipv4_mapped_client_is_its_ipv4_address():
+    async def main() -> None:
+        async with listening() as address:
+            reader, writer = await connect(address)
+            writer.write(format_v2(("::ffff:203.0.113.5", 9), ("::ffff:198.51.100.1", 25)))
+            assert await reader.readline() == b"peer 203.0.113.5 9 via 127.0.0.2\r\n"
+
+    run(main)
+
+
 def test_trust_is_by_network_and_mapped_addresses_count():
     networks = proxy_networks(["10.0.0.0/8", "2001:db8::1"])
     assert is_trusted("10.1.2.3", networks)
