@@ -14,6 +14,7 @@ deleted with the last message that refers to it (:func:`drop_unreferenced`).
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -71,13 +72,29 @@ def _pieces(message: bytes | bytearray | memoryview | BinaryIO) -> Iterator[byte
 def write_body(
     conn: psycopg.Connection[Any], message: bytes | bytearray | memoryview | BinaryIO
 ) -> tuple[int, int, int]:
-    """Insert a body inside the caller's transaction: ``(body_id, stored size, CRLF size)``."""
+    """Insert a body inside the caller's transaction: ``(body_id, stored size, CRLF size)``.
+    A body of one chunk (most messages) is one statement."""
+    counter = CrlfCounter()
+    pieces = _pieces(message)
+    first = next(pieces, None)
+    second = next(pieces, None) if first is not None else None
+    if second is None:  # one chunk or none: body row and chunk row in one statement
+        data = first if first is not None else b""
+        counter.feed(data)
+        row = conn.execute(
+            "WITH b AS (INSERT INTO mail_bodies (size) VALUES (%s) RETURNING id)"
+            " INSERT INTO mail_body_chunks (body_id, seq, data) SELECT id, 0, %b FROM b"
+            " RETURNING body_id",
+            (len(data), data),
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), len(data), counter.size
     row = conn.execute("INSERT INTO mail_bodies (size) VALUES (0) RETURNING id").fetchone()
     assert row is not None
     body_id = int(row[0])
-    counter = CrlfCounter()
     stored = 0
-    for seq, piece in enumerate(_pieces(message)):
+    for seq, piece in enumerate(itertools.chain((first, second), pieces)):
+        assert piece is not None
         counter.feed(piece)
         stored += len(piece)
         conn.execute(

@@ -155,13 +155,20 @@ class PgFolder(FolderBase):
         when = time.time() if internal_date is None else float(internal_date)
         with self._db.transaction() as conn:
             body_id, _, wire_size = write_body(conn, message)
-            fid = folder_id(conn, self.mail.address, self.name)
-            uid, modseq = take_numbers(conn, fid, 1)
-            conn.execute(
-                "INSERT INTO mail_messages (folder_id, uid, body_id, flags, size, internal_date,"
-                " modseq) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (fid, uid, body_id, encoded, wire_size, when, modseq),
-            )
+            # the UID and MODSEQ, and the row, in one statement: the folder row's lock
+            # (held to the COMMIT) is the last thing taken
+            row = conn.execute(
+                "WITH f AS (UPDATE mail_folders SET uidnext = uidnext + 1,"
+                " highestmodseq = highestmodseq + 1 WHERE address = %s AND name = %s"
+                " RETURNING id, uidnext - 1 AS uid, highestmodseq)"
+                " INSERT INTO mail_messages (folder_id, uid, body_id, flags, size, internal_date,"
+                " modseq) SELECT id, uid, %s, %s, %s, %s, highestmodseq FROM f"
+                " RETURNING folder_id, uid, modseq",
+                (self.mail.address, self.name, body_id, encoded, wire_size, when),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"folder {self.name!r} does not exist")
+            fid, uid, modseq = int(row[0]), int(row[1]), int(row[2])
             self.mail._publish(conn, self.name, "append", [uid], modseq)
         self.mail._notify(self.name, "append", [uid], modseq)
         base = base_name(fid, uid, when)

@@ -49,6 +49,7 @@ from mailtool.store.maildir import (
     normalize_folder,
     unique_name,
 )
+from mailtool.store.pg.bodies import drop_unreferenced
 from mailtool.store.pg.folder import PgFolder
 from mailtool.store.pg.locks import AdvisoryLock, AdvisoryLocks
 from mailtool.store.pg.mailindex import PgMailIndex, folder_id, new_uidvalidity
@@ -146,6 +147,18 @@ def add_folder(conn: psycopg.Connection[Any], address: str, name: str) -> bool:
     return row is not None
 
 
+def purge_mail(conn: psycopg.Connection[Any], address: str) -> None:
+    """Delete every folder, message and body of ``address`` inside the caller's transaction
+    (removing a user with purge; ``address`` is the canonical ``local@domain``)."""
+    bodies = conn.execute(
+        "DELETE FROM mail_messages m USING mail_folders f WHERE f.id = m.folder_id"
+        " AND f.address = %s RETURNING m.body_id",
+        (address,),
+    ).fetchall()
+    conn.execute("DELETE FROM mail_users WHERE address = %s", (address,))
+    drop_unreferenced(conn, [int(r[0]) for r in bodies])
+
+
 class PgUserMail(UserMailBase):
     """One user's folders in PostgreSQL."""
 
@@ -229,8 +242,6 @@ class PgUserMail(UserMailBase):
                 "DELETE FROM mail_messages WHERE folder_id = %s RETURNING body_id", (fid,)
             ).fetchall()
             conn.execute("DELETE FROM mail_folders WHERE id = %s", (fid,))
-            from mailtool.store.pg.bodies import drop_unreferenced
-
             drop_unreferenced(conn, [int(r[0]) for r in bodies])
             self._publish(conn, canonical, "folders", (), 0)
         self._metadata_call("remove_mailbox", canonical)
@@ -324,4 +335,4 @@ class PgUserMail(UserMailBase):
         return self.folder(folder).import_message(**fields)
 
 
-__all__ = ["PgFolder", "PgMailStore", "PgUserMail", "add_folder"]
+__all__ = ["PgFolder", "PgMailStore", "PgUserMail", "add_folder", "purge_mail"]

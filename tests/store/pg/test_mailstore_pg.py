@@ -215,3 +215,19 @@ def test_append_file_streams_the_spooled_file_in_and_removes_it(nodes):
     info = mail.folder("Drafts").append_file(path, ["\\Draft"], 1e9)
     assert mail.folder("Drafts").read_bytes(info.uid) == MSG and info.flags == {"\\Draft"}
     assert not os.path.exists(path)
+
+
+def test_purge_mail_removes_every_folder_message_and_body(nodes):
+    from mailtool.store.pg.mailstore import purge_mail
+
+    mail = nodes[0].user("alice@a.test")
+    mail.deliver(MSG)
+    mail.folder("INBOX").copy([1], "Archive")
+    with nodes[0].db.transaction() as conn:
+        purge_mail(conn, "alice@a.test")
+    with nodes[0].db.connection() as conn:
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM mail_folders), (SELECT count(*) FROM mail_messages),"
+            " (SELECT count(*) FROM mail_bodies), (SELECT count(*) FROM mail_users)"
+        ).fetchone()
+    assert counts == (0, 0, 0, 0)
