@@ -48,13 +48,12 @@ from mailtool.mda.sieve.ext_duplicate import DUPLICATE_LOG
 from mailtool.mda.sieve.ext_editheader import field_name, split_header
 from mailtool.mda.sieve.ext_enotify import NOTIFY_LOG
 from mailtool.mda.sieve.ext_environment import ENVIRONMENT, delivery_items
-from mailtool.mda.sieve.ext_include import INCLUDES, directory_loader
+from mailtool.mda.sieve.ext_include import INCLUDES, store_loader
 from mailtool.mda.sieve.ext_mailbox import MAILBOX_EXISTS
 from mailtool.mda.sieve.ext_specialuse import SPECIAL_USE_MAP
 from mailtool.mda.sieve.message import MessageView
 from mailtool.net.log import log_event
 from mailtool.store.maildir import SPECIAL_USE
-from mailtool.store.sieve_state import DuplicateLog, NotifyLog
 
 log = logging.getLogger("mailtool")
 
@@ -256,15 +255,14 @@ def filter_for_user(
 
 
 def state_services(scripts: Any, user: str) -> dict[str, Any]:
-    """The user's Sieve state files (store/sieve_state.py) as interpreter services."""
-    folder = scripts.user_dir(user)
-    return {DUPLICATE_LOG: DuplicateLog(folder / "duplicate.json"),
-            NOTIFY_LOG: NotifyLog(folder / "notify.json")}  # fmt: skip
+    """The user's Sieve state (store/sieve_state.py; pg/sieve_state.py) as interpreter services."""
+    return {DUPLICATE_LOG: scripts.duplicate_log(user), NOTIFY_LOG: scripts.notify_log(user)}
 
 
 def context_services(scripts: Any, user: str, recipient: str, message: bytes) -> dict[str, Any]:
     """RFC 6609 include (``:personal``: the user's ManageSieve scripts, ``:global``:
-    ``<data_dir>/sieve/global/<name>.sieve``) and RFC 5183 environment items."""
+    the store's global scope, ``<data_dir>/sieve/global/<name>.sieve`` on SQLite) and
+    RFC 5183 environment items."""
 
     def personal(name: str) -> str | None:
         try:
@@ -272,7 +270,7 @@ def context_services(scripts: Any, user: str, recipient: str, message: bytes) ->
         except StoreError:  # NotFound, or a name or user the store cannot hold
             return None
 
-    return {INCLUDES: directory_loader(personal, scripts.root / "global"),
+    return {INCLUDES: store_loader(personal, scripts.global_include),
             ENVIRONMENT: delivery_items(message, recipient)}  # fmt: skip
 
 

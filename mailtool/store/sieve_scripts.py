@@ -24,11 +24,16 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote
 
 from mailtool.errors import AlreadyExists, NotFound, StoreError
 from mailtool.store import address as addr
 from mailtool.store.maildir import fsync_dir, unique_name, write_file
+from mailtool.store.paths import DataDir
+
+if TYPE_CHECKING:
+    from mailtool.store.sieve_state import DuplicateLog, NotifyLog
 
 SUFFIX = ".sieve"
 GLOBAL = "global.sieve"
@@ -81,7 +86,7 @@ class SieveScripts:
     """All Sieve scripts of one data dir."""
 
     def __init__(self, data_dir: str | os.PathLike[str]) -> None:
-        self.root = Path(data_dir) / "sieve"
+        self.root = DataDir(data_dir).sieve
         # path -> ((inode, size, mtime, ctime), text): every delivery asks for the global
         # script, the user's active script and settings; a stat tells whether the copy
         # read last time is still the file (atomic_write renames: a new inode each time)
@@ -240,6 +245,18 @@ class SieveScripts:
         fsync_dir(self.root)
         return True
 
+    def global_include(self, name: str) -> str | None:
+        """The ``:global`` script ``name`` (RFC 6609 §3.2): ``sieve/global/<name>.sieve``,
+        None when there is none (the caller checks the name: no path leaves the folder)."""
+        try:
+            return (self.root / "global" / f"{name}.sieve").read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def set_global_include(self, name: str, text: str) -> None:
+        """Install the ``:global`` script ``name``."""
+        atomic_write(self.root / "global" / _file_name(name), text.encode("utf-8"))
+
     # ---------------------------------------------------------------- settings
 
     def settings(self, user: str) -> dict[str, object]:
@@ -259,6 +276,18 @@ class SieveScripts:
 
     def vacation_memory(self, user: str) -> VacationLog:
         return VacationLog(self.user_dir(user) / "vacation.json")
+
+    def duplicate_log(self, user: str) -> DuplicateLog:
+        """RFC 7352 duplicate tracking of ``user`` (:mod:`mailtool.store.sieve_state`)."""
+        from mailtool.store.sieve_state import DuplicateLog
+
+        return DuplicateLog(self.user_dir(user) / "duplicate.json")
+
+    def notify_log(self, user: str) -> NotifyLog:
+        """RFC 5435 notifications sent by ``user``'s scripts (the rate limit)."""
+        from mailtool.store.sieve_state import NotifyLog
+
+        return NotifyLog(self.user_dir(user) / "notify.json")
 
 
 @contextlib.contextmanager

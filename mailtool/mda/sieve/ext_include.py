@@ -130,18 +130,27 @@ register(Spec("global", "command", positional=(STRINGS,), extension="include", r
               check=_check_global))  # fmt: skip
 
 
-def directory_loader(personal: Callable[[str], str | None], global_dir: Path) -> Loader:
-    """The MDA's loader: ``personal(name)`` for :personal, ``global_dir/<name>.sieve`` for
-    :global (names are checked by the validator: no path can leave the directory)."""
+def store_loader(
+    personal: Callable[[str], str | None], global_: Callable[[str], str | None]
+) -> Loader:
+    """The MDA's loader: ``personal(name)`` for :personal, ``global_(name)`` for :global
+    (the script store's; names are checked here first: no path can leave a directory)."""
 
     def load(location: str, name: str) -> str | None:
         if not _NAME_RE.match(name):
             return None
-        if location == "personal":
-            return personal(name)
+        return personal(name) if location == "personal" else global_(name)
+
+    return load
+
+
+def directory_loader(personal: Callable[[str], str | None], global_dir: Path) -> Loader:
+    """:func:`store_loader` with :global scripts read from ``global_dir/<name>.sieve``."""
+
+    def read(name: str) -> str | None:
         try:
             return (global_dir / f"{name}.sieve").read_text("utf-8")
         except (OSError, UnicodeDecodeError):
             return None
 
-    return load
+    return store_loader(personal, read)

@@ -310,7 +310,6 @@ class Session:
         if not (size.isascii() and size.isdigit()):  # RFC 5804 §2.5: number, ASCII digits
             await self.bad("HAVESPACE needs a number")
             return
-        self.scripts.user_dir(self.user)  # validates the user
         code = self._room(name, int(size))
         self.send(resp("NO", "Not enough space", code) if code else resp("OK"))
 
