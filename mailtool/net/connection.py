@@ -34,6 +34,7 @@ import asyncio
 import collections
 import contextlib
 import ipaddress
+import os
 import select
 import socket
 import ssl
@@ -64,6 +65,18 @@ def set_nodelay(sock: object) -> None:
             socket.AF_INET, socket.AF_INET6):
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[attr-defined]
+
+
+def _until(timeout: float | None) -> float | None:
+    """The ``time.monotonic()`` a read of ``timeout`` seconds must end by."""
+    return None if timeout is None else time.monotonic() + timeout
+
+
+def _expire(waiter: asyncio.Future[bool]) -> None:
+    """A read's timer: wake its waiter with True (timed out)."""
+    if not waiter.done():
+        waiter.set_result(True)
+
 
 class ConnectionClosed(ConnectionResetError):
     """The peer closed or reset the connection (or we aborted it)."""
@@ -115,7 +128,7 @@ class Connection:
     _lost: bool = False
     _reading_paused: bool = False
     _writing_paused: bool = False
-    _waiter: asyncio.Future[None] | None = field(default=None, repr=False)
+    _waiter: asyncio.Future[bool] | None = field(default=None, repr=False)
     _drainers: collections.deque[asyncio.Future[None]] = field(
         default_factory=collections.deque, repr=False
     )
@@ -200,7 +213,7 @@ class Connection:
     async def read(self, max_bytes: int = 65536, timeout: float | None = None) -> bytes:
         """Up to ``max_bytes`` bytes, as soon as there are some."""
         if not self._buf:
-            await self._wait_for_input(timeout)
+            await self._wait_for_input(_until(timeout))
         data = bytes(self._buf[:max_bytes])
         self._consume(len(data))
         return data
@@ -208,13 +221,11 @@ class Connection:
     async def read_exactly(self, n: int, timeout: float | None = None) -> bytes:
         """Exactly ``n`` bytes (the whole read within ``timeout``); the input buffer
         grows to ``n``, which the caller bounds (a literal's announced size, checked)."""
+        until = _until(timeout)
         try:
-            async with self._timeout(timeout):
-                while len(self._buf) < n:
-                    self._want = max(self._want, n)
-                    await self._wait_for_input(None)
-        except TimeoutError:  # the whole-read timer, not the deadline's
-            raise ReadTimeout from None
+            while len(self._buf) < n:
+                self._want = max(self._want, n)
+                await self._wait_for_input(until)
         finally:
             self._want = 0
         data = bytes(self._buf[:n])
@@ -231,13 +242,9 @@ class Connection:
         end = self._buf.find(b"\n", self._scanned)
         if 0 <= end < limit:  # fast path: no timer when the line is already here
             return self._take(end + 1)
-        try:
-            async with self._timeout(timeout):
-                return await self._read_line(limit)
-        except TimeoutError:  # the whole-line timer, not the deadline's
-            raise ReadTimeout from None
+        return await self._read_line(limit, _until(timeout))
 
-    async def _read_line(self, limit: int) -> bytes:
+    async def _read_line(self, limit: int, until: float | None) -> bytes:
         self._want = limit
         try:
             while True:
@@ -248,14 +255,14 @@ class Connection:
                         raise LineTooLong
                     return self._take(end + 1)
                 if len(self._buf) >= limit:
-                    await self._discard_line()
+                    await self._discard_line(until)
                     raise LineTooLong
                 self._scanned = len(self._buf)
-                await self._wait_for_input(None)
+                await self._wait_for_input(until)
         finally:
             self._want = 0
 
-    async def _discard_line(self) -> None:
+    async def _discard_line(self, until: float | None) -> None:
         # bounded cost: what arrives is dropped until the newline
         while True:
             end = self._buf.find(b"\n")
@@ -263,7 +270,7 @@ class Connection:
                 self._consume(end + 1)
                 return
             self._consume(len(self._buf))
-            await self._wait_for_input(None)
+            await self._wait_for_input(until)
 
     def _take(self, n: int) -> bytes:
         data = bytes(self._buf[:n])
@@ -283,11 +290,13 @@ class Connection:
     def _read_high(self) -> int:
         return max(self.limits.input_buffer, self._want + 1)
 
-    def _timeout(self, timeout: float | None) -> contextlib.AbstractAsyncContextManager[Any]:
-        return asyncio.timeout(timeout) if timeout is not None else contextlib.nullcontext()
+    async def _wait_for_input(self, until: float | None) -> None:
+        """Until more bytes arrive; ConnectionClosed at EOF, DeadlineExceeded, ReadTimeout
+        (``until``: the ``time.monotonic()`` by which the whole read must be done).
 
-    async def _wait_for_input(self, timeout: float | None) -> None:
-        """Until more bytes arrive; ConnectionClosed at EOF, DeadlineExceeded, ReadTimeout."""
+        The timer is one ``call_later`` that wakes the waiter, not ``asyncio.timeout``:
+        this runs for every command that is not pipelined, and the context manager's
+        Python frames were a good part of a POP3 RETR's CPU time."""
         if self._inflater is not None and self._inflate():
             return  # a read_line with a larger limit made room for compressed input
         if self._buf and self._eof:
@@ -295,36 +304,34 @@ class Connection:
             raise ConnectionClosed("connection closed by peer")
         if self._eof or self._lost:
             raise ConnectionClosed("connection closed by peer")
-        wait = timeout
-        left = self.deadline_left
-        if left is not None:
-            if left <= 0:
-                raise DeadlineExceeded
-            wait = left if wait is None else min(wait, left)
+        by_deadline = self._deadline is not None and (until is None or self._deadline <= until)
+        if by_deadline:
+            until = self._deadline
+        if until is not None and until <= time.monotonic():
+            raise DeadlineExceeded if by_deadline else ReadTimeout
         if self._reading_paused and len(self._buf) < self._read_high():
             self._reading_paused = False  # a read_line with a larger limit wants more
             self._transport.resume_reading()
-        waiter = self._waiter = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = None if until is None else loop.call_later(
+            until - time.monotonic(), _expire, waiter)
         try:
-            if wait is None:
-                await waiter
-            else:
-                async with asyncio.timeout(wait):
-                    await waiter
-        except TimeoutError:
-            # a wait the deadline bounded ended at the deadline (its timer may fire a
-            # clock tick early, when deadline_left is still a hair above 0)
-            if left is not None and wait == left:
-                raise DeadlineExceeded from None
-            raise ReadTimeout from None
+            expired = await waiter
         finally:
             self._waiter = None
+            if timer is not None:
+                timer.cancel()
+        if expired:
+            # the deadline's timer may fire a clock tick early, when deadline_left is
+            # still a hair above 0: it is the deadline all the same
+            raise DeadlineExceeded if by_deadline else ReadTimeout
         if self._lost and not self._buf:
             raise ConnectionClosed("connection closed by peer")
 
     def _wake_reader(self) -> None:
         if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+            self._waiter.set_result(False)
 
     # --------------------------------------------------------------- output
 
@@ -373,6 +380,30 @@ class Connection:
         """:meth:`write` then :meth:`drain`."""
         self.write(data)
         await self.drain()
+
+    @property
+    def can_send_file(self) -> bool:
+        """Whether :meth:`send_file` may work here (plaintext, uncompressed, a socket)."""
+        return (not self.tls and self._deflater is None and hasattr(os, "sendfile")
+                and self.get_extra_info("socket") is not None)
+
+    def send_file(self, fd: int, offset: int, count: int) -> int:
+        """Send up to ``count`` bytes of the file ``fd`` from ``offset`` straight from
+        the page cache (one ``sendfile(2)``, no copy through Python); returns how many
+        went. 0 when it cannot: TLS, compression, output already queued (bytes must
+        stay in order), the socket's buffer full, no socket. The caller then sends
+        that part with :meth:`write` and :meth:`drain`, under the usual bounds."""
+        if count <= 0 or self.tls or self._deflater is not None or self.closed or self.unsent():
+            return 0
+        sock = self.get_extra_info("socket")
+        if sock is None or not hasattr(os, "sendfile"):
+            return 0
+        try:
+            return os.sendfile(sock.fileno(), fd, offset, count)
+        except OSError:
+            # EAGAIN (the socket is full), or the peer went away: the transport's own
+            # write path finds out and reports it; EINVAL/ENOSYS: not sendfile-able
+            return 0
 
     def _wake_drainers(self) -> None:
         for waiter in self._drainers:

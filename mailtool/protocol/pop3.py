@@ -51,6 +51,8 @@ TRANSACTION_COMMANDS = frozenset(
 _RESP_CODE = re.compile(r"\[([\x21-\x2e\x30-\x5c\x5e-\x7f]+(?:/[\x21-\x2e\x30-\x5c\x5e-\x7f]+)*)\]")
 _UID = re.compile(r"[\x21-\x7e]{1,70}")
 _KEYWORD = re.compile(r"[A-Za-z]{3,8}")
+#: a control character (CR and LF were cut off before the search)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CAPA_NAME = re.compile(r"[\x21-\x7e]+")
 
 
@@ -215,7 +217,7 @@ def parse_command(line: bytes) -> Command:
         text = line.decode("utf-8")
     except UnicodeDecodeError:
         raise POP3CommandError(_err("command is not UTF-8")) from None
-    if any(c < " " or c == "\x7f" for c in text):
+    if _CONTROL.search(text):
         raise POP3CommandError(_err("control character in command"))
     keyword, _, rest = text.partition(" ")
     name = keyword.upper()

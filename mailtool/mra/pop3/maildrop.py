@@ -21,6 +21,7 @@ before POP3 reads it gives ``-ERR`` for that message only.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -68,6 +69,9 @@ class Maildrop:
             for i, m in enumerate(folder.messages(), start=1)
         ]
         self.retrieved: set[int] = set()
+        #: the folder's directory as a string (Maildir), None where messages are no files
+        folder_path = getattr(folder, "path", None)
+        self._dir: str | None = None if folder_path is None else os.fspath(folder_path)
 
     @classmethod
     def open(cls, mail_store: Any, user: str) -> Maildrop:
@@ -110,10 +114,11 @@ class Maildrop:
         Tries the path from the snapshot first (one ``open``, no index query); when
         another program renamed the file (flags changed), asks the store."""
         entry = self.get(number)
-        try:
-            return open(self.folder.path / entry.path, "rb")
-        except FileNotFoundError:
-            pass
+        if self._dir is not None:
+            try:  # unbuffered: a small message is one read(2), no lseek/ioctl
+                return open(os.path.join(self._dir, entry.path), "rb", buffering=0)
+            except FileNotFoundError:
+                pass
         try:
             return self.folder.open(entry.uid)
         except (NotFound, FileNotFoundError):

@@ -8,6 +8,10 @@ waits for the socket to drain before asking for the next.
 
 from __future__ import annotations
 
+import io
+import mmap
+import os
+import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -15,6 +19,12 @@ from mailtool.protocol.pop3 import MultilineEncoder
 
 #: bytes read from the message file per step
 CHUNK_SIZE = 256 * 1024
+#: messages at least this large go out with sendfile(2) when they need no stuffing
+SENDFILE_MIN = CHUNK_SIZE
+#: a CR that does not start a CRLF (mmap has no ``count``; sre scans for the CR in C)
+_BARE_CR = re.compile(rb"\r[^\n]")
+#: octets of the file mapped at a time while scanning it (a multiple of mmap's granularity)
+SCAN_WINDOW = 1024 * mmap.ALLOCATIONGRANULARITY
 
 
 class TopLimiter:
@@ -59,17 +69,62 @@ class TopLimiter:
         return chunk
 
 
+def read_start(fh: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[bytes, bool]:
+    """The first chunk of ``fh`` (at most two chunks), and whether that is all of it.
+
+    A plain file's short read is its end (POSIX read(2) on a regular file), so a
+    small message costs one read(2); any other stream is asked once more."""
+    data = fh.read(chunk_size) or b""
+    if len(data) >= chunk_size:
+        return data, False
+    if isinstance(fh, io.FileIO):
+        return data, True
+    more = fh.read(chunk_size) or b""
+    return data + more, not more
+
+
+def sendable_as_is(fh: BinaryIO, wire_size: int) -> int:
+    """The size of the message file ``fh`` when it can go out exactly as stored
+    (RFC 1939 §3: CRLF line ends, no line starting with ".", a final CRLF), else 0.
+
+    For plain files of at least :data:`SENDFILE_MIN` octets only (a smaller one is
+    one read and one write anyway). A size equal to ``wire_size``, the index's
+    CRLF size, means no bare LF (the index counted them); the rest is a scan of
+    the file mapped read-only, which copies nothing (Maildir files are never
+    truncated in place, which a mapping would not survive). Blocking: call it in
+    a thread.
+    """
+    if not isinstance(fh, io.FileIO):
+        return 0
+    fd = fh.fileno()
+    size = os.fstat(fd).st_size
+    if size < SENDFILE_MIN or size != wire_size:
+        return 0
+    if os.pread(fd, 1, 0) == b"." or os.pread(fd, 2, size - 2) != b"\r\n":
+        return 0
+    for start in range(0, size, SCAN_WINDOW):
+        # one window mapped at a time (mapped pages count in the RSS); each reaches one
+        # octet into the next, so a "\n." or "\r?" across the seam is seen
+        length = min(SCAN_WINDOW + 1, size - start)
+        with mmap.mmap(fd, length, prot=mmap.PROT_READ, offset=start) as view:
+            if view.find(b"\n.") >= 0 or _BARE_CR.search(view):
+                return 0
+    return size
+
+
 def stuffed_chunks(
-    fh: BinaryIO, body_lines: int | None = None, chunk_size: int = CHUNK_SIZE
+    fh: BinaryIO, body_lines: int | None = None, chunk_size: int = CHUNK_SIZE,
+    first: bytes = b"",
 ) -> Iterator[bytes]:
-    """The multi-line body of RETR (``body_lines`` None) or TOP, terminator included.
+    """The multi-line body of RETR (``body_lines`` None) or TOP, terminator included;
+    ``first``: what the caller already read from ``fh``.
 
     Yields non-empty pieces; the last one ends with ``.CRLF``.
     """
     encoder = MultilineEncoder()
     top = TopLimiter(body_lines) if body_lines is not None else None
     while True:
-        chunk = fh.read(chunk_size)
+        chunk, first = (first or fh.read(chunk_size)), b""
         if not chunk:
             break
         if top is not None:
