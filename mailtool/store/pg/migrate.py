@@ -134,13 +134,9 @@ def _user_rows(paths: DataDir) -> list[sqlite3.Row]:
         conn.close()
 
 
-def _dkim_files(paths: DataDir) -> list[tuple[str, str, bytes]]:
-    """(domain, selector, PEM) of every DKIM key in ``<data_dir>/dkim/<domain>/<sel>.key``."""
-    root = paths.dkim
-    if not root.is_dir():
-        return []
-    return [(p.parent.name, p.stem, p.read_bytes())
-            for p in sorted(root.glob("*/*.key")) if p.is_file()]
+def _dkim_keys(keys: Any) -> list[tuple[str, str, bytes]]:
+    """(domain, selector, PEM) of every DKIM key of a store."""
+    return [(d, sel, pem) for d in keys.domains() for sel, pem in keys.private_keys(d)]
 
 
 def _metadata(user_mail: Any) -> dict[str, list[tuple[str, bytes]]]:
@@ -201,7 +197,7 @@ def migrate(
         progress.phase("metadata")
         _copy_metadata(users, source.mail, target.mail, report)
         progress.phase("dkim")
-        _copy_dkim(paths, target, report)
+        _copy_dkim(paths, source.dkim_keys, target.dkim_keys, report)
         progress.phase("queue")
         _copy_queue(source.queue, target.queue, report)
         progress.phase("check")
@@ -313,11 +309,14 @@ def _copy_metadata(users: list[str], source: Any, target: Any, report: Migration
             done.skipped += len(values) - len(missing)
 
 
-def _copy_dkim(paths: DataDir, target: Any, report: MigrationReport) -> None:
+def _copy_dkim(paths: DataDir, source: Any, target: Any, report: MigrationReport) -> None:
     done = report.count("dkim_keys")
-    for domain, selector, pem in _dkim_files(paths):
+    for domain, selector, pem in _dkim_keys(source):
+        # the TXT record to publish, kept beside the key (store/dkim_keys.py's layout)
+        pub = paths.dkim / domain / f"{selector}.pub"
+        record = pub.read_text().strip() if pub.exists() else ""
         try:
-            target.dkim_keys.import_key(domain, selector, pem)
+            target.add(domain, selector, pem, record)
             done.copied += 1
         except AlreadyExists:
             done.skipped += 1
@@ -348,7 +347,7 @@ def _check(
           sum(len(a.targets) for a in target.accounts.aliases()))
     total("sieve scripts", sum(len(source.sieve_scripts.list(u)) for u in users),
           sum(len(target.sieve_scripts.list(u)) for u in users))
-    total("dkim keys", len(_dkim_files(paths)), target.dkim_keys.count())
+    total("dkim keys", len(_dkim_keys(source.dkim_keys)), len(_dkim_keys(target.dkim_keys)))
     total("queue entries", len(source.queue.ids()), len(target.queue.ids()))
     for user in users:
         report.folders.extend(check_user_mail(source.mail.user(user), target.mail))
