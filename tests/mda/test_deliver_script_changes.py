@@ -8,7 +8,7 @@ import pytest
 
 from mailtool.mda.deliver import deliver
 from mailtool.mda.filtering import PROMOTIONS_SETTING
-from mailtool.store.sieve_scripts import SieveScripts
+from mailtool.store.backends import Stores
 
 ALICE = "alice@local.test"
 MESSAGE = b"From: a@other.test\r\nTo: alice@local.test\r\nSubject: hello\r\n\r\nbody\r\n"
@@ -20,9 +20,11 @@ def fileinto(folder: str) -> str:
 
 
 @pytest.fixture
-def env(alice_mail, tmp_path):
+def env(alice_mail, mda_stores, request):
     mail = alice_mail
-    server, cli = SieveScripts(tmp_path), SieveScripts(tmp_path)
+    other = Stores(mda_stores.config)  # another process's (the CLI's) on the same stores
+    request.addfinalizer(other.close)
+    server, cli = mda_stores.sieve_scripts, other.sieve_scripts
 
     def folders(message: bytes = MESSAGE) -> list[str]:
         done = deliver(mail, message, sender="a@other.test", recipient=ALICE, scripts=server)

@@ -14,8 +14,8 @@ MESSAGE = b"From: a@other.test\r\nTo: alice@local.test\r\nSubject: hello\r\n\r\n
 
 
 @pytest.fixture
-def env(alice_mail, tmp_path):
-    return alice_mail, SieveScripts(tmp_path)
+def env(alice_mail, mda_stores):
+    return alice_mail, mda_stores.sieve_scripts  # either backend's (tests/mda/conftest.py)
 
 
 def _script(scripts: SieveScripts, text: str) -> None:

@@ -6,7 +6,6 @@ import pytest
 
 from mailtool.mda.deliver import deliver
 from mailtool.store.mailstore import MailStore
-from mailtool.store.sieve_scripts import SieveScripts
 
 ALICE = "alice@local.test"
 MESSAGE = (b"From: a@other.test\r\nTo: alice@local.test\r\nSubject: hello\r\n"
@@ -14,8 +13,8 @@ MESSAGE = (b"From: a@other.test\r\nTo: alice@local.test\r\nSubject: hello\r\n"
 
 
 @pytest.fixture
-def env(alice_mail, tmp_path):
-    return alice_mail, SieveScripts(tmp_path)
+def env(alice_mail, mda_stores):
+    return alice_mail, mda_stores.sieve_scripts  # either backend's (tests/mda/conftest.py)
 
 
 def run(env, script: str, message: bytes = MESSAGE):
@@ -79,6 +78,8 @@ def test_fcc_into_a_missing_folder_needs_create(env):
     assert len(stored(mail, "Replies")) == 1
 
 
+# reads the SQLite backend's file (PostgreSQL keeps the state in a table: tests/store/pg)
+@pytest.mark.parametrize("store_backend", ["sqlite"])
 def test_duplicate_state_lives_in_the_users_sieve_directory(env):
     _mail, scripts = env
     script = 'require ["duplicate", "fileinto"]; if duplicate { fileinto "Dups"; }'
