@@ -35,6 +35,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from summary import report
 
 from tests.harness import MailtoolServer
 from tests.peers.dovecot import Dovecot, ensure_mail_user
@@ -132,6 +135,28 @@ def start_dovecot(root: Path, messages: list[bytes]) -> Dovecot:
     return dovecot
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its descendants, reaped children
+    included: mailtool's serve process, or Dovecot's master with its per-session
+    processes (a finished session's time lands in the master's cutime once reaped)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                raw = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            fields = raw.rsplit(")", 1)[1].split()
+            stats[int(entry)] = (int(fields[1]), sum(int(f) for f in fields[11:15]))
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats.get(current, (0, 0))[1]
+        todo += [p for p, (ppid, _) in stats.items() if ppid == current]
+    return total / tick
+
+
 def machine() -> str:
     dovecot = subprocess.run(["dovecot", "--version"], capture_output=True, text=True).stdout
     return (
@@ -167,15 +192,24 @@ def main() -> None:
             print(f"{name:9} warm-up login {login:6.3f} s  RETR+QUIT {retr:7.3f} s")
         times: dict[str, list[float]] = {name: [] for name in sides}
         logins: dict[str, list[float]] = {name: [] for name in sides}
+        cpu: dict[str, list[float]] = {name: [] for name in sides}
+        pids = {"mailtool": mailtool.proc.pid, "dovecot": dovecot.proc.pid}  # type: ignore[union-attr]
         for run in range(1, args.runs + 1):
-            for name, (port, user) in sides.items():  # interleaved: same noise for both
+            order = list(sides) if run % 2 else list(sides)[::-1]
+            for name in order:  # interleaved, alternating who goes first: same noise
+                port, user = sides[name]
+                before = tree_cpu(pids[name])
                 login, seconds = retr_all(port, user, sizes)
+                time.sleep(0.2)  # Dovecot's session process exits and is reaped
+                used = tree_cpu(pids[name]) - before
                 times[name].append(seconds)
                 logins[name].append(login)
+                cpu[name].append(used)
                 rate = args.messages / seconds
                 print(
                     f"{name:9} run {run}  login {login:6.3f} s  RETR+QUIT {seconds:7.3f} s"
-                    f"  {rate:8.0f} msg/s"
+                    f"  {rate:8.0f} msg/s  server CPU {used * 1e6 / args.messages:5.0f} us/msg"
+                    f" (login included)  load {os.getloadavg()[0]:.1f}"
                 )
         medians = {name: statistics.median(t) for name, t in times.items()}
         for name, median in medians.items():
@@ -185,6 +219,15 @@ def main() -> None:
             )
         ratio = medians["dovecot"] / medians["mailtool"]
         print(f"ratio mailtool/dovecot, RETR of {args.messages} messages (msg/s): {ratio:.2f}")
+        cpu_us = {n: statistics.median(c) * 1e6 / args.messages for n, c in cpu.items()}
+        print(f"server CPU per message (median, login included): mailtool {cpu_us['mailtool']:.0f}"
+              f" us, Dovecot {cpu_us['dovecot']:.0f} us")  # fmt: skip
+        report(
+            f"POP3 RETR {args.messages:,} msgs", args.messages / medians["mailtool"],
+            args.messages / medians["dovecot"], unit="msg/s", peer_name="Dovecot",
+            higher_is_better=True, target=">= 1.0x",
+            cpu_us_per_msg={n: round(v) for n, v in cpu_us.items()},
+        )
     finally:
         mailtool.stop()
         if dovecot is not None:

@@ -242,11 +242,9 @@ class Connection:
         end = self._buf.find(b"\n", self._scanned)
         if 0 <= end < limit:  # fast path: no timer when the line is already here
             return self._take(end + 1)
-        return await self._read_line(limit, _until(timeout))
-
-    async def _read_line(self, limit: int, until: float | None) -> bytes:
+        until = _until(timeout)
         self._want = limit
-        try:
+        try:  # the wait in this frame, not one more coroutine: it runs for every command
             while True:
                 end = self._buf.find(b"\n", self._scanned)
                 if end >= 0:

@@ -37,6 +37,7 @@ from mailtool.mra.pop3.stream import (
     SENDFILE_MIN,
     read_start,
     sendable_as_is,
+    stuff_whole,
     stuffed_chunks,
 )
 from mailtool.net.connection import (
@@ -461,8 +462,7 @@ class Session:
                     return
             first, whole = read_start(fh) if body_lines is None else (b"", False)
             if whole:
-                encoder = MultilineEncoder()
-                self.conn.write(b"".join((head, encoder.feed(first), encoder.end())))
+                self.conn.write(head + stuff_whole(first, entry.size))
             else:
                 batch = [head]
                 for piece in stuffed_chunks(fh, body_lines, first=first):

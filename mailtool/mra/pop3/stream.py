@@ -83,6 +83,21 @@ def read_start(fh: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[bytes, bool]
     return data + more, not more
 
 
+def stuff_whole(data: bytes, wire_size: int) -> bytes:
+    """The whole message ``data`` byte-stuffed and terminated: what
+    :class:`MultilineEncoder` makes of it (RFC 1939 §3), cheaper when the file is
+    CRLF already (a length equal to ``wire_size``, the index's CRLF size, means no
+    bare LF; as many CRs as LFs then means no bare CR): one ``replace`` in C
+    instead of three counts and a line-end rewrite."""
+    if len(data) == wire_size and data.count(b"\r") == data.count(b"\n"):
+        out = data.replace(b"\n.", b"\n..")
+        if out[:1] == b".":
+            out = b"." + out
+        return out + (b".\r\n" if not out or out.endswith(b"\r\n") else b"\r\n.\r\n")
+    encoder = MultilineEncoder()
+    return encoder.feed(data) + encoder.end()
+
+
 def sendable_as_is(fh: BinaryIO, wire_size: int) -> int:
     """The size of the message file ``fh`` when it can go out exactly as stored
     (RFC 1939 §3: CRLF line ends, no line starting with ".", a final CRLF), else 0.

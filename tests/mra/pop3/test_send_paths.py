@@ -12,8 +12,10 @@ import socket
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from mailtool.mra.pop3.stream import SCAN_WINDOW, SENDFILE_MIN, sendable_as_is
+from mailtool.mra.pop3.stream import SCAN_WINDOW, SENDFILE_MIN, sendable_as_is, stuff_whole
 from mailtool.protocol.smtp.dotstuff import dot_stuff
 from mailtool.store.mailstore import crlf_size
 from tests.mra.pop3.conftest import PASSWORD, Pop3Env
@@ -106,3 +108,9 @@ def test_the_scan_sees_what_straddles_its_windows(tmp_path: Path, seam: bytes) -
     path.write_bytes(body)
     with open(path, "rb", buffering=0) as fh:
         assert sendable_as_is(fh, crlf_size(body)) == len(body)
+
+
+@given(st.lists(st.sampled_from([b"a", b".", b"\r", b"\n", b"\r\n", b"\r\n."]), max_size=30))
+def test_whole_message_stuffing_matches_the_reference(parts: list[bytes]) -> None:
+    data = b"".join(parts)
+    assert stuff_whole(data, crlf_size(data)) == dot_stuff(data)
