@@ -188,10 +188,11 @@ Content-Type: text/html; charset=us-ascii
 
 
 @pytest.fixture
-def mail(tmp_path):
-    store = MailStore(tmp_path)
-    yield store.user("me@example.com", create=True)
-    store.close()
+def mail(mda_stores):
+    """me@example.com's mail on this test's backend (tests/mda/conftest.py)."""
+    mda_stores.accounts.add_domain("example.com")
+    mda_stores.accounts.add_user("me@example.com", "pw-123456")
+    return mda_stores.mail.user("me@example.com", create=True)
 
 
 def test_file_message_creates_folders_and_sets_flags(mail):
@@ -208,8 +209,8 @@ def test_file_message_bad_folder_falls_back_to_inbox(mail):
     assert [f for f, _ in done] == ["INBOX"]
 
 
-def test_filter_for_user_reads_the_store(tmp_path, mail):
-    scripts = SieveScripts(tmp_path)
+def test_filter_for_user_reads_the_store(mda_stores, mail):
+    scripts = mda_stores.sieve_scripts
     scripts.put("me@example.com", "main", 'require "fileinto"; fileinto "Filed";')
     assert folders(filter_for_user(scripts, "me@example.com", ENV, PLAIN)) == ["INBOX"]
     scripts.activate("me@example.com", "main")
