@@ -7,8 +7,9 @@ or reads its file :data:`CHUNK` bytes at a time; reading is :class:`BodyReader`,
 ``io.RawIOBase`` that holds one chunk and fetches the next as it is read: a 30 MB
 message costs one chunk of memory either way (DESIGN principle 6).
 
-Bodies are shared: COPY and MOVE give the new message the same ``body_id``; a body is
-deleted with the last message that refers to it (:func:`drop_unreferenced`).
+Bodies are shared: COPY and MOVE give the new message the same ``body_id``; a body
+outlives the last message that refers to it by :data:`ORPHAN_GRACE` seconds
+(:func:`drop_unreferenced`), so a reader that opened it first finishes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ if TYPE_CHECKING:
 
     from mailtool.store.pg.db import Database
 
+#: seconds a body outlives its last message: a FETCH or RETR that opened it before the
+#: expunge streams it to the end, as an open Maildir file outlives its unlink. Orphans
+#: older than this go with the next expunge (of anyone) after it.
+ORPHAN_GRACE = 600
 #: bytes per chunk row: big enough that a typical message is one row, small enough that a
 #: reader or writer holds little (PostgreSQL TOASTs it out of line either way)
 CHUNK = 256 * 1024
@@ -106,33 +111,31 @@ def write_body(
 
 
 def drop_unreferenced(conn: psycopg.Connection[Any], body_ids: Iterable[int]) -> None:
-    """Delete those of ``body_ids`` no message refers to any more (their chunks go along).
-
-    A COPY committed meanwhile that refers to one again keeps it: the NOT EXISTS sees
-    it, or the foreign key refuses the delete, which is then simply skipped."""
+    """Mark those of ``body_ids`` no message refers to any more as orphans, and delete
+    the orphans older than :data:`ORPHAN_GRACE` (their chunks go along), inside the
+    caller's transaction. No message can refer to an orphan again (COPY takes bodies
+    from messages, under their folder's lock), so the sweep never races a writer."""
     ids = sorted(set(body_ids))
     if not ids:
         return
-    import psycopg
-
-    try:
-        with conn.transaction():  # a savepoint: a refused delete leaves the caller's work
-            conn.execute(
-                "DELETE FROM mail_bodies b WHERE b.id = ANY(%s) AND NOT EXISTS"
-                " (SELECT 1 FROM mail_messages m WHERE m.body_id = b.id)",
-                (ids,),
-            )
-    except psycopg.errors.ForeignKeyViolation:
-        pass  # a concurrent COPY refers to one of them again: it stays
+    conn.execute(
+        "UPDATE mail_bodies b SET orphaned_at = now() WHERE b.id = ANY(%s) AND NOT EXISTS"
+        " (SELECT 1 FROM mail_messages m WHERE m.body_id = b.id)",
+        (ids,),
+    )
+    conn.execute(
+        "DELETE FROM mail_bodies b WHERE b.orphaned_at < now() - make_interval(secs => %s)"
+        " AND NOT EXISTS (SELECT 1 FROM mail_messages m WHERE m.body_id = b.id)",
+        (ORPHAN_GRACE,),
+    )
 
 
 class BodyReader(io.RawIOBase):
     """A body read chunk by chunk from the database (each fetch a pooled connection of
     its own, so a slow client holds no connection); seekable, read-only.
 
-    Reading a body another session deleted meanwhile (an expunge, then a
-    ``drop_unreferenced``) raises :class:`FileNotFoundError`, what a vanished message
-    file gives the SQLite backend's callers when they open it.
+    A body expunged meanwhile stays readable for :data:`ORPHAN_GRACE` seconds; after
+    that a read raises :class:`FileNotFoundError`, as a vanished message file would.
     """
 
     def __init__(self, db: Database, body_id: int, size: int, first: bytes | None = None) -> None:
@@ -221,4 +224,12 @@ def open_body(conn: psycopg.Connection[Any], db: Database, body_id: int) -> Body
     return BodyReader(db, body_id, int(row[0]), bytes(row[1]) if row[1] is not None else b"")
 
 
-__all__ = ["CHUNK", "BodyReader", "CrlfCounter", "drop_unreferenced", "open_body", "write_body"]
+__all__ = [
+    "CHUNK",
+    "ORPHAN_GRACE",
+    "BodyReader",
+    "CrlfCounter",
+    "drop_unreferenced",
+    "open_body",
+    "write_body",
+]

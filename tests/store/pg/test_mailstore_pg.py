@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from mailtool.errors import NotFound, StoreUnavailable
+from mailtool.store.pg import bodies
 from mailtool.store.pg.bodies import CHUNK, CrlfCounter
 from mailtool.store.pg.db import Database
 from mailtool.store.pg.mailstore import PgMailStore
@@ -136,16 +137,25 @@ def test_open_reads_across_chunks_and_seeks(nodes):
     assert nodes[1].user("alice@a.test").folder("INBOX").read_bytes(uid) == data
 
 
-def test_copy_shares_the_body_and_expunge_keeps_it_for_the_copy(nodes):
+def test_copy_shares_the_body_and_expunge_keeps_it_for_the_copy(nodes, monkeypatch):
     mail = nodes[0].user("alice@a.test")
     inbox = mail.folder("INBOX")
-    uid = inbox.append(MSG).uid
+    big = MSG + b"x" * CHUNK  # two chunks: the second is fetched after the expunge
+    uid = inbox.append(big).uid
     [(_, copied)] = inbox.copy([uid], "Archive").items()
     inbox.store([uid], ["\\Deleted"])
     assert inbox.expunge() == [uid]
-    assert mail.folder("Archive").read_bytes(copied) == MSG
-    mail.folder("Archive").store([copied], ["\\Deleted"])
-    mail.folder("Archive").expunge()
+    assert mail.folder("Archive").read_bytes(copied) == big
+    with mail.folder("Archive").open(copied) as reader:  # a FETCH streaming it
+        mail.folder("Archive").store([copied], ["\\Deleted"])
+        mail.folder("Archive").expunge()
+        assert reader.read() == big, "an expunged body outlives its readers"
+    with nodes[0].db.connection() as conn:
+        assert conn.execute("SELECT count(*) FROM mail_bodies WHERE orphaned_at IS NULL"
+                            ).fetchone()[0] == 0  # fmt: skip
+    monkeypatch.setattr(bodies, "ORPHAN_GRACE", -1)  # the grace is over: the next sweep
+    inbox.store([inbox.append(MSG).uid], ["\\Deleted"])
+    inbox.expunge()
     with nodes[0].db.connection() as conn:
         assert conn.execute("SELECT count(*) FROM mail_bodies").fetchone()[0] == 0
 
@@ -230,4 +240,4 @@ def test_purge_mail_removes_every_folder_message_and_body(nodes):
             "SELECT (SELECT count(*) FROM mail_folders), (SELECT count(*) FROM mail_messages),"
             " (SELECT count(*) FROM mail_bodies), (SELECT count(*) FROM mail_users)"
         ).fetchone()
-    assert counts == (0, 0, 0, 0)
+    assert counts == (0, 0, 1, 0), "the body waits out its grace (ORPHAN_GRACE)"

@@ -31,11 +31,14 @@ CREATE TABLE mail_lost_subscriptions (
     PRIMARY KEY (address, name)
 );
 
--- message bodies, shared by the messages COPY made of them (deleted with their last one)
+-- message bodies, shared by the messages COPY made of them; orphaned_at: when the last
+-- message referring to it went (deleted ORPHAN_GRACE later, pg/bodies.py)
 CREATE TABLE mail_bodies (
-    id   bigserial PRIMARY KEY,
-    size bigint NOT NULL            -- bytes stored (the sum of the chunks)
+    id          bigserial PRIMARY KEY,
+    size        bigint NOT NULL,            -- bytes stored (the sum of the chunks)
+    orphaned_at timestamptz
 );
+CREATE INDEX mail_bodies_orphaned ON mail_bodies (orphaned_at) WHERE orphaned_at IS NOT NULL;
 
 -- each chunk is exactly CHUNK bytes (pg/bodies.py) but the last: offset -> chunk by division
 CREATE TABLE mail_body_chunks (
