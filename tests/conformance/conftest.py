@@ -11,6 +11,7 @@ import pytest
 from tests.conformance.harness import PASSWORD
 from tests.conformance.scripts import load
 from tests.harness import MailtoolServer
+from tests.mra import stores
 from tests.mra.imap.conftest import add_user
 from tests.peers.dovecot import Dovecot
 
@@ -64,8 +65,11 @@ class Pair:
     dovecot: Dovecot
 
 
-@pytest.fixture(scope="session")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+@pytest.fixture(scope="session", params=stores.BACKENDS)
+def pair(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+         ) -> Iterator[Pair]:  # fmt: skip
+    """Per store backend: our server on it, and a fresh Dovecot (the scripts' users
+    start empty on both)."""
     scripts, _ = load()
     users = {s.user: PASSWORD for s in scripts}
     dovecot = Dovecot(
@@ -78,7 +82,7 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     server = MailtoolServer(
         tmp_path_factory.mktemp("conformance-mailtool"),
         services=("imap",),
-        config={"security": {"plaintext_auth_on_loopback": True}},
+        config=stores.backend_config(request, {"security": {"plaintext_auth_on_loopback": True}}),
     )
     try:
         server.start()
@@ -87,4 +91,4 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         yield Pair(server.port("imap"), dovecot.imap_port, server, dovecot)
     finally:
         dovecot.stop()
-        assert server.stop() == 0, server.log()
+        stores.stop_server(server)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.harness import MailtoolServer
 from tests.mra.imap.conftest import add_user
+from tests.mra.stores import close_stores
 from tests.peers.dovecot import Dovecot
 from tests.stress.imap_stress import Client, Shared, StressResult, run_stress
 
@@ -35,16 +37,15 @@ def _run(port: int, user: str) -> StressResult:
     return result
 
 
-def test_stress_mailtool(tmp_path: Path) -> None:
-    server = MailtoolServer(
-        tmp_path / "mt",
-        services=("imap",),
-        config={"security": {"plaintext_auth_on_loopback": True}},
-    ).start()
+def test_stress_mailtool(mailtool_server: Callable[..., MailtoolServer]) -> None:
+    server = mailtool_server(  # on each store backend (MAILTOOL_STORE_BACKENDS)
+        services=("imap",), config={"security": {"plaintext_auth_on_loopback": True}}
+    )
     try:
         add_user(server, "stress@example.test", PASSWORD)
         result = _run(server.port("imap"), "stress@example.test")
     finally:
+        close_stores(server)
         assert server.stop() == 0, server.log()
     assert result.error_count == 0, "\n".join([result.summary(), *result.errors])
     assert "imap.crash" not in server.log()

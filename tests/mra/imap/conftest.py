@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.harness import MailtoolServer
+from tests.mra import stores
 from tests.mra.imap.wireclient import Wire
 
 USER = "alice@example.test"
@@ -21,18 +22,9 @@ PASSWORD = "correct horse"
 
 
 def add_user(server: MailtoolServer, address: str = USER, password: str = PASSWORD) -> None:
-    """Create a user directly in the server's account store (the CLI costs a
-    process start per call; SQLite in WAL mode is safe across processes)."""
-    from mailtool.store.accounts import AccountStore
-
-    accounts = AccountStore(server.data_dir / "accounts.db")
-    try:
-        domain = address.rpartition("@")[2]
-        if domain not in accounts.domains():
-            accounts.add_domain(domain)
-        accounts.add_user(address, password)
-    finally:
-        accounts.close()
+    """Create a user directly in the server's account store, on its backend (the CLI
+    costs a process start per call; SQLite in WAL mode is safe across processes)."""
+    stores.add_user(server, address, password)
 
 
 def client_tls() -> ssl.SSLContext:
@@ -48,6 +40,11 @@ class Imap:
     def __init__(self, server: MailtoolServer, user: str = USER) -> None:
         self.server = server
         self.user = user
+
+    @property
+    def backend(self) -> str:
+        """The server's store backend: "sqlite" or "postgresql"."""
+        return "postgresql" if self.server.store_url else "sqlite"
 
     @property
     def port(self) -> int:
@@ -81,32 +78,45 @@ class Imap:
         w.close()
 
     def mail(self, user: str | None = None) -> Any:
-        """The user's MailStore view, in this (test) process, for direct fills."""
-        from mailtool.store.mailstore import MailStore
+        """The user's mail on the server's backend, opened in this (test) process (another
+        process, like the CLI or an SMTP worker), for direct fills."""
+        return stores.server_stores(self.server).mail.user(user or self.user, create=True)
 
-        return MailStore(self.server.data_dir).user(user or self.user, create=True)
+    @property
+    def accounts(self) -> Any:
+        """The server's account store, opened in this (test) process."""
+        return stores.server_stores(self.server).accounts
 
 
 @pytest.fixture
-def imap_server(mailtool_server: Callable[..., MailtoolServer]) -> Callable[..., Imap]:
+def imap_server(mailtool_server: Callable[..., MailtoolServer]) -> Iterator[Callable[..., Imap]]:
     """Factory: ``imap_server(config={...})`` -> :class:`Imap` with user alice."""
+
+    started: list[MailtoolServer] = []
 
     def start(config: dict[str, Any] | None = None, **kwargs: Any) -> Imap:
         server = mailtool_server(services=("imap", "imaps", "smtp"), config=config or {}, **kwargs)
+        started.append(server)
         add_user(server)
         return Imap(server)
 
-    return start
+    yield start
+    for server in started:
+        stores.close_stores(server)
 
 
-@pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailtoolServer]:
-    """One server for a whole test module (start-up costs ~1.5 s); tests get fresh users."""
+@pytest.fixture(scope="module", params=stores.BACKENDS)
+def shared_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[MailtoolServer]:
+    """One server for a whole test module (start-up costs ~1.5 s) on each store backend;
+    tests get fresh users."""
     server = MailtoolServer(
-        tmp_path_factory.mktemp("imap"), services=("imap", "imaps", "smtp")
+        tmp_path_factory.mktemp("imap"), services=("imap", "imaps", "smtp"),
+        config=stores.backend_config(request),
     ).start()
     yield server
-    assert server.stop() == 0, server.log()
+    stores.stop_server(server)
 
 
 @pytest.fixture

@@ -15,16 +15,13 @@ import time
 
 import pytest
 
-from tests.harness import MailtoolServer
-
 
 @pytest.fixture
-def server(tmp_path):
-    srv = MailtoolServer(tmp_path / "srv", services=("imap",),
-                         config={"security": {"plaintext_auth_on_loopback": True}}).start()
+def server(mailtool_server):  # on each store backend (MAILTOOL_STORE_BACKENDS)
+    srv = mailtool_server(services=("imap",),
+                          config={"security": {"plaintext_auth_on_loopback": True}})
     srv.add_user("alice@example.test", "pw")
-    yield srv
-    srv.stop()
+    return srv
 
 
 def test_imaplib_appends_do_not_wait_for_a_delayed_ack(server):

@@ -3,7 +3,7 @@ mailbox deleted by another session."""
 
 from __future__ import annotations
 
-from mailtool.store.accounts import AccountStore, Quota
+from mailtool.store.accounts import Quota
 from tests.mra.imap.conftest import Imap, message
 
 
@@ -19,9 +19,7 @@ def test_id_and_enable(imap: Imap) -> None:
 
 
 def test_quota(imap: Imap) -> None:
-    accounts = AccountStore(imap.server.data_dir / "accounts.db")
-    accounts.set_quota(imap.user, Quota(storage_bytes=10 * 1024 * 1024, messages=100))
-    accounts.close()
+    imap.accounts.set_quota(imap.user, Quota(storage_bytes=10 * 1024 * 1024, messages=100))
     imap.mail().folder("INBOX").append(message("x", body="y" * 3000))
     w = imap.wire()
     reply = w.cmd("GETQUOTAROOT INBOX")

@@ -16,14 +16,15 @@ def test_select_takes_recent_once_and_moves_files_to_cur(imap: Imap) -> None:
     inbox = imap.mail().folder("INBOX")
     inbox.append(message("one"))
     inbox.append(message("two"))
-    assert len(_files(imap, "new")) == 2
+    maildir = imap.backend == "sqlite"  # files to look at only there
+    assert not maildir or len(_files(imap, "new")) == 2
     a, b = imap.wire(), imap.wire()
     assert a.cmd("STATUS INBOX (RECENT)").untagged == [b"* STATUS INBOX (RECENT 2)\r\n"]
     assert b.cmd("EXAMINE INBOX").has(b"* 2 RECENT")  # EXAMINE looks ...
     assert b.cmd("SEARCH RECENT").untagged == [b"* SEARCH 1 2\r\n"]
     reply = a.cmd("SELECT INBOX")  # ... SELECT takes
     assert reply.has(b"* 2 RECENT")
-    assert _files(imap, "new") == [] and len(_files(imap, "cur")) == 2
+    assert not maildir or (_files(imap, "new") == [] and len(_files(imap, "cur")) == 2)
     assert a.cmd("FETCH 1 FLAGS").untagged == [b"* 1 FETCH (FLAGS (\\Recent))\r\n"]
     assert a.cmd("STORE 1 +FLAGS (\\Recent)").status == "BAD"  # RFC 3501 §2.3.2
     c = imap.wire()

@@ -7,6 +7,8 @@ import os
 import time
 from collections.abc import Callable
 
+import pytest
+
 from tests.mra.imap.conftest import Imap, message
 
 
@@ -61,6 +63,7 @@ def test_uids_persist_and_are_never_reused(
     c.logout()
 
 
+@pytest.mark.parametrize("shared_server", ["sqlite"], indirect=True)  # reads Maildir files
 def test_flags_are_in_maildir_file_names(imap: Imap) -> None:
     c = imap.connect()
     c.append("INBOX", None, None, message("flagged"))
@@ -72,6 +75,7 @@ def test_flags_are_in_maildir_file_names(imap: Imap) -> None:
     c.logout()
 
 
+@pytest.mark.parametrize("shared_server", ["sqlite"], indirect=True)  # writes into the Maildir
 def test_message_dropped_into_new_gets_a_fresh_uid(imap: Imap) -> None:
     c = imap.connect()
     c.append("INBOX", None, None, message("first"))

@@ -157,6 +157,7 @@ def test_thread_orderedsubject(small: Wire) -> None:
     assert reply.lines(b"* THREAD") == [b"* THREAD\r\n"]
 
 
+@pytest.mark.parametrize("shared_server", ["sqlite"], indirect=True)  # rewrites a Maildir file
 def test_sort_keys_are_kept_in_the_index(imap: Imap) -> None:
     """After the first SORT the keys come from the index: rewriting a message file's
     Subject (which no client can do) does not change the order."""

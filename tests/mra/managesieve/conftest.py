@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.harness import MailtoolServer
+from tests.mra import stores
 
 # the IMAP tests' user helper: one way to make a test account
 from tests.mra.imap.conftest import PASSWORD, USER, add_user
@@ -82,13 +83,16 @@ def caps(lines: list[bytes]) -> dict[str, str]:
     return out
 
 
-@pytest.fixture(scope="module")
-def sieve_server(tmp_path_factory) -> Iterator[MailtoolServer]:
-    server = MailtoolServer(tmp_path_factory.mktemp("ms") / "mt", services=("managesieve",))
+@pytest.fixture(scope="module", params=stores.BACKENDS)
+def sieve_server(tmp_path_factory, request) -> Iterator[MailtoolServer]:
+    server = MailtoolServer(
+        tmp_path_factory.mktemp("ms") / "mt", services=("managesieve",),
+        config=stores.backend_config(request),
+    )
     server.start()
     add_user(server)
     yield server
-    assert server.stop() == 0, server.log()
+    stores.stop_server(server)
 
 
 @pytest.fixture

@@ -24,6 +24,7 @@ from mailtool.mda.filtering import run_filters
 from mailtool.mda.sieve import EXTENSIONS, Envelope
 from mailtool.mda.sieve.message import MessageView
 from tests.harness import MailtoolServer
+from tests.mra import stores
 from tests.mra.managesieve.conftest import PASSWORD, Client, add_user, caps
 
 CLIENTS = Path(__file__).resolve().parents[2] / "data" / "sieve" / "clients"
@@ -77,15 +78,16 @@ def test_each_script_does_what_it_says(script):
 # ---------------------------------------------------------------- over the wire, through delivery
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[MailtoolServer]:
+@pytest.fixture(scope="module", params=stores.BACKENDS)
+def server(tmp_path_factory, request) -> Iterator[MailtoolServer]:
     workdir = tmp_path_factory.mktemp("clients") / "mt"
-    srv = MailtoolServer(workdir, services=("managesieve", "smtp"), config={"queue": FAST_QUEUE})
+    srv = MailtoolServer(workdir, services=("managesieve", "smtp"),
+                         config=stores.backend_config(request, {"queue": FAST_QUEUE}))  # fmt: skip
     srv.start()
     for user in (USER, "bob@example.test", "carol@example.test", "boss@example.test"):
         add_user(srv, user)
     yield srv
-    assert srv.stop() == 0, srv.log()
+    stores.stop_server(srv)
 
 
 def sieve_connect(server: MailtoolServer, commands: str, workdir: Path) -> str:
@@ -117,16 +119,12 @@ def uploaded(server, tmp_path_factory) -> dict[Path, str]:
 
 def folder_messages(server: MailtoolServer, user: str, folder: str) -> list[tuple[bytes, Any]]:
     from mailtool.errors import NotFound
-    from mailtool.store.mailstore import MailStore
 
-    store = MailStore(server.data_dir)
-    try:
-        box = store.user(user).folder(folder)
+    try:  # the server's backend, opened in this process
+        box = stores.server_stores(server).mail.user(user).folder(folder)
         return [(box.read_bytes(m.uid), m) for m in box.messages()]
     except NotFound:
         return []
-    finally:
-        store.close()
 
 
 def wait_until(check: Any, server: MailtoolServer, timeout: float = 30) -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.harness import MailtoolServer
+from tests.mra import stores
 from tests.mra.managesieve.conftest import PASSWORD, USER, add_user
 from tests.mra.managesieve.conftest import Client as _Client
 from tests.mra.pop3.test_hardening import (
@@ -42,12 +43,14 @@ class Client(_Client):
         super().close()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailtoolServer]:
+@pytest.fixture(scope="module", params=stores.BACKENDS)
+def server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[MailtoolServer]:
     srv = MailtoolServer(
         tmp_path_factory.mktemp("ms-hard") / "mt",
         services=("managesieve",),
-        config={
+        config=stores.backend_config(request, {
             "security": {"plaintext_auth_on_loopback": True},
             "limits": {
                 "login_timeout": LOGIN_TIMEOUT,
@@ -55,11 +58,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailtoolServer]
                 "imap_idle_timeout": IDLE_TIMEOUT,  # ManageSieve's autologout too
             },
             "sieve": {"max_script_size": MAX_SCRIPT},
-        },
+        }),
     ).start()
     add_user(srv)
     yield srv
-    assert srv.stop() == 0, srv.log()
+    stores.stop_server(srv)
 
 
 def port(server: MailtoolServer) -> int:

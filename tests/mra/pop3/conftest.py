@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from tests.harness import MailtoolServer
+from tests.mra import stores
 
 PASSWORD = "correct horse"
 DOMAIN = "pop.test"
@@ -52,21 +53,18 @@ class POP3From(poplib.POP3):
 
 
 class Pop3Env:
-    """A started server, its stores (opened in the test process) and client helpers."""
+    """A started server, its stores (opened in the test process, on the server's
+    backend) and client helpers."""
 
     def __init__(self, server: MailtoolServer) -> None:
-        from mailtool.store.accounts import AccountStore
-        from mailtool.store.mailstore import MailStore
-
         self.server = server
-        self.accounts = AccountStore(server.data_dir / "accounts.db")
+        self.accounts = stores.server_stores(server).accounts
         if DOMAIN not in self.accounts.domains():
             self.accounts.add_domain(DOMAIN)
-        self.mail = MailStore(server.data_dir, accounts=self.accounts)
+        self.mail = stores.server_stores(server).mail
 
     def close(self) -> None:
-        self.mail.close()
-        self.accounts.close()
+        stores.close_stores(self.server)
 
     @property
     def port(self) -> int:
@@ -129,21 +127,23 @@ class Pop3Env:
             pop.quit()
 
 
-def start_env(tmp: Path, **config: Any) -> Iterator[Pop3Env]:
-    server = MailtoolServer(tmp, services=("pop3", "pop3s", "imaps"), config=config).start()
-    env = Pop3Env(server)
+def start_env(tmp: Path, request: pytest.FixtureRequest, **config: Any) -> Iterator[Pop3Env]:
+    """A server on the backend ``request.param`` names (:mod:`tests.mra.stores`)."""
+    server = MailtoolServer(
+        tmp, services=("pop3", "pop3s", "imaps"), config=stores.backend_config(request, config)
+    ).start()
     try:
-        yield env
+        yield Pop3Env(server)
     finally:
-        env.close()
-        code = server.stop()
-        assert code == 0, f"mailtool serve exited {code}:\n{server.log()}"
+        stores.stop_server(server)
 
 
-@pytest.fixture(scope="module")
-def pop3_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pop3Env]:
+@pytest.fixture(scope="module", params=stores.BACKENDS)
+def pop3_env(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Pop3Env]:
     """Default policy: no plaintext passwords without TLS, even on loopback."""
-    yield from start_env(tmp_path_factory.mktemp("pop3"))
+    yield from start_env(tmp_path_factory.mktemp("pop3"), request)
 
 
 #: small bounds, so tests can exceed each of them quickly
@@ -153,8 +153,10 @@ LENIENT = {
 }
 
 
-@pytest.fixture(scope="module")
-def pop3_lenient(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pop3Env]:
+@pytest.fixture(scope="module", params=stores.BACKENDS)
+def pop3_lenient(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Pop3Env]:
     """Plaintext passwords allowed on loopback, and small limits (idle 2 s, 4 bad commands,
     3 failed logins per IP per minute, 1024-octet lines)."""
-    yield from start_env(tmp_path_factory.mktemp("pop3-lenient"), **LENIENT)
+    yield from start_env(tmp_path_factory.mktemp("pop3-lenient"), request, **LENIENT)

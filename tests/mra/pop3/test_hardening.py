@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.mra.pop3.conftest import PASSWORD, Pop3Env, message, start_env
+from tests.mra.stores import BACKENDS
 
 LOGIN_TIMEOUT = 2.0
 WRITE_TIMEOUT = 2.0
@@ -169,9 +170,10 @@ class Sender(threading.Thread):
 # ---------------------------------------------------------------- fixtures
 
 
-@pytest.fixture(scope="module")
-def hard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pop3Env]:
-    yield from start_env(tmp_path_factory.mktemp("pop3-hard"), **HARD)
+@pytest.fixture(scope="module", params=BACKENDS)
+def hard(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+         ) -> Iterator[Pop3Env]:  # fmt: skip
+    yield from start_env(tmp_path_factory.mktemp("pop3-hard"), request, **HARD)
 
 
 def raw_login(env: Pop3Env, user: str, **kw: object) -> socket.socket:
