@@ -49,6 +49,8 @@ class InProcessSMTP:
         self.accounts = FakeAccounts(tmp_path / "mail")
         # the real queue of either backend (queue_url: a PostgreSQL database, emptied)
         self.queue: Any = pg_queue(queue_url) if queue_url else Queue(tmp_path / "data" / "queue")
+        #: where DATA over [limits] spool_threshold is written as it arrives (either backend)
+        self.spool_dir = self.config.data_path / "queue" / "tmp"
         self.enqueued: list[str] = []
         self.fail_writes = False
         real_enqueue = self.queue.enqueue

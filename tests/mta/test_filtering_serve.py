@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.harness import MailtoolServer
-from tests.mta.maildir_view import mailbox_files
+from tests.mta.maildir_view import mailbox_messages
 
 SCRIPT = """\
 require ["fileinto", "reject", "vacation"];
@@ -40,7 +40,7 @@ def send(server: MailtoolServer, sender: str, rcpt: str, subject: str, body: str
 
 
 def files(server: MailtoolServer, address: str, folder: str = "") -> list[bytes]:
-    return [p.read_bytes() for p in mailbox_files(server, address, folder)]
+    return mailbox_messages(server, address, folder)
 
 
 def queue_empty(server: MailtoolServer) -> bool:

@@ -152,7 +152,7 @@ def test_a_command_line_must_arrive_whole_within_the_idle_timeout(smtp_server):
 
 def spool_fds(s: InProcessSMTP) -> list[os.stat_result]:
     """This process's open files under the queue's tmp/ (the in-process server's spools)."""
-    tmp = str(s.queue.tmp)
+    tmp = str(s.spool_dir)
     found = []
     for fd in os.listdir("/proc/self/fd"):
         try:
@@ -185,7 +185,7 @@ def test_big_data_is_spooled_to_an_unlinked_0600_file_gone_when_the_client_goes(
     wait_until(lambda: [st.st_size > 4096 for st in spool_fds(s)] == [True])
     (st,) = spool_fds(s)
     assert stat.S_IMODE(st.st_mode) == 0o600
-    assert list(Path(s.queue.tmp).iterdir()) == []  # nothing named in the data dir
+    assert list(Path(s.spool_dir).iterdir()) == []  # nothing named in the data dir
     c.close()  # vanishes mid-DATA
     wait_until(lambda: spool_fds(s) == [] and open_slots(s) == 0)
 

@@ -13,7 +13,7 @@ from tests.mda.scanners.conftest import (  # noqa: F401 - the module-scoped scan
     clamd,
     spamd,
 )
-from tests.mta.maildir_view import mailbox_files, wait_for_mail
+from tests.mta.maildir_view import mailbox_messages, wait_for_mail
 from tests.peers import free_port
 
 ALICE = "alice@local.test"
@@ -41,7 +41,7 @@ def test_clamd_and_spamd_before_the_250(mailtool_server, clamd, spamd):  # noqa:
     assert data(server, b"A plain note about lunch.")[0] == 250
     (clean,) = wait_for_mail(server, ALICE)
     assert b"X-Spam-Flag: NO" in clean and b"X-Virus-Scanned: clamav" in clean
-    (junk,) = [p.read_bytes() for p in mailbox_files(server, ALICE, ".Junk")]
+    (junk,) = mailbox_messages(server, ALICE, ".Junk")
     assert b"X-Spam-Flag: YES" in junk and b"GTUBE" in junk
 
     # the default reject threshold (15): refused at DATA
@@ -57,4 +57,4 @@ def test_clamd_and_spamd_before_the_250(mailtool_server, clamd, spamd):  # noqa:
     server.start()
     code, text = data(server, b"Anything.")
     assert code == 451 and text.startswith(b"4.7.1 clamav scanner unavailable")
-    assert len(mailbox_files(server, ALICE)) == 1
+    assert len(mailbox_messages(server, ALICE)) == 1

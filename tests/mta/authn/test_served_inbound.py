@@ -7,6 +7,8 @@ import time
 
 import pytest
 
+from tests.mta.maildir_view import mailbox_messages
+
 ZONE = [
     'txt-record=good.test,"v=spf1 ip4:127.0.0.1 -all"',
     'txt-record=_dmarc.good.test,"v=DMARC1; p=reject"',
@@ -31,8 +33,8 @@ def message(sender: str) -> bytes:
 
 
 def inbox_files(srv):
-    root = srv.data_dir / "mail" / "local.test" / "bob"
-    return [p for sub in ("new", "cur") for p in (root / sub).iterdir()]
+    """bob's messages, on either backend."""
+    return mailbox_messages(srv, "bob@local.test")
 
 
 def test_aligned_spf_passes_and_is_recorded(server):
@@ -44,7 +46,7 @@ def test_aligned_spf_passes_and_is_recorded(server):
             break
         time.sleep(0.05)
     assert files, "message not delivered"
-    text = files[0].read_bytes()
+    text = files[0]
     header = text.split(b"\r\n\r\n", 1)[0]
     assert b"Authentication-Results: mail.test;" in header
     assert b"spf=pass" in header and b"dmarc=pass" in header
