@@ -102,6 +102,19 @@ def postgres_url(postgres_cluster: Any) -> str:
 
 
 @pytest.fixture
+def pg_database(postgres_url: str) -> Iterator[Any]:
+    """A fresh database with the current schema (as ``mailtool store init`` makes it):
+    a :class:`mailtool.store.pg.db.Database`, closed after the test."""
+    from mailtool.store.pg import schema
+    from mailtool.store.pg.db import Database
+
+    database = Database(postgres_url, pool_size=4, connect_timeout=2)
+    schema.init(database)
+    yield database
+    database.close()
+
+
+@pytest.fixture
 def mailtool_server(
     tmp_path: Path, store_backend: str, request: pytest.FixtureRequest
 ) -> Iterator[Callable[..., MailtoolServer]]:

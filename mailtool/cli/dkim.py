@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -9,14 +11,29 @@ import click
 from mailtool.cli.common import json_option, load_config, print_json
 
 if TYPE_CHECKING:
-    from mailtool.mta.authn.keys import DkimKey
+    from mailtool.config import Config
+    from mailtool.mta.authn.keys import DkimKey, KeyStore
+
+
+@contextlib.contextmanager
+def configured_keys(cfg: Config) -> Iterator[KeyStore]:
+    """The configured backend's DKIM keys (data dir files, or the PostgreSQL table)."""
+    from mailtool.store.backends import Stores
+
+    stores = Stores(cfg, application_name="mailtool-cli")
+    try:
+        stores.check()
+        yield stores.dkim_keys
+    finally:
+        stores.close()
 
 
 @click.group()
 def dkim() -> None:
     """DKIM keys that sign mail your users submit.
 
-    Keys live in DATA_DIR/dkim/DOMAIN/SELECTOR.key; once a domain has a key,
+    Keys live in DATA_DIR/dkim/DOMAIN/SELECTOR.key (with [store] url, in the
+    PostgreSQL database every node reads); once a domain has a key,
     `mailtool serve` signs every message submitted with a From address of that
     domain, and `mailtool dns records DOMAIN` prints the TXT record to publish.
 
@@ -65,9 +82,10 @@ def keygen(
     if selector and len(chosen) > 1:
         raise click.UsageError("--selector names one key: give one --algorithm with it")
     made = []
-    for algorithm in chosen:
-        name = selector or cfg.dkim.selector + ("-ed25519" if algorithm == "ed25519" else "")
-        made.append(keys.generate(cfg.data_path, domain, name, algorithm))  # type: ignore[arg-type]
+    with configured_keys(cfg) as where:
+        for algorithm in chosen:
+            name = selector or cfg.dkim.selector + ("-ed25519" if algorithm == "ed25519" else "")
+            made.append(keys.generate(where, domain, name, algorithm))  # type: ignore[arg-type]
     if as_json:
         print_json([_json(k) for k in made])
         return
@@ -83,7 +101,7 @@ def keygen(
 @json_option
 @click.pass_context
 def list_keys(ctx: click.Context, as_json: bool) -> None:
-    """List the DKIM keys in the data directory with their TXT records.
+    """List the DKIM keys and their TXT records.
 
     \b
     Examples:
@@ -91,8 +109,8 @@ def list_keys(ctx: click.Context, as_json: bool) -> None:
     """
     from mailtool.mta.authn import keys
 
-    data = load_config(ctx).data_path
-    found = [k for d in keys.all_domains(data) for k in keys.load_keys(data, d)]
+    with configured_keys(load_config(ctx)) as where:
+        found = [k for d in keys.all_domains(where) for k in keys.load_keys(where, d)]
     if as_json:
         print_json([_json(k) for k in found])
         return

@@ -110,11 +110,15 @@ def zone_for(
     server serves: SRV records for its enabled listeners on their ports; MTA-STS and
     autoconfig names only with ``[listen] https``, the policy being the one it serves
     (``mailtool.web.content``). Shared by ``dns records`` and ``quickstart``."""
+    from mailtool.cli.dkim import configured_keys
     from mailtool.dns.zone import mail_records
     from mailtool.mta.authn.keys import load_keys
     from mailtool.web.content import advertised, mta_sts_policy
 
-    our_keys = [] if dkim_key else load_keys(cfg.data_path, domain)
+    our_keys = []
+    if not dkim_key:
+        with configured_keys(cfg) as where:  # data dir files, or the PostgreSQL table
+            our_keys = load_keys(where, domain)
     if not hostname:
         configured = cfg.hostname
         usable = "." in configured and not configured.startswith("localhost")

@@ -2,7 +2,8 @@
 
 Thin: each command parses its options, calls one store or Sieve function, and
 prints. Scripts live under ``<data_dir>/sieve`` (see
-:mod:`mailtool.store.sieve_scripts`); ManageSieve clients edit the same files.
+:mod:`mailtool.store.sieve_scripts`), or with ``[store] url`` in the PostgreSQL
+database (:mod:`mailtool.store.pg.sieve_scripts`); ManageSieve clients edit the same.
 """
 
 from __future__ import annotations
@@ -13,27 +14,26 @@ from typing import Any
 
 import click
 
-from mailtool.cli.common import json_option, load_config, print_json
+from mailtool.cli.common import json_option, open_stores, print_json
 
 #: the script name ``sieve set`` uses unless --name says otherwise
 DEFAULT_NAME = "mailtool"
 
 
-def _scripts(ctx: click.Context) -> Any:
-    from mailtool.store.sieve_scripts import SieveScripts
+def _stores(ctx: click.Context) -> Any:
+    """The configured backend's stores, opened once per command (closed with it)."""
+    if "mailtool.stores" not in ctx.meta:
+        ctx.meta["mailtool.stores"] = open_stores(ctx)
+    return ctx.meta["mailtool.stores"]
 
-    return SieveScripts(load_config(ctx).data_path)
+
+def _scripts(ctx: click.Context) -> Any:
+    return _stores(ctx).sieve_scripts
 
 
 def _user(ctx: click.Context, user: str) -> str:
     """The account's own spelling of USER; an unknown user is an error (exit 1)."""
-    from mailtool.store.accounts import AccountStore
-
-    store = AccountStore.in_data_dir(load_config(ctx).data_path)
-    try:
-        return str(store.get_user(user).address)
-    finally:
-        store.close()
+    return str(_stores(ctx).accounts.get_user(user).address)
 
 
 def _read(path: str) -> str:

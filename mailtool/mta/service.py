@@ -194,7 +194,7 @@ def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
         intake=shared_runner(ctx),
         postmaster=postmaster_addresses(cfg.hostname),
         inbound=InboundChecker(cfg) if not kind_for(name).submission else None,
-        signer=signer_from_config(cfg) if kind_for(name).submission else None,
+        signer=signer_from_config(cfg, ctx.backend.dkim_keys) if submission else None,
         scanner=shared_scanner(ctx) if cfg.scan.submission or not submission else None,
         mail=lambda: ctx.mail,
         spool_dir=cfg.data_path / "queue" / "tmp",

@@ -111,6 +111,17 @@ class Stores:
 
         return SieveScripts(self.config.data_path)
 
+    @functools.cached_property
+    def dkim_keys(self) -> Any:
+        """DKIM signing keys: ``DATA_DIR/dkim`` files, or a table every node shares."""
+        if self.backend == "postgresql":
+            from mailtool.store.pg.dkim_keys import PgDkimKeys
+
+            return PgDkimKeys(self.database)
+        from mailtool.store.dkim_keys import DkimKeyFiles
+
+        return DkimKeyFiles(self.paths.dkim)
+
     def close(self) -> None:
         for name in ("mail", "accounts"):
             service = self.__dict__.get(name)

@@ -1,4 +1,6 @@
-"""``mailtool sieve``: check with line/column, set/show/off, promotions, global script."""
+"""``mailtool sieve``: check with line/column, set/show/off, promotions, global script;
+on both backends (with ``[store] url`` the users and scripts are PostgreSQL rows: so
+``domain add`` and ``user add`` run end to end on a PostgreSQL config here too)."""
 
 from __future__ import annotations
 
@@ -9,16 +11,38 @@ import pytest
 from click.testing import CliRunner
 
 from mailtool.cli.main import cli
-from mailtool.store.sieve_scripts import SieveScripts
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def config(request, tmp_path):
+    """The config file: the data dir, or a PostgreSQL database (schema made)."""
+    path = tmp_path / "mailtool.toml"
+    text = f'data_dir = "{tmp_path}"\n'
+    if request.param == "postgresql":
+        text += f'[store]\nurl = "{request.getfixturevalue("pg_database").url}"\n'
+    path.write_text(text)
+    return path
 
 
 @pytest.fixture
-def run(tmp_path):
-    def invoke(*args: str, input: str | None = None):
-        return CliRunner().invoke(cli, ["--data-dir", str(tmp_path), *args], input=input)
+def scripts(config):
+    """The scripts as the server sees them (the configured backend's store)."""
+    from mailtool.config import load
+    from mailtool.store.backends import Stores
 
-    invoke("domain", "add", "a.test")
-    invoke("user", "add", "alice@a.test", "--password-stdin", input="pw-123456\n")
+    stores = Stores(load(config))
+    yield stores.sieve_scripts
+    stores.close()
+
+
+@pytest.fixture
+def run(config):
+    def invoke(*args: str, input: str | None = None):
+        return CliRunner().invoke(cli, ["--config", str(config), *args], input=input)
+
+    assert invoke("domain", "add", "a.test").exit_code == 0
+    added = invoke("user", "add", "alice@a.test", "--password-stdin", input="pw-123456\n")
+    assert added.exit_code == 0, added.output
     return invoke
 
 
@@ -49,11 +73,11 @@ def test_check_reads_stdin(run):
     assert run("sieve", "check", "-", input="kep;\n").exit_code == 1
 
 
-def test_set_show_off(run, good, bad, tmp_path):
+def test_set_show_off(run, good, bad, scripts):
     assert run("sieve", "show", "alice@a.test").exit_code == 1
     result = run("sieve", "set", "Alice@A.test", good)
     assert result.exit_code == 0, result.output
-    assert SieveScripts(tmp_path).active_name("alice@a.test") == "mailtool"
+    assert scripts.active_name("alice@a.test") == "mailtool"
     shown = run("sieve", "show", "alice@a.test")
     assert shown.exit_code == 0 and 'fileinto "X"' in shown.output
     assert run("sieve", "set", "alice@a.test", bad).exit_code == 1  # refused, old one stays
@@ -69,11 +93,11 @@ def test_unknown_user_is_an_error(run, good):
     assert result.exit_code == 1 and "nobody@a.test" in result.output
 
 
-def test_promotions_switch(run, tmp_path):
+def test_promotions_switch(run, scripts):
     assert run("sieve", "promotions", "alice@a.test", "on").exit_code == 0
-    assert SieveScripts(tmp_path).settings("alice@a.test") == {"promotions": True}
+    assert scripts.settings("alice@a.test") == {"promotions": True}
     run("sieve", "promotions", "alice@a.test", "off")
-    assert SieveScripts(tmp_path).settings("alice@a.test") == {"promotions": False}
+    assert scripts.settings("alice@a.test") == {"promotions": False}
 
 
 def test_global_set_show_off(run, good, bad):

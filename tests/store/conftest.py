@@ -1,5 +1,6 @@
 """Fixtures that run the same store tests on both backends: SQLite in ``tmp_path`` and
-PostgreSQL in a fresh database of the session's private cluster."""
+PostgreSQL in a fresh database of the session's private cluster (``pg_database``,
+tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-
-@pytest.fixture
-def pg_database(postgres_url: str) -> Iterator[Any]:
-    """A fresh database with the current schema (``mailtool store init``)."""
-    from mailtool.store.pg import schema
-    from mailtool.store.pg.db import Database
-
-    database = Database(postgres_url, pool_size=4, connect_timeout=2)
-    schema.init(database)
-    yield database
-    database.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

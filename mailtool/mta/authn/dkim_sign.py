@@ -13,13 +13,12 @@ header re-folding and trailing white space changes relays are known for.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from . import headers
-from .keys import DkimKey, load_keys
+from .keys import DkimKey, KeyStore, Where, load_keys
 
 if TYPE_CHECKING:
     from mailtool.config import Config
@@ -51,15 +50,18 @@ def signature_fields(message: bytes, keys: Sequence[DkimKey]) -> bytes:
     return out
 
 
-def signer_from_config(cfg: Config) -> DkimSigner:
-    """The signer ``mailtool serve`` uses: keys under ``data_dir``, ``[dkim] sign``."""
-    return DkimSigner(cfg.data_path, enabled=cfg.dkim.sign)
+def signer_from_config(cfg: Config, keys: KeyStore | None = None) -> DkimSigner:
+    """The signer ``mailtool serve`` uses: the backend's keys (``Stores.dkim_keys``; without
+    one, the files under ``data_dir``), ``[dkim] sign``."""
+    return DkimSigner(keys if keys is not None else cfg.data_path, enabled=cfg.dkim.sign)
 
 
 class DkimSigner:
-    """Signs with the keys under ``data_dir`` (cached, reloaded every minute)."""
+    """Signs with the keys of ``data_dir`` (a data dir, or a key store: on PostgreSQL the
+    table every node shares), cached and read again every :data:`RELOAD_SECONDS`: a key
+    made on any node signs on every node within a minute."""
 
-    def __init__(self, data_dir: str | os.PathLike[str], *, enabled: bool = True) -> None:
+    def __init__(self, data_dir: Where, *, enabled: bool = True) -> None:
         self.data_dir = data_dir
         self.enabled = enabled  #: ``[dkim] sign``
         self._cache: dict[str, tuple[float, list[DkimKey]]] = {}

@@ -1,5 +1,7 @@
-"""DKIM keys on disk: ``DATA_DIR/dkim/DOMAIN/SELECTOR.key`` (private, mode 0600) and
-``SELECTOR.pub`` (the TXT record to publish at ``SELECTOR._domainkey.DOMAIN``).
+"""DKIM keys: made here, kept by a key store (:func:`key_store`): on disk
+``DATA_DIR/dkim/DOMAIN/SELECTOR.key`` (private, mode 0600) and ``SELECTOR.pub`` (the TXT
+record to publish at ``SELECTOR._domainkey.DOMAIN``), :class:`~mailtool.store.dkim_keys.
+DkimKeyFiles`; on PostgreSQL a table every node shares (``Stores.dkim_keys``).
 
 RSA keys are 2048 bits (RFC 8301 §3.2: at least 1024, 2048 recommended) in
 PKCS#1 PEM, the format dkimpy, OpenDKIM and rspamd all read. Ed25519 keys
@@ -14,10 +16,11 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from mailtool.errors import AlreadyExists, MailtoolError
 from mailtool.policy.dkim_key import txt_record
+from mailtool.store.dkim_keys import DkimKeyFiles
 
 Algorithm = Literal["rsa", "ed25519"]
 ALGORITHMS: tuple[Algorithm, ...] = ("rsa", "ed25519")
@@ -25,6 +28,18 @@ RSA_BITS = 2048
 #: a selector is a dot-atom of DNS labels (RFC 6376 §3.1); we keep it to one safe file name
 _SELECTOR = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]+$")
+
+
+class KeyStore(Protocol):
+    """Where keys are kept (:class:`DkimKeyFiles`, ``store.pg.dkim_keys.PgDkimKeys``)."""
+
+    def add(self, domain: str, selector: str, private_pem: bytes, record: str) -> None: ...
+    def private_keys(self, domain: str) -> list[tuple[str, bytes]]: ...
+    def domains(self) -> list[str]: ...
+
+
+#: a data dir (its key files) or a key store
+Where = str | os.PathLike[str] | KeyStore
 
 
 class DkimKeyError(MailtoolError):
@@ -103,17 +118,16 @@ def _public_of(private_pem: bytes) -> tuple[Algorithm, bytes]:
     raise DkimKeyError(f"unsupported key type {type(key).__name__}")
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    """Create the key file 0600 from the start (never world-readable for an instant)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+def key_store(where: Where) -> KeyStore:
+    """Where keys are kept: a data dir's key files (``DATA_DIR/dkim``), or the store given
+    (on PostgreSQL ``Stores.dkim_keys``, a table every node shares)."""
+    if isinstance(where, str | os.PathLike):
+        return DkimKeyFiles(key_dir(where))
+    return where
 
 
 def generate(
-    data_dir: str | os.PathLike[str],
+    where: Where,
     domain: str,
     selector: str,
     algorithm: Algorithm = "rsa",
@@ -127,11 +141,12 @@ def generate(
     domain = check_names(domain, selector)
     if algorithm not in ALGORITHMS:
         raise DkimKeyError(f"algorithm {algorithm!r}: expected rsa or ed25519")
-    folder = key_dir(data_dir) / domain
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path = folder / f"{selector}.key"
-    if path.exists():
-        raise AlreadyExists(f"{path} exists: pick another selector (keys are never replaced)")
+    store = key_store(where)
+    if any(name == selector for name, _ in store.private_keys(domain)):  # before the work
+        raise AlreadyExists(
+            f"{selector}._domainkey.{domain} exists: pick another selector "
+            "(keys are never replaced)"
+        )
     if algorithm == "rsa":
         pem = rsa.generate_private_key(public_exponent=65537, key_size=bits).private_bytes(
             serialization.Encoding.PEM,
@@ -143,10 +158,19 @@ def generate(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-    _write_private(path, pem)
-    key = load_key(path, domain)
-    (folder / f"{selector}.pub").write_text(key.txt_record() + "\n")
+    key = key_of(pem, domain, selector)
+    store.add(domain, selector, pem, key.txt_record())
     return key
+
+
+def key_of(pem: bytes, domain: str, selector: str, source: str = "") -> DkimKey:
+    """The signing key of a stored PEM private key (``source`` names it in errors)."""
+    try:
+        algorithm, public = _public_of(pem)
+    except ValueError as exc:
+        where = source or f"{selector}._domainkey.{domain}"
+        raise DkimKeyError(f"{where}: not a PEM private key ({exc})") from None
+    return DkimKey(domain, selector, algorithm, pem, public)
 
 
 def load_key(path: Path, domain: str) -> DkimKey:
@@ -154,27 +178,21 @@ def load_key(path: Path, domain: str) -> DkimKey:
         pem = path.read_bytes()
     except OSError as exc:
         raise DkimKeyError(f"cannot read {path}: {exc.strerror}") from None
-    try:
-        algorithm, public = _public_of(pem)
-    except ValueError as exc:
-        raise DkimKeyError(f"{path}: not a PEM private key ({exc})") from None
-    return DkimKey(domain, path.stem, algorithm, pem, public)
+    return key_of(pem, domain, path.stem, str(path))
 
 
-def load_keys(data_dir: str | os.PathLike[str], domain: str) -> list[DkimKey]:
+def load_keys(where: Where, domain: str) -> list[DkimKey]:
     """Every key of ``domain``, RSA first (the signature most verifiers know), by selector."""
     domain = domain.strip().lower().rstrip(".")
     if not _DOMAIN.match(domain):
         return []
-    folder = key_dir(data_dir) / domain
-    if not folder.is_dir():
-        return []
-    keys = [load_key(p, domain) for p in sorted(folder.glob("*.key"))]
+    try:
+        found = key_store(where).private_keys(domain)
+    except OSError as exc:
+        raise DkimKeyError(f"cannot read the keys of {domain}: {exc.strerror}") from None
+    keys = [key_of(pem, domain, selector) for selector, pem in found]
     return sorted(keys, key=lambda k: (k.algorithm != "rsa", k.selector))
 
 
-def all_domains(data_dir: str | os.PathLike[str]) -> list[str]:
-    root = key_dir(data_dir)
-    if not root.is_dir():
-        return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and any(p.glob("*.key")))
+def all_domains(where: Where) -> list[str]:
+    return key_store(where).domains()

@@ -53,6 +53,7 @@ CREATE TABLE dkim_keys (
     domain      text NOT NULL,
     selector    text NOT NULL,
     private_pem bytea NOT NULL,
+    record      text NOT NULL,                  -- the TXT record to publish (RFC 6376 §3.6.1)
     created     double precision NOT NULL,
     PRIMARY KEY (domain, selector)
 );
