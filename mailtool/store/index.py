@@ -672,31 +672,55 @@ class Index:
                 [(folder_id, *r) for r in rows],
             )
 
-    # ------------------------------------------------------------------ header cache
+    def sort_field_uids(self, name: str) -> list[int]:
+        """UIDs of ``name`` that have a ``sort_fields`` row."""
+        return self._uids_in("sort_fields", name)
 
-    def header_cached_uids(self, name: str) -> list[int]:
-        """UIDs of ``name`` whose header fields are in ``header_cache``."""
+    def _uids_in(self, table: str, name: str) -> list[int]:
         rows = self._db.rows(
-            "SELECT uid FROM header_cache WHERE folder_id ="
-            " (SELECT id FROM folders WHERE name = ?)",
+            f"SELECT uid FROM {table} WHERE folder_id = (SELECT id FROM folders WHERE name = ?)",
             (name,),
         )
         return [r[0] for r in rows]
 
-    def put_headers(
-        self, name: str, rows: Sequence[tuple[int, dict[str, tuple[str, ...]]]]
+    def put_cached_fields(
+        self,
+        name: str,
+        headers: Sequence[tuple[int, dict[str, tuple[str, ...]]]],
+        sorts: Sequence[tuple],
     ) -> None:
-        """Store decoded, case-folded :data:`HEADER_FIELDS` of messages by UID."""
-        cols = ", ".join(header_column(f) for f in HEADER_FIELDS)
-        marks = ", ".join("?" * (len(HEADER_FIELDS) + 2))
+        """``header_cache`` rows (as :meth:`put_headers`) and ``sort_fields`` rows (as
+        :meth:`put_sort_fields`, without its pruning) of messages whose header block
+        was read once for both, in one transaction: a first SEARCH fills what a first
+        SORT needs, and the other way round."""
+        hcols = ", ".join(header_column(f) for f in HEADER_FIELDS)
+        hmarks = ", ".join("?" * (len(HEADER_FIELDS) + 2))
+        smarks = ", ".join("?" * (len(SORT_FIELDS) + 2))
         with self._db.write() as tx:
             row = tx.execute("SELECT id FROM folders WHERE name = ?", (name,)).fetchone()
             if row is None:
                 raise NotFound(f"folder {name!r} does not exist")
             tx.executemany(
-                f"INSERT OR REPLACE INTO header_cache (folder_id, uid, {cols}) VALUES ({marks})",
-                [(row[0], uid, *(_blob(f.get(h)) for h in HEADER_FIELDS)) for uid, f in rows],
+                f"INSERT OR REPLACE INTO header_cache (folder_id, uid, {hcols}) VALUES ({hmarks})",
+                [(row[0], uid, *(_blob(f.get(h)) for h in HEADER_FIELDS)) for uid, f in headers],
             )
+            tx.executemany(
+                f"INSERT OR REPLACE INTO sort_fields (folder_id, uid, {', '.join(SORT_FIELDS)})"
+                f" VALUES ({smarks})",
+                [(row[0], *r) for r in sorts],
+            )
+
+    # ------------------------------------------------------------------ header cache
+
+    def header_cached_uids(self, name: str) -> list[int]:
+        """UIDs of ``name`` whose header fields are in ``header_cache``."""
+        return self._uids_in("header_cache", name)
+
+    def put_headers(
+        self, name: str, rows: Sequence[tuple[int, dict[str, tuple[str, ...]]]]
+    ) -> None:
+        """Store decoded, case-folded :data:`HEADER_FIELDS` of messages by UID."""
+        self.put_cached_fields(name, rows, ())
 
     def header_search(self, name: str, field: str, needle: str) -> list[int]:
         """UIDs whose cached ``field`` contains ``needle`` (already case-folded), or

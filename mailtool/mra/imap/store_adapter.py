@@ -29,6 +29,7 @@ from mailtool.mra.imap.backend import (
     Snapshot,
 )
 from mailtool.mra.imap.headers import decoded_fields
+from mailtool.mra.imap.sort_fields import fields_of
 from mailtool.store.index import HEADER_FIELDS, MessageSummary
 from mailtool.store.mailbase import read_header as _read_header
 from mailtool.store.maildir import SPECIAL_USE
@@ -217,13 +218,21 @@ class StoreUserMail:
         if known is None:
             known = set(self.mail.index.header_cached_uids(folder.name))
         missing = [u for u in uids if u not in known]
+        index = self.mail.index
+        # the same read makes SORT's rows too (one read of each header for both)
+        both = hasattr(index, "put_cached_fields") and missing
+        sorted_uids = set(index.sort_field_uids(folder.name)) if both else set()
         for start in range(0, len(missing), HEADER_BATCH):
             infos = folder.messages(missing[start : start + HEADER_BATCH])
-            rows = [
-                (uid, decoded_fields(header or b"", HEADER_FIELDS))
-                for uid, header in folder.read_headers(infos)  # either backend, batched
-            ]
-            self.mail.index.put_headers(folder.name, rows)
+            rows, sorts = [], []
+            for uid, header in folder.read_headers(infos):  # either backend, batched
+                rows.append((uid, decoded_fields(header or b"", HEADER_FIELDS)))
+                if both and header is not None and uid not in sorted_uids:
+                    sorts.append((uid, *fields_of(header)))
+            if both:
+                index.put_cached_fields(folder.name, rows, sorts)
+            else:
+                index.put_headers(folder.name, rows)
             known.update(missing[start : start + HEADER_BATCH])
         with self._lock:
             self._headers_cached[key] = known
