@@ -110,9 +110,12 @@ class QueueRunner:
         config: Config,
         sieve: Callable[[], Any] | None = None,
         hand_off: Callable[[], None] | None = None,
+        caches: Callable[[], Any] | None = None,
     ) -> None:
         """``hand_off``: in an SMTP worker process, what tells the main process's runner
-        that there is new work in the queue; this runner then delivers nothing queued."""
+        that there is new work in the queue; this runner then delivers nothing queued.
+        ``caches``: the stores with the relay's MTA-STS and TLS-RPT state (``Stores``);
+        None: files in the data dir."""
         self._queue = queue
         self._hand_off = hand_off
         self._mail = mail
@@ -133,6 +136,7 @@ class QueueRunner:
             accounts=lambda: getattr(self._mail(), "accounts", None),
             io=self._io,
             schedule=self._start,
+            caches=caches,
         )
 
     async def _io(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -109,6 +109,7 @@ class Relay:
         io: IO | None = None,
         schedule: Callable[[str], None] | None = None,
         resolver: Resolver | None = None,
+        caches: Callable[[], Any] | None = None,
     ) -> None:
         self.config = config
         self._queue = queue
@@ -125,16 +126,17 @@ class Relay:
             timeout=out.timeout,
         )
         self._wake_mtime = 0.0
+        # the backend's caches (PostgreSQL: shared by every node), else the data dir's files
+        policies = caches().mtasts_cache if caches and config.auth.mta_sts else config.data_path
+        attempts = caches().tlsrpt_log if caches and config.auth.tlsrpt else config.data_path
         #: RFC 8461 policies of the domains we send to ([auth] mta_sts)
         self.sts: MtaStsCache | None = (
-            MtaStsCache(config.data_path, self.resolver, https_port=config.auth.mta_sts_port)
+            MtaStsCache(policies, self.resolver, https_port=config.auth.mta_sts_port)
             if config.auth.mta_sts
             else None
         )
         #: our outbound TLS results, reported daily to domains that ask (RFC 8460)
-        self.tls_log: TlsReportLog | None = (
-            TlsReportLog(config.data_path) if config.auth.tlsrpt else None
-        )
+        self.tls_log: TlsReportLog | None = TlsReportLog(attempts) if config.auth.tlsrpt else None
 
     @property
     def queue(self) -> Any:

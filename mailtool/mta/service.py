@@ -86,7 +86,7 @@ async def _tls_reports(ctx: ServerContext, runner: QueueRunner) -> None:
         runner.wake()
 
     await report_daily(
-        TlsReportLog(ctx.config.data_path),
+        TlsReportLog(ctx.backend.tlsrpt_log),
         resolver_from_config(ctx.config),
         enqueue,
         organization=ctx.config.hostname,
@@ -110,6 +110,7 @@ def shared_runner(ctx: ServerContext) -> QueueRunner:
             mail=lambda: ctx.mail,
             config=ctx.config,
             sieve=lambda: ctx.sieve_scripts,
+            caches=lambda: ctx.backend,  # MTA-STS policies, TLS-RPT attempts
             # an SMTP worker process: the main process's runner delivers what it queues
             # (a shared queue's enqueue has woken every node's runner already)
             hand_off=(_hand_off(ctx) if worker else None),

@@ -122,6 +122,28 @@ class Stores:
 
         return DkimKeyFiles(self.paths.dkim)
 
+    @functools.cached_property
+    def mtasts_cache(self) -> Any:
+        """MTA-STS policies of the domains we send to (RFC 8461 §5)."""
+        if self.backend == "postgresql":
+            from mailtool.store.pg.caches import PgPolicyCache
+
+            return PgPolicyCache(self.database)
+        from mailtool.store.caches import PolicyFiles
+
+        return PolicyFiles(self.paths.mta_sts)
+
+    @functools.cached_property
+    def tlsrpt_log(self) -> Any:
+        """Outbound TLS attempts waiting for the daily TLS-RPT report (RFC 8460)."""
+        if self.backend == "postgresql":
+            from mailtool.store.pg.caches import PgReportLog
+
+            return PgReportLog(self.database)
+        from mailtool.store.caches import ReportFiles
+
+        return ReportFiles(self.paths.tlsrpt)
+
     def close(self) -> None:
         for name in ("mail", "accounts"):
             service = self.__dict__.get(name)

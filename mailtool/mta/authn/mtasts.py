@@ -6,7 +6,8 @@ domain, or None (deliver as before: opportunistic TLS):
 1. ``_mta-sts.DOMAIN`` TXT (``v=STSv1; id=...``) says a policy exists (§3.1);
 2. the policy comes from ``https://mta-sts.DOMAIN/.well-known/mta-sts.txt``
    over HTTPS with a valid certificate for that name, no redirects (§3.3);
-3. it is cached under ``DATA_DIR/mta-sts/DOMAIN.json`` for ``max_age``, and
+3. it is cached (``DATA_DIR/mta-sts/DOMAIN.json``; on PostgreSQL a table every
+   node shares, :mod:`mailtool.store.pg.caches`) for ``max_age``, and
    refetched only when the TXT id changes (§5.1). A failed refresh keeps the
    cached policy until it expires: an attacker who blocks the fetch or the TXT
    lookup cannot downgrade us (§10.2).
@@ -21,19 +22,19 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from mailtool.client.probe_tls import name_matches
 from mailtool.dns import DNSError, Resolver
 from mailtool.errors import TemporaryFailure
 from mailtool.net.log import log_event
 from mailtool.policy import mtasts as sts
+from mailtool.store.caches import PolicyFiles
 
 if TYPE_CHECKING:
     from mailtool.mta.routing import Route
@@ -102,19 +103,32 @@ def enforce_on_route(route: Route, policy: MtaStsPolicy | None) -> Route:
 Fetcher = Callable[[str, str], "object"]
 
 
+class PolicyStore(Protocol):
+    """Where policies are kept (:class:`~mailtool.store.caches.PolicyFiles`, PgPolicyCache)."""
+
+    def load(self, domain: str) -> dict[str, Any] | None: ...
+    def save(self, domain: str, policy: dict[str, Any]) -> None: ...
+
+
 class MtaStsCache:
-    """Policies by domain, in memory and under ``DATA_DIR/mta-sts/``."""
+    """Policies by domain, in memory and in ``data_dir``'s ``mta-sts/`` (or the store
+    given instead of a data dir: on PostgreSQL ``Stores.mtasts_cache``)."""
 
     def __init__(
         self,
-        data_dir: str | os.PathLike[str],
+        data_dir: str | os.PathLike[str] | PolicyStore,
         resolver: Resolver,
         *,
         https_port: int = 443,
         cafile: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.dir = Path(data_dir) / "mta-sts"
+        self.dir: Path | None = None
+        if isinstance(data_dir, str | os.PathLike):
+            self.dir = Path(data_dir) / "mta-sts"
+            self.policies: PolicyStore = PolicyFiles(self.dir)
+        else:  # a store every node shares
+            self.policies = data_dir
         self.resolver = resolver
         self.https_port = https_port
         self.cafile = cafile
@@ -123,17 +137,14 @@ class MtaStsCache:
 
     # ------------------------------------------------------------------ cache
 
-    def _path(self, domain: str) -> Path:
-        return self.dir / f"{domain}.json"
-
     def cached(self, domain: str) -> MtaStsPolicy | None:
         """The stored policy, if it has not expired."""
         policy = self._memory.get(domain)
         if policy is None:
-            with contextlib.suppress(OSError, ValueError, TypeError):
-                data = json.loads(self._path(domain).read_text())
-                data["mx"] = tuple(data["mx"])
-                policy = MtaStsPolicy(**data)
+            data = self.policies.load(domain)
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                data["mx"] = tuple(data["mx"])  # type: ignore[index]
+                policy = MtaStsPolicy(**data)  # type: ignore[arg-type]
         if policy is None or policy.expires <= self.clock():
             return None
         self._memory[domain] = policy
@@ -141,10 +152,7 @@ class MtaStsCache:
 
     def _store(self, policy: MtaStsPolicy) -> None:
         self._memory[policy.domain] = policy
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = self._path(policy.domain).with_suffix(".tmp")
-        tmp.write_text(json.dumps(dataclasses.asdict(policy)))
-        os.replace(tmp, self._path(policy.domain))
+        self.policies.save(policy.domain, dataclasses.asdict(policy))
 
     # ------------------------------------------------------------------ discovery
 

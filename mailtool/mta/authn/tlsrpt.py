@@ -3,7 +3,8 @@ domain that asks (``_smtp._tls.DOMAIN TXT "v=TLSRPTv1; rua=mailto:..."``) one
 gzip'd JSON report per UTC day.
 
 The relay calls :meth:`TlsReportLog.record` once per connection attempt; the
-results are appended as JSON lines to ``DATA_DIR/tlsrpt/YYYY-MM-DD.jsonl``.
+results are appended as JSON lines to ``DATA_DIR/tlsrpt/YYYY-MM-DD.jsonl`` (on
+PostgreSQL to a table every node shares, :mod:`mailtool.store.pg.caches`).
 :func:`send_reports` (run once a day for the day before) turns one day's file
 into reports and hands each to ``enqueue`` — our own queue, so reports are
 delivered, retried and bounced like any other mail. ``https:`` report URIs
@@ -22,11 +23,12 @@ from dataclasses import asdict, dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mailtool.dns import DNSError, Resolver
 from mailtool.net.log import log_event
 from mailtool.policy.tlsrpt import discover as discover_tlsrpt
+from mailtool.store.caches import ReportFiles
 
 #: RFC 8460 §4.3 result types we produce
 FAILURE_TYPES = (
@@ -58,30 +60,40 @@ def day_of(when: float) -> str:
     return dt.datetime.fromtimestamp(when, dt.UTC).strftime("%Y-%m-%d")
 
 
-class TlsReportLog:
-    """The daily files of attempts under ``DATA_DIR/tlsrpt``."""
+class ReportStore(Protocol):
+    """Where attempts are kept (:class:`~mailtool.store.caches.ReportFiles`, PgReportLog)."""
 
-    def __init__(self, data_dir: str | os.PathLike[str]) -> None:
-        self.dir = Path(data_dir) / "tlsrpt"
+    def append(self, day: str, record: dict[str, Any]) -> None: ...
+    def records(self, day: str) -> list[dict[str, Any]]: ...
+    def days(self) -> list[str]: ...
+    def sent(self, day: str) -> bool: ...
+    def mark_sent(self, day: str) -> None: ...
+
+
+class TlsReportLog:
+    """The attempts of each day: files under ``DATA_DIR/tlsrpt``, or the store given
+    instead of a data dir (on PostgreSQL ``Stores.tlsrpt_log``)."""
+
+    def __init__(self, data_dir: str | os.PathLike[str] | ReportStore) -> None:
+        self.dir: Path | None = None
+        if isinstance(data_dir, str | os.PathLike):
+            self.dir = Path(data_dir) / "tlsrpt"
+            self.store: ReportStore = ReportFiles(self.dir)
+        else:  # a store every node shares
+            self.store = data_dir
 
     def record(self, attempt: TlsAttempt, when: float) -> None:
-        """Append one attempt (one short write; lines never interleave)."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(asdict(attempt)) + "\n"
-        with open(self.dir / f"{day_of(when)}.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(line)
+        """Append one attempt."""
+        self.store.append(day_of(when), asdict(attempt))
 
     def attempts(self, day: str) -> list[TlsAttempt]:
-        path = self.dir / f"{day}.jsonl"
         out = []
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    data = json.loads(line)
-                    data["policy_strings"] = tuple(data["policy_strings"])
-                    out.append(TlsAttempt(**data))
-                except (ValueError, TypeError, KeyError):
-                    continue  # a torn last line after a crash
+        for data in self.store.records(day):
+            try:
+                data["policy_strings"] = tuple(data["policy_strings"])
+                out.append(TlsAttempt(**data))
+            except (ValueError, TypeError, KeyError):
+                continue  # written by another version
         return out
 
 
@@ -210,22 +222,20 @@ async def send_due_reports(
     sender: str,
     now: float,
 ) -> list[str]:
-    """Report every finished UTC day not reported yet; a ``DAY.sent`` marker records it.
+    """Report every finished UTC day not reported yet; the store records it (a ``DAY.sent``
+    marker file, or a row).
 
-    The marker is written after the reports are queued: a crash in between sends
-    that day's reports once more, which RFC 8460 receivers de-duplicate by report-id.
+    The mark is written after the reports are queued: a crash in between (or two nodes
+    looking at the same moment) sends that day's reports once more, which RFC 8460
+    receivers de-duplicate by report-id.
     """
     today = day_of(now)
     done: list[str] = []
-    if not log.dir.is_dir():
-        return done
-    for path in sorted(log.dir.glob("*.jsonl")):
-        day = path.stem
-        marker = path.with_suffix(".sent")
-        if day >= today or marker.exists():
+    for day in log.store.days():
+        if day >= today or log.store.sent(day):
             continue
         await send_reports(log, day, resolver, enqueue, organization=organization, sender=sender)
-        marker.write_text("sent\n")
+        log.store.mark_sent(day)
         done.append(day)
     return done
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,8 +23,18 @@ from tests.peers.https import HTTPSServer
 POLICY = b"version: STSv1\nmode: enforce\nmx: mx.b.test\nmax_age: 86400\n"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def policies(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Where a node caches policies: the data dir, or the cluster's database."""
+    if request.param == "sqlite":
+        return tmp_path / "data"
+    from mailtool.store.pg.caches import PgPolicyCache
+
+    return PgPolicyCache(request.getfixturevalue("pg_database"))
+
+
 @pytest.fixture
-def lab(dns_server, certificate_authority, tmp_path: Path):
+def lab(dns_server, certificate_authority, tmp_path: Path, policies: Any):
     https = HTTPSServer(
         "127.0.0.1",
         certificate_authority.issue_cert("mta-sts.b.test"),
@@ -40,21 +51,25 @@ def lab(dns_server, certificate_authority, tmp_path: Path):
     ca_file = tmp_path / "ca.pem"
     certificate_authority.cert_pem.write_to_path(str(ca_file))
     resolver = Resolver([dns.address], timeout=3)
-    cache = MtaStsCache(tmp_path / "data", resolver, https_port=https.port, cafile=str(ca_file))
+    cache = MtaStsCache(policies, resolver, https_port=https.port, cafile=str(ca_file))
     yield cache, resolver, ca_file
     https.stop()
 
 
-def test_policy_is_fetched_cached_and_survives_a_dns_outage(lab, tmp_path: Path) -> None:
+def test_policy_is_fetched_cached_and_survives_a_dns_outage(
+    lab, tmp_path: Path, policies: Any
+) -> None:
     cache, _resolver, _ca = lab
     policy = asyncio.run(cache.policy_for("b.test"))
     assert policy is not None
     assert (policy.mode, policy.mx, policy.max_age, policy.id) == (
         "enforce", ("mx.b.test",), 86400, "20261127"
     )
-    assert (tmp_path / "data" / "mta-sts" / "b.test.json").exists()
-    # RFC 8461 §10.2: an attacker who blocks DNS cannot remove the cached policy
-    blind = MtaStsCache(tmp_path / "data", Resolver(["127.0.0.1:9"], timeout=0.3))
+    if isinstance(policies, Path):
+        assert (tmp_path / "data" / "mta-sts" / "b.test.json").exists()
+    # RFC 8461 §10.2: an attacker who blocks DNS cannot remove the cached policy (on
+    # PostgreSQL: nor make another node forget it)
+    blind = MtaStsCache(policies, Resolver(["127.0.0.1:9"], timeout=0.3))
     assert asyncio.run(blind.policy_for("b.test")) == policy
     assert asyncio.run(cache.policy_for("nosts.test")) is None
 

@@ -1,5 +1,6 @@
 """TLS-RPT: one day's outbound TLS attempts become one RFC 8460 report per domain that
-publishes a mailto: rua, mailed as multipart/report with the gzip'd JSON."""
+publishes a mailto: rua, mailed as multipart/report with the gzip'd JSON. The attempts
+are kept in the data dir or, on PostgreSQL, in a table every node shares (both here)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import email
 import gzip
 import json
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from mailtool.dns import Resolver
 from mailtool.mta.authn.tlsrpt import TlsAttempt, TlsReportLog, send_reports
@@ -15,6 +19,16 @@ from tests.mta.authn.conftest import txt
 
 WHEN = 1795780800.0  # 2026-11-27 08:00 UTC
 STS = ("version: STSv1", "mode: enforce", "mx: mx.b.test", "max_age: 86400")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def attempts(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Where a node keeps its attempts: the data dir, or the cluster's database."""
+    if request.param == "sqlite":
+        return tmp_path
+    from mailtool.store.pg.caches import PgReportLog
+
+    return PgReportLog(request.getfixturevalue("pg_database"))
 
 
 def test_daily_report(dns_server, tmp_path: Path) -> None:
@@ -54,11 +68,11 @@ def test_daily_report(dns_server, tmp_path: Path) -> None:
         "receiving-mx-hostname": "mx.b.test", "failed-session-count": 2}]
 
 
-def test_finished_days_are_reported_once(dns_server, tmp_path: Path) -> None:
+def test_finished_days_are_reported_once(dns_server, attempts: Any) -> None:
     from mailtool.mta.authn.tlsrpt import send_due_reports
 
     dns = dns_server([txt("_smtp._tls.b.test", "v=TLSRPTv1; rua=mailto:tls@b.test")])
-    log = TlsReportLog(tmp_path)
+    log = TlsReportLog(attempts)
     log.record(TlsAttempt("b.test", "mx.b.test", "sts", STS, True), WHEN)
     log.record(TlsAttempt("b.test", "mx.b.test", "sts", STS, True), WHEN + 86400)  # "today"
     queued: list[tuple[str, list[str]]] = []
@@ -66,12 +80,14 @@ def test_finished_days_are_reported_once(dns_server, tmp_path: Path) -> None:
     async def enqueue(sender: str, to: list[str], message: bytes) -> None:
         queued.append((sender, to))
 
-    def run() -> list[str]:
+    def run(node: TlsReportLog = log) -> list[str]:
         return asyncio.run(send_due_reports(
-            log, Resolver([dns.address]), enqueue, organization="mail.a.test",
+            node, Resolver([dns.address]), enqueue, organization="mail.a.test",
             sender="postmaster@mail.a.test", now=WHEN + 86400,
         ))
 
+    assert [a.mx_host for a in TlsReportLog(attempts).attempts("2026-11-27")] == ["mx.b.test"]
     assert run() == ["2026-11-27"]  # yesterday; today is not finished
     assert queued == [("postmaster@mail.a.test", ["tls@b.test"])]
     assert run() == [] and len(queued) == 1  # never twice
+    assert run(TlsReportLog(attempts)) == [] and len(queued) == 1  # nor by another node
