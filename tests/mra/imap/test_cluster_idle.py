@@ -67,6 +67,13 @@ def imap_login(node: MailtoolServer, user: str) -> Wire:
     return w
 
 
+def idling(node: MailtoolServer, user: str) -> tuple[Wire, str]:
+    """A session on ``node`` with INBOX selected, in IDLE; and the IDLE's tag."""
+    w = imap_login(node, user)
+    assert w.cmd("SELECT INBOX").status == "OK"
+    return w, idle(w)
+
+
 def wait_pushed(w: Wire, bound: float = NOTICE_BOUND) -> tuple[bytes, float]:
     """The next untagged line and how long it took to come."""
     started = time.monotonic()
@@ -83,9 +90,7 @@ def wait_pushed(w: Wire, bound: float = NOTICE_BOUND) -> tuple[bytes, float]:
 def test_idle_on_one_node_sees_an_append_through_the_other(nodes: Any) -> None:
     a, b = nodes
     user = new_user(a)
-    watcher = imap_login(b, user)
-    watcher.cmd("SELECT INBOX")
-    tag = idle(watcher)
+    watcher, tag = idling(b, user)
     writer = imap_login(a, user)
     data = message("through node A")
     latencies = []
@@ -100,7 +105,8 @@ def test_idle_on_one_node_sees_an_append_through_the_other(nodes: Any) -> None:
     print(f"APPEND on A -> EXISTS on B: {', '.join(f'{s * 1000:.0f} ms' for s in latencies)}")
     done(watcher, tag)
     # and the flags a client sets on B reach an IDLE session on A
-    tag = idle(writer) if writer.cmd("SELECT INBOX").status == "OK" else ""
+    assert writer.cmd("SELECT INBOX").status == "OK"
+    tag = idle(writer)
     assert watcher.cmd("STORE 1 +FLAGS (\\Flagged)").status == "OK"
     assert b"\\Flagged" in wait_pushed(writer)[0]
     done(writer, tag)
@@ -109,14 +115,11 @@ def test_idle_on_one_node_sees_an_append_through_the_other(nodes: Any) -> None:
 def test_idle_on_one_node_sees_an_smtp_delivery_through_the_other(nodes: Any) -> None:
     a, b = nodes
     user = new_user(a)
-    watcher = imap_login(b, user)
-    watcher.cmd("SELECT INBOX")
-    tag = idle(watcher)
-    sent = time.monotonic()
+    watcher, tag = idling(b, user)
     with smtplib.SMTP("127.0.0.1", a.port("smtp"), timeout=30) as smtp:
         smtp.sendmail("sender@elsewhere.test", [user], message("delivered on A"))
-    line, _ = wait_pushed(watcher)
-    print(f"SMTP 250 on A -> EXISTS on B: {(time.monotonic() - sent) * 1000:.0f} ms")
+        line, waited = wait_pushed(watcher)  # from the 250 (before our QUIT)
+    print(f"SMTP 250 on A -> EXISTS on B: {waited * 1000:.0f} ms")
     assert line == b"* 1 EXISTS\r\n"
     done(watcher, tag)
 
@@ -150,10 +153,13 @@ def private_cluster() -> Iterator[Any]:
     cluster.cleanup()
 
 
-@pytest.fixture
-def restartable(tmp_path: Any, private_cluster: Any
+@pytest.fixture(scope="module")
+def restartable(tmp_path_factory: pytest.TempPathFactory, private_cluster: Any
                 ) -> Iterator[tuple[MailtoolServer, MailtoolServer, Any]]:  # fmt: skip
-    a, b = start_nodes(tmp_path, private_cluster.create_database(), (*SERVICES, "managesieve"))
+    """Two nodes on the private cluster, shared by the tests below: each leaves the
+    database running (and the nodes going on is what they show)."""
+    a, b = start_nodes(tmp_path_factory.mktemp("restart"), private_cluster.create_database(),
+                       (*SERVICES, "managesieve"))  # fmt: skip
     yield a, b, private_cluster
     if private_cluster.proc is None or private_cluster.proc.poll() is not None:
         private_cluster.start()  # a failed test left it stopped: the nodes stop cleanly
@@ -183,9 +189,7 @@ def append_when_back(node: MailtoolServer, user: str, subject: str, within: floa
 def test_idle_survives_a_database_restart(restartable: Any) -> None:
     a, b, cluster = restartable
     user = new_user(a)
-    watcher = imap_login(b, user)
-    watcher.cmd("SELECT INBOX")
-    tag = idle(watcher)
+    watcher, tag = idling(b, user)
     stores.close_stores(a)  # the test's own pool would only see the restart as errors
     cluster.restart(down=1.0)
     append_when_back(a, user, "after the restart")
@@ -195,25 +199,29 @@ def test_idle_survives_a_database_restart(restartable: Any) -> None:
     assert watcher.cmd("NOOP").status == "OK"
 
 
-def _sieve_login(node: MailtoolServer, user: str) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", node.port("managesieve")), 30)
-    reader = sock.makefile("rb")
-    while not reader.readline().startswith(b"OK"):
-        pass
-    token = base64.b64encode(f"\0{user}\0{PASSWORD}".encode()).decode()
-    sock.sendall(f'AUTHENTICATE "PLAIN" "{token}"\r\n'.encode())
-    assert reader.readline().startswith(b"OK")
-    sock.reader = reader  # type: ignore[attr-defined]
-    return sock
+class Sieve:
+    """Just enough ManageSieve (RFC 5804): PLAIN login, one-line commands."""
 
+    def __init__(self, node: MailtoolServer, user: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", node.port("managesieve")), 30)
+        self.reader = self.sock.makefile("rb")
+        self.final()  # the capabilities, then OK
+        token = base64.b64encode(f"\0{user}\0{PASSWORD}".encode()).decode()
+        assert self.cmd(f'AUTHENTICATE "PLAIN" "{token}"').startswith(b"OK")
 
-def _sieve(sock: socket.socket, command: str) -> bytes:
-    sock.sendall(command.encode() + b"\r\n")
-    reader = sock.reader  # type: ignore[attr-defined]
-    while True:
-        line: bytes = reader.readline()
-        if line.startswith((b"OK", b"NO", b"BYE")) or not line:
-            return line
+    def final(self) -> bytes:
+        while True:
+            line: bytes = self.reader.readline()
+            if line.startswith((b"OK", b"NO", b"BYE")) or not line:
+                return line
+
+    def cmd(self, command: str) -> bytes:
+        self.sock.sendall(command.encode() + b"\r\n")
+        return self.final()
+
+    def close(self) -> None:
+        self.reader.close()
+        self.sock.close()
 
 
 def test_sessions_get_temporary_errors_while_the_database_is_down(restartable: Any) -> None:
@@ -225,7 +233,7 @@ def test_sessions_get_temporary_errors_while_the_database_is_down(restartable: A
     pop = poplib.POP3("127.0.0.1", a.port("pop3"), timeout=30)
     pop.user(user)
     pop.pass_(PASSWORD)
-    sieve = _sieve_login(a, user)
+    sieve = Sieve(a, user)
     cluster.stop()
     try:
         # RFC 5530 §3: UNAVAILABLE; the session stays
@@ -235,11 +243,11 @@ def test_sessions_get_temporary_errors_while_the_database_is_down(restartable: A
         with pytest.raises(poplib.error_proto, match=r"-ERR \[SYS/TEMP\]"):
             pop.retr(1)
         # RFC 5804 §1.3: TRYLATER
-        assert _sieve(sieve, "LISTSCRIPTS").startswith(b'NO (TRYLATER)')
+        assert sieve.cmd("LISTSCRIPTS").startswith(b"NO (TRYLATER)")
     finally:
         cluster.start()
     assert imap.cmd("SELECT INBOX").status == "OK"  # the same sessions go on
     assert b"Subject: kept" in b"\r\n".join(pop.retr(1)[1])
     pop.quit()
-    assert _sieve(sieve, "LISTSCRIPTS").startswith(b"OK")
+    assert sieve.cmd("LISTSCRIPTS").startswith(b"OK")
     sieve.close()
