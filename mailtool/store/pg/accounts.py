@@ -5,10 +5,11 @@ Same methods, arguments, answers and errors; the rules (alias resolution, passwo
 SCRAM checks, the lookup cache) are :class:`~mailtool.store.account_rules.AccountRules`',
 shared with the SQLite store. What differs:
 
-* No Maildir: a user's mail is the mail store's (``PgMailStore``). There is no
-  ``maildir_path``; a mail store that keeps per-user rows sets :attr:`on_create` /
-  :attr:`on_purge` (called inside the transaction that adds / removes the user), so
-  ``user add`` makes the default folders and ``user remove --purge`` drops the mail.
+* No Maildir: a user's mail is the mail store's (``PgMailStore`` makes its folders at
+  the user's first use). There is no ``maildir_path``. ``remove_user(purge=True)``
+  deletes the mail and the METADATA entries in the transaction that removes the user
+  (:func:`mailtool.store.pg.mailstore.purge_mail`); without purge they stay, as the
+  Maildir does on SQLite.
 * The lookup cache (resolve, get_user, is_local_domain; never passwords) is checked
   against ``account_changes.version``, a counter every write to domains / users /
   aliases bumps (statement triggers, 002_accounts.sql): a change committed by any node
@@ -58,8 +59,6 @@ from mailtool.store.pg.reads import one, rows
 MOCK_SECRET = "scram-mock"
 
 Connection = psycopg.Connection[Any]
-#: ``hook(conn, address)``, run inside the user's add / purge transaction
-UserHook = Callable[[Connection, str], None]
 
 def cluster_secret(db: Database, name: str, size: int = MOCK_KEY_BYTES) -> bytes:
     """The random secret ``name`` every node shares, made by the first that asks."""
@@ -85,9 +84,6 @@ class PgAccountStore(AccountRules):
         self._mock_key: bytes | None = None
         self._cache: dict[tuple[str, str], object] = {}
         self._version: int | None = None
-        #: set by the mail store: default folders for a new user, mail of a purged one
-        self.on_create: UserHook | None = None
-        self.on_purge: UserHook | None = None
 
     def __repr__(self) -> str:
         return f"PgAccountStore({self.db!r})"
@@ -150,7 +146,7 @@ class PgAccountStore(AccountRules):
     # ------------------------------------------------------------------ users
 
     def add_user(self, address: str, password: str, *, quota: Quota = UNLIMITED) -> User:
-        """Create a user (and, through :attr:`on_create`, its default folders)."""
+        """Create a user (the mail store makes its folders at its first use)."""
         key, _local, domain = user_key(address)
         hashed, scram = hash_password(self._hasher, password, self.scram_iterations)
         return self._insert_user(key, domain, hashed, scram, quota, time.time())
@@ -188,20 +184,21 @@ class PgAccountStore(AccountRules):
             )  # fmt: skip
             if cur.rowcount == 0:
                 raise AlreadyExists(f"user {key} exists already")
-            if self.on_create is not None:
-                self.on_create(conn, key)  # in the transaction: no user without folders
         return User(key, quota, created)
 
     def remove_user(self, address: str, *, purge: bool = False) -> None:
-        """Remove a user and aliases that pointed only at them; the mail stays unless
-        ``purge`` (then :attr:`on_purge` drops it in the same transaction)."""
+        """Remove a user and aliases that pointed only at them; the mail (and its
+        METADATA) stays unless ``purge``, then it goes in the same transaction."""
         key = addr.normalize(address)
         with self.db.transaction() as conn:
             if conn.execute("DELETE FROM users WHERE address = %s", (key,)).rowcount == 0:
                 raise NotFound(f"user {key} does not exist")
             conn.execute("DELETE FROM aliases WHERE target = %s", (key,))
-            if purge and self.on_purge is not None:
-                self.on_purge(conn, key)
+            if purge:
+                from mailtool.store.pg.mailstore import purge_mail
+
+                purge_mail(conn, key)
+                conn.execute("DELETE FROM imap_metadata WHERE address = %s", (key,))
 
     # ------------------------------------------------------------------ aliases
 

@@ -123,8 +123,3 @@ class PgMetadata:
                 "DELETE FROM imap_metadata WHERE address = %s AND mailbox = %s",
                 (self.address, name),
             )
-
-    def remove_user(self) -> None:
-        """Every entry of the user (``user remove --purge``)."""
-        with self.db.transaction() as conn:
-            conn.execute("DELETE FROM imap_metadata WHERE address = %s", (self.address,))

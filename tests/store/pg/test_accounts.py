@@ -61,28 +61,30 @@ def test_the_scram_mock_salt_is_the_same_on_every_node(nodes: Any, pg_database: 
         c.db.close()
 
 
-def test_user_hooks_run_in_the_users_transaction(nodes: Any) -> None:
+def test_removing_a_user_keeps_the_mail_unless_purged(nodes: Any) -> None:
+    from mailtool.store.pg.mailstore import PgMailStore
+    from mailtool.store.pg.metadata import PgMetadata
+    from mailtool.store.pg.reads import rows
+
     a, _ = nodes
-    made: list[str] = []
-    a.on_create = lambda conn, address: made.append(address)
-    a.add_user("bob@a.test", "pw")
-    assert made == ["bob@a.test"]
+    mail = PgMailStore(a.db, accounts=a)
+    try:
+        a.add_user("bob@a.test", "pw")
+        mail.user("bob@a.test").deliver(b"Subject: hi\r\n\r\nbody\r\n", "INBOX")
+        PgMetadata(a.db, "bob@a.test").set("", [("/private/comment", b"x")])
 
-    def refuse(conn: Any, address: str) -> None:
-        raise OSError("no room for folders")
+        def kept() -> tuple[int, int]:
+            [(messages,)] = rows(a.db, "SELECT count(*) FROM mail_messages")
+            [(entries,)] = rows(a.db, "SELECT count(*) FROM imap_metadata")
+            return messages, entries
 
-    a.on_create = refuse
-    with pytest.raises(OSError):
-        a.add_user("carol@a.test", "pw")
-    assert [u.address for u in a.users()] == ["bob@a.test"], "no user without folders"
-    purged: list[str] = []
-    a.on_purge = lambda conn, address: purged.append(address)
-    a.remove_user("bob@a.test")
-    assert purged == []
-    a.on_create = None
-    a.add_user("bob@a.test", "pw")
-    a.remove_user("bob@a.test", purge=True)
-    assert purged == ["bob@a.test"]
+        a.remove_user("bob@a.test")
+        assert kept() == (1, 1), "the mail stays, as the Maildir does on SQLite"
+        a.add_user("bob@a.test", "pw")
+        a.remove_user("bob@a.test", purge=True)
+        assert kept() == (0, 0)
+    finally:
+        mail.close()
 
 
 def test_import_user_keeps_the_hash_and_scram_keys(nodes: Any, tmp_path: Any) -> None:
