@@ -122,6 +122,20 @@ def postfix_cpu(pf: PrivatePostfix) -> float:
     return tree_cpu(master)
 
 
+def pg_counters(url: str) -> tuple[int, int]:
+    """(transactions committed in the database, WAL flushes to disk) so far: per message,
+    what a delivery costs PostgreSQL. The statistics reach the views up to a second after
+    the backends' commits: read them after a pause."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        commits = conn.execute(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+        syncs = conn.execute("SELECT wal_sync FROM pg_stat_wal").fetchone()
+    return int(commits[0]) if commits else 0, int(syncs[0]) if syncs else 0
+
+
 # --------------------------------------------------------------------------- SMTP sides
 
 
@@ -243,9 +257,14 @@ def smtp_figures(args: argparse.Namespace, root: Path, pg: PostgresCluster) -> d
             order = names[run % len(names):] + names[: run % len(names)]
             for name in order:
                 rcpt = user if name != "pg-2nodes" else user.replace("rcpt", "two")
-                db0 = pg_cpu()
+                db0, counters0 = pg_cpu(), pg_counters(url)
                 seconds, cpu, procs = smtp_run(sides[name], rcpt, args.messages)
                 db = pg_cpu() - db0 if name.startswith("pg") else 0.0
+                time.sleep(1.5)  # the statistics views lag the commits
+                counters = pg_counters(url)
+                per_message = "" if not name.startswith("pg") else (
+                    f"; {(counters[0] - counters0[0]) / args.messages:.1f} commits and "
+                    f"{(counters[1] - counters0[1]) / args.messages:.2f} WAL flushes per message")
                 rate = args.messages / seconds
                 rates[name].append(rate)
                 per_cpu[name].append(args.messages / (cpu + db))
@@ -253,7 +272,7 @@ def smtp_figures(args: argparse.Namespace, root: Path, pg: PostgresCluster) -> d
                 load = "/".join(f"{x:.1f}" for x in os.getloadavg())
                 print(f"smtp run {run + 1} {name:9}: {seconds:6.2f} s -> {rate:6.0f} msg/s; "
                       f"CPU server {cpu:5.1f} s, PostgreSQL {db:5.1f} s "
-                      f"(load {load}, up to {procs} processes)")
+                      f"(load {load}, up to {procs} processes){per_message}")
     finally:
         for server in started:
             server.stop()

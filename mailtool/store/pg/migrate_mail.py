@@ -119,8 +119,7 @@ def copy_user_mail(
                 advance(1, info.size)
                 continue
             with source.open(info.uid) as fh:
-                fresh = target_user.import_message(
-                    name,
+                fresh = target.import_message(  # PgFolder's: no folder look-up per message
                     uid=info.uid,
                     flags=info.flags,
                     internal_date=info.internal_date,
