@@ -30,7 +30,7 @@ import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from mailtool import privsep
 from mailtool.config import Config
@@ -42,6 +42,18 @@ from mailtool.net.login import LoginGate
 from mailtool.net.proxy import proxy_networks
 from mailtool.net.tls import CertStore
 from mailtool.store.backends import Stores
+from mailtool.store.paths import DataDir
+
+if TYPE_CHECKING:
+    from mailtool.store.interfaces import (
+        AccountStore,
+        MailStore,
+        QueueStore,
+        SieveScriptStore,
+        StoreServices,
+    )
+
+T = TypeVar("T")
 
 #: seconds a thread may hold the GIL before another is given it (Python's default: 0.005)
 GIL_SWITCH_INTERVAL = 0.02
@@ -78,14 +90,22 @@ class Service(Protocol):
 
 @dataclass
 class ServerContext:
-    """Everything a service needs, built once by :class:`MailServer`."""
+    """Everything a service needs, built once by :class:`MailServer`: typed services,
+    each built on first use and shared by every listener of the process (in-process
+    change notifications, IMAP IDLE seeing an SMTP delivery, depend on one instance)."""
 
     config: Config
     certs: CertStore
-    stores: dict[str, Any] = field(default_factory=dict)
     #: an SMTP worker process: the slot-file token the main process gave it, else None
     worker: str | None = None
+    #: the stores; None: built from ``[store]`` on first use (tests hand in fakes)
+    store_services: StoreServices | None = None
+    #: the bound listeners, name -> (host, port), filled in by :meth:`MailServer.start`
+    #: (what the web side advertises)
+    listeners: dict[str, tuple[str, int]] = field(default_factory=dict)
     _background: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    #: kind -> this process's one instance of it, in creation order (see :meth:`shared`)
+    _shared: dict[type, Any] = field(default_factory=dict)
 
     def limiter(self) -> ConnectionLimiter:
         limits = self.config.limits
@@ -103,46 +123,54 @@ class ServerContext:
     @property
     def login_gate(self) -> LoginGate:
         """Every protocol's password checks (:mod:`mailtool.net.login`), one per process."""
-        return self.store("login_gate", lambda: LoginGate.from_config(self.config.security))
+        return self.shared(LoginGate, lambda: LoginGate.from_config(self.config.security))
 
     def run_in_background(self, factory: Callable[[], Awaitable[None]]) -> None:
         """Register a long-running task (the queue runner) started with the listeners."""
         self._background.append(factory)
 
-    def store(self, name: str, build: Callable[[], Any]) -> Any:
-        """One shared instance per store kind, built on first use."""
-        if name not in self.stores:
-            self.stores[name] = build()
-        return self.stores[name]
+    def shared(self, kind: type[T], build: Callable[[], T]) -> T:
+        """This process's one ``kind``, built on first use: ``imap`` and ``imaps`` share
+        one ImapServer, every SMTP listener one queue runner. Closed by :meth:`close`."""
+        found = self._shared.get(kind)
+        if found is None:
+            found = self._shared[kind] = build()
+        return found  # type: ignore[no-any-return]
 
-    # Every service shares one instance of each store: in-process change
-    # notifications (IMAP IDLE seeing an SMTP delivery) depend on it.
+    def close(self) -> None:
+        """Close every shared instance that can be, the newest first (a server before the
+        stores it uses, the stores before the login gate their hashes run in)."""
+        for service in reversed(list(self._shared.values())):
+            close = getattr(service, "close", None)
+            if callable(close):
+                close()
+        self._shared.clear()
 
-    @property
-    def backend(self) -> Stores:
-        """The store services of this process, on ``[store]``'s backend."""
+    def _open_stores(self) -> Stores:
         from mailtool.store.accounts import check_hash
 
-        return self.store(
-            "backend",
-            # argon2id in the login gate's processes (why: mailtool.net.login)
-            lambda: Stores(
-                self.config,
-                worker=self.worker,
-                check_hash=self.login_gate.offload(check_hash),
-            ),
+        # argon2id in the login gate's processes (why: mailtool.net.login)
+        return Stores(
+            self.config, worker=self.worker, check_hash=self.login_gate.offload(check_hash)
         )
 
     @property
-    def accounts(self) -> Any:
+    def backend(self) -> StoreServices:
+        """The store services of this process, on ``[store]``'s backend."""
+        if self.store_services is None:
+            self.store_services = self.shared(Stores, self._open_stores)
+        return self.store_services
+
+    @property
+    def accounts(self) -> AccountStore:
         return self.backend.accounts
 
     @property
-    def mail(self) -> Any:
+    def mail(self) -> MailStore:
         return self.backend.mail
 
     @property
-    def sieve_scripts(self) -> Any:
+    def sieve_scripts(self) -> SieveScriptStore:
         return self.backend.sieve_scripts
 
     @property
@@ -153,7 +181,7 @@ class ServerContext:
         return mailtool.mda.sieve
 
     @property
-    def queue(self) -> Any:
+    def queue(self) -> QueueStore:
         return self.backend.queue
 
 
@@ -161,8 +189,8 @@ def check_data_dir(path: Path) -> None:
     """Create the data dir and prove it is writable, or say what to do."""
     try:
         path.mkdir(parents=True, exist_ok=True)
-        (path / "run").mkdir(exist_ok=True)
-        probe = path / "run" / ".write-test"
+        DataDir(path).run.mkdir(exist_ok=True)
+        probe = DataDir(path).run / ".write-test"
         probe.write_bytes(b"ok")
         probe.unlink()
     except OSError as exc:
@@ -204,6 +232,7 @@ class MailServer:
     def __init__(self, config: Config, *, worker: str | None = None) -> None:
         self.config = config
         self.data_dir = config.data_path
+        self.paths = DataDir(self.data_dir)
         self.worker = worker  # see ServerContext.worker
         self.services: dict[str, Service] = {}
         self.bound: dict[str, tuple[str, int]] = {}
@@ -231,7 +260,7 @@ class MailServer:
             from mailtool.acme.manager import ensure_placeholder, serve_task
 
             cert, key = ensure_placeholder(self.data_dir, self.config.hostname)
-        certs = CertStore.open(cert, key, self.data_dir, self.config.hostname)
+        certs = CertStore.open(cert, key, self.paths.tls, self.config.hostname)
         self.ctx = ServerContext(
             config=self.config,
             certs=certs,
@@ -241,12 +270,14 @@ class MailServer:
             self.ctx.run_in_background(serve_task(self.ctx, self.signal_workers))
         # a database of another schema version: refuse now, naming the command that fixes it
         hint = f" --config {self.config.source}" if self.config.source else ""
-        self.ctx.backend.check(config_hint=hint)
+        stores = self.ctx.backend
+        if isinstance(stores, Stores):
+            stores.check(config_hint=hint)
         return self.ctx
 
     async def start(self) -> dict[str, tuple[str, int]]:
         ctx = self.ctx or self.prepare()
-        ctx.stores["listeners"] = self.bound  # the bound ports, for what the web side advertises
+        ctx.listeners = self.bound  # the bound ports, for what the web side advertises
         for name, (host, port) in self.config.listen.enabled().items():
             factory = _load_factory(name)
             if factory is None:
@@ -278,7 +309,7 @@ class MailServer:
         for factory in ctx._background:
             self._tasks.append(asyncio.create_task(factory()))
         if self.worker is None:
-            write_listeners(self.data_dir / "run" / "listeners.json", self.bound)
+            write_listeners(self.paths.listeners_file, self.bound)
         log_event(
             "server.start", listeners=",".join(f"{k}={h}:{p}" for k, (h, p) in self.bound.items()),
             worker=self.worker, loop=type(asyncio.get_running_loop()).__module__.split(".")[0],
@@ -386,13 +417,11 @@ class MailServer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for store in self.ctx.stores.values() if self.ctx else ():
-            close = getattr(store, "close", None)
-            if callable(close):
-                close()
+        if self.ctx is not None:
+            self.ctx.close()
         if self.worker is None:
             with contextlib.suppress(OSError):
-                (self.data_dir / "run" / "listeners.json").unlink()
+                self.paths.listeners_file.unlink()
         log_event("server.stop", worker=self.worker)
 
 

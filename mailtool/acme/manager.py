@@ -35,6 +35,7 @@ from mailtool.acme.client import (
     write_private,
 )
 from mailtool.net.log import log_event
+from mailtool.store.paths import DataDir
 
 if TYPE_CHECKING:
     from mailtool.server import ServerContext
@@ -49,7 +50,7 @@ DROPPED_RETRY = 24 * 3600.0
 
 
 def acme_dir(data_dir: Path) -> Path:
-    return data_dir / "tls" / "acme"
+    return DataDir(data_dir).acme
 
 
 def cert_paths(data_dir: Path) -> tuple[Path, Path]:

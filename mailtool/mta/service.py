@@ -25,6 +25,7 @@ from mailtool.net.listener import Connection, ConnectionLimits, StreamListener
 from mailtool.net.login import LoginGate
 from mailtool.protocol.smtp import Reply, codes
 from mailtool.store import ids
+from mailtool.store.paths import DataDir
 
 from .authn.dkim_sign import DkimSigner, signer_from_config
 from .authn.inbound import InboundChecker
@@ -97,7 +98,7 @@ async def _tls_reports(ctx: ServerContext, runner: QueueRunner) -> None:
 def _hand_off(ctx: ServerContext) -> Callable[[], None]:
     if shared_queue(ctx.queue):
         return lambda: None
-    return lambda: wake_server(ctx.config.data_path / "queue")
+    return lambda: wake_server(DataDir(ctx.config.data_path).queue)
 
 
 def shared_runner(ctx: ServerContext) -> QueueRunner:
@@ -122,8 +123,7 @@ def shared_runner(ctx: ServerContext) -> QueueRunner:
             ctx.run_in_background(lambda: _tls_reports(ctx, runner))
         return runner
 
-    runner: QueueRunner = ctx.store("mta.queue_runner", build)
-    return runner
+    return ctx.shared(QueueRunner, build)
 
 
 class SMTPService:
@@ -173,12 +173,8 @@ def postmaster_addresses(hostname: str) -> tuple[str, ...]:
 def shared_scanner(ctx: ServerContext) -> Scanner | None:
     """The one Scanner of this server; None (no cost at all) when none is configured."""
 
-    def build() -> Scanner | None:
-        scanner = Scanner(ctx.config.scan, ctx.config.hostname)
-        return scanner if scanner.enabled else None
-
-    scanner: Scanner | None = ctx.store("mda.scanner", build)
-    return scanner
+    scanner = ctx.shared(Scanner, lambda: Scanner(ctx.config.scan, ctx.config.hostname))
+    return scanner if scanner.enabled else None
 
 
 def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
@@ -198,6 +194,6 @@ def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
         signer=signer_from_config(cfg, ctx.backend.dkim_keys) if submission else None,
         scanner=shared_scanner(ctx) if cfg.scan.submission or not submission else None,
         mail=lambda: ctx.mail,
-        spool_dir=cfg.data_path / "queue" / "tmp",
+        spool_dir=DataDir(cfg.data_path).queue_tmp,
     )
     return SMTPService(env, host, port, ctx.connection_limits())

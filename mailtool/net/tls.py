@@ -126,13 +126,13 @@ class CertStore:
         self.loaded_fingerprint = fingerprint(self.cert)
 
     @classmethod
-    def open(cls, cert: str, key: str, data_dir: Path, hostname: str) -> CertStore:
-        """Use the configured pair, or generate (once) a self-signed one in ``data_dir/tls``."""
+    def open(cls, cert: str, key: str, tls_dir: Path, hostname: str) -> CertStore:
+        """Use the configured pair, or generate (once) a self-signed one in ``tls_dir``
+        (the data dir's ``tls/``: :attr:`mailtool.store.paths.DataDir.tls`)."""
         generated = False
         if cert:
             cert_path, key_path = Path(cert), Path(key)
         else:
-            tls_dir = data_dir / "tls"
             tls_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             cert_path, key_path = tls_dir / "selfsigned.crt", tls_dir / "selfsigned.key"
             if not (cert_path.exists() and key_path.exists()):

@@ -1,7 +1,8 @@
 """Domains, users and aliases: who gets mail here, and how they log in.
 
-``Accounts`` is the interface (a :class:`typing.Protocol`); ``AccountStore``
-keeps it in ``<data_dir>/accounts.db`` (SQLite). Passwords are stored twice,
+The interface is :class:`mailtool.store.interfaces.AccountStore` (a
+:class:`typing.Protocol`); this ``AccountStore`` keeps it in
+``<data_dir>/accounts.db`` (SQLite). Passwords are stored twice,
 never in clear: an argon2id hash for PLAIN/LOGIN (the PHC string format
 Dovecot's ``ARGON2ID`` scheme reads) and SCRAM-SHA-256 keys (RFC 5802 §3:
 salt, iterations, StoredKey, ServerKey) for SCRAM, both computed when the
@@ -27,10 +28,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from mailtool.errors import AlreadyExists, NotFound, StoreError
-from mailtool.protocol.sasl import DEFAULT_ITERATIONS, ScramCredentials
+from mailtool.protocol.sasl import DEFAULT_ITERATIONS
 from mailtool.store import address as addr
 from mailtool.store.account_rules import (
     CACHE_ENTRIES,
@@ -52,7 +53,12 @@ from mailtool.store.account_rules import (
     verify_hash,
 )
 from mailtool.store.maildir import Maildir
+from mailtool.store.paths import DataDir
 from mailtool.store.sqlite import Database, Transaction
+
+if TYPE_CHECKING:
+    # the interface, under its old name (mailtool.store.interfaces.AccountStore)
+    from mailtool.store.interfaces import AccountStore as Accounts  # noqa: F401
 
 #: the secret unknown users' SCRAM salts come from, next to accounts.db
 MOCK_KEY_FILE = "scram-mock.key"
@@ -62,7 +68,6 @@ __all__ = [
     "MAX_ALIAS_DEPTH",
     "MOCK_KEY_FILE",
     "AccountStore",
-    "Accounts",
     "Alias",
     "AliasLoop",
     "Quota",
@@ -71,29 +76,6 @@ __all__ = [
     "persistent_secret",
     "verify_hash",
 ]
-
-
-class Accounts(Protocol):
-    """What servers and the CLI need from an account store."""
-
-    def add_domain(self, domain: str) -> str: ...
-    def domains(self) -> list[str]: ...
-    def remove_domain(self, domain: str, *, force: bool = False) -> None: ...
-    def is_local_domain(self, domain: str) -> bool: ...
-    def add_user(self, address: str, password: str, *, quota: Quota = ...) -> User: ...
-    def get_user(self, address: str) -> User: ...
-    def users(self, domain: str | None = None) -> list[User]: ...
-    def set_password(self, address: str, password: str) -> None: ...
-    def set_quota(self, address: str, quota: Quota) -> None: ...
-    def remove_user(self, address: str, *, purge: bool = False) -> None: ...
-    def add_alias(self, source: str, targets: Iterable[str]) -> Alias: ...
-    def aliases(self, domain: str | None = None) -> list[Alias]: ...
-    def remove_alias(self, source: str, targets: Iterable[str] = ()) -> None: ...
-    def resolve(self, address: str) -> list[str] | None: ...
-    def verify_password(self, address: str, password: str) -> bool: ...
-    def scram_credentials(self, address: str) -> ScramCredentials | None: ...
-    def scram_mock_salt(self, username: str) -> bytes: ...
-    def addresses_of(self, user: str) -> set[str]: ...
 
 
 _SCHEMA = """
@@ -144,7 +126,7 @@ class AccountStore(AccountRules):
     ) -> None:
         self.path = Path(path)
         self.scram_iterations = scram_iterations  # [security] scram_iterations
-        self.mail_root = Path(mail_root) if mail_root else self.path.parent / "mail"
+        self.mail_root = Path(mail_root) if mail_root else DataDir(self.path.parent).mail
         self._db = Database(self.path, _SCHEMA)
         self._hasher = make_hasher()
         self.check_hash: Callable[[str, str], bool] = check_hash
@@ -161,7 +143,7 @@ class AccountStore(AccountRules):
         cls, data_dir: str | os.PathLike[str], *, scram_iterations: int = DEFAULT_ITERATIONS
     ) -> AccountStore:
         """The store of a data dir: ``<data_dir>/accounts.db``, Maildirs in ``<data_dir>/mail``."""
-        return cls(Path(data_dir) / "accounts.db", scram_iterations=scram_iterations)
+        return cls(DataDir(data_dir).accounts_db, scram_iterations=scram_iterations)
 
     def __repr__(self) -> str:
         return f"AccountStore({str(self.path)!r})"

@@ -56,6 +56,7 @@ from mailtool import __version__
 from mailtool.errors import MailtoolError, StoreError
 from mailtool.store.index import INDEX_FILE
 from mailtool.store.maildir import Maildir, split_filename
+from mailtool.store.paths import DataDir
 
 #: written last into a backup; its presence says the backup is complete
 MANIFEST = "mailtool-backup.json"
@@ -249,7 +250,8 @@ def backup(data_dir: Path, dest: Path, progress: Progress | None = None) -> Summ
     or empty directory; see the module docstring for the order that keeps it consistent."""
     data_dir, dest = Path(data_dir), Path(dest)
     report = progress or _no_progress
-    if not (data_dir / "accounts.db").exists() and not (data_dir / "mail").is_dir():
+    paths = DataDir(data_dir)
+    if not paths.accounts_db.exists() and not paths.mail.is_dir():
         raise BackupError(f"{data_dir} is not a mailtool data dir (no accounts.db, no mail/)")
     _check_destination(dest, data_dir)
     old_umask = os.umask(0o077)
@@ -267,9 +269,9 @@ def backup(data_dir: Path, dest: Path, progress: Progress | None = None) -> Summ
                 snapshot_sqlite(path, dest / path.name)
                 summary.databases += 1
         # 2. the queue, 3. the mail, 4. the rest
-        if (data_dir / "queue").is_dir():
-            _backup_queue(data_dir / "queue", dest / "queue", copier, report)
-        roots = _maildir_roots(data_dir / "mail")
+        if paths.queue.is_dir():
+            _backup_queue(paths.queue, DataDir(dest).queue, copier, report)
+        roots = _maildir_roots(paths.mail)
         for n, root in enumerate(roots):
             report("mail", n, len(roots))
             _backup_maildir(root, dest / root.relative_to(data_dir), copier)
@@ -277,7 +279,7 @@ def backup(data_dir: Path, dest: Path, progress: Progress | None = None) -> Summ
         report("mail", len(roots), len(roots))
         user_roots = {r.relative_to(data_dir) for r in roots}
         for path in top:
-            if path.is_dir() and not path.is_symlink() and path.name != "queue":
+            if path.is_dir() and not path.is_symlink() and path != paths.queue:
                 _backup_tree(path, data_dir, dest, user_roots, copier)
             elif _plain_top_file(path):
                 copier.put(path, dest / path.name, linkable=False)
@@ -443,7 +445,7 @@ def restore(
     if data_dir.exists() and any(data_dir.iterdir()):
         if not force:
             raise BackupError(f"{data_dir} is not empty (--force replaces its contents)")
-        if (data_dir / "run" / "listeners.json").exists():
+        if DataDir(data_dir).listeners_file.exists():
             raise BackupError(f"a server seems to run on {data_dir} (run/listeners.json): stop it")
         for entry in data_dir.iterdir():
             if entry.is_dir() and not entry.is_symlink():

@@ -20,12 +20,12 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailtool.store.paths import DataDir
+
 #: the umask every process that writes the data dir runs with
 PRIVATE_UMASK = 0o077
 #: owner permissions only
 OWNER_ONLY = 0o700
-#: the owner "uid:gid" the whole data dir was last made private for (secure_data_dir)
-STAMP = "run/private"
 
 
 @dataclass
@@ -76,7 +76,7 @@ def secure_data_dir(root: Path, uid: int | None = None, gid: int | None = None) 
 def mark_private(root: Path) -> None:
     """Write ``run/private``: the whole tree is private to the current user (called by
     that user, after :func:`secure_data_dir` and the privilege drop)."""
-    path = Path(root) / STAMP
+    path = DataDir(root).private_stamp
     tmp = path.with_name(path.name + ".tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC
     with os.fdopen(os.open(tmp, flags, 0o600), "w") as fh:
@@ -86,7 +86,8 @@ def mark_private(root: Path) -> None:
 
 def _read_stamp(root: Path) -> str | None:
     try:
-        fd = os.open(root / STAMP, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        fd = os.open(DataDir(root).private_stamp, flags)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as fh:

@@ -62,6 +62,7 @@ __all__ = [
     "Status",
     "StoreMode",
     "StoreResult",
+    "StoreServices",
     "Usage",
     "User",
     "UserMailbox",
@@ -316,3 +317,20 @@ class SieveScriptStore(Protocol):
     def settings(self, user: str) -> dict[str, object]: ...
     def set_setting(self, user: str, key: str, value: object) -> None: ...
     def vacation_memory(self, user: str) -> VacationMemory: ...
+
+
+# --------------------------------------------------------------------------- all of them
+
+
+class StoreServices(Protocol):
+    """The stores of one process (:class:`~mailtool.store.backends.Stores` on either
+    backend; tests hand a server context fakes with these attributes)."""
+
+    @property
+    def accounts(self) -> AccountStore: ...
+    @property
+    def mail(self) -> MailStore: ...
+    @property
+    def queue(self) -> QueueStore: ...
+    @property
+    def sieve_scripts(self) -> SieveScriptStore: ...

@@ -26,11 +26,10 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from mailtool.errors import NotFound
 from mailtool.store import address as addr
-from mailtool.store.accounts import Accounts
 from mailtool.store.groupsync import Batcher
 from mailtool.store.index import INDEX_FILE, FolderStatus, Index, MessageInfo, NewMessage
 from mailtool.store.locks import MAILDROP_LOCK_FILE, FileLock, try_file_lock
@@ -57,6 +56,10 @@ from mailtool.store.maildir import (
 )
 from mailtool.store.metadata import METADATA_FILE, Metadata
 from mailtool.store.notify import ChangeNotifier
+from mailtool.store.paths import DataDir
+
+if TYPE_CHECKING:
+    from mailtool.store.interfaces import AccountStore as Accounts
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ class MailStore:
     """All users' mail under ``<data_dir>/mail``; hands out one :class:`UserMail` per user."""
 
     def __init__(self, data_dir: str | os.PathLike[str], *, accounts: Accounts | None = None):
-        self.root = Path(data_dir) / "mail"
+        self.root = DataDir(data_dir).mail
         self.accounts = accounts
         self._users: dict[str, UserMail] = {}
         self._lock = threading.Lock()

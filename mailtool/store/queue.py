@@ -70,6 +70,7 @@ from mailtool.errors import NotFound, StoreError
 from mailtool.store import ids
 from mailtool.store.groupsync import sync_dir
 from mailtool.store.maildir import write_durably
+from mailtool.store.paths import DataDir
 
 Status = Literal["pending", "delivered", "failed", "bounced"]
 STATUSES: tuple[str, ...] = ("pending", "delivered", "failed", "bounced")
@@ -191,7 +192,7 @@ class Queue:
 
     @classmethod
     def in_data_dir(cls, data_dir: str | os.PathLike[str]) -> Queue:
-        return cls(Path(data_dir) / "queue")
+        return cls(DataDir(data_dir).queue)
 
     def __repr__(self) -> str:
         return f"Queue({str(self.path)!r})"

@@ -9,9 +9,9 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from pathlib import Path
 
 from mailtool.config import Config
+from mailtool.store.paths import DataDir
 from mailtool.web.content import advertised
 
 # implicit TLS first (RFC 8314 §3.3), then STARTTLS
@@ -63,6 +63,6 @@ def account_table(cfg: Config, address: str, *, bound: Mapping[str, tuple[str, i
         f'smtp_tls = "{smtp[1]}"',
     ]
     if not cfg.tls.cert and not cfg.tls.acme:
-        cert = Path(cfg.data_dir) / "tls" / "selfsigned.crt"
+        cert = DataDir(cfg.data_dir).self_signed_cert
         lines.append(f'cafile = "{cert}"  # the self-signed certificate: trusted, still verified')
     return "\n".join(lines) + "\n"

@@ -104,8 +104,7 @@ class WebService:
     @property
     def bound(self) -> dict[str, tuple[str, int]]:
         """What ``serve`` bound (:class:`mailtool.server.MailServer` fills it)."""
-        bound: dict[str, tuple[str, int]] = self.ctx.stores.get("listeners", {})
-        return bound
+        return self.ctx.listeners
 
     def hosted(self, domain: str) -> bool:
         if not domain or len(domain) > 253:

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -18,18 +19,11 @@ import pytest
 from mailtool import config as config_mod
 from mailtool.net.tls import CertStore
 from mailtool.server import ServerContext
+from mailtool.store.backends import Stores
 from mailtool.store.queue import Queue
 from tests.mta.fakes import FakeAccounts, FakeMail
 
 KINDS = ("smtp", "submission", "submissions")
-
-
-class FakeStoresContext(ServerContext):
-    """The server's context with the stores replaced by the fakes."""
-
-    accounts = property(lambda self: self.stores["accounts"])  # type: ignore[assignment]
-    mail = property(lambda self: self.stores["mail"])  # type: ignore[assignment]
-    queue = property(lambda self: self.stores["queue"])  # type: ignore[assignment]
 
 
 class InProcessSMTP:
@@ -71,12 +65,11 @@ class InProcessSMTP:
         self.accounts.aliases["ally@local.test"] = ["alice@local.test"]
         self.accounts.users["postmaster@mail.test"] = "x"
         self.accounts.domains.add("mail.test")
-        certs = CertStore.open("", "", tmp_path / "data", "mail.test")
-        self.ctx = FakeStoresContext(
-            config=self.config,
-            certs=certs,
-            stores={"accounts": self.accounts, "queue": self.queue, "mail": self.mail},
-        )
+        certs = CertStore.open("", "", tmp_path / "data" / "tls", "mail.test")
+        # the server's context with the stores replaced by the fakes
+        fakes = SimpleNamespace(accounts=self.accounts, queue=self.queue, mail=self.mail,
+                                sieve_scripts=Stores(self.config).sieve_scripts)
+        self.ctx = ServerContext(config=self.config, certs=certs, store_services=fakes)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.ports: dict[str, int] = {}

@@ -7,6 +7,7 @@ import time
 
 from mailtool.mda.deliver import deliver
 from mailtool.mta.queue_runner import QueueRunner
+from mailtool.mta.service import shared_runner
 from tests.mta.fakes import FakeMail
 
 BODY = b"Subject: q\r\n\r\nbody\r\n"
@@ -39,7 +40,7 @@ def test_over_quota_recipient_stays_queued_and_is_retried(smtp_server):
     # the user makes room; the retry comes due
     s.mail.full.clear()
     s.queue.mark(queue_id, "bob@local.test", "pending", next_attempt=0)
-    runner: QueueRunner = s.ctx.stores["mta.queue_runner"]
+    runner: QueueRunner = shared_runner(s.ctx)  # the one the server built
     s.loop.call_soon_threadsafe(runner.wake)
     s.wait_queue_empty()
     assert {k: len(v) for k, v in s.mail.boxes.items()} == {

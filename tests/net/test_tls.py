@@ -34,7 +34,7 @@ async def _peer_cert_der(ctx_server: ssl.SSLContext, client: ssl.SSLContext) -> 
 def test_self_signed_is_generated_once_with_matching_fingerprint(tmp_path):
     store = CertStore.open("", "", tmp_path, "mail.example.test")
     assert store.generated
-    assert (tmp_path / "tls" / "selfsigned.key").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "selfsigned.key").stat().st_mode & 0o077 == 0
     out = subprocess.run(
         ["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in", str(store.cert)],
         capture_output=True,

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mailtool.store.datadir import STAMP, mark_private, private_mode, secure_data_dir, secure_tree
+from mailtool.store.datadir import mark_private, private_mode, secure_data_dir, secure_tree
+from mailtool.store.paths import DataDir
 
 
 def mode(path: Path) -> int:
@@ -93,7 +94,7 @@ def test_once_marked_private_later_starts_check_only_the_top_levels(tmp_path):
     (root / "mail").chmod(0o755)
     assert secure_data_dir(root).chmodded == 2
     assert mode(message) == 0o644
-    (root / STAMP).unlink()  # the documented way to have everything checked again
+    DataDir(root).private_stamp.unlink()  # the documented way to have everything checked again
     assert secure_data_dir(root).chmodded == 1 and mode(message) == 0o600
 
 
@@ -101,6 +102,6 @@ def test_a_stamp_for_another_owner_means_the_whole_tree(tmp_path):
     root = tmp_path / "data"
     message = legacy_tree(root)
     (root / "run").mkdir()
-    (root / STAMP).write_text("12345:12345\n")
+    DataDir(root).private_stamp.write_text("12345:12345\n")
     secure_data_dir(root)
     assert mode(message) == 0o600

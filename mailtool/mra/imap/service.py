@@ -122,7 +122,7 @@ class ImapService(SessionService):
 
 def create(ctx: ServerContext, name: str, host: str, port: int) -> ImapService:
     """Factory named in :data:`mailtool.server.SERVICES` for ``imap`` and ``imaps``."""
-    server = ctx.store("imap-server", lambda: ImapServer(ctx))
+    server = ctx.shared(ImapServer, lambda: ImapServer(ctx))  # imap and imaps: one
     return ImapService(server, name, host, port)
 
 

@@ -70,7 +70,7 @@ class ManageSieveService(SessionService):
 
 def create(ctx: ServerContext, name: str, host: str, port: int) -> ManageSieveService:
     """Factory named in :data:`mailtool.server.SERVICES` for ``managesieve``."""
-    server = ctx.store("managesieve-server", lambda: ManageSieveServer(ctx))
+    server = ctx.shared(ManageSieveServer, lambda: ManageSieveServer(ctx))
     return ManageSieveService(server, name, host, port)
 
 

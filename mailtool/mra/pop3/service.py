@@ -86,7 +86,7 @@ class Pop3Service(SessionService):
 
 def create(ctx: ServerContext, name: str, host: str, port: int) -> Pop3Service:
     """Factory named in :data:`mailtool.server.SERVICES` for ``pop3`` and ``pop3s``."""
-    server = ctx.store("pop3-server", lambda: Pop3Server(ctx))
+    server = ctx.shared(Pop3Server, lambda: Pop3Server(ctx))  # pop3 and pop3s: one
     return Pop3Service(server, name, host, port)
 
 

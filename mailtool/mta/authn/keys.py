@@ -21,6 +21,7 @@ from typing import Literal, Protocol
 from mailtool.errors import AlreadyExists, MailtoolError
 from mailtool.policy.dkim_key import txt_record
 from mailtool.store.dkim_keys import DkimKeyFiles
+from mailtool.store.paths import DataDir
 
 Algorithm = Literal["rsa", "ed25519"]
 ALGORITHMS: tuple[Algorithm, ...] = ("rsa", "ed25519")
@@ -86,7 +87,7 @@ class DkimKey:
 
 
 def key_dir(data_dir: str | os.PathLike[str]) -> Path:
-    return Path(data_dir) / "dkim"
+    return DataDir(data_dir).dkim
 
 
 def check_names(domain: str, selector: str) -> str:

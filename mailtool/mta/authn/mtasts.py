@@ -35,6 +35,7 @@ from mailtool.errors import TemporaryFailure
 from mailtool.net.log import log_event
 from mailtool.policy import mtasts as sts
 from mailtool.store.caches import PolicyFiles
+from mailtool.store.paths import DataDir
 
 if TYPE_CHECKING:
     from mailtool.mta.routing import Route
@@ -125,7 +126,7 @@ class MtaStsCache:
     ) -> None:
         self.dir: Path | None = None
         if isinstance(data_dir, str | os.PathLike):
-            self.dir = Path(data_dir) / "mta-sts"
+            self.dir = DataDir(data_dir).mta_sts
             self.policies: PolicyStore = PolicyFiles(self.dir)
         else:  # a store every node shares
             self.policies = data_dir

@@ -29,6 +29,7 @@ from mailtool.dns import DNSError, Resolver
 from mailtool.net.log import log_event
 from mailtool.policy.tlsrpt import discover as discover_tlsrpt
 from mailtool.store.caches import ReportFiles
+from mailtool.store.paths import DataDir
 
 #: RFC 8460 §4.3 result types we produce
 FAILURE_TYPES = (
@@ -77,7 +78,7 @@ class TlsReportLog:
     def __init__(self, data_dir: str | os.PathLike[str] | ReportStore) -> None:
         self.dir: Path | None = None
         if isinstance(data_dir, str | os.PathLike):
-            self.dir = Path(data_dir) / "tlsrpt"
+            self.dir = DataDir(data_dir).tlsrpt
             self.store: ReportStore = ReportFiles(self.dir)
         else:  # a store every node shares
             self.store = data_dir
