@@ -6,11 +6,11 @@ as they are: nothing is re-hashed, every password keeps working), quotas, aliase
 SCRAM mock-salt secret (a name that is nobody's keeps showing the same salt, RFC 5802
 §9), every user's folders and messages (:mod:`.migrate_mail`: UIDs, UIDVALIDITY, UIDNEXT,
 HIGHESTMODSEQ, flags, keywords, internal dates and MODSEQs kept, so a client in sync stays
-in sync), subscriptions, IMAP METADATA, Sieve scripts (the active one, the global one,
-settings), DKIM keys, and the queue (each entry with its id, envelope and every
-recipient's state). Last, the check: per folder, messages and bytes and the three
-numbers on both sides; totals for everything else. :attr:`MigrationReport.ok` is False
-when anything differs (the CLI exits 1).
+in sync), subscriptions, IMAP METADATA, Sieve scripts (the active one, settings, the
+global script and its ``:global`` includes), DKIM keys, and the queue (each entry with its
+id, envelope and every recipient's state). Last, the check: per folder, messages, bytes
+and the three numbers on both sides; totals for everything else.
+:attr:`MigrationReport.ok` is False when anything differs (the CLI exits 1).
 
 Resumable: everything is copied by key (address, alias source and target, folder and UID,
 script name, DKIM selector, queue id) and what the target has already is skipped, so
@@ -21,8 +21,9 @@ The source should not change meanwhile: stop ``serve`` on the data dir first (a 
 server is reported as a warning; mail it accepts after the copy would not be in
 PostgreSQL). The source is only read, except that each folder is synced first, as any
 SELECT would: files another program dropped into the Maildir get their UIDs and are
-copied too. Vacation and duplicate-tracking memories (``sieve/*/vacation.json``, the
-Sieve duplicate log) are not copied: at worst one more vacation reply goes out.
+copied too. Not copied: vacation and duplicate-tracking memories (at worst one more
+vacation reply goes out) and the MTA-STS and TLS-RPT caches (fetched again; a TLS-RPT
+report covering the day of the move may miss the hours before it).
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ def migrate(
         progress.phase("mail")
         _copy_mail(users, source.mail, target.mail, report, progress)
         progress.phase("sieve")
-        _copy_sieve(users, source.sieve_scripts, target.sieve_scripts, report)
+        _copy_sieve(paths, users, source.sieve_scripts, target.sieve_scripts, report)
         progress.phase("metadata")
         _copy_metadata(users, source.mail, target.mail, report)
         progress.phase("dkim")
@@ -269,7 +270,9 @@ def _copy_mail(
         copy_user_mail(source.user(user), target, report.mail, progress.advance)
 
 
-def _copy_sieve(users: list[str], source: Any, target: Any, report: MigrationReport) -> None:
+def _copy_sieve(
+    paths: DataDir, users: list[str], source: Any, target: Any, report: MigrationReport
+) -> None:
     done = report.count("sieve_scripts")
     for user in users:
         there = {s.name for s in target.list(user)}
@@ -291,6 +294,12 @@ def _copy_sieve(users: list[str], source: Any, target: Any, report: MigrationRep
     if text is not None and target.global_script() != text:
         target.set_global(text)
         report.count("sieve_global").copied += 1
+    # RFC 6609 :global includes, sieve/global/<name>.sieve in the data dir
+    for path in sorted(paths.sieve_global.glob("*.sieve")):
+        text = source.global_include(path.stem)
+        if text is not None and target.global_include(path.stem) != text:
+            target.set_global_include(path.stem, text)
+            report.count("sieve_global").copied += 1
 
 
 def _copy_metadata(users: list[str], source: Any, target: Any, report: MigrationReport) -> None:
