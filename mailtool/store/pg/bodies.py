@@ -19,7 +19,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from mailtool.errors import NotFound
+from mailtool.store.pg.mailindex import reading
 
 if TYPE_CHECKING:
     import psycopg
@@ -168,13 +168,12 @@ class BodyReader(io.RawIOBase):
 
     def _load(self, seq: int) -> bytes:
         if seq != self._seq:
-            with self._db.connection() as conn:
+            with reading(self._db) as conn:
                 row = conn.execute(
                     "SELECT data FROM mail_body_chunks WHERE body_id = %s AND seq = %s",
                     (self.body_id, seq),
                     binary=True,  # bytea as it is, not hex text twice its size
                 ).fetchone()
-                conn.rollback()
             if row is None:
                 raise FileNotFoundError(f"message body {self.body_id} was removed")
             self._chunk, self._seq = bytes(row[0]), seq
@@ -210,26 +209,11 @@ class BodyReader(io.RawIOBase):
         super().close()
 
 
-def open_body(conn: psycopg.Connection[Any], db: Database, body_id: int) -> BodyReader:
-    """A reader of ``body_id`` with its first chunk already fetched (one query for a
-    message of one chunk, which most are)."""
-    row = conn.execute(
-        "SELECT b.size, c.data FROM mail_bodies b LEFT JOIN mail_body_chunks c"
-        " ON c.body_id = b.id AND c.seq = 0 WHERE b.id = %s",
-        (body_id,),
-        binary=True,
-    ).fetchone()
-    if row is None:
-        raise NotFound(f"message body {body_id} was removed")
-    return BodyReader(db, body_id, int(row[0]), bytes(row[1]) if row[1] is not None else b"")
-
-
 __all__ = [
     "CHUNK",
     "ORPHAN_GRACE",
     "BodyReader",
     "CrlfCounter",
     "drop_unreferenced",
-    "open_body",
     "write_body",
 ]

@@ -30,8 +30,8 @@ from mailtool.store.mailbase import (
     read_header,
 )
 from mailtool.store.maildir import canonical_flag
-from mailtool.store.pg.bodies import drop_unreferenced, open_body, write_body
-from mailtool.store.pg.mailindex import base_name, folder_id, message_info
+from mailtool.store.pg.bodies import CHUNK, BodyReader, CrlfCounter, drop_unreferenced, write_body
+from mailtool.store.pg.mailindex import base_name, folder_id, message_info, reading
 
 if TYPE_CHECKING:
     import psycopg
@@ -39,6 +39,14 @@ if TYPE_CHECKING:
     from mailtool.store.pg.mailstore import PgUserMail
 
 _DELETED = "position(' \\Deleted ' in ' ' || flags || ' ') > 0"
+#: a CTE ``f``: the next UID and MODSEQ of the folder (address, name), its row locked
+_NUMBERS = (
+    "f AS (UPDATE mail_folders SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1"
+    " WHERE address = %s AND name = %s RETURNING id, uidnext - 1 AS uid, highestmodseq)"
+)
+_INSERT_MESSAGE = (
+    "INSERT INTO mail_messages (folder_id, uid, body_id, flags, size, internal_date, modseq)"
+)
 #: messages whose header blocks one query fetches (SEARCH / SORT filling their caches)
 HEADER_BATCH = 500
 #: bytes of each body that query fetches: a header longer than this is read on by chunks
@@ -84,17 +92,19 @@ class PgFolder(FolderBase):
 
     def open(self, uid: int) -> BinaryIO:
         """The body as a seekable binary stream that fetches its chunks as it is read."""
-        with self._db.connection() as conn:
+        with reading(self._db) as conn:  # one query: the body, its size, its first chunk
             row = conn.execute(
-                "SELECT m.body_id FROM mail_messages m JOIN mail_folders f ON f.id = m.folder_id"
+                "SELECT m.body_id, b.size, c.data FROM mail_messages m"
+                " JOIN mail_folders f ON f.id = m.folder_id JOIN mail_bodies b ON b.id = m.body_id"
+                " LEFT JOIN mail_body_chunks c ON c.body_id = m.body_id AND c.seq = 0"
                 " WHERE f.address = %s AND f.name = %s AND m.uid = %s",
                 (self.mail.address, self.name, uid),
+                binary=True,  # bytea as it is, not hex text twice its size
             ).fetchone()
-            if row is None:
-                conn.rollback()
-                raise NotFound(f"no message with UID {uid} in {self.name!r}")
-            reader = open_body(conn, self._db, int(row[0]))
-            conn.rollback()
+        if row is None:
+            raise NotFound(f"no message with UID {uid} in {self.name!r}")
+        body_id, size, first = row
+        reader = BodyReader(self._db, int(body_id), int(size), bytes(first or b""))
         return reader  # type: ignore[return-value]  # an io.RawIOBase
 
     def read_headers(self, infos: Iterable[MessageInfo]) -> Iterator[tuple[int, bytes | None]]:
@@ -104,7 +114,7 @@ class PgFolder(FolderBase):
         listed = list(infos)
         for start in range(0, len(listed), HEADER_BATCH):
             batch = listed[start : start + HEADER_BATCH]
-            with self._db.connection() as conn:
+            with reading(self._db) as conn:
                 rows = conn.execute(
                     "SELECT m.uid, substring(c.data from 1 for %s) FROM mail_messages m"
                     " JOIN mail_folders f ON f.id = m.folder_id LEFT JOIN mail_body_chunks c"
@@ -113,7 +123,6 @@ class PgFolder(FolderBase):
                     (HEADER_PREFIX, self.mail.address, self.name, [i.uid for i in batch]),
                     binary=True,
                 ).fetchall()
-                conn.rollback()
             prefixes = {int(uid): bytes(data or b"") for uid, data in rows}
             for info in batch:
                 prefix = prefixes.get(info.uid)
@@ -153,19 +162,30 @@ class PgFolder(FolderBase):
             size = len(message)
         self.mail.check_quota(1, size or 0)
         when = time.time() if internal_date is None else float(internal_date)
-        with self._db.transaction() as conn:
-            body_id, _, wire_size = write_body(conn, message)
-            # the UID and MODSEQ, and the row, in one statement: the folder row's lock
-            # (held to the COMMIT) is the last thing taken
-            row = conn.execute(
-                "WITH f AS (UPDATE mail_folders SET uidnext = uidnext + 1,"
-                " highestmodseq = highestmodseq + 1 WHERE address = %s AND name = %s"
-                " RETURNING id, uidnext - 1 AS uid, highestmodseq)"
-                " INSERT INTO mail_messages (folder_id, uid, body_id, flags, size, internal_date,"
-                " modseq) SELECT id, uid, %s, %s, %s, %s, highestmodseq FROM f"
-                " RETURNING folder_id, uid, modseq",
-                (self.mail.address, self.name, body_id, encoded, wire_size, when),
-            ).fetchone()
+        small = isinstance(message, bytes | bytearray) and len(message) <= CHUNK
+        # a pipeline: the NOTIFY and the COMMIT go out together, after the one statement
+        # (for a small message) that takes the UID and MODSEQ and writes body and row
+        with self._db.connection() as conn, conn.pipeline(), conn.transaction():
+            if small:
+                counter = CrlfCounter()
+                counter.feed(message)  # type: ignore[arg-type]
+                wire_size = counter.size
+                row = conn.execute(
+                    f"WITH {_NUMBERS}, b AS (INSERT INTO mail_bodies (size) SELECT %s FROM f"
+                    " RETURNING id), c AS (INSERT INTO mail_body_chunks (body_id, seq, data)"
+                    f" SELECT id, 0, %b FROM b) {_INSERT_MESSAGE} SELECT f.id, f.uid, b.id, %s,"
+                    " %s, %s, f.highestmodseq FROM f, b RETURNING folder_id, uid, modseq",
+                    (self.mail.address, self.name, len(message), message, encoded, wire_size,
+                     when),
+                ).fetchone()  # fmt: skip
+            else:
+                body_id, _, wire_size = write_body(conn, message)
+                # the folder row's lock (held to the COMMIT) is the last thing taken
+                row = conn.execute(
+                    f"WITH {_NUMBERS} {_INSERT_MESSAGE} SELECT id, uid, %s, %s, %s, %s,"
+                    " highestmodseq FROM f RETURNING folder_id, uid, modseq",
+                    (self.mail.address, self.name, body_id, encoded, wire_size, when),
+                ).fetchone()
             if row is None:
                 raise NotFound(f"folder {self.name!r} does not exist")
             fid, uid, modseq = int(row[0]), int(row[1]), int(row[2])

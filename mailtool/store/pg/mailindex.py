@@ -10,8 +10,9 @@ renames or deletes a folder.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mailtool.errors import NotFound
@@ -58,6 +59,19 @@ def _blob(values: Sequence[str] | None) -> bytes | None:
     return None if not values else "\n".join(values).encode("utf-8", "surrogateescape")
 
 
+@contextlib.contextmanager
+def reading(db: Database) -> Iterator[psycopg.Connection[Any]]:
+    """A pooled connection for reads, in autocommit: each statement sees the latest
+    commits and no transaction is left to end (a round trip saved per read)."""
+    with db.connection() as conn:
+        conn.autocommit = True
+        try:
+            yield conn
+        finally:
+            with contextlib.suppress(Exception):  # a broken connection: the pool drops it
+                conn.autocommit = False
+
+
 def folder_id(conn: psycopg.Connection[Any], address: str, name: str, *, lock: bool = False) -> int:
     """The id of ``name`` (``lock``: row-locked until the transaction ends); NotFound."""
     row = conn.execute(
@@ -78,10 +92,8 @@ class PgMailIndex:
         self.address = address
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self.db.connection() as conn:
-            rows = conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
-            conn.rollback()
-        return rows
+        with reading(self.db) as conn:
+            return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
 
     def _one(self, sql: str, params: Sequence[Any] = ()) -> Any:
         rows = self._rows(sql, params)
@@ -213,7 +225,7 @@ class PgMailIndex:
 
     def changes_since(self, name: str, modseq: int) -> tuple[list[MessageInfo], list[int]]:
         """Messages changed after ``modseq`` and UIDs expunged after it (RFC 7162)."""
-        with self.db.connection() as conn:
+        with self.db.transaction() as conn:  # one snapshot for both
             fid = folder_id(conn, self.address, name)
             changed = conn.execute(
                 f"SELECT {_COLUMNS} FROM mail_messages WHERE folder_id = %s AND modseq > %s"
@@ -224,7 +236,6 @@ class PgMailIndex:
                 "SELECT uid FROM mail_expunged WHERE folder_id = %s AND modseq > %s ORDER BY uid",
                 (fid, modseq),
             ).fetchall()
-            conn.rollback()
         return [message_info(fid, r) for r in changed], [int(r[0]) for r in gone]
 
     # ------------------------------------------------------------------ sort keys
@@ -318,4 +329,12 @@ def new_uidvalidity(conn: psycopg.Connection[Any], address: str) -> int:
     return int(row[0])
 
 
-__all__ = ["FOLDER", "PgMailIndex", "base_name", "folder_id", "message_info", "new_uidvalidity"]
+__all__ = [
+    "FOLDER",
+    "PgMailIndex",
+    "base_name",
+    "folder_id",
+    "message_info",
+    "new_uidvalidity",
+    "reading",
+]

@@ -52,7 +52,7 @@ from mailtool.store.maildir import (
 from mailtool.store.pg.bodies import drop_unreferenced
 from mailtool.store.pg.folder import PgFolder
 from mailtool.store.pg.locks import AdvisoryLock, AdvisoryLocks
-from mailtool.store.pg.mailindex import PgMailIndex, folder_id, new_uidvalidity
+from mailtool.store.pg.mailindex import PgMailIndex, folder_id, new_uidvalidity, reading
 from mailtool.store.pg.notify import ChangeBus
 
 if TYPE_CHECKING:
@@ -97,9 +97,8 @@ class PgMailStore:
             return self._users.setdefault(key, PgUserMail(key, self))
 
     def _has_mailbox(self, key: str) -> bool:
-        with self.db.connection() as conn:
+        with reading(self.db) as conn:
             row = conn.execute("SELECT 1 FROM mail_users WHERE address = %s", (key,)).fetchone()
-            conn.rollback()
         return row is not None
 
     def _account_exists(self, key: str) -> bool:
@@ -207,9 +206,8 @@ class PgUserMail(UserMailBase):
 
     def folder(self, name: str) -> PgFolder:
         canonical = normalize_folder(name)
-        with self.db.connection() as conn:
+        with reading(self.db) as conn:
             folder_id(conn, self.address, canonical)  # NotFound
-            conn.rollback()
         return PgFolder(self, canonical)
 
     def create_folder(self, name: str) -> PgFolder:
