@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 
 #: commands that write the data dir: run as root, they act as its owner (privsep)
 DATA_DIR_COMMANDS = frozenset(
-    {"domain", "user", "alias", "sieve", "queue", "dkim", "import", "export"}
+    # store: `store migrate` syncs the data dir's folders (index writes) before it copies
+    {"domain", "user", "alias", "sieve", "queue", "dkim", "import", "export", "store"}
 )
 
 
