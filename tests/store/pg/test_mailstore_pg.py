@@ -241,3 +241,31 @@ def test_purge_mail_removes_every_folder_message_and_body(nodes):
             " (SELECT count(*) FROM mail_bodies), (SELECT count(*) FROM mail_users)"
         ).fetchone()
     assert counts == (0, 0, 1, 0), "the body waits out its grace (ORPHAN_GRACE)"
+
+
+def test_a_database_restart_is_store_unavailable_then_the_store_carries_on(mail_accounts):
+    """Issue 17 point 7: while PostgreSQL is away every call says StoreUnavailable (the
+    servers' temporary error), never a psycopg error; afterwards the pool reconnects."""
+    from mailtool.store.pg import schema
+    from tests.peers.postgres import PostgresCluster
+
+    cluster = PostgresCluster().start()  # a private one: the session's is shared
+    db = Database(cluster.create_database(), pool_size=2, connect_timeout=1)
+    store = PgMailStore(db, accounts=mail_accounts)
+    try:
+        schema.init(db)
+        mail = store.user("alice@a.test")
+        inbox = mail.folder("INBOX")
+        uid = inbox.append(MSG).uid
+        cluster.stop()
+        for call in (lambda: inbox.append(MSG), inbox.status, lambda: inbox.read_bytes(uid),
+                     lambda: inbox.store([uid], ["\\Seen"]), mail.folders):  # fmt: skip
+            with pytest.raises(StoreUnavailable):
+                call()
+        cluster.start()
+        assert inbox.append(MSG).uid == uid + 1
+        assert [m.uid for m in inbox.messages()] == [uid, uid + 1]
+    finally:
+        store.close()
+        db.close()
+        cluster.cleanup()
