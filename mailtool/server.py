@@ -512,7 +512,9 @@ def worker_main() -> None:
 
     spec = json.loads(sys.stdin.read())
     data = spec["config"]
-    data["listen"] = {name: spec["listen"].get(name, False) for name in data["listen"]}
+    # the SMTP listeners to share, every other one off ([listen] proxy_from is not one)
+    data["listen"] = {name: value if name == "proxy_from" else spec["listen"].get(name, False)
+                      for name, value in data["listen"].items()}
     setup_logging()
     config = from_dict(data, source=spec["source"])
     try:

@@ -207,3 +207,21 @@ def test_local_health_checks_are_the_proxy_itself(server):
     with pc.SMTP(server.address("smtp"), source=PROXY, header=format_v2()) as smtp:
         assert smtp.noop()[0] == 250
     assert "service=smtp peer=127.0.0.2 tls=False\n" in server.log()
+
+
+def test_smtp_worker_processes_read_the_header_too(mailtool_server):
+    # [limits] smtp_workers: the worker processes get [listen] proxy_from with the config
+    srv = mailtool_server(services=("smtp",), config={
+        "listen": {"proxy_from": [PROXY]}, "limits": {"smtp_workers": 2}})
+    wait_for(lambda: "worker=" in srv.log() and "server.start" in srv.log(), "the worker")
+    for n in range(1, 41):  # SO_REUSEPORT spreads connections over the two processes
+        with pc.SMTP(srv.address("smtp"), source=PROXY,
+                     header=v2((f"203.0.113.{n}", 1), srv, "smtp")) as smtp:
+            assert smtp.noop()[0] == 250
+        opens = [line for line in srv.log().splitlines() if "conn.open" in line]
+        if len({line.split("id=")[1].split("-")[0] for line in opens}) == 2:
+            break
+    else:
+        raise AssertionError("no connection reached the worker process")
+    assert all(f"peer=203.0.113.{i + 1} tls=False via={PROXY}" in line
+               for i, line in enumerate(opens))
