@@ -219,6 +219,8 @@ def _message(row: sqlite3.Row) -> MessageInfo:
 
 
 _COLUMNS = "uid, base, path, flags, size, internal_date, modseq"
+#: bound parameters per ``IN (...)`` query (SQLite allows 999 in older builds)
+_VARS_PER_QUERY = 500
 
 
 class MessageSummary(NamedTuple):
@@ -544,25 +546,36 @@ class Index:
 
     def _add(self, tx: Transaction, name: str, items: Sequence[NewMessage]) -> list[MessageInfo]:
         folder_id, uidnext, modseq = self._bump(tx, name, len(items))
+        # the other writer (sync or deliver) may have indexed some first: they keep theirs.
+        # Looked up and inserted in batches, not a statement or two per message: the
+        # first SELECT after 100,000 files appeared in new/ indexes them all here.
+        indexed: dict[str, MessageInfo] = {}
+        for start in range(0, len(items), _VARS_PER_QUERY):
+            bases = [item.base for item in items[start : start + _VARS_PER_QUERY]]
+            marks = ", ".join("?" * len(bases))
+            for row in tx.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE folder_id = ? AND base IN ({marks})",
+                (folder_id, *bases),
+            ):
+                indexed[row["base"]] = _message(row)
         out = []
+        rows = []
         for item in items:
-            old = tx.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE folder_id = ? AND base = ?",
-                (folder_id, item.base),
-            ).fetchone()
-            if old is not None:  # the other writer (sync or deliver) indexed it first
-                out.append(_message(old))
+            old = indexed.get(item.base)
+            if old is not None:
+                out.append(old)
                 continue
             info = MessageInfo(
                 uidnext, item.base, item.path, item.flags, item.size, item.internal_date, modseq
             )
-            tx.execute(
-                f"INSERT INTO messages (folder_id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (folder_id, uidnext, item.base, item.path, encode_flags(item.flags), item.size,
-                 item.internal_date, modseq),
-            )  # fmt: skip
+            indexed[item.base] = info  # the same base twice in items: one row
+            rows.append((folder_id, uidnext, item.base, item.path, encode_flags(item.flags),
+                         item.size, item.internal_date, modseq))  # fmt: skip
             out.append(info)
             uidnext += 1
+        tx.executemany(
+            f"INSERT INTO messages (folder_id, {_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
         tx.execute("UPDATE folders SET uidnext = ? WHERE id = ?", (uidnext, folder_id))
         return out
 

@@ -72,6 +72,22 @@ def crlf_size(data: bytes) -> int:
     return len(data) + data.count(b"\n") - data.count(b"\r\n")
 
 
+def _crlf_size_of(fd: int, known: int, chunk: int = 1 << 20) -> int:
+    """:func:`crlf_size` of an open file whose size was ``known`` (fstat), read a
+    megabyte at a time (a CRLF split between two reads counted once); a small file
+    is one read(2), its short read being its end."""
+    size = 0
+    last = b""
+    want = min(known + 1, chunk)
+    while data := os.read(fd, want):
+        size += crlf_size(data) - (last == b"\r" and data[:1] == b"\n")
+        last = data[-1:]
+        if len(data) < want:
+            break
+        want = chunk
+    return size
+
+
 class MailStore:
     """All users' mail under ``<data_dir>/mail``; hands out one :class:`UserMail` per user."""
 
@@ -285,6 +301,7 @@ class Folder(FolderBase):
         self.mail = mail
         self.name = name
         self.path = mail.maildir.path(name)
+        self._dir = os.fspath(self.path)  # for the per-file paths of a sync
 
     def __repr__(self) -> str:
         return f"Folder({self.mail.address!r}, {self.name!r})"
@@ -533,16 +550,17 @@ class Folder(FolderBase):
         """
         letters = split_filename(rel.split("/", 1)[1])[1]
         wire_size = size_in_name(base, "W")
-        try:
-            if wire_size is None:
-                with open(self.path / rel, "rb") as fh:
-                    data = fh.read()
-                    mtime = os.fstat(fh.fileno()).st_mtime
-                wire_size = crlf_size(data)
-            else:
-                mtime = os.stat(self.path / rel).st_mtime
+        try:  # a str path and raw os calls: this runs for each of 100,000 dropped files
+            fd = os.open(f"{self._dir}/{rel}", os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             return None
+        try:
+            st = os.fstat(fd)
+            mtime = st.st_mtime
+            if wire_size is None:
+                wire_size = _crlf_size_of(fd, st.st_size)
+        finally:
+            os.close(fd)
         return NewMessage(base, rel, frozenset(flags_of_letters(letters)), wire_size, mtime)
 
     def _stamp(self) -> str | None:
