@@ -240,10 +240,30 @@ class PgQueue:
             dict(metadata or {}),
             db=self.db,
         )
+        return self._insert(entry, message, hold=self._hold_new)
+
+    def import_entry(self, entry: Any, message: bytes | BinaryIO) -> PgQueueEntry:
+        """Copy another queue's entry as it is (``mailtool store migrate``): its id,
+        creation time, recipients' states and metadata; due as they were."""
+        self._check_id(entry.id)
+        copy = PgQueueEntry(
+            entry.id,
+            entry.sender,
+            [dataclasses.replace(r) for r in entry.recipients],
+            entry.created,
+            dict(entry.metadata),
+            db=self.db,
+        )
+        return self._insert(copy, message, hold=False)
+
+    def _insert(
+        self, entry: PgQueueEntry, message: bytes | BinaryIO, *, hold: bool
+    ) -> PgQueueEntry:
+        """Write ``entry`` and its message in one transaction; ``hold``: claimed by this
+        node (its runner delivers it first), else every node's runner is woken."""
         # json refuses unserialisable metadata before anything is written
         rcpts = json.dumps([dataclasses.asdict(r) for r in entry.recipients])
         meta = json.dumps(entry.metadata)
-        hold = self._hold_new
         with self.db.transaction() as conn:
             entry.size = _write_chunks(conn, entry.id, message)
             conn.execute(
@@ -251,7 +271,7 @@ class PgQueue:
                 " next_due, claim_node, claim_token, claim_until) VALUES"
                 " (%s, %s, %s, %s, %s, %s, %s, %s, %s,"
                 "  CASE WHEN %s THEN now() + make_interval(secs => %s) END)",
-                (entry.id, sender, entry.created, rcpts, meta, entry.size,
+                (entry.id, entry.sender, entry.created, rcpts, meta, entry.size,
                  next_due(entry.recipients), self.node if hold else None,
                  self.token if hold else None, hold, self.lease),
             )  # fmt: skip
