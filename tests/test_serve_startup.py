@@ -95,7 +95,7 @@ def test_panel_prints_the_fingerprint_verbatim(tmp_path, capsys):
     fake = "AB:CD:EF:" * 10 + "12:CD:34"
     certs = SimpleNamespace(cert=tmp_path / "c[x].crt", key=None, generated=False,
                             fingerprint=fake)
-    server.ctx = SimpleNamespace(certs=certs)
+    server.ctx = SimpleNamespace(certs=certs, accounts=SimpleNamespace(domains=lambda: ["a.test"]))
     server.bound, server.unavailable, server.data_dir = {}, [], tmp_path
     server.config = SimpleNamespace(hostname="mx.test", tls=SimpleNamespace(acme=False),
                                     listen=SimpleNamespace(enabled=dict))

@@ -196,7 +196,7 @@ def user_add(
       mailtool user add alice@example.test
       mailtool user add bob@example.test --storage 1G --password-stdin < pw.txt
     """
-    from mailtool.store.accounts import Quota
+    from mailtool.store.interfaces import Quota
 
     quota = Quota(parse_size(storage), parse_count(messages))
     stores = open_stores(ctx)
@@ -327,7 +327,7 @@ def user_quota(
       mailtool user quota alice@example.test
       mailtool user quota alice@example.test --storage 2G --messages none
     """
-    from mailtool.store.accounts import Quota
+    from mailtool.store.interfaces import Quota
 
     stores = open_stores(ctx)
     store = stores.accounts

@@ -42,6 +42,11 @@ def init(ctx: click.Context, as_json: bool) -> None:
 
     Idempotent, and safe while serve nodes run (each migration is one transaction; several
     nodes running it at once wait for each other).
+
+    \b
+    Examples:
+      mailtool store init          # before the first serve, and after each upgrade
+      mailtool store init --json   # {"backend": ..., "version": N, "applied": [...]}
     """
     db = _database(ctx)
     if db is None:
@@ -73,6 +78,11 @@ def status(ctx: click.Context, as_json: bool) -> None:
     """Which backend this config uses and, for PostgreSQL, the schema version.
 
     Exits 1 when the database's schema is not the one this mailtool needs.
+
+    \b
+    Examples:
+      mailtool store status
+      mailtool store status --json || mailtool store init
     """
     db = _database(ctx)
     if db is None:

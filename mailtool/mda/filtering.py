@@ -53,7 +53,7 @@ from mailtool.mda.sieve.ext_mailbox import MAILBOX_EXISTS
 from mailtool.mda.sieve.ext_specialuse import SPECIAL_USE_MAP
 from mailtool.mda.sieve.message import MessageView
 from mailtool.net.log import log_event
-from mailtool.store.maildir import SPECIAL_USE
+from mailtool.store.interfaces import SPECIAL_USE
 
 log = logging.getLogger("mailtool")
 

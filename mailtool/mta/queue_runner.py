@@ -66,7 +66,7 @@ from mailtool.errors import (
 from mailtool.mda.deliver import Delivered, deliver, redirect_copy
 from mailtool.mda.filtering import limits_from_config
 from mailtool.net.log import log_event
-from mailtool.store.queue import RecipientState
+from mailtool.store.interfaces import RecipientState
 
 from .relay import Relay
 

@@ -12,8 +12,10 @@ Each protocol holds what callers use, no more: a method only one backend can off
 is listed in tests/test_layers.py's allowlist. tests/store/test_interfaces.py checks
 that every implementation has every member, with compatible parameters.
 
-The value types (dataclasses) stay in the modules that define them and are
-re-exported here, so ``isinstance`` and equality work across backends.
+The value types (dataclasses), the errors and the folder-naming rules both backends
+share (INBOX, SPECIAL_USE, :func:`normalize_folder`...) stay in the modules that define
+them and are re-exported here, so ``isinstance`` and equality work across backends.
+``MaildropLock`` is :class:`mailtool.store.locks.Lock` (POP3's ``[IN-USE]``, RFC 2449).
 """
 
 from __future__ import annotations
@@ -25,7 +27,24 @@ from typing import Any, BinaryIO, Protocol
 from mailtool.protocol.sasl import ScramCredentials
 from mailtool.store.accounts import Alias, AliasLoop, Quota, User
 from mailtool.store.index import HEADER_FIELDS, FolderStatus, MessageInfo, MessageSummary
-from mailtool.store.mailstore import Change, Changes, StoreMode, StoreResult, Usage
+from mailtool.store.locks import Lock as MaildropLock
+from mailtool.store.mailbase import (
+    MAX_HEADER,
+    Change,
+    Changes,
+    StoreMode,
+    StoreResult,
+    Usage,
+    read_header,
+)
+from mailtool.store.maildir import (
+    INBOX,
+    SPECIAL_USE,
+    SYSTEM_FLAGS,
+    InvalidFolderName,
+    canonical_flag,
+    normalize_folder,
+)
 from mailtool.store.metadata import (
     MetadataLimits,
     MetadataTooLarge,
@@ -36,12 +55,17 @@ from mailtool.store.sieve_scripts import ScriptInfo
 
 __all__ = [
     "HEADER_FIELDS",
+    "INBOX",
+    "MAX_HEADER",
+    "SPECIAL_USE",
+    "SYSTEM_FLAGS",
     "AccountStore",
     "Alias",
     "AliasLoop",
     "Change",
     "Changes",
     "FolderStatus",
+    "InvalidFolderName",
     "MailFolder",
     "MailIndex",
     "MailStore",
@@ -68,6 +92,9 @@ __all__ = [
     "UserMailbox",
     "VacationMemory",
     "Watcher",
+    "canonical_flag",
+    "normalize_folder",
+    "read_header",
 ]
 
 #: what :meth:`UserMailbox.watch` calls after each change (IMAP IDLE, NOTIFY)
@@ -123,12 +150,6 @@ class MetadataStore(Protocol):
 
     def rename_mailbox(self, old: str, new: str) -> None: ...
     def remove_mailbox(self, name: str) -> None: ...
-
-
-class MaildropLock(Protocol):
-    """POP3's exclusive hold on a maildrop (RFC 1939 §8: ``[IN-USE]``, RFC 2449)."""
-
-    def release(self) -> None: ...
 
 
 class MailIndex(Protocol):
@@ -334,3 +355,9 @@ class StoreServices(Protocol):
     def queue(self) -> QueueStore: ...
     @property
     def sieve_scripts(self) -> SieveScriptStore: ...
+    @property
+    def dkim_keys(self) -> Any: ...  # DkimKeyFiles or PgDkimKeys (mta/authn/keys.py)
+    @property
+    def mtasts_cache(self) -> Any: ...  # the relay's MTA-STS policies (mta/authn/mtasts.py)
+    @property
+    def tlsrpt_log(self) -> Any: ...  # the relay's TLS-RPT attempts (mta/authn/tlsrpt.py)

@@ -35,14 +35,16 @@ from typing import Any, NamedTuple
 
 from mailtool.errors import MailtoolError, QuotaExceeded, StoreError
 from mailtool.protocol.mime.parser import to_crlf
-from mailtool.store.maildir import (
+from mailtool.store.interfaces import (
     INBOX,
     SYSTEM_FLAGS,
     InvalidFolderName,
+    MailStore,
     canonical_flag,
     normalize_folder,
 )
-from mailtool.store.mailstore import Folder, MailStore, UserMail
+from mailtool.store.interfaces import MailFolder as Folder
+from mailtool.store.interfaces import UserMailbox as UserMail
 from mailtool.transfer.writer import WINDOW, WINDOW_BYTES, FileWriter
 
 #: how much of a stored message is read to find its Message-ID (the header section)

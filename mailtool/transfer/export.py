@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from mailtool.errors import StoreError
+from mailtool.store.interfaces import MailFolder as Folder
+from mailtool.store.interfaces import UserMailbox as UserMail
 from mailtool.store.maildir import info_letters, split_filename
-from mailtool.store.mailstore import Folder, UserMail
 from mailtool.transfer import maildir as md
 from mailtool.transfer.mbox import write_message
 from mailtool.transfer.progress import Progress

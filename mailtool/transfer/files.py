@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from mailtool.store.maildir import INBOX, InvalidFolderName
+from mailtool.store.interfaces import INBOX, InvalidFolderName
 from mailtool.transfer import maildir as md
 from mailtool.transfer.core import Importer, TooBig
 from mailtool.transfer.mbox import read_mbox

@@ -24,7 +24,7 @@ from mailtool.client.account import Endpoint
 from mailtool.client.imap import ImapClient, ImapClientError, open_client, uid_set
 from mailtool.client.imap_parse import FetchData, parse_fetch
 from mailtool.errors import MailtoolError
-from mailtool.store.maildir import INBOX, InvalidFolderName
+from mailtool.store.interfaces import INBOX, InvalidFolderName
 from mailtool.transfer.core import Importer, Key, TooBig, message_id
 from mailtool.transfer.progress import Progress
 

@@ -17,8 +17,8 @@ import contextlib
 import os
 from concurrent.futures import Future, ThreadPoolExecutor
 
+from mailtool.store.interfaces import UserMailbox as UserMail
 from mailtool.store.maildir import write_durably
-from mailtool.store.mailstore import UserMail
 
 WORKERS = 4
 #: messages written ahead of the commit

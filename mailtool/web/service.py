@@ -32,16 +32,18 @@ BUSY_REPLY = b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnecti
 ACME_PREFIX = "/.well-known/acme-challenge/"
 AUTOCONFIG_PATHS = ("/mail/config-v1.1.xml", "/.well-known/autoconfig/mail/config-v1.1.xml")
 AUTODISCOVER_PATHS = ("/autodiscover/autodiscover.xml", "/Autodiscover/Autodiscover.xml")
-#: the ctx.store name of the http-01 answers the ACME client publishes (token -> key authz)
-CHALLENGES = "acme_http01"
 #: RFC 8737 §6.2 (mailtool.acme.alpn answers these handshakes)
 ACME_TLS_ALPN = "acme-tls/1"
 
 
-def http01_answers(ctx: ServerContext) -> dict[str, str]:
-    """token -> key authorization, shared by the ACME client and the ``http`` listener."""
-    answers: dict[str, str] = ctx.store(CHALLENGES, dict)
-    return answers
+class Http01Answers(dict[str, str]):
+    """token -> key authorization: what the ACME client publishes for http-01."""
+
+
+def http01_answers(ctx: ServerContext) -> Http01Answers:
+    """This process's one :class:`Http01Answers`, shared by the ACME client and the
+    ``http`` listener."""
+    return ctx.shared(Http01Answers, Http01Answers)
 
 
 class WebService:

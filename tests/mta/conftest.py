@@ -67,8 +67,11 @@ class InProcessSMTP:
         self.accounts.domains.add("mail.test")
         certs = CertStore.open("", "", tmp_path / "data" / "tls", "mail.test")
         # the server's context with the stores replaced by the fakes
+        # (Sieve scripts, DKIM keys and the relay's caches: the data dir's real ones)
+        real = Stores(self.config)
         fakes = SimpleNamespace(accounts=self.accounts, queue=self.queue, mail=self.mail,
-                                sieve_scripts=Stores(self.config).sieve_scripts)
+                                sieve_scripts=real.sieve_scripts, dkim_keys=real.dkim_keys,
+                                mtasts_cache=real.mtasts_cache, tlsrpt_log=real.tlsrpt_log)
         self.ctx = ServerContext(config=self.config, certs=certs, store_services=fakes)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)

@@ -58,11 +58,16 @@ def received(sink: Sink) -> Counter[int]:
     return Counter(int(m.group(1)) for m in ids if m)
 
 
-def wait_until(predicate: Any, timeout: float, what: str) -> None:
+def wait_until(predicate: Any, timeout: float, what: str | Any) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
-        assert time.monotonic() < deadline, what
+        assert time.monotonic() < deadline, what() if callable(what) else what
         time.sleep(0.1)
+
+
+def queue_listing(server: MailtoolServer) -> str:
+    """What is left in the queue, and why (for a failure's message)."""
+    return server.cli("queue", "list", "--json", check=False).stdout
 
 
 def queue_ids(server: MailtoolServer) -> list[str]:
@@ -181,7 +186,8 @@ def test_a_database_restart_during_traffic_gives_4xx_and_loses_nothing(tmp_path)
         assert any(b.temporary for b in bursts), "the restart was felt"
         acked = [n for b in [*bursts, after] for n in b.acked]
         tried = set(acked) | {n for b in bursts for n in b.temporary}
-        wait_until(lambda: not queue_ids(server), 60, "queue drained")
+        wait_until(lambda: not queue_ids(server), 60,
+                   lambda: f"queue drained\n{queue_listing(server)}\n{server.log()[-8000:]}")
         got = Counter(int(re.search(rb"Message-ID: <(\d+)@nodes>", m).group(1))
                       for m in mailbox_messages(server, SENDER))  # fmt: skip
         assert [n for n in acked if n not in got] == [], "nothing acknowledged is lost"

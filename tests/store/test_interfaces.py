@@ -25,7 +25,7 @@ IMPLEMENTATIONS: dict[type, list[str]] = {
     si.UserMailbox: ["mailtool.store.mailstore:UserMail", "mailtool.store.pg.mailstore:PgUserMail"],
     si.MailFolder: ["mailtool.store.mailstore:Folder", "mailtool.store.pg.folder:PgFolder"],
     si.MailIndex: ["mailtool.store.index:Index", "mailtool.store.pg.mailindex:PgMailIndex"],
-    si.MetadataStore: ["mailtool.store.metadata:Metadata"],
+    si.MetadataStore: ["mailtool.store.metadata:Metadata", "mailtool.store.pg.metadata:PgMetadata"],
     si.MaildropLock: ["mailtool.store.locks:FileLock", "mailtool.store.pg.locks:AdvisoryLock"],
     si.QueueStore: ["mailtool.store.queue:Queue", "mailtool.store.pg.queue:PgQueue"],
     si.SieveScriptStore: [

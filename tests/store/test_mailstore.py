@@ -14,12 +14,6 @@ from mailtool.store.accounts import Quota
 from mailtool.store.index import NewMessage
 from mailtool.store.maildir import InvalidFolderName
 from mailtool.store.mailstore import MailStore
-from tests.store import mail_backends
-
-# the fixtures both backends' mail tests share (pytest finds them as module attributes)
-mail_accounts = mail_backends.mail_accounts
-mail_backend = mail_backends.mail_backend
-open_mail_store = mail_backends.open_mail_store
 
 MSG = b"From: a@b.test\r\nSubject: hello\r\n\r\nbody\r\n"
 #: a test that reads or writes the Maildir's files itself: the SQLite backend only

@@ -19,7 +19,7 @@ from mailtool.mra.imap.store_cmd import clean_flags
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.sequence import SequenceSet
 from mailtool.protocol.mime import to_crlf
-from mailtool.store.maildir import InvalidFolderName
+from mailtool.store.interfaces import InvalidFolderName
 
 
 @command("APPEND", states=AUTH)

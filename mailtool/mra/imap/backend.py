@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 if TYPE_CHECKING:
-    from mailtool.store.metadata import Metadata
+    from mailtool.store.interfaces import MetadataStore as Metadata
 
 #: RFC 9051 §2.3.2 system flags a client may set (\Recent is session-only)
 SYSTEM_FLAGS = ("\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft")

@@ -15,12 +15,12 @@ from mailtool.mra.imap.session import AUTH, Done, Session, bad, command, no, ok
 from mailtool.protocol.imap.extension_commands import GetMetadata, SetMetadata
 from mailtool.protocol.imap.mailbox import write_mailbox
 from mailtool.protocol.imap.values import Writer
-from mailtool.store.metadata import (
-    Metadata,
+from mailtool.store.interfaces import (
     MetadataLimits,
     MetadataTooLarge,
     MetadataTooMany,
 )
+from mailtool.store.interfaces import MetadataStore as Metadata
 
 #: RFC 5464 §3.2: every entry is under one of these
 ROOTS = ("/private", "/shared")

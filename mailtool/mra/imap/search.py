@@ -26,7 +26,7 @@ from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import ESearch, SearchResult
 from mailtool.protocol.imap.search import ModSeqCriterion, SearchKey
 from mailtool.protocol.imap.sequence import SequenceSet
-from mailtool.store.index import HEADER_FIELDS
+from mailtool.store.interfaces import HEADER_FIELDS
 
 CHARSETS = ("US-ASCII", "UTF-8")
 FLAG_KEYS = {

@@ -26,7 +26,7 @@ from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import SortResult
 from mailtool.protocol.imap.search import SearchKey
 from mailtool.protocol.imap.sort import SortCriterion, ascii_casemap
-from mailtool.store.index import HEADER_FIELDS
+from mailtool.store.interfaces import HEADER_FIELDS
 
 #: RFC 5256 §BASE.6.4.SORT: US-ASCII and UTF-8 must be accepted
 CHARSETS = ("US-ASCII", "UTF-8")

@@ -30,11 +30,16 @@ from mailtool.mra.imap.backend import (
 )
 from mailtool.mra.imap.headers import decoded_fields
 from mailtool.mra.imap.sort_fields import fields_of
-from mailtool.store.index import HEADER_FIELDS, MessageSummary
-from mailtool.store.mailbase import read_header as _read_header
-from mailtool.store.maildir import SPECIAL_USE
-from mailtool.store.mailstore import Change, Folder, MailStore
-from mailtool.store.metadata import Metadata
+from mailtool.store.interfaces import (
+    HEADER_FIELDS,
+    SPECIAL_USE,
+    Change,
+    MailStore,
+    MessageSummary,
+    MetadataStore,
+)
+from mailtool.store.interfaces import MailFolder as Folder
+from mailtool.store.interfaces import read_header as _read_header
 
 #: seconds between Maildir rescans of one folder triggered by polling sessions
 SYNC_INTERVAL = 1.0
@@ -311,7 +316,7 @@ class StoreUserMail:
 
     # -- concurrency ----------------------------------------------------------
     @property
-    def metadata(self) -> Metadata:
+    def metadata(self) -> MetadataStore:
         """The user's METADATA entries (RFC 5464), kept by the store."""
         return self.mail.metadata
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from mailtool.errors import NotFound
-from mailtool.store.locks import Lock
+from mailtool.store.interfaces import MaildropLock as Lock
 
 INBOX = "INBOX"
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from tests.mra.imap.conftest import Imap
 
 MULTIPART = (
@@ -127,6 +129,7 @@ def test_vanished_earlier(imap: Imap) -> None:
     assert b"* VANISHED (EARLIER) 2\r\n" in reply.untagged
 
 
+@pytest.mark.parametrize("shared_server", ["sqlite"], indirect=True)  # drops files into new/
 def test_rfc822_size_of_a_bare_lf_file_is_its_crlf_size(imap: Imap) -> None:
     """A file another program dropped into new/ with bare LF line endings: RFC822.SIZE
     is the size of the CRLF form that BODY[] sends (RFC 9051 §2.2), not the file's

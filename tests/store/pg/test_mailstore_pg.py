@@ -19,13 +19,8 @@ from mailtool.store.pg import bodies
 from mailtool.store.pg.bodies import CHUNK, CrlfCounter
 from mailtool.store.pg.db import Database
 from mailtool.store.pg.mailstore import PgMailStore
-from tests.store import mail_backends
 
 MSG = b"From: a@b.test\r\nSubject: hello\r\n\r\nbody\r\n"
-
-# the fixtures both backends' mail tests share (pytest finds them as module attributes)
-mail_accounts = mail_backends.mail_accounts
-open_mail_store = mail_backends.open_mail_store
 
 
 @pytest.fixture
