@@ -55,6 +55,10 @@ $(SYSTEM_STAMP): pyproject.toml $(shell find mailtool -name '*.py' -o -name '*.t
 	  $(SYSTEM_VENV)/bin/pip install --quiet .
 	@touch $(SYSTEM_STAMP)
 
+# the server-side suites run on each store backend listed (issue 17: both, not a sample)
+MAILTOOL_STORE_BACKENDS ?= sqlite,postgresql
+export MAILTOOL_STORE_BACKENDS
+
 test: $(STAMP)
 	$(BIN)/ruff check mailtool tests bench
 	@# pytest exits 5 when it collected nothing: say so and fail
