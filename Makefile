@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help serve test lint fuzz docs completions bench clean stress
+.PHONY: help serve test lint fuzz docs completions bench bench-all clean stress
 
 help:
 	@echo "make serve        set up .venv and run 'mailtool serve' (data in ./data;"
@@ -15,7 +15,9 @@ help:
 	@echo "make fuzz         run every atheris fuzz target for FUZZ_SECONDS (default 60) each, FUZZ_JOBS at once"
 	@echo "make docs         build the mkdocs site (strict)"
 	@echo "make completions  regenerate completions/ from the click commands"
-	@echo "make bench        run the benchmarks in bench/ (needs Postfix and Dovecot)"
+	@echo "make bench        SMTP, POP3 and IMAP side by side with Postfix and Dovecot, then the"
+	@echo "                  table of every figure as mailtool / peer (bench/summary.py, < 30 min)"
+	@echo "make bench-all    every script in bench/, each at its full size (hours)"
 	@echo "make stress       the IMAP multi-client stress run with state tracking, against mailtool"
 	@echo "                  and Dovecot: STRESS_CLIENTS (10) for STRESS_SECONDS (60), STRESS_SEED to replay"
 
@@ -93,6 +95,9 @@ completions: $(STAMP)
 	$(BIN)/python -m mailtool.cli.completions completions
 
 bench: $(STAMP)
+	$(BIN)/python bench/summary.py
+
+bench-all: $(STAMP)
 	@for script in bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:

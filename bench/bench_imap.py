@@ -11,7 +11,15 @@ average; the server that goes first alternates from run to run:
 * ``search``  - ``UID SEARCH SUBJECT`` on that INBOX (a header search that must
   look at every message);
 * ``sessions``- 200 concurrent sessions: connect, LOGIN, SELECT a 100-message
-  INBOX, ``UID FETCH 1:* (FLAGS)``, LOGOUT; wall time for all of them.
+  INBOX, ``UID FETCH 1:* (FLAGS)``, LOGOUT; wall time for all of them;
+* ``imaplib`` - APPENDs with Python's imaplib, which sends a synchronizing literal and
+  waits for the ``+`` (as many desktop clients do): the Nagle/delayed-ACK figure;
+* ``sync``    - a client's first sync: SELECT + ``UID FETCH 1:* (FLAGS INTERNALDATE
+  RFC822.SIZE ENVELOPE)`` on INBOXes of each ``--fetch-sizes`` size.
+
+The untimed warm-ups are figures too, measured once (a first time cannot be repeated):
+the first SELECT after the big INBOX's files appeared in ``new/``, and the first SEARCH.
+Each figure ends with a ``BENCH`` line for bench/summary.py (issue 22's table).
 
 Both big INBOXes are filled as plain Maildir files in ``new/`` (as an MDA would
 leave them) and indexed by each server in an untimed warm-up SELECT. mailtool's
@@ -23,6 +31,7 @@ so both pay the same password cost.
 
     sudo .venv/bin/python bench/bench_imap.py                     # full size
     sudo .venv/bin/python bench/bench_imap.py --big 20000 --appends 500   # quicker
+    sudo .venv/bin/python bench/bench_imap.py --only sync --fetch-sizes 20000,100000
 
 Needs Dovecot (Debian ``dovecot-imapd``); as root Dovecot's mail belongs to the
 system user ``vmail``. Dovecot's process and per-user connection limits are
@@ -33,6 +42,7 @@ folders; everything is removed at the end unless ``--keep``.
 from __future__ import annotations
 
 import argparse
+import imaplib
 import os
 import shutil
 import socket
@@ -49,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_pop3 import fill_maildir, machine, make_messages
+from summary import report as bench_line
 
 import tests.peers.dovecot as dovecot_peer
 from tests.harness import MailtoolServer
@@ -177,6 +188,37 @@ def select_run(port: int, user: str, expected: int) -> float:
     return seconds
 
 
+SYNC_ITEMS = b"(FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)"
+
+
+def sync_run(port: int, user: str, expected: int) -> float:
+    """A client's first sync of a folder: SELECT and every message's list-view items."""
+    c = login(port, user)
+    start = time.perf_counter()
+    c.cmd(b"SELECT INBOX")
+    out = c.cmd(b"UID FETCH 1:* " + SYNC_ITEMS)
+    seconds = time.perf_counter() - start
+    if out.count(b"ENVELOPE (") != expected:
+        raise RuntimeError(f"{out.count(b'ENVELOPE (')} envelopes, expected {expected}")
+    c.close()
+    return seconds
+
+
+def imaplib_append_run(port: int, user: str, folder: str, messages: list[bytes]) -> float:
+    """APPENDs through imaplib: a synchronizing literal, the client waits for ``+``."""
+    c = imaplib.IMAP4("127.0.0.1", port)
+    c.login(user, PASSWORD)
+    c.create(folder)
+    start = time.perf_counter()
+    for m in messages:
+        typ, data = c.append(folder, None, None, m)
+        if typ != "OK":
+            raise RuntimeError(f"imaplib APPEND: {typ} {data!r}")
+    seconds = time.perf_counter() - start
+    c.logout()
+    return seconds
+
+
 def search_run(port: int, user: str, needle: str) -> float:
     c = login(port, user)
     c.cmd(b"EXAMINE INBOX")
@@ -222,7 +264,14 @@ def sessions_run(port: int, users: list[str], side: str = "") -> float:
 # ---------------------------------------------------------------- servers
 
 
-def start_mailtool(root: Path, big: list[bytes], small: list[bytes]) -> MailtoolServer:
+def sync_user(size: int) -> str:
+    """The user whose INBOX holds ``size`` messages for the sync figure."""
+    return f"sync{size}@bench.test"
+
+
+def start_mailtool(
+    root: Path, big: list[bytes], small: list[bytes], sync_sizes: list[int]
+) -> MailtoolServer:
     from mailtool.store.accounts import AccountStore
 
     server = MailtoolServer(
@@ -239,19 +288,23 @@ def start_mailtool(root: Path, big: list[bytes], small: list[bytes]) -> Mailtool
     )
     accounts = AccountStore(server.data_dir / "accounts.db")
     accounts.add_domain("bench.test")
-    for user in [BIG, *SMALL]:
+    for user in [BIG, *SMALL, *map(sync_user, sync_sizes)]:
         accounts.add_user(user, PASSWORD)
     fill_maildir(accounts.maildir_path(BIG), big, None)
     for user in SMALL:
         fill_maildir(accounts.maildir_path(user), small, None)
+    for size in sync_sizes:
+        fill_maildir(accounts.maildir_path(sync_user(size)), big[:size], None)
     accounts.close()
     return server.start()
 
 
-def start_dovecot(root: Path, big: list[bytes], small: list[bytes]) -> Dovecot:
+def start_dovecot(
+    root: Path, big: list[bytes], small: list[bytes], sync_sizes: list[int]
+) -> Dovecot:
     if DOVECOT_LIMITS not in dovecot_peer._CONFIG:
         dovecot_peer._CONFIG += DOVECOT_LIMITS
-    users = {u.split("@")[0]: PASSWORD for u in [BIG, *SMALL]}
+    users = {u.split("@")[0]: PASSWORD for u in [BIG, *SMALL, *map(sync_user, sync_sizes)]}
     dc = Dovecot(root / "dovecot", users=users, imap=True, pop3=False).start()
     owner = None
     if os.geteuid() == 0:
@@ -268,6 +321,8 @@ def start_dovecot(root: Path, big: list[bytes], small: list[bytes]) -> Dovecot:
     fill_maildir(dc.maildir("big"), big, owner)
     for user in SMALL:
         fill_maildir(dc.maildir(user.split("@")[0]), small, owner)
+    for size in sync_sizes:
+        fill_maildir(dc.maildir(sync_user(size).split("@")[0]), big[:size], owner)
     return dc
 
 
@@ -301,7 +356,11 @@ def alternate(ports: dict[str, int], run: int) -> list[tuple[str, int]]:
     return pairs if run % 2 == 0 else pairs[::-1]
 
 
-def report(name: str, times: dict[str, list[float]], unit: str = "s") -> None:
+def report(
+    name: str, times: dict[str, list[float]], figure: str, target: str = "", unit: str = "s"
+) -> dict[str, float]:
+    """Print each side's runs and the ratio, then the figure's BENCH line (time: lower is
+    better); returns the medians."""
     medians = {side: statistics.median(t) for side, t in times.items()}
     for side, t in times.items():
         runs = " ".join(f"{x:.3f}" for x in t)
@@ -309,6 +368,15 @@ def report(name: str, times: dict[str, list[float]], unit: str = "s") -> None:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{name:9} ratio mailtool/dovecot (time): {medians['mailtool'] / medians['dovecot']:.2f}"
           f"   (load average now {load})")  # fmt: skip
+    bench_line(figure, medians["mailtool"], medians["dovecot"], unit=unit, peer_name="Dovecot",
+               higher_is_better=False, target=target, runs=len(times["mailtool"]))
+    return medians
+
+
+def rate_line(figure: str, count: int, medians: dict[str, float], target: str) -> None:
+    """A throughput figure (messages per second) from the medians of timed runs."""
+    bench_line(figure, count / medians["mailtool"], count / medians["dovecot"], unit="msg/s",
+               peer_name="Dovecot", higher_is_better=True, target=target)
 
 
 def main() -> None:
@@ -318,15 +386,20 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=2000)
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--only", default="append,select,search,sessions")
+    parser.add_argument("--imaplib-appends", type=int, default=50)
+    parser.add_argument("--fetch-sizes", default="20000",
+                        help="comma-separated INBOX sizes for the first-sync figure")
+    parser.add_argument("--only", default="append,imaplib,select,search,sessions,sync")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     if args.runs < 3:
         parser.error("at least 3 runs (BENCHMARKING.md)")
     only = set(args.only.split(","))
     users = SMALL[: args.sessions]
+    sync_sizes = [int(n) for n in args.fetch_sizes.split(",") if n] if "sync" in only else []
 
-    big = [m.replace(b"Subject: message", b"Subject: msg") for m in make_messages(args.big)]
+    count = max([args.big, *sync_sizes])
+    big = [m.replace(b"Subject: message", b"Subject: msg") for m in make_messages(count)]
     small = make_messages(100, seed=2)
     appends = make_messages(args.appends, seed=3)
     root = Path(tempfile.mkdtemp(prefix="bench-imap-", dir="/var/tmp"))
@@ -334,30 +407,44 @@ def main() -> None:
     print(f"# big INBOX {args.big} messages; {args.appends} APPENDs; {len(users)} sessions")
     print(f"# Dovecot limits raised: {DOVECOT_LIMITS.strip()!r}, mail_max_userip_connections=1000")
     print("# logins: both servers verify an argon2id hash (Dovecot: doveadm pw -s ARGON2ID)")
-    mailtool = start_mailtool(root, big, small)
+    mailtool = start_mailtool(root, big[: args.big], small, sync_sizes)
     dovecot = None
     try:
-        dovecot = start_dovecot(root, big, small)
+        dovecot = start_dovecot(root, big[: args.big], small, sync_sizes)
         ports = {"mailtool": mailtool.port("imap"), "dovecot": dovecot.imap_port}
         who = {"mailtool": (BIG, users), "dovecot": ("big", [u.split("@")[0] for u in users])}
-        for side, port in ports.items():  # untimed: each server indexes the new files
-            t = select_run(port, who[side][0], args.big)
-            print(f"warm-up   {side:9} first SELECT + UID FETCH {t:.3f} s")
+        first: dict[str, list[float]] = {s: [] for s in ports}
+        for side, port in ports.items():  # each server indexes the new files, once
+            first[side].append(select_run(port, who[side][0], args.big))
+            print(f"warm-up   {side:9} first SELECT + UID FETCH {first[side][0]:.3f} s")
+        report("first", first, f"first SELECT after {args.big:,} files dropped in new/ "
+               "(one run)", "<= 1.0x time")
         if "append" in only:
             times: dict[str, list[float]] = {s: [] for s in ports}
             for run in range(args.runs):
                 users = {side: who[side][0] for side in ports}
                 for side, t in append_run(ports, users, f"Run{run}", appends).items():
                     times[side].append(t)
-            report("append", times)
+            medians = report("append", times, f"IMAP APPEND LITERAL+, {args.appends} (total s)")
             for side, t in times.items():
                 print(f"append    {side:9} {args.appends / statistics.median(t):.0f} msg/s")
+            rate_line(f"IMAP APPEND, raw client with LITERAL+, {args.appends} x 2-8 KB",
+                      args.appends, medians, ">= 1.0x")
+        if "imaplib" in only:
+            some = appends[: args.imaplib_appends]
+            times = {s: [] for s in ports}
+            for run in range(args.runs):
+                for side, port in alternate(ports, run):
+                    times[side].append(imaplib_append_run(port, who[side][0], f"Lib{run}", some))
+            medians = report("imaplib", times, f"IMAP APPEND with imaplib, {len(some)} (total s)")
+            rate_line(f"IMAP APPEND with imaplib (waits for +), {len(some)} x 2-8 KB",
+                      len(some), medians, ">= 1.0x")
         if "select" in only:
             times = {s: [] for s in ports}
             for run in range(args.runs):
                 for side, port in alternate(ports, run):
                     times[side].append(select_run(port, who[side][0], args.big))
-            report("select", times)
+            report("select", times, f"SELECT + UID FETCH 1:* (FLAGS), {args.big:,}", "keep")
             assert mailtool.proc is not None
             _, opened = opened_message_files(
                 mailtool.proc.pid,
@@ -368,20 +455,33 @@ def main() -> None:
                   + (" (strace not installed)" if opened < 0 else ""))  # fmt: skip
         if "search" in only:
             needle = f"msg {args.big - 1} "
-            for side, port in ports.items():  # untimed: Dovecot fills its cache here
-                first = search_run(port, who[side][0], needle)
-                print(f"warm-up   {side:9} first SEARCH {first:.3f} s")
+            cold: dict[str, list[float]] = {s: [] for s in ports}
+            for side, port in ports.items():  # the first ever: Dovecot fills its cache here
+                cold[side].append(search_run(port, who[side][0], needle))
+                print(f"warm-up   {side:9} first SEARCH {cold[side][0]:.3f} s")
+            report("search1", cold, f"UID SEARCH SUBJECT first ever, {args.big:,} (one run)",
+                   "<= 1.0x time")
             times = {s: [] for s in ports}
             for run in range(args.runs):
                 for side, port in alternate(ports, run):
                     times[side].append(search_run(port, who[side][0], needle))
-            report("search", times)
+            report("search", times, f"UID SEARCH SUBJECT warm, {args.big:,}", "<= 1.0x time")
         if "sessions" in only:
             times = {s: [] for s in ports}
             for run in range(args.runs):
                 for side, port in alternate(ports, run):
                     times[side].append(sessions_run(port, who[side][1], side))
-            report("sessions", times)
+            report("sessions", times, f"{len(users)} concurrent sessions", "keep")
+        for size in sync_sizes:
+            user = {"mailtool": sync_user(size), "dovecot": sync_user(size).split("@")[0]}
+            for side, port in ports.items():  # untimed: each server indexes the files
+                sync_run(port, user[side], size)
+            times = {s: [] for s in ports}
+            for run in range(args.runs):
+                for side, port in alternate(ports, run):
+                    times[side].append(sync_run(port, user[side], size))
+            report("sync", times, f"first sync: SELECT + UID FETCH 1:* {SYNC_ITEMS.decode()}, "
+                   f"{size:,}", "<= 1.0x time")
     finally:
         mailtool.stop()
         if dovecot is not None:
