@@ -25,6 +25,34 @@ from tests.mta.fakes import FakeAccounts, FakeMail
 
 KINDS = ("smtp", "submission", "submissions")
 
+_refuser: str | None = None
+
+
+def refusing_resolver() -> str:
+    """``HOST:PORT`` of a UDP resolver that answers every query REFUSED at once (started
+    once per process). Remote domains then defer with 4.4.3 as with an unreachable
+    resolver, without waiting out the resolver's lifetime on each SPF or MX lookup (a
+    closed port made every DATA of these tests take ~11 s)."""
+    global _refuser
+    if _refuser is None:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+
+        def answer() -> None:
+            while True:
+                query, peer = sock.recvfrom(4096)
+                if len(query) < 12:
+                    continue
+                end = 12  # the question: labels up to the root, then type and class
+                while end < len(query) and query[end]:
+                    end += query[end] + 1
+                header = query[:2] + bytes([0x80 | (query[2] & 0x01), 0x80 | 5])
+                sock.sendto(header + query[4:6] + bytes(6) + query[12 : end + 5], peer)
+
+        threading.Thread(target=answer, name="dns-refuser", daemon=True).start()
+        _refuser = f"127.0.0.1:{sock.getsockname()[1]}"
+    return _refuser
+
 
 class InProcessSMTP:
     def __init__(self, tmp_path: Path, overrides: dict[str, Any], queue_url: str = "") -> None:
@@ -33,8 +61,8 @@ class InProcessSMTP:
             "hostname": "mail.test",
             "security": {"login_failure_delay": 0.0, "max_login_failures_per_ip": 3},
             # the relay must not ask the system's resolver (tests talk to loopback only):
-            # nothing answers here, so remote recipients are deferred with 4.4.3
-            "dns": {"nameservers": ["127.0.0.1:9"]},
+            # this one refuses every query, so remote recipients are deferred with 4.4.3
+            "dns": {"nameservers": [refusing_resolver()]},
         }
         for key, value in overrides.items():
             data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
