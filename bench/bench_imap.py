@@ -52,7 +52,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -270,7 +270,7 @@ def sync_user(size: int) -> str:
 
 
 def start_mailtool(
-    root: Path, big: list[bytes], small: list[bytes], sync_sizes: list[int]
+    root: Path, big: list[bytes], small: list[bytes], sync_sizes: Sequence[int] = ()
 ) -> MailtoolServer:
     from mailtool.store.accounts import AccountStore
 
@@ -300,7 +300,7 @@ def start_mailtool(
 
 
 def start_dovecot(
-    root: Path, big: list[bytes], small: list[bytes], sync_sizes: list[int]
+    root: Path, big: list[bytes], small: list[bytes], sync_sizes: Sequence[int] = ()
 ) -> Dovecot:
     if DOVECOT_LIMITS not in dovecot_peer._CONFIG:
         dovecot_peer._CONFIG += DOVECOT_LIMITS
@@ -357,10 +357,10 @@ def alternate(ports: dict[str, int], run: int) -> list[tuple[str, int]]:
 
 
 def report(
-    name: str, times: dict[str, list[float]], figure: str, target: str = "", unit: str = "s"
+    name: str, times: dict[str, list[float]], figure: str = "", target: str = "", unit: str = "s"
 ) -> dict[str, float]:
-    """Print each side's runs and the ratio, then the figure's BENCH line (time: lower is
-    better); returns the medians."""
+    """Print each side's runs and the ratio, then (given a ``figure`` name) its BENCH line
+    (time: lower is better); returns the medians."""
     medians = {side: statistics.median(t) for side, t in times.items()}
     for side, t in times.items():
         runs = " ".join(f"{x:.3f}" for x in t)
@@ -368,8 +368,10 @@ def report(
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{name:9} ratio mailtool/dovecot (time): {medians['mailtool'] / medians['dovecot']:.2f}"
           f"   (load average now {load})")  # fmt: skip
-    bench_line(figure, medians["mailtool"], medians["dovecot"], unit=unit, peer_name="Dovecot",
-               higher_is_better=False, target=target, runs=len(times["mailtool"]))
+    if figure:
+        bench_line(figure, medians["mailtool"], medians["dovecot"], unit=unit,
+                   peer_name="Dovecot", higher_is_better=False, target=target,
+                   runs=len(times["mailtool"]))
     return medians
 
 
