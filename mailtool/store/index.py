@@ -616,11 +616,20 @@ class Index:
 
     def set_path(self, name: str, uid: int, path: str) -> None:
         """Record where a file moved (another program renamed it); no MODSEQ change."""
+        self.set_paths(name, [(uid, path)])
+
+    def set_paths(self, name: str, moved: Sequence[tuple[int, str]]) -> None:
+        """:meth:`set_path` for many (UID, path) pairs in one transaction (the first
+        SELECT moves every new/ file to cur/)."""
+        if not moved:
+            return
         with self._db.write() as tx:
-            tx.execute(
-                "UPDATE messages SET path = ? WHERE uid = ? AND folder_id ="
-                " (SELECT id FROM folders WHERE name = ?)",
-                (path, uid, name),
+            row = tx.execute("SELECT id FROM folders WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return
+            tx.executemany(
+                "UPDATE messages SET path = ? WHERE folder_id = ? AND uid = ?",
+                [(path, row["id"], uid) for uid, path in moved],
             )
 
     def remove(self, name: str, uids: Iterable[int]) -> int:

@@ -434,14 +434,20 @@ class Folder(FolderBase):
         claimed = self.mail.index.claim_recent(self.name, peek=peek)
         if peek or not claimed:
             return claimed
+        maildir = self.mail.maildir
         with self.mail.lock:
             fresh = [m for m in self.messages(claimed) if m.recent]
+            moved = []
             for info in fresh:
-                rel = self._rename_for_flags(info, info.flags)
-                if rel is not None:
-                    self.mail.index.set_path(self.name, info.uid, rel)
+                try:  # where the index says (no stat first: this runs once per new file)
+                    rel = maildir.set_flags(self.name, info.path, info.flags, durable=False)
+                except FileNotFoundError:
+                    rel = self._rename_for_flags(info, info.flags)
+                if rel is not None and rel != info.path:
+                    moved.append((info.uid, rel))
+            self.mail.index.set_paths(self.name, moved)
             if fresh:
-                self.mail.maildir.sync_folder_dirs(self.name)
+                maildir.sync_folder_dirs(self.name)
         return claimed
 
     def expunge(self, uids: Iterable[int] | None = None) -> list[int]:
@@ -524,6 +530,7 @@ class Folder(FolderBase):
 
     def _adopt_renames(self, known: dict[str, MessageInfo], on_disk: dict[str, str]) -> list[int]:
         changes = {}
+        moved: list[tuple[int, str]] = []
         for base, info in known.items():
             rel = on_disk.get(base)
             if rel is None or rel == info.path:
@@ -533,9 +540,10 @@ class Folder(FolderBase):
             keywords = {f for f in info.flags if f not in FLAG_LETTERS}
             new = frozenset(system | keywords)
             if new == info.flags:
-                self.mail.index.set_path(self.name, info.uid, rel)
+                moved.append((info.uid, rel))
             else:
                 changes[info.uid] = (new, rel)
+        self.mail.index.set_paths(self.name, moved)
         self.mail.index.update(self.name, changes)
         return sorted(changes)
 
