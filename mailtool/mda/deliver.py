@@ -26,7 +26,14 @@ import errno
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from mailtool.errors import NotFound, PermanentFailure, QuotaExceeded, StoreError, TemporaryFailure
+from mailtool.errors import (
+    NotFound,
+    PermanentFailure,
+    QuotaExceeded,
+    StoreError,
+    StoreUnavailable,
+    TemporaryFailure,
+)
 from mailtool.mda.filtering import Filed, deliver_filtered
 from mailtool.mda.sieve import Limits, Vacation
 
@@ -99,6 +106,8 @@ def deliver(
         raise TemporaryFailure(f"{recipient}: {exc}", code=452, enhanced="4.2.2") from exc
     except NotFound as exc:
         raise PermanentFailure(f"{recipient}: {exc}", code=550, enhanced="5.1.1") from exc
+    except StoreUnavailable:
+        raise  # the shared database, not this mailbox: the caller retries in a moment
     except StoreError as exc:
         raise TemporaryFailure(f"{recipient}: {exc}", code=451, enhanced="4.3.0") from exc
     except OSError as exc:

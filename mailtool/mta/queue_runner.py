@@ -198,6 +198,12 @@ class QueueRunner:
                 # start-up: local only; the first scan does the rest
                 if not recovering or self._shared:
                     await self.relay.process(queue_id)
+        except StoreUnavailable as exc:
+            # the database went away mid-delivery: not the recipient's failure (no
+            # attempt counted, no retry schedule); claimed again once it answers
+            log_event("queue.unavailable", queue=queue_id, error=str(exc), level=logging.WARNING)
+            await asyncio.sleep(STORE_RETRY)
+            self._again.add(queue_id)
         except Exception:
             logging.getLogger("mailtool").exception("queue.deliver_crash queue=%s", queue_id)
         finally:
@@ -223,12 +229,12 @@ class QueueRunner:
         trace_id = str(metadata["trace_id"])
         follow_ups: list[str] = []
         states: list[RecipientState] = []
-        failures: list[tuple[str, DeliveryError]] = []
+        failures: list[tuple[str, DeliveryError | StoreUnavailable]] = []
         with self.queue.delivering(local):  # a crash in here: the next start syncs them
             for rcpt in local:
                 try:
                     done = self._attempt(trace_id, rcpt, sender, message)
-                except (TemporaryFailure, PermanentFailure) as exc:
+                except (TemporaryFailure, PermanentFailure, StoreUnavailable) as exc:
                     failures.append((rcpt, exc))
                     continue
                 except Exception as exc:  # a bug or trouble we did not foresee: keep, retry
@@ -319,11 +325,17 @@ class QueueRunner:
         return done
 
     def _failed_state(
-        self, log_id: str, rcpt: str, attempts: int, exc: DeliveryError, now: float
+        self, log_id: str, rcpt: str, attempts: int, exc: DeliveryError | StoreUnavailable,
+        now: float,
     ) -> RecipientState:
         """What the queue records after a failed delivery: a temporary failure is retried
         on the [queue] schedule, as a remote one; "failed" is not settled, the relay
-        bounces it."""
+        bounces it. The shared database being away is not the recipient's failure: retried
+        as soon as it answers, no attempt counted."""
+        if isinstance(exc, StoreUnavailable):
+            log_event("mda.deliver", queue=log_id, rcpt=rcpt, outcome="deferred",
+                      error=f"4.3.0 {exc}", retry_in=STORE_RETRY, level=logging.WARNING)
+            return RecipientState(rcpt, "pending", attempts, f"451 4.3.0 {exc}", None)
         error = f"{exc.code} {exc.enhanced} {exc}"
         if isinstance(exc, PermanentFailure):
             log_event("mda.deliver", queue=log_id, rcpt=rcpt, outcome="failed",

@@ -11,7 +11,7 @@ import errno
 import threading
 from pathlib import Path
 
-from mailtool.errors import QuotaExceeded
+from mailtool.errors import QuotaExceeded, StoreUnavailable
 from mailtool.protocol.sasl import scram_credentials
 
 
@@ -59,6 +59,8 @@ class FakeMail:
         self.boxes: dict[str, list[bytes]] = {}
         self.full: set[str] = set()
         self.fail_writes = False  #: every delivery fails as on a full disk
+        #: this many deliveries fail as when the shared database is away (PostgreSQL)
+        self.unavailable = 0
         self.lock = threading.Lock()
 
     def user(self, address: str) -> FakeUserMail:
@@ -75,6 +77,9 @@ class FakeUserMail:
         if self.mail.fail_writes:
             raise OSError(errno.ENOSPC, "No space left on device")
         with self.mail.lock:
+            if self.mail.unavailable:
+                self.mail.unavailable -= 1
+                raise StoreUnavailable("the database is not answering (test)")
             box = self.mail.boxes.setdefault(self.address, [])
             box.append(bytes(message))
             return len(box)

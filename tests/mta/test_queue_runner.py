@@ -48,6 +48,25 @@ def test_over_quota_recipient_stays_queued_and_is_retried(smtp_server):
     }
 
 
+def test_database_away_mid_delivery_is_retried_at_once_not_on_the_schedule(smtp_server):
+    """The shared database not answering is nobody's mailbox problem: the recipient is
+    kept with no attempt counted and delivered as soon as the store answers again (the
+    retry schedule would have held it for minutes), both before the 250 and from the
+    queue."""
+    s = smtp_server()
+    s.mail.unavailable = 1  # bob's delivery before the 250 hits the outage
+    send(s, ["alice@local.test", "bob@local.test"])
+    assert len(s.enqueued) == 1  # bob kept in the queue
+    s.wait_queue_empty()
+    assert {k: len(v) for k, v in s.mail.boxes.items()} == {
+        "alice@local.test": 1, "bob@local.test": 1,
+    }
+    s.mail.unavailable = 2  # now the runner's own deliveries hit it too
+    send(s, ["carol@local.test"])
+    s.wait_queue_empty()
+    assert len(s.mail.boxes["carol@local.test"]) == 1
+
+
 def test_message_leaves_the_spool_only_when_every_recipient_is_settled(smtp_server):
     s = smtp_server()
     send(s, ["alice@local.test", "bob@local.test", "carol@local.test"])
