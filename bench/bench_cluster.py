@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import pwd
 import shutil
 import statistics
 import subprocess
@@ -66,6 +65,7 @@ from bench_imap import (
 )
 from bench_pop3 import make_messages
 from bench_smtp import (
+    AS_ME,
     DOMAIN,
     SESSIONS,
     SIZE,
@@ -82,7 +82,6 @@ from tests.peers.postgres import PostgresCluster
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 #: serve runs as whoever runs the bench (as root it would switch to the service user
 #: "mailtool", who cannot read a venv under /root), as tests/harness.py does
-AS_ME = f'[server]\nuser = "{pwd.getpwuid(os.geteuid()).pw_name}"\n'
 
 
 

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import pwd
 import shutil
 import socket
 import statistics
@@ -38,6 +39,9 @@ from summary import report as bench_line
 from tests.peers.postfix import MASTER_CF  # the same master.cf as the tests
 
 SMTP_SOURCE = "/usr/sbin/smtp-source"
+#: serve as the bench's own user: as root it would drop to the service user, who cannot
+#: read a Python installed under /root (pyenv)
+AS_ME = f'[server]\nuser = "{pwd.getpwuid(os.geteuid()).pw_name}"\n'
 POSTFIX = "/usr/sbin/postfix"
 DOMAIN = "example.com"
 SESSIONS = 20
@@ -291,7 +295,8 @@ def main() -> None:
     warm_user = f"warmup@{DOMAIN}"
     root = Path(tempfile.mkdtemp(prefix="bench-smtp-", dir="/var/tmp"))
     root.chmod(0o755)
-    mt, pf = Mailtool(root / "mailtool", args.smtp_workers), PrivatePostfix(root / "postfix")
+    mt = Mailtool(root / "mailtool", args.smtp_workers, extra_config=AS_ME)
+    pf = PrivatePostfix(root / "postfix")
     print(f"machine: {machine()}")
     print(f"load: smtp-source -s {SESSIONS} -l {SIZE} -m {args.messages}, "
           "end to end (accepted + delivered into Maildir new/, fsync on both sides); "
