@@ -164,6 +164,7 @@ def test_a_database_restart_during_traffic_gives_4xx_and_loses_nothing(tmp_path)
     from tests.peers.postgres import PostgresCluster
 
     cluster = PostgresCluster().start()  # its own: the restart must not hit other tests
+    server = None
     try:
         server = node(tmp_path, "n", cluster.create_database(), 9)
         server.add_user(SENDER, "alice-pw")
@@ -195,4 +196,6 @@ def test_a_database_restart_during_traffic_gives_4xx_and_loses_nothing(tmp_path)
         assert set(got) <= tried
         assert server.stop() == 0, server.log()[-3000:]
     finally:
+        if server is not None and server.proc is not None and server.proc.poll() is None:
+            server.stop()  # a failed assertion must not leave the node running
         cluster.cleanup()
