@@ -96,7 +96,7 @@ class InProcessSMTP:
         certs = CertStore.open("", "", tmp_path / "data" / "tls", "mail.test")
         # the server's context with the stores replaced by the fakes
         # (Sieve scripts, DKIM keys and the relay's caches: the data dir's real ones)
-        real = Stores(self.config)
+        real = self.real_stores = Stores(self.config)
         fakes = SimpleNamespace(accounts=self.accounts, queue=self.queue, mail=self.mail,
                                 sieve_scripts=real.sieve_scripts, dkim_keys=real.dkim_keys,
                                 mtasts_cache=real.mtasts_cache, tlsrpt_log=real.tlsrpt_log)
@@ -140,6 +140,7 @@ class InProcessSMTP:
         self.thread.join(5)
         if hasattr(self.queue, "db"):
             self.queue.db.close()
+        self.real_stores.close()
 
     # ---------------------------------------------------------------- helpers
 
