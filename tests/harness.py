@@ -156,6 +156,16 @@ class MailtoolServer:
         path = getattr(self, "log_path", None)
         return path.read_text(errors="replace") if path and path.exists() else ""
 
+    def wait_log(self, text: str, count: int = 1, timeout: float = 20) -> str:
+        """Wait until the log holds ``text`` ``count`` times (a worker process logs on
+        its own schedule); returns the log."""
+        deadline = time.monotonic() + timeout
+        while (log := self.log()).count(text) < count:
+            assert time.monotonic() < deadline, f"{text!r} x{count} not logged:\n{log}"
+            assert self.proc is not None and self.proc.poll() is None, log
+            time.sleep(0.05)
+        return log
+
     def port(self, service: str) -> int:
         return self.listeners[service][1]
 

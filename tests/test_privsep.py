@@ -269,7 +269,7 @@ def test_sighup_after_the_drop_reloads_a_readable_certificate_and_says_why_not(
 ):
     server = privsep_server()
     server.proc.send_signal(signal.SIGHUP)
-    _wait_for(server, "tls.reload ")  # the self-signed pair in the data dir is the user's
+    server.wait_log("tls.reload ")  # the self-signed pair in the data dir is the user's
 
     cert, key = reachable_dir / "mail.crt", reachable_dir / "mail.key"
     issued = certificate_authority.issue_cert("mail.test")
@@ -279,18 +279,10 @@ def test_sighup_after_the_drop_reloads_a_readable_certificate_and_says_why_not(
     other = privsep_server(config={"tls": {"cert": str(cert), "key": str(key)}})
     assert "tls.reload_unavailable" in other.log() and str(key) in other.log()
     other.proc.send_signal(signal.SIGHUP)
-    _wait_for(other, "tls.reload_failed")
+    other.wait_log("tls.reload_failed")
     assert "Traceback" not in other.log()
     with smtplib.SMTP(*other.address("smtp"), timeout=30) as smtp:  # still serving
         assert smtp.noop()[0] == 250
-
-
-def _wait_for(server: MailtoolServer, text: str) -> None:
-    deadline = time.monotonic() + 20
-    while text not in server.log():
-        assert time.monotonic() < deadline, server.log()
-        assert server.proc.poll() is None, server.log()
-        time.sleep(0.05)
 
 
 def _serve_once(workdir: Path, python_env, config: dict) -> subprocess.CompletedProcess[str]:

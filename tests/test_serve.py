@@ -62,6 +62,7 @@ def test_serve_runs_on_uvloop_unless_told_to_use_asyncios_loop(mailtool_server):
     for server in (fast, plain):  # both serve mail
         with smtplib.SMTP(*server.address("smtp"), timeout=30) as client:
             assert client.ehlo()[0] == 250
-    starts = [line for line in fast.log().splitlines() if "server.start" in line]
+    log = fast.wait_log("server.start", count=2)  # the worker logs when it is up
+    starts = [line for line in log.splitlines() if "server.start" in line]
     assert len(starts) == 2 and all("loop=uvloop" in line for line in starts)  # and its worker
     assert "loop=asyncio" in plain.log()

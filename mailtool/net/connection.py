@@ -476,6 +476,26 @@ class Connection:
         if self._transport is not None:
             self._transport.abort()
 
+    async def close_lingering(self, linger: float, max_bytes: int) -> None:
+        """Close after an error reply while the peer may still be sending: half-close,
+        drop its input for up to ``linger`` seconds or ``max_bytes``, then :meth:`close`.
+
+        Closing a socket with unread input makes the kernel send a reset, which can
+        reach the peer before it has read our reply, and lose it (RFC 9112 §9.6 asks
+        for this staged close). Under TLS, or where half-close is not possible, this
+        is :meth:`close`."""
+        transport = self._transport
+        if transport is not None and not self._lost and transport.can_write_eof():
+            with contextlib.suppress(ConnectionClosed, ReadTimeout):
+                await self.drain()
+                transport.write_eof()
+                self._deadline = None  # often why we are closing: it must not end this
+                until = time.monotonic() + linger
+                dropped = 0
+                while dropped < max_bytes and (left := until - time.monotonic()) > 0:
+                    dropped += len(await self.read(65536, timeout=left))
+        await self.close()
+
     async def close(self) -> None:
         """Send what is queued (within ``write_timeout``) and close."""
         transport = self._transport

@@ -56,6 +56,10 @@ class HttpLimits:
     keepalive_idle: float = 15.0
     #: requests served on one connection before it is closed
     max_requests: int = 100
+    #: after an error reply, seconds and bytes of the client's input dropped before
+    #: closing, so that closing does not reset the connection before it reads the reply
+    error_linger: float = 2.0
+    error_linger_bytes: int = 256 * 1024
 
 
 @dataclass
@@ -200,11 +204,11 @@ async def serve_connection(conn: Connection, handler: Handler, limits: HttpLimit
             request = await read_request(conn, limits, first=served == 0)
         except HttpError as exc:
             conn.outcome = f"http-{exc.status}"
-            await conn.send(text(exc.status, f"{exc}\n").encode(close=True))
+            await _refuse(conn, limits, text(exc.status, f"{exc}\n"))
             return
         except ReadTimeout:  # the request deadline passed mid-request
             conn.outcome = "http-408"
-            await conn.send(text(408, "request took too long\n").encode(close=True))
+            await _refuse(conn, limits, text(408, "request took too long\n"))
             return
         if request is None:
             return
@@ -217,3 +221,9 @@ async def serve_connection(conn: Connection, handler: Handler, limits: HttpLimit
         await conn.send(response.encode(head=request.method == "HEAD", close=last))
         if last:
             return
+
+
+async def _refuse(conn: Connection, limits: HttpLimits, response: Response) -> None:
+    """An error reply to a request we stopped reading, then a staged close."""
+    await conn.send(response.encode(close=True))
+    await conn.close_lingering(limits.error_linger, limits.error_linger_bytes)

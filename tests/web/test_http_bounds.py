@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -27,11 +28,11 @@ async def _echo(request: Request, conn: Connection) -> Response:
     return Response(200, f"{request.method} {request.path} {len(request.body)}".encode())
 
 
-def served(scenario: Callable[[int], Awaitable[T]]) -> T:
-    """Run ``scenario(port)`` against a listener serving :func:`_echo` with :data:`LIMITS`."""
+def served(scenario: Callable[[int], Awaitable[T]], limits: HttpLimits = LIMITS) -> T:
+    """Run ``scenario(port)`` against a listener serving :func:`_echo` with ``limits``."""
 
     async def handle(conn: Connection) -> None:
-        await serve_connection(conn, _echo, LIMITS)
+        await serve_connection(conn, _echo, limits)
 
     async def main() -> T:
         listener = StreamListener("http", "127.0.0.1", 0, handle,
@@ -140,3 +141,24 @@ def test_an_idle_kept_alive_connection_is_closed() -> None:
 def test_http10_without_keep_alive_closes() -> None:
     reply = exchange(b"GET / HTTP/1.0\r\n\r\n")
     assert _status(reply) == 200 and b"Connection: close" in reply
+
+
+@pytest.mark.parametrize("linger", [LIMITS.error_linger, 0.0])
+def test_an_error_reply_reaches_a_client_still_sending(linger: float) -> None:
+    """A 413 for a body we will not read: the client has sent it all and reads only
+    later. Closing with its body unread would reset the connection and lose the reply
+    (RFC 9112 §9.6); the staged close drops the body first. ``linger=0`` shows the
+    reset this guards against."""
+    # more than the server's input buffer and both sockets' kernel buffers hold
+    body = b"b" * 4_000_000
+    limits = dataclasses.replace(LIMITS, error_linger=linger, error_linger_bytes=2 * len(body))
+
+    async def scenario(port: int) -> bytes:
+        head = f"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        return await _exchange(port, head + body, pause=0.3)
+
+    if linger:
+        assert _status(served(scenario, limits)) == 413
+    else:
+        with pytest.raises(ConnectionError):  # reset, or a broken pipe while sending
+            served(scenario, limits)
