@@ -131,6 +131,21 @@ CREATE TABLE IF NOT EXISTS header_cache (
     PRIMARY KEY (folder_id, uid)
 ) WITHOUT ROWID
 """
+#: FETCH ENVELOPE (RFC 9051 §7.5.2) of each message as the wire bytes sent, written the
+#: first time a FETCH (or SEARCH/SORT reading the header anyway) makes it, so a client's
+#: next sync opens no file: ``utf8`` for a client that enabled UTF8=ACCEPT, ``ascii``
+#: for one that did not (NULL: the same bytes). A row goes with its message (a foreign
+#: key to ``messages``, cascading): an expunged UID leaves none behind.
+_ENVELOPE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS envelope_cache (
+    folder_id INTEGER NOT NULL,
+    uid INTEGER NOT NULL,
+    utf8 BLOB NOT NULL,
+    ascii BLOB,
+    PRIMARY KEY (folder_id, uid),
+    FOREIGN KEY (folder_id, uid) REFERENCES messages(folder_id, uid) ON DELETE CASCADE
+) WITHOUT ROWID
+"""
 #: the fields of ``header_cache`` (lower case, as :func:`header_column` takes them)
 HEADER_FIELDS = ("subject", "from", "to", "cc", "bcc", "date")
 
@@ -283,6 +298,9 @@ class Index:
         if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'header_cache'"):
             with self._db.write() as tx:  # additive, like sort_fields
                 tx.execute(_HEADER_SCHEMA)
+        if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'envelope_cache'"):
+            with self._db.write() as tx:  # additive, like sort_fields
+                tx.execute(_ENVELOPE_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -757,6 +775,42 @@ class Index:
         sql = f"SELECT uid FROM header_cache WHERE folder_id = {sub} AND instr({col}, ?) > 0"
         blob = needle.encode("utf-8", "surrogateescape")
         return [r[0] for r in self._db.rows(sql, (name, blob))]
+
+    # ------------------------------------------------------------------ envelope cache
+
+    def envelopes(self, name: str, uids: Sequence[int], *, utf8: bool) -> dict[int, bytes]:
+        """UID -> cached ENVELOPE wire bytes of those of ``uids`` that have a row (the
+        UTF8=ACCEPT form, or the other): one query, however many UIDs."""
+        col = "utf8" if utf8 else "coalesce(ascii, utf8)"
+        sql = (
+            f"SELECT uid, {col} FROM envelope_cache"
+            " WHERE folder_id = (SELECT id FROM folders WHERE name = ?)"
+        )
+        if len(uids) > _VARS_PER_QUERY:  # many: the folder's rows, filtered here
+            wanted = set(uids)
+            return {u: e for u, e in self._db.rows(sql, (name,)) if u in wanted}
+        out: dict[int, bytes] = {}
+        if uids:
+            marks = ", ".join("?" * len(uids))
+            out.update(self._db.rows(sql + f" AND uid IN ({marks})", (name, *uids)))
+        return out
+
+    def put_envelopes(self, name: str, rows: Sequence[tuple[int, bytes, bytes | None]]) -> None:
+        """Store ``(uid, utf8 form, ascii form or None)`` rows in one transaction; a UID
+        no longer indexed (expunged meanwhile) is skipped."""
+        if not rows:
+            return
+        with self._db.write() as tx:
+            row = tx.execute("SELECT id FROM folders WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return
+            fid = row[0]
+            tx.executemany(
+                "INSERT OR REPLACE INTO envelope_cache (folder_id, uid, utf8, ascii)"
+                " SELECT ?, ?, ?, ? WHERE EXISTS"
+                " (SELECT 1 FROM messages WHERE folder_id = ? AND uid = ?)",
+                [(fid, uid, u8, asc, fid, uid) for uid, u8, asc in rows],
+            )
 
     def changes_since(self, name: str, modseq: int) -> tuple[list[MessageInfo], list[int]]:
         """Messages changed after ``modseq`` and UIDs expunged after it (RFC 7162)."""

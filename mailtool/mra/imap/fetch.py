@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from mailtool.mra.imap import wire
+from mailtool.mra.imap import envelope_cache, wire
 from mailtool.mra.imap.backend import MessageMeta, internal_datetime
 from mailtool.mra.imap.id_enable import enable_condstore
 from mailtool.mra.imap.message_file import MessageFile, is_whole_message
@@ -48,6 +48,8 @@ CONTENT_ITEMS = frozenset(
 SEEN_SETTING = frozenset(("RFC822", "RFC822.TEXT"))
 #: items answered from the index alone
 INDEX_ITEMS = frozenset(("UID", "FLAGS", "MODSEQ", "INTERNALDATE", "RFC822.SIZE"))
+#: items answered from the index and its ENVELOPE cache (:mod:`.envelope_cache`)
+CACHED_ITEMS = INDEX_ITEMS | {"ENVELOPE"}
 #: messages per output chunk on the index-only path
 CHUNK = 2000
 #: messages larger than this are read and parsed in a worker thread
@@ -155,6 +157,14 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
     reflagged = _mark_seen(s, box, uids, attrs)
     if names <= INDEX_ITEMS and not reflagged:
         await _fetch_index_only(s, box, uids, [a.name for a in attrs])
+        return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
+    if names <= CACHED_ITEMS and not reflagged and envelope_cache.supported(s):
+        # a client's first sync: ENVELOPE from the index's cache, no file opened
+        gone = await envelope_cache.fetch_cached(
+            s, box, uids, [a.name for a in attrs], _INDEX_FORMAT, _parsed
+        )
+        if gone:
+            return ok(f"{'UID ' if cmd.uid else ''}FETCH completed; some messages were expunged")
         return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
     # a message is parsed for items other than whole messages, or when it is small
     # (mbsync's FETCH 1:* BODY.PEEK[]: one read, one write); whole messages of a big

@@ -242,6 +242,14 @@ class StoreUserMail:
         with self._lock:
             self._headers_cached[key] = known
 
+    def cached_envelopes(self, name: str, uids: list[int], *, utf8: bool) -> dict[int, bytes]:
+        """UID -> ENVELOPE wire bytes the index keeps (:mod:`.envelope_cache`), one query."""
+        return self.mail.index.envelopes(self._folder(name).name, uids, utf8=utf8)
+
+    def cache_envelopes(self, name: str, rows: list[tuple[int, bytes, bytes | None]]) -> None:
+        """Keep ``(uid, UTF8=ACCEPT form, other form or None)`` rows, one transaction."""
+        self.mail.index.put_envelopes(self._folder(name).name, rows)
+
     def append(
         self, name: str, data: bytes, flags: Iterable[str], date: dt.datetime | None
     ) -> tuple[int, int]:

@@ -315,6 +315,52 @@ class PgMailIndex:
         blob = needle.encode("utf-8", "surrogateescape")
         return [int(r[0]) for r in self._rows(sql, (self.address, name, blob))]
 
+    # ------------------------------------------------------------------ envelope cache
+
+    def envelopes(self, name: str, uids: Sequence[int], *, utf8: bool) -> dict[int, bytes]:
+        """UID -> cached ENVELOPE wire bytes of those of ``uids`` that have a row (the
+        UTF8=ACCEPT form, or the other): one query, however many UIDs."""
+        if not uids:
+            return {}
+        col = "utf8" if utf8 else "coalesce(ascii, utf8)"
+        with reading(self.db) as conn:
+            rows = conn.execute(
+                f"SELECT uid, {col} FROM mail_envelope_cache"
+                f" WHERE folder_id = {FOLDER} AND uid = ANY(%s)",
+                (self.address, name, list(uids)),
+                binary=True,  # bytea as it is, not hex text twice its size
+            ).fetchall()
+        return {int(u): bytes(e) for u, e in rows}
+
+    def put_envelopes(self, name: str, rows: Sequence[tuple[int, bytes, bytes | None]]) -> None:
+        """Store ``(uid, utf8 form, ascii form or None)`` rows in one statement; a UID no
+        longer indexed (expunged meanwhile) is skipped."""
+        if not rows:
+            return
+        import psycopg.errors
+
+        uids = [r[0] for r in rows]
+        for attempt in (1, 2):
+            try:
+                with self.db.transaction() as conn:
+                    fid = folder_id(conn, self.address, name)
+                    conn.execute(
+                        "INSERT INTO mail_envelope_cache (folder_id, uid, utf8, ascii)"
+                        " SELECT m.folder_id, m.uid, x.utf8, x.ascii"
+                        " FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[])"
+                        " AS x(uid, utf8, ascii)"
+                        " JOIN mail_messages m ON m.folder_id = %s AND m.uid = x.uid"
+                        " ON CONFLICT (folder_id, uid) DO UPDATE"
+                        " SET utf8 = EXCLUDED.utf8, ascii = EXCLUDED.ascii",
+                        (uids, [r[1] for r in rows], [r[2] for r in rows], fid),
+                    )
+                return
+            except psycopg.errors.ForeignKeyViolation:
+                # a message expunged by another node between the join and the insert:
+                # the second try no longer sees it
+                if attempt == 2:
+                    raise
+
 
 def new_uidvalidity(conn: psycopg.Connection[Any], address: str) -> int:
     """A UIDVALIDITY larger than any this user had (RFC 9051 §2.3.1.1: a recreated name

@@ -1,0 +1,122 @@
+"""FETCH ENVELOPE from the index's envelope cache (issue 22 point 5).
+
+A client's first sync asks ``UID FETCH 1:* (FLAGS INTERNALDATE RFC822.SIZE ENVELOPE)``;
+parsing every message file for its ENVELOPE on every such FETCH made it 20 times
+slower than Dovecot, which keeps the envelope in its cache after first use. So do we:
+the index keeps each message's ENVELOPE as the wire bytes we send (both forms: for a
+client that enabled UTF8=ACCEPT, and the downgraded one for a client that did not,
+RFC 6855 §6), filled the first time a FETCH makes it, and by SEARCH and SORT where they
+read the header block anyway. A FETCH of index items and ENVELOPE then opens no file:
+one query reads the cached rows, each response line is formatted from bytes.
+
+The bytes are those :func:`~mailtool.protocol.imap.responses.format_response` writes
+for the value ``_value`` in :mod:`.fetch` returns, so a cached answer is byte-identical
+to a fresh parse (tests/mra/imap/test_envelope_cache.py holds them equal).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from mailtool.errors import StoreError
+from mailtool.protocol import mime
+from mailtool.protocol.imap.values import Writer
+from mailtool.protocol.mime.downgrade import downgrade_value
+
+if TYPE_CHECKING:
+    from mailtool.mra.imap.selected import SelectedMailbox
+    from mailtool.mra.imap.session import Session
+
+#: messages per output chunk (as the index-only path)
+CHUNK = 2000
+
+
+def _wire(value: object, *, utf8: bool) -> bytes:
+    return Writer(utf8=utf8).value(value).getvalue()  # type: ignore[arg-type]
+
+
+def envelope_forms(msg: mime.Message) -> tuple[bytes, bytes | None]:
+    """``(UTF8=ACCEPT form, other form or None when the same)`` of the message's
+    ENVELOPE as wire bytes: what FETCH sends either kind of client (RFC 6855 §6)."""
+    env = mime.envelope(msg)
+    utf8 = _wire(env, utf8=True)
+    header = msg.raw[: msg.root.body_start]
+    other = _wire(env if header.isascii() else downgrade_value(env), utf8=False)
+    return utf8, None if other == utf8 else other
+
+
+def header_envelope(header: bytes, limit: int) -> tuple[bytes, bytes | None] | None:
+    """:func:`envelope_forms` from a message's header block alone (what SEARCH and SORT
+    read), or None when the block may not be the whole header (cut at ``limit``, or the
+    parser ends the header elsewhere): the file is read in full then, at FETCH time."""
+    if len(header) >= limit or not header.endswith((b"\n\n", b"\r\n\r\n")):
+        return None
+    msg = mime.parse(header)
+    if msg.root.body_start != len(header):
+        return None
+    return envelope_forms(msg)
+
+
+def supported(s: Session) -> bool:
+    """Whether the session's mail keeps an envelope cache (tests' fakes do not)."""
+    return hasattr(s.mail, "cached_envelopes")
+
+
+#: reads and parses one message, None when its file is gone (:func:`.fetch._parsed`)
+Parse = Callable[["Session", str, int, Any], Awaitable["mime.Message | None"]]
+
+
+async def fetch_cached(
+    s: Session, box: SelectedMailbox, uids: list[int], names: list[str],
+    index_format: dict[str, tuple[str, Callable[[Any], object]]], parsed: Parse,
+) -> bool:  # fmt: skip
+    """Answer a FETCH of index items and ENVELOPE; a message without a cached envelope
+    is read and parsed as before, and every envelope made here is stored in one batch.
+    Returns whether some message's file was gone (expunged by another session)."""
+    mail = s.mail
+    assert mail is not None
+    utf8 = s.utf8
+    lookup = mail.cached_envelopes  # type: ignore[attr-defined]
+    cached: dict[int, bytes] = await asyncio.to_thread(lookup, box.name, uids, utf8=utf8)
+    # per item: (%-template, getter) for index items, None for ENVELOPE
+    pieces = [None if n == "ENVELOPE" else index_format[n] for n in names]
+    meta = box.meta
+    view = box.uids
+    out: list[bytes] = []
+    fresh: list[tuple[int, bytes, bytes | None]] = []
+    missing = False
+    pos = 0
+    for uid in uids:  # ascending, like the view: walk both instead of searching
+        while view[pos] != uid:
+            pos += 1
+        m = meta[uid]
+        env = cached.get(uid)
+        if env is None:
+            msg = await parsed(s, box.name, uid, m)
+            if msg is None:
+                missing = True  # expunged by another session, not yet announced
+                continue
+            forms = envelope_forms(msg)
+            fresh.append((uid, *forms))
+            env = forms[0] if utf8 or forms[1] is None else forms[1]
+        parts = [b"ENVELOPE " + env if p is None else (p[0] % p[1](m)).encode() for p in pieces]
+        out.append(b"* %d FETCH (%s)\r\n" % (pos + 1, b" ".join(parts)))
+        if len(out) >= CHUNK:
+            s.send(b"".join(out))
+            out.clear()
+            await s.flush()
+    if out:
+        s.send(b"".join(out))
+    if fresh:
+        try:
+            await asyncio.to_thread(mail.cache_envelopes, box.name, fresh)  # type: ignore[attr-defined]
+        except StoreError as exc:  # the answer is sent; the next FETCH parses again
+            logging.getLogger("mailtool").warning("envelope cache of %s not written: %s",
+                                                  box.name, exc)  # fmt: skip
+    return missing
+
+
+__all__ = ["envelope_forms", "fetch_cached", "header_envelope", "supported"]
