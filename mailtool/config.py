@@ -470,18 +470,26 @@ class LimitsConfig:
         metadata=_doc("POP3 autologout after this many idle seconds (RFC 1939: >= 10 min).", min=1),
     )
     smtp_workers: int = field(
-        default=1,
+        default=0,
         metadata=_doc(
-            "Processes accepting SMTP (smtp, submission, submissions), all on the same ports "
-            "(SO_REUSEPORT, Linux): more than 1 uses more cores for heavy inbound mail (one "
-            "more than the cores measured best: a process waiting for the disk leaves its "
-            "core to another). The first process also runs the queue, IMAP, POP3 and "
-            "ManageSieve. Connection and "
-            "login-failure limits then count per process; IMAP IDLE sees mail another "
-            "process delivered at once (the store notifies across processes).",
-            min=1,
+            "Processes accepting inbound SMTP (the smtp listener, port 25), all on the same "
+            "port (SO_REUSEPORT, Linux); 0 = one more than the CPU cores, at most 4 (one more "
+            "than the cores measured best: a process waiting for the disk leaves its core to "
+            "another), 1 on a single core. The first process also serves submission, IMAP, "
+            "POP3 and ManageSieve and runs the queue. Connection limits count for all the "
+            "processes together; IMAP IDLE sees mail another process delivered at once (the "
+            "store notifies across processes).",
+            min=0,
         ),
     )
+
+    @property
+    def smtp_processes(self) -> int:
+        """How many processes serve inbound SMTP (``smtp_workers``, 0 resolved)."""
+        if self.smtp_workers:
+            return self.smtp_workers
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        return 1 if (cores or 1) < 2 else min((cores or 1) + 1, 4)
 
 
 @dataclass(frozen=True)

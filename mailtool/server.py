@@ -5,9 +5,13 @@ Each service (smtp, submission, imap, ...) is created by a factory named in
 A factory module that is not part of this build is reported as unavailable
 rather than failing the whole server.
 
-``[limits] smtp_workers`` > 1: the main process starts that many minus one
-SMTP worker processes (:func:`worker_main`), each listening on the same SMTP
-ports (SO_REUSEPORT: the kernel spreads connections over the processes). A
+``[limits] smtp_workers`` (by default one more than the cores, at most 4): the
+main process starts that many minus one SMTP worker processes
+(:func:`worker_main`), each listening on the inbound SMTP port with it
+(SO_REUSEPORT: the kernel spreads connections over the processes). Their
+connection counts are shared (:mod:`mailtool.net.shared_limiter`), so the
+``[limits]`` bounds hold for all of them together; submission (587, 465) stays in
+the main process, where every password check and its throttle are. A
 worker accepts and delivers like the main process but runs no queue runner:
 what it queues (remote recipients, failed deliveries) it hands to the main
 process's runner through the queue's wake file. Workers stop with the main
@@ -35,11 +39,13 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from mailtool import privsep
 from mailtool.config import Config
 from mailtool.errors import MailtoolError, ServiceError
+from mailtool.mta.listener_kind import WORKER_SERVICES
 from mailtool.net.connection import ConnectionLimits
-from mailtool.net.limits import ConnectionLimiter
+from mailtool.net.limits import ConnectionLimiter, Limiter
 from mailtool.net.log import log_event
 from mailtool.net.login import LoginGate
 from mailtool.net.proxy import proxy_networks
+from mailtool.net.shared_limiter import SharedConnectionLimiter
 from mailtool.net.tls import CertStore
 from mailtool.store.backends import Stores
 from mailtool.store.paths import DataDir
@@ -74,8 +80,6 @@ SERVICES: dict[str, str] = {
 
 #: services whose socket speaks TLS from the first byte (RFC 8314)
 IMPLICIT_TLS = frozenset({"submissions", "imaps", "pop3s"})
-#: the listeners SMTP worker processes share with the main process
-SMTP_SERVICES = ("smtp", "submission", "submissions")
 #: seconds between a worker's checks that the main process is still there
 PARENT_CHECK = 1.0
 
@@ -98,6 +102,8 @@ class ServerContext:
     certs: CertStore
     #: an SMTP worker process: the slot-file token the main process gave it, else None
     worker: str | None = None
+    #: this process's place among the SMTP processes (0: the main one)
+    worker_index: int = 0
     #: the stores; None: built from ``[store]`` on first use (tests hand in fakes)
     store_services: StoreServices | None = None
     #: the bound listeners, name -> (host, port), filled in by :meth:`MailServer.start`
@@ -107,9 +113,28 @@ class ServerContext:
     #: kind -> this process's one instance of it, in creation order (see :meth:`shared`)
     _shared: dict[type, Any] = field(default_factory=dict)
 
-    def limiter(self) -> ConnectionLimiter:
+    def limiter(self, service: str = "") -> Limiter:
+        """The connection bounds of one listener; those of a port several processes
+        serve count for all of them (:mod:`mailtool.net.shared_limiter`)."""
         limits = self.config.limits
+        if service in WORKER_SERVICES and limits.smtp_processes > 1:
+            return self.shared_limiter()
         return ConnectionLimiter(limits.max_connections, limits.max_connections_per_ip)
+
+    def shared_limiter(self) -> SharedConnectionLimiter:
+        """The inbound SMTP port's limiter, shared with the SMTP worker processes (one
+        port: :data:`WORKER_SERVICES`); the main process makes its file, each start anew."""
+        limits = self.config.limits
+        service = WORKER_SERVICES[0]
+        return self.shared(
+            SharedConnectionLimiter,
+            lambda: SharedConnectionLimiter(
+                DataDir(self.config.data_path).run / f"connections-{service}.shm",
+                limits.max_connections, limits.max_connections_per_ip,
+                index=self.worker_index, processes=limits.smtp_processes,
+                create=self.worker is None,
+            ),
+        )  # fmt: skip
 
     def connection_limits(self) -> ConnectionLimits:
         """The per-connection bounds every listener's connections get."""
@@ -229,11 +254,14 @@ def _load_factory(name: str) -> Callable[..., Service] | None:
 class MailServer:
     """Builds the context, starts every enabled service, and stops them cleanly."""
 
-    def __init__(self, config: Config, *, worker: str | None = None) -> None:
+    def __init__(
+        self, config: Config, *, worker: str | None = None, worker_index: int = 0
+    ) -> None:
         self.config = config
         self.data_dir = config.data_path
         self.paths = DataDir(self.data_dir)
         self.worker = worker  # see ServerContext.worker
+        self.worker_index = worker_index
         self.services: dict[str, Service] = {}
         self.bound: dict[str, tuple[str, int]] = {}
         self.unavailable: list[str] = []
@@ -265,6 +293,7 @@ class MailServer:
             config=self.config,
             certs=certs,
             worker=self.worker,
+            worker_index=self.worker_index,
         )
         if self.config.tls.acme and self.worker is None:
             self.ctx.run_in_background(serve_task(self.ctx, self.signal_workers))
@@ -351,13 +380,14 @@ class MailServer:
 
     async def _start_workers(self, ctx: ServerContext) -> None:
         """``smtp_workers - 1`` processes on the SMTP ports just bound (see the docstring)."""
-        smtp = {n: hp for n, hp in self.bound.items() if n in SMTP_SERVICES}
-        if self.config.limits.smtp_workers < 2 or not smtp:
+        smtp = {n: hp for n, hp in self.bound.items() if n in WORKER_SERVICES}
+        if self.config.limits.smtp_processes < 2 or not smtp:
             return
         data = dataclasses.asdict(self.config)
         data.pop("source", None)
-        for i in range(1, self.config.limits.smtp_workers):
+        for i in range(1, self.config.limits.smtp_processes):
             spec = {
+                "index": i,
                 "config": data,
                 "source": self.config.source,
                 "listen": {n: _hostport(h, p) for n, (h, p) in smtp.items()},
@@ -372,14 +402,16 @@ class MailServer:
             proc.stdin.write(json.dumps(spec).encode())
             proc.stdin.close()
             self.workers.append(proc)
-            self._tasks.append(asyncio.create_task(self._note_exit(proc)))
+            self._tasks.append(asyncio.create_task(self._note_exit(proc, i)))
         log_event("server.workers", smtp_workers=len(self.workers),
                   pids=",".join(str(p.pid) for p in self.workers))  # fmt: skip
 
-    async def _note_exit(self, proc: asyncio.subprocess.Process) -> None:
+    async def _note_exit(self, proc: asyncio.subprocess.Process, index: int) -> None:
         """A worker that ends while the server runs is said in the log (the others and
-        the main process keep serving the port)."""
+        the main process keep serving the port); its connections no longer count."""
         code = await proc.wait()
+        assert self.ctx is not None
+        self.ctx.shared_limiter().forget(index)
         if not self._stop.is_set():
             log_event("server.worker_exit", pid=proc.pid, code=code, level=logging.WARNING)
 
@@ -450,6 +482,7 @@ async def run(
     on_started: Callable[[MailServer], None] | None = None,
     *,
     worker: str | None = None,
+    worker_index: int = 0,
     parent: int | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT; SIGHUP reloads the certificate (and the workers').
@@ -460,7 +493,7 @@ async def run(
     # asyncio's loop, paired runs: 1.07x/1.24x Postfix with 20 ms against 0.95x/1.10x
     # without; on uvloop (run_loop's default) 0.2-20 ms measured the same.
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
-    server = MailServer(config, worker=worker)
+    server = MailServer(config, worker=worker, worker_index=worker_index)
     ctx = server.prepare()
     # handlers first: listeners.json (written by start) tells scripts they may signal us
     loop = asyncio.get_running_loop()
@@ -518,7 +551,8 @@ def worker_main() -> None:
     setup_logging()
     config = from_dict(data, source=spec["source"])
     try:
-        run_loop(run(config, worker=spec["token"], parent=spec["parent"]))
+        run_loop(run(config, worker=spec["token"], worker_index=spec["index"],
+                     parent=spec["parent"]))  # fmt: skip
     except MailtoolError as exc:  # said once, by the main process too (no traceback)
         log_event("server.worker_failed", worker=spec["token"], error=str(exc),
                   level=logging.ERROR)  # fmt: skip

@@ -74,6 +74,9 @@ class MailtoolServer:
             # pytest's 0700 tmp would be out of the service user's reach); the privsep tests
             # name their own service user
             "server": {"user": pwd.getpwuid(os.geteuid()).pw_name},
+            # one SMTP process, not the default's one per core: hundreds of servers start in
+            # a run; tests/mta/test_smtp_workers.py and test_shared_limits.py run several
+            "limits": {"smtp_workers": 1},
         }
         for key, value in (config or {}).items():
             if isinstance(value, Mapping):

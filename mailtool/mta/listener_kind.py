@@ -32,6 +32,12 @@ KINDS = {
 }
 
 
+#: the listeners ``[limits] smtp_workers`` processes serve with the main process:
+#: inbound mail, the heavy traffic. No password is checked there (AUTH is offered on
+#: submission only), so the login throttle stays whole in the main process.
+WORKER_SERVICES = ("smtp",)
+
+
 def kind_for(name: str) -> ListenerKind:
     """The kind of listener a service name stands for (``mta-test`` style names
     fall back to inbound SMTP, the safest)."""

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from mailtool.config import Config
 from mailtool.mda.scanners.policy import Scanner
-from mailtool.net.limits import ConnectionLimiter
+from mailtool.net.limits import Limiter
 from mailtool.net.listener import Connection, ConnectionLimits, StreamListener
 from mailtool.net.login import LoginGate
 from mailtool.protocol.smtp import Reply, codes
@@ -29,7 +29,7 @@ from mailtool.store.paths import DataDir
 
 from .authn.dkim_sign import DkimSigner, signer_from_config
 from .authn.inbound import InboundChecker
-from .listener_kind import ListenerKind, kind_for
+from .listener_kind import WORKER_SERVICES, ListenerKind, kind_for
 from .queue_runner import QueueRunner
 from .relay import shared_queue, wake_server
 from .session import SMTPSession
@@ -50,7 +50,7 @@ class SessionEnv:
     config: Config
     kind: ListenerKind
     tls_context: ssl.SSLContext | None
-    limiter: ConnectionLimiter
+    limiter: Limiter
     login_gate: LoginGate
     accounts: Callable[[], Any]
     intake: QueueRunner
@@ -142,7 +142,7 @@ class SMTPService:
             ssl_context=env.tls_context if env.kind.implicit_tls else None,
             limits=limits,
             # [limits] smtp_workers: other processes listen on the same port
-            reuse_port=env.config.limits.smtp_workers > 1,
+            reuse_port=env.kind.name in WORKER_SERVICES and env.config.limits.smtp_processes > 1,
         )  # fmt: skip
 
     async def handle(self, conn: Connection) -> None:
@@ -185,7 +185,7 @@ def create(ctx: ServerContext, name: str, host: str, port: int) -> SMTPService:
         config=cfg,
         kind=kind_for(name),
         tls_context=ctx.certs.context,
-        limiter=ctx.limiter(),
+        limiter=ctx.limiter(name),
         login_gate=ctx.login_gate,
         accounts=lambda: ctx.accounts,
         intake=shared_runner(ctx),

@@ -5,9 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 K = TypeVar("K")
+
+
+class Limiter(Protocol):
+    """What a listener asks before serving a connection: :class:`ConnectionLimiter`,
+    or :class:`~mailtool.net.shared_limiter.SharedConnectionLimiter` for a port that
+    several processes serve."""
+
+    total: int
+    per_ip: int
+
+    def acquire(self, ip: str) -> bool: ...
+    def release(self, ip: str) -> None: ...
 
 
 class ConnectionLimiter:

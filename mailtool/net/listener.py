@@ -38,7 +38,7 @@ from mailtool.net.connection import (
     ReadTimeout,
     WriteTimeout,
 )
-from mailtool.net.limits import ConnectionLimiter
+from mailtool.net.limits import Limiter
 from mailtool.net.log import log_event
 from mailtool.net.proxy import bind_sockets, client_of, is_trusted, read_proxy_header
 from mailtool.protocol.proxy import ProxyHeader, ProxyHeaderError
@@ -65,7 +65,7 @@ class StreamListener:
         port: int,
         handler: Handler,
         *,
-        limiter: ConnectionLimiter,
+        limiter: Limiter,
         busy_reply: bytes,
         ssl_context: ssl.SSLContext | None = None,
         limits: ConnectionLimits | None = None,

@@ -52,7 +52,7 @@ Use (the protocol keeps its own wire format and replies)::
 An attempt that ends without :meth:`LoginAttempt.succeeded` after its account was
 looked up (the client went away mid-SCRAM, sent garbage after the lookup) counts
 as a failure. One gate per process (:class:`mailtool.server.ServerContext`);
-SMTP worker processes (``smtp_workers`` > 1) each keep their own.
+SMTP worker processes (``smtp_workers``) serve port 25 only, where no password is checked.
 """
 
 from __future__ import annotations

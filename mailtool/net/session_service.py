@@ -11,7 +11,7 @@ import ssl
 from collections.abc import Callable
 from typing import Protocol
 
-from mailtool.net.limits import ConnectionLimiter
+from mailtool.net.limits import Limiter
 from mailtool.net.listener import Connection, ConnectionLimits, StreamListener
 
 
@@ -29,7 +29,7 @@ class SessionService:
         port: int,
         make_session: Callable[[Connection], SessionLike],
         *,
-        limiter: ConnectionLimiter,
+        limiter: Limiter,
         busy_reply: bytes,
         ssl_context: ssl.SSLContext | None = None,
         limits: ConnectionLimits | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import signal
 import smtplib
+import socket
 import sys
 import threading
 import time
@@ -121,3 +122,66 @@ def test_workers_stop_with_the_main_process(mailtool_server):
         time.sleep(0.1)
     server.start()  # and the ports are free for the next one (stopped by the fixture)
     workers_of(server, 1)
+
+
+def banner(address: tuple[str, int], source: str = "127.0.0.1") -> tuple[socket.socket, bytes]:
+    sock = socket.create_connection(address, timeout=30, source_address=(source, 0))
+    return sock, sock.recv(200)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="SO_REUSEPORT spreading, /proc")
+def test_connection_limits_count_for_all_the_processes(mailtool_server):
+    """max_connections_per_ip holds for the port, not per process: the kernel spreads
+    one address's connections over the three processes, which count them together;
+    another address is still served; a worker's death frees what it held."""
+    server = mailtool_server(services=["smtp", "submission"], config={
+        "limits": {"smtp_workers": 3, "max_connections_per_ip": 4}})  # fmt: skip
+    workers = workers_of(server, 2)
+    held = [banner(server.address("smtp")) for _ in range(4)]
+    assert all(reply.startswith(b"220 ") for _, reply in held)
+    for _ in range(6):  # whichever process the kernel picks, the fifth is one too many
+        sock, reply = banner(server.address("smtp"))
+        sock.close()
+        assert reply.startswith(b"421 4.7.0"), reply
+    other, reply = banner(server.address("smtp"), source="127.0.0.2")
+    assert reply.startswith(b"220 ")
+    other.close()
+    for pid in workers:  # their connections go with them
+        os.kill(pid, signal.SIGKILL)
+    server.wait_log("server.worker_exit", count=2)
+    alive_held = []
+    for sock, _ in held:
+        sock.settimeout(5)
+        try:
+            sock.sendall(b"NOOP\r\n")
+            if sock.recv(100).startswith(b"250"):
+                alive_held.append(sock)
+                continue
+        except OSError:
+            pass
+        sock.close()
+    fresh = [banner(server.address("smtp")) for _ in range(4 - len(alive_held))]
+    assert all(reply.startswith(b"220 ") for _, reply in fresh)
+    extra, reply = banner(server.address("smtp"))
+    assert reply.startswith(b"421 4.7.0"), reply
+    for sock in [extra, *alive_held, *(s for s, _ in fresh)]:
+        sock.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="/proc")
+def test_workers_serve_inbound_smtp_only_and_the_default_is_one_per_core_plus_one(
+    mailtool_server,
+):
+    """Submission, where passwords are checked and throttled, stays in the main process;
+    ``smtp_workers = 0`` (the default) is one process more than the cores, at most 4."""
+    server = mailtool_server(services=["smtp", "submission"], config={
+        "limits": {"smtp_workers": 0}})  # fmt: skip
+    cores = len(os.sched_getaffinity(0))
+    expected = 1 if cores < 2 else min(cores + 1, 4)
+    if expected > 1:
+        workers_of(server, expected - 1)
+    log = server.wait_log("server.start", count=expected)
+    starts = [line for line in log.splitlines() if "server.start" in line]
+    assert sum("submission=" in line for line in starts) == 1  # the main process only
+    assert all("smtp=" in line for line in starts)
+    assert f"server.workers smtp_workers={expected - 1}" in log or expected == 1
