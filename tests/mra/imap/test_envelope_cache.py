@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from mailtool.mra.imap.envelope_cache import envelope_forms
 from mailtool.mra.imap.fetch import _value
 from mailtool.protocol import mime
 from mailtool.protocol.imap.fetch import FetchAttr
@@ -181,3 +182,21 @@ def test_message_delivered_after_fill_gets_its_envelope(imap: Imap) -> None:
     assert sorted(_cached(imap, [1, 2, 3, 4, 5, 6])) == [1, 2, 3, 4, 5, 6]
     assert w.cmd(f"UID FETCH 6 {SYNC}").untagged == reply.untagged[5:]
     w.close()
+
+
+TRICKY = [
+    *MESSAGES,
+    b"From: a@example.test\r\nMessage-ID: <tab\there@x>\r\n\r\nx\r\n",  # quoted only in UTF-8
+    b"From: a@example.test\r\nSubject: nul \x00 here\r\n\r\nx\r\n",  # ASCII, U+FFFD out
+    b"From: a@example.test\r\nX-Note: \xc3\xa9t\xc3\xa9\r\nSubject: plain\r\n\r\nx\r\n",
+    b"From: a@example.test\r\nDate: \x7f\r\n\r\nx\r\n",
+]
+
+
+@pytest.mark.parametrize("raw", TRICKY)
+def test_both_forms_are_what_fetch_sent(raw: bytes) -> None:
+    """:func:`envelope_forms` (which skips the second formatting when it cannot differ)
+    against the value FETCH formatted for each kind of client before the cache."""
+    utf8, other = envelope_forms(mime.parse(raw))
+    assert utf8 == _envelope_bytes(raw, True)
+    assert (other or utf8) == _envelope_bytes(raw, False)
