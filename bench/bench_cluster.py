@@ -22,7 +22,9 @@ CPU-second and PostgreSQL's share of the CPU are the capacity model's inputs
 
 IMAP (bench_imap.py's workloads and client): APPEND of 2-8 KB messages (fsync or COMMIT
 before OK), SELECT + ``UID FETCH 1:* (FLAGS)`` on a 20,000-message INBOX, ``UID SEARCH
-SUBJECT`` on it; Dovecot, mailtool on SQLite, mailtool on PostgreSQL. The PostgreSQL
+SUBJECT`` on it, a client's first sync (SELECT + ``UID FETCH 1:* (FLAGS INTERNALDATE
+RFC822.SIZE ENVELOPE)``, after an untimed one that fills the caches); Dovecot, mailtool
+on SQLite, mailtool on PostgreSQL. The PostgreSQL
 INBOX is filled by ``mailtool store migrate`` from a data dir filled like the SQLite one
 (its duration is printed too).
 
@@ -57,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_imap import (
     BIG,
+    SYNC_ITEMS,
     append_run,
     search_run,
     select_run,
@@ -344,15 +347,20 @@ def imap_figures(args: argparse.Namespace, root: Path, pg: PostgresCluster) -> N
         for side, port in ports.items():  # untimed: indexing (Dovecot, SQLite), caches
             first = select_run(port, user[side], args.big)
             print(f"warm-up {side:9} first SELECT + UID FETCH {first:.3f} s")
+        figures = set(args.imap_figures.split(","))
         times: dict[str, list[float]] = {s: [] for s in ports}
-        for run in range(args.runs):
+        for run in range(args.runs if "append" in figures else 0):
             for side, t in append_run(ports, user, f"Run{run}", appends).items():
                 times[side].append(t)
-        report_times("append", times)
+        if "append" in figures:
+            report_times("append", times)
         for label, work in (
             ("select", lambda port, side: select_run(port, user[side], args.big)),
             ("search", lambda port, side: search_run(port, user[side], f"msg {args.big - 1} ")),
+            ("sync", lambda port, side: select_run(port, user[side], args.big, SYNC_ITEMS)),
         ):
+            if label not in figures:
+                continue
             for side, port in ports.items():  # untimed: Dovecot fills its cache here
                 work(port, side)
             times = {s: [] for s in ports}
@@ -375,6 +383,8 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--only", default="smtp,imap")
+    parser.add_argument("--imap-figures", default="append,select,search,sync",
+                        help="with --only imap: which IMAP figures")
     parser.add_argument("--sides", default="postfix,sqlite,pg,pg-2nodes",
                         help="SMTP sides to run (a subset for a quick look)")
     parser.add_argument("--smtp-workers", type=int, default=(os.cpu_count() or 1) + 1)

@@ -243,8 +243,12 @@ class StoreUserMail:
             self._headers_cached[key] = known
 
     def cached_envelopes(self, name: str, uids: list[int], *, utf8: bool) -> dict[int, bytes]:
-        """UID -> ENVELOPE wire bytes the index keeps (:mod:`.envelope_cache`), one query."""
-        return self.mail.index.envelopes(self._folder(name).name, uids, utf8=utf8)
+        """UID -> ENVELOPE wire bytes the index keeps (:mod:`.envelope_cache`), one query;
+        none when the folder was deleted meanwhile (each message is then found gone)."""
+        try:
+            return self.mail.index.envelopes(self._folder(name).name, uids, utf8=utf8)
+        except NotFound:
+            return {}
 
     def cache_envelopes(self, name: str, rows: list[tuple[int, bytes, bytes | None]]) -> None:
         """Keep ``(uid, UTF8=ACCEPT form, other form or None)`` rows, one transaction."""
