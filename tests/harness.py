@@ -54,8 +54,12 @@ class MailtoolServer:
         services: Iterable[str] = SERVICES,
         config: Mapping[str, Mapping[str, Any] | Any] | None = None,
         env: Mapping[str, str] | None = None,
+        schema_ready: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
+        #: the PostgreSQL database has the current schema already (cloned from the
+        #: fixture's template): no ``store init`` before each start
+        self.schema_ready = schema_ready
         self.data_dir = self.workdir / "data"
         self.config_path = self.workdir / "mailtool.toml"
         self.host = host
@@ -102,7 +106,7 @@ class MailtoolServer:
     def start(self, timeout: float = 30) -> MailtoolServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(render_toml(self.config))
-        if self.store_url:
+        if self.store_url and not self.schema_ready:
             self.cli("store", "init")  # idempotent: a second node or a restart applies nothing
         listeners = self.data_dir / "run" / "listeners.json"
         listeners.unlink(missing_ok=True)

@@ -1,6 +1,6 @@
 """The real account and mail stores with one user, for delivery tests, on each backend
 (``store_backend``: SQLite + Maildir under ``tmp_path``, or a fresh PostgreSQL database
-cloned from a per-module template that has the schema: a clone is a file copy)."""
+cloned from the session's template that has the schema: a clone is a file copy)."""
 
 from __future__ import annotations
 
@@ -18,39 +18,16 @@ ALICE = "alice@local.test"
 _clones = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def schema_template(postgres_cluster: Any) -> str:
-    """A database with the whole schema, never connected to again: CREATE DATABASE's
-    template for each test's own database."""
-    import psycopg
-
-    from mailtool.store.pg import schema
-    from mailtool.store.pg.db import Database
-
-    url = str(postgres_cluster.create_database())
-    db = Database(url, pool_size=1)
-    schema.init(db)
-    db.close()
-    with psycopg.connect(postgres_cluster.url(), autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                     " WHERE datname = %s", (url.rpartition("/")[2],))  # fmt: skip
-    return url.rpartition("/")[2]
-
-
 @pytest.fixture
 def mda_stores(tmp_path: Path, store_backend: str, request: pytest.FixtureRequest
                ) -> Iterator[Stores]:  # fmt: skip
     """The stores of a data dir under ``tmp_path``, on this test's backend."""
     data: dict[str, Any] = {"data_dir": str(tmp_path)}
     if store_backend == "postgresql":
-        import psycopg
-
         cluster = request.getfixturevalue("postgres_cluster")
         template = request.getfixturevalue("schema_template")
         name = f"{template}_c{next(_clones)}"
-        with psycopg.connect(cluster.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        data["store"] = {"url": cluster.url(name)}
+        data["store"] = {"url": cluster.create_database(name, template=template)}
     stores = Stores(config_mod.from_dict(data), application_name="tests")
     yield stores
     stores.close()

@@ -129,13 +129,14 @@ class PostgresCluster(ProcessPeer):
         time.sleep(down)
         self.start()
 
-    def create_database(self, name: str | None = None) -> str:
-        """A new empty database; returns its URL."""
+    def create_database(self, name: str | None = None, *, template: str | None = None) -> str:
+        """A new database, empty or a copy of ``template``; returns its URL."""
         import psycopg
 
         name = name or f"t{os.getpid()}_{next(self._counter)}"
+        copy = f' TEMPLATE "{template}"' if template else ""
         with psycopg.connect(self.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"{copy}')
         return self.url(name)
 
     def cleanup(self) -> None:
