@@ -207,9 +207,22 @@ def _number(word: str, minimum: int) -> int:
     return value
 
 
+#: the everyday TRANSACTION command, upper-case with one message number ("RETR 17"):
+#: parsed by one match; anything else (and any number the match cannot vouch for) takes
+#: the general parser below, whose result it must equal (hypothesis test)
+_NUMBERED = re.compile(rb"(RETR|DELE|LIST|UIDL) ([0-9]{1,%d})\r?\n?" % MAX_NUMBER_DIGITS)
+
+
 def parse_command(line: bytes) -> Command:
     """A command line (CRLF optional) -> :class:`Command`; raises
     :class:`POP3CommandError` / :class:`POP3LineTooLong` carrying the ``-ERR``."""
+    numbered = _NUMBERED.fullmatch(line)
+    if numbered is not None and (number := int(numbered[2])) >= 1:
+        return Command(numbered[1].decode(), (number,))
+    return _parse_command(line)
+
+
+def _parse_command(line: bytes) -> Command:
     if len(line) > COMMAND_LINE_LIMIT:
         raise POP3LineTooLong(_err("line too long"))
     line = line.removesuffix(b"\n").removesuffix(b"\r")

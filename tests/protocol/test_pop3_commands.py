@@ -1,7 +1,7 @@
 """POP3 commands: parsing, argument checks, the 255-octet line, states."""
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from mailtool.errors import ProtocolError
@@ -12,6 +12,8 @@ from mailtool.protocol.pop3 import (
     Command,
     POP3CommandError,
     POP3LineTooLong,
+    POP3ProtocolError,
+    _parse_command,
     command_reader,
     parse_command,
 )
@@ -136,3 +138,28 @@ def test_any_bytes_give_command_or_protocol_error(data):
         parse_command(data)
     except ProtocolError:
         pass
+
+
+def _outcome(parse, line):  # type: ignore[no-untyped-def]
+    try:
+        return parse(line)
+    except POP3ProtocolError as exc:
+        return type(exc), exc.reply
+
+
+@given(
+    st.sampled_from([b"RETR", b"DELE", b"LIST", b"UIDL", b"TOP", b"STAT", b"retr", b"Dele"]),
+    st.sampled_from([b" ", b" ", b"  ", b"\t", b""]),
+    st.builds(lambda zeros, n: b"0" * zeros + b"%d" % n, st.integers(0, 3), st.integers(0, 10**11))
+    | st.from_regex(rb"[0-9]{0,12}", fullmatch=True) | st.binary(max_size=4),
+    st.sampled_from([b"\r\n", b"\r\n", b"\n", b"\r", b"", b"\n\r", b" \r\n", b" 5\r\n"]),
+)
+@example(b"RETR", b" ", b"0", b"\r\n")
+@example(b"RETR", b" ", b"00", b"\r\n")
+@example(b"DELE", b" ", b"0007", b"\r\n")
+@example(b"LIST", b" ", b"12345678901", b"\r\n")  # more digits than MAX_NUMBER_DIGITS
+def test_the_numbered_fast_path_parses_as_the_general_parser(keyword, space, number, end):
+    """RETR/DELE/LIST/UIDL with one number skip the general parser; what they give
+    (a Command, or the error and its -ERR) is what the general parser gives."""
+    line = keyword + space + number + end
+    assert _outcome(parse_command, line) == _outcome(_parse_command, line)

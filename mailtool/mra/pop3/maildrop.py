@@ -72,6 +72,7 @@ class Maildrop:
         #: the folder's directory as a string (Maildir), None where messages are no files
         folder_path = getattr(folder, "path", None)
         self._dir: str | None = None if folder_path is None else os.fspath(folder_path)
+        self._prefix = "" if self._dir is None else os.path.join(self._dir, "")
 
     @classmethod
     def open(cls, mail_store: Any, user: str) -> Maildrop:
@@ -107,6 +108,26 @@ class Maildrop:
     def stat(self) -> tuple[int, int]:
         live = self.live()
         return len(live), sum(e.size for e in live)
+
+    def read_whole(self, entry: Entry, limit: int) -> bytes | None:
+        """The message file of ``entry`` when it is smaller than ``limit`` octets, read
+        with one open(2), one read(2) and one close(2) (no file object, no fstat);
+        None when it may be larger, when messages are no files (PostgreSQL) or when
+        the file is not where the snapshot saw it: the caller then streams it from
+        :meth:`open_message`. A Maildir file is never larger than its CRLF size, the
+        index's ``entry.size``, and a regular file's short read is its end."""
+        want = entry.size + 1
+        if self._dir is None or want > limit:
+            return None
+        try:
+            fd = os.open(self._prefix + entry.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            data = os.read(fd, want)
+        finally:
+            os.close(fd)
+        return data if len(data) < want else None
 
     def open_message(self, number: int) -> BinaryIO:
         """The message file for RETR/TOP; NoSuchMessage when IMAP expunged it meanwhile.

@@ -23,6 +23,8 @@ CHUNK_SIZE = 256 * 1024
 SENDFILE_MIN = CHUNK_SIZE
 #: a CR that does not start a CRLF (mmap has no ``count``; sre scans for the CR in C)
 _BARE_CR = re.compile(rb"\r[^\n]")
+#: a line start that needs a dot in front (sre finds it faster than ``bytes.replace``)
+_LINE_DOT = re.compile(rb"\n\.")
 #: octets of the file mapped at a time while scanning it (a multiple of mmap's granularity)
 SCAN_WINDOW = 1024 * mmap.ALLOCATIONGRANULARITY
 
@@ -83,19 +85,19 @@ def read_start(fh: BinaryIO, chunk_size: int = CHUNK_SIZE) -> tuple[bytes, bool]
     return data + more, not more
 
 
-def stuff_whole(data: bytes, wire_size: int) -> bytes:
-    """The whole message ``data`` byte-stuffed and terminated: what
+def stuff_whole(data: bytes, wire_size: int, head: bytes = b"") -> bytes:
+    """``head`` then the whole message ``data`` byte-stuffed and terminated: what
     :class:`MultilineEncoder` makes of it (RFC 1939 §3), cheaper when the file is
     CRLF already (a length equal to ``wire_size``, the index's CRLF size, means no
-    bare LF; as many CRs as LFs then means no bare CR): one ``replace`` in C
-    instead of three counts and a line-end rewrite."""
+    bare LF; as many CRs as LFs then means no bare CR): one substitution in C
+    instead of three counts and a line-end rewrite, and one copy into the answer."""
     if len(data) == wire_size and data.count(b"\r") == data.count(b"\n"):
-        out = data.replace(b"\n.", b"\n..")
-        if out[:1] == b".":
-            out = b"." + out
-        return out + (b".\r\n" if not out or out.endswith(b"\r\n") else b"\r\n.\r\n")
+        out = _LINE_DOT.sub(b"\n..", data)
+        lead = b"." if out[:1] == b"." else b""
+        end = b".\r\n" if not out or out.endswith(b"\r\n") else b"\r\n.\r\n"
+        return b"".join((head, lead, out, end))
     encoder = MultilineEncoder()
-    return encoder.feed(data) + encoder.end()
+    return head + encoder.feed(data) + encoder.end()
 
 
 def sendable_as_is(fh: BinaryIO, wire_size: int) -> int:

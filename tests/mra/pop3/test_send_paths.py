@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mailtool.mra.pop3.maildrop import Maildrop
 from mailtool.mra.pop3.stream import SCAN_WINDOW, SENDFILE_MIN, sendable_as_is, stuff_whole
 from mailtool.protocol.smtp.dotstuff import dot_stuff
 from mailtool.store.mailstore import crlf_size
@@ -114,3 +116,69 @@ def test_the_scan_sees_what_straddles_its_windows(tmp_path: Path, seam: bytes) -
 def test_whole_message_stuffing_matches_the_reference(parts: list[bytes]) -> None:
     data = b"".join(parts)
     assert stuff_whole(data, crlf_size(data)) == dot_stuff(data)
+    assert stuff_whole(data, crlf_size(data), b"+OK 9 octets\r\n") == (
+        b"+OK 9 octets\r\n" + dot_stuff(data)
+    )
+
+
+class _Folder:
+    """What Maildrop reads of a folder: its status, its messages, its directory."""
+
+    def __init__(self, path: Path | None, sizes: dict[str, int]) -> None:
+        self.path = path
+        self.sizes = sizes
+
+    def status(self) -> SimpleNamespace:
+        return SimpleNamespace(uidvalidity=7)
+
+    def messages(self) -> list[SimpleNamespace]:
+        return [
+            SimpleNamespace(uid=uid, size=size, path=name)
+            for uid, (name, size) in enumerate(self.sizes.items(), 1)
+        ]
+
+
+def test_a_small_message_file_is_read_whole_or_left_to_the_stream(tmp_path: Path) -> None:
+    """Maildrop.read_whole: the file's bytes when it is smaller than the limit, else None
+    (RETR then streams it from open_message): a file larger than the index's CRLF size,
+    one not where the snapshot saw it, one over the limit, or no files at all."""
+    small = b"Subject: s\r\n\r\nbody\r\n"
+    lf = b"Subject: s\n\nLF body\n"
+    (tmp_path / "cur").mkdir()
+    for name, data in {"small": small, "lf": lf, "grown": small + b"more\r\n"}.items():
+        (tmp_path / "cur" / name).write_bytes(data)
+    sizes = {"cur/small": len(small), "cur/lf": crlf_size(lf), "cur/grown": len(small),
+             "cur/gone": len(small)}  # fmt: skip
+    drop = Maildrop(_Folder(tmp_path, sizes), lock=None)  # type: ignore[arg-type]
+    small_entry, lf_entry, grown, gone = drop.entries
+    assert drop.read_whole(small_entry, 1000) == small
+    assert drop.read_whole(lf_entry, 1000) == lf  # on disk with LF: shorter than its size
+    assert drop.read_whole(small_entry, len(small)) is None  # its size + 1 is over the limit
+    assert drop.read_whole(grown, 1000) is None
+    assert drop.read_whole(gone, 1000) is None
+    nofiles = Maildrop(_Folder(None, sizes), lock=None)  # type: ignore[arg-type]
+    assert nofiles.read_whole(nofiles.entries[0], 1000) is None
+
+
+@pytest.mark.parametrize("pop3_lenient", ["sqlite"], indirect=True)  # renames Maildir files
+def test_retr_finds_a_file_another_program_renamed(pop3_lenient: Pop3Env) -> None:
+    """The snapshot's path is tried first; a message whose file another program renamed
+    after the login (a flag added, as mutt does) is found by the store and sent whole."""
+    user = pop3_lenient.new_user()
+    small, big = MESSAGES["small"], MESSAGES["big-leading-dot"]
+    for data in (small, big):
+        pop3_lenient.deliver(user, data)
+    with socket.create_connection(("127.0.0.1", pop3_lenient.port), timeout=30) as sock:
+        _recv_until(sock, b"\r\n")
+        for command in (f"USER {user}", f"PASS {PASSWORD}"):
+            sock.sendall(command.encode() + b"\r\n")
+            assert _recv_until(sock, b"\r\n").startswith(b"+OK")
+        inbox = pop3_lenient.inbox(user)
+        for info in inbox.messages():
+            old = inbox.path / info.path
+            old.rename(old.with_name(old.name.split(":")[0] + ":2,F"))
+        for number, data in enumerate((small, big), 1):
+            sock.sendall(b"RETR %d\r\n" % number)
+            assert _recv_until(sock, b"\r\n.\r\n", len(expected(data))) == expected(data)
+        sock.sendall(b"QUIT\r\n")
+        _recv_until(sock, b"\r\n")
