@@ -123,14 +123,14 @@ def postgres_url(postgres_cluster: Any) -> str:
 
 
 @pytest.fixture
-def pg_database(postgres_url: str) -> Iterator[Any]:
-    """A fresh database with the current schema (as ``mailtool store init`` makes it):
-    a :class:`mailtool.store.pg.db.Database`, closed after the test."""
-    from mailtool.store.pg import schema
+def pg_database(postgres_cluster: Any, schema_template: str) -> Iterator[Any]:
+    """A fresh database with the current schema (as ``mailtool store init`` makes it,
+    cloned from :func:`schema_template`): a :class:`mailtool.store.pg.db.Database`,
+    closed after the test."""
     from mailtool.store.pg.db import Database
 
-    database = Database(postgres_url, pool_size=4, connect_timeout=2)
-    schema.init(database)
+    url = postgres_cluster.create_database(template=schema_template)
+    database = Database(url, pool_size=4, connect_timeout=2)
     yield database
     database.close()
 
