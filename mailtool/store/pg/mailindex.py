@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 #: the folder of a query, by (address, name): the first two parameters
 FOLDER = "(SELECT id FROM mail_folders WHERE address = %s AND name = %s)"
 _COLUMNS = "uid, flags, size, internal_date, modseq"
+#: above this many UIDs, :meth:`PgMailIndex.envelopes` reads the folder's rows and filters
+ENVELOPES_BY_UID = 500
 
 
 def base_name(folder_id: int, uid: int, internal_date: float) -> str:
@@ -323,14 +325,18 @@ class PgMailIndex:
         if not uids:
             return {}
         col = "utf8" if utf8 else "coalesce(ascii, utf8)"
+        sql = f"SELECT uid, {col} FROM mail_envelope_cache WHERE folder_id = {FOLDER}"
+        many = len(uids) > ENVELOPES_BY_UID  # the folder's rows, filtered here: faster
         with reading(self.db) as conn:
             rows = conn.execute(
-                f"SELECT uid, {col} FROM mail_envelope_cache"
-                f" WHERE folder_id = {FOLDER} AND uid = ANY(%s)",
-                (self.address, name, list(uids)),
+                sql if many else sql + " AND uid = ANY(%s)",
+                (self.address, name) if many else (self.address, name, list(uids)),
                 binary=True,  # bytea as it is, not hex text twice its size
             ).fetchall()
-        return {int(u): bytes(e) for u, e in rows}
+        if many:
+            wanted = set(uids)
+            return {u: e for u, e in rows if u in wanted}
+        return dict(rows)
 
     def put_envelopes(self, name: str, rows: Sequence[tuple[int, bytes, bytes | None]]) -> None:
         """Store ``(uid, utf8 form, ascii form or None)`` rows in one statement; a UID no
