@@ -64,14 +64,20 @@ class SharedConnectionLimiter:
         self._slots_at = _HEADER.size + _TOTAL.size * processes
         size = self._slots_at + self.slots * self._slot_size
         if create:
+            # a new file put in place whole: workers of a previous start that have not
+            # stopped yet keep the old one (a truncated mapping would kill them, SIGBUS)
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        flags = os.O_RDWR | (os.O_CREAT | os.O_TRUNC if create else 0)
-        self._fd = os.open(path, flags, 0o600)
+            fresh = path.with_name(path.name + ".new")
+            fresh.unlink(missing_ok=True)
+            self._fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        else:
+            self._fd = os.open(path, os.O_RDWR)
         try:
             if create:
                 os.ftruncate(self._fd, size)
                 self._map = mmap.mmap(self._fd, size)
                 _HEADER.pack_into(self._map, 0, MAGIC, self.slots, processes, total, per_ip)
+                os.replace(fresh, path)
             else:
                 self._map = mmap.mmap(self._fd, size)
                 made = _HEADER.unpack_from(self._map, 0)

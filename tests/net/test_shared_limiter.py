@@ -81,3 +81,14 @@ def test_a_file_for_other_limits_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="other limits"):
         SharedConnectionLimiter(tmp_path / "run" / "connections-smtp.shm", 20, 1,
                                 index=1, processes=2)  # fmt: skip
+
+
+def test_a_new_start_leaves_the_old_processes_their_table(tmp_path: Path) -> None:
+    """The main process makes a new file at each start; a worker of the previous start
+    that is still stopping keeps counting in the old one (never a truncated mapping)."""
+    old_main, old_worker = limiters(tmp_path, total=10, per_ip=2, n=2)
+    assert old_worker.acquire("192.0.2.1")
+    new_main, _ = limiters(tmp_path, total=10, per_ip=2, n=2)
+    assert old_worker.acquire("192.0.2.1") and not old_main.acquire("192.0.2.1")
+    old_worker.release("192.0.2.1")
+    assert new_main.open == 0 and old_main.open == 1
