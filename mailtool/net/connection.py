@@ -72,12 +72,6 @@ def _until(timeout: float | None) -> float | None:
     return None if timeout is None else time.monotonic() + timeout
 
 
-def _expire(waiter: asyncio.Future[bool]) -> None:
-    """A read's timer: wake its waiter with True (timed out)."""
-    if not waiter.done():
-        waiter.set_result(True)
-
-
 class ConnectionClosed(ConnectionResetError):
     """The peer closed or reset the connection (or we aborted it)."""
 
@@ -121,6 +115,8 @@ class Connection:
     #: set by the session when it ends for a reason worth logging (timeout, ...)
     outcome: str | None = None
     _transport: Any = field(default=None, repr=False)
+    #: the loop the connection was made on (asyncio.get_running_loop asks getpid(2))
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, repr=False)
     _buf: bytearray = field(default_factory=bytearray, repr=False)
     _scanned: int = 0  # bytes of _buf known to hold no newline
     _want: int = 0  # bytes a read_line may need buffered at once
@@ -129,6 +125,10 @@ class Connection:
     _reading_paused: bool = False
     _writing_paused: bool = False
     _waiter: asyncio.Future[bool] | None = field(default=None, repr=False)
+    _until: float | None = None  # when the read waiting on _waiter must end
+    #: the read timer, kept armed from one read to the next (see _wait_for_input)
+    _timer: asyncio.TimerHandle | None = field(default=None, repr=False)
+    _timer_at: float = 0.0  # the ``until`` it was armed for
     _drainers: collections.deque[asyncio.Future[None]] = field(
         default_factory=collections.deque, repr=False
     )
@@ -292,9 +292,12 @@ class Connection:
         """Until more bytes arrive; ConnectionClosed at EOF, DeadlineExceeded, ReadTimeout
         (``until``: the ``time.monotonic()`` by which the whole read must be done).
 
-        The timer is one ``call_later`` that wakes the waiter, not ``asyncio.timeout``:
-        this runs for every command that is not pipelined, and the context manager's
-        Python frames were a good part of a POP3 RETR's CPU time."""
+        This runs for every command that is not pipelined, so the timer is not made
+        anew for each read (``asyncio.timeout``'s frames, then a ``call_later`` and its
+        cancel, were a good part of a POP3 RETR's CPU time): one timer per connection
+        stays armed, and when it fires for an earlier read's time while a later read
+        waits, :meth:`_on_timer` re-arms it for the later one. A read that must end
+        sooner than the armed time (a deadline, a shorter timeout) re-arms it at once."""
         if self._inflater is not None and self._inflate():
             return  # a read_line with a larger limit made room for compressed input
         if self._buf and self._eof:
@@ -310,22 +313,39 @@ class Connection:
         if self._reading_paused and len(self._buf) < self._read_high():
             self._reading_paused = False  # a read_line with a larger limit wants more
             self._transport.resume_reading()
-        loop = asyncio.get_running_loop()
+        loop = self._loop or asyncio.get_running_loop()
         waiter = self._waiter = loop.create_future()
-        timer = None if until is None else loop.call_later(
-            until - time.monotonic(), _expire, waiter)
+        self._until = until
+        if until is not None and (self._timer is None or self._timer_at > until):
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer_at = until
+            self._timer = loop.call_later(until - time.monotonic(), self._on_timer)
         try:
             expired = await waiter
         finally:
             self._waiter = None
-            if timer is not None:
-                timer.cancel()
         if expired:
             # the deadline's timer may fire a clock tick early, when deadline_left is
             # still a hair above 0: it is the deadline all the same
             raise DeadlineExceeded if by_deadline else ReadTimeout
         if self._lost and not self._buf:
             raise ConnectionClosed("connection closed by peer")
+
+    def _on_timer(self) -> None:
+        """The read timer fired: the waiting read has timed out if the timer was armed
+        for its ``until``; if it was armed for an earlier read's, it is armed again for
+        this one's. With no read waiting it stays off until the next read."""
+        self._timer = None
+        waiter, until = self._waiter, self._until
+        if waiter is None or waiter.done() or until is None:
+            return
+        if until > self._timer_at:
+            self._timer_at = until
+            loop = self._loop or asyncio.get_running_loop()
+            self._timer = loop.call_later(until - time.monotonic(), self._on_timer)
+            return
+        waiter.set_result(True)
 
     def _wake_reader(self) -> None:
         if self._waiter is not None and not self._waiter.done():
@@ -524,6 +544,7 @@ class Connection:
 
     def _made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport
+        self._loop = asyncio.get_running_loop()
         peer = transport.get_extra_info("peername") or ("?", 0)
         local = transport.get_extra_info("sockname") or ("?", 0)
         if self.via is None:  # else the PROXY header's client (mailtool.net.proxy)
@@ -550,6 +571,9 @@ class Connection:
 
     def _gone(self) -> None:
         self._lost = True
+        if self._timer is not None:  # else it would keep this connection for a timeout
+            self._timer.cancel()
+            self._timer = None
         self._wake_reader()
         self._wake_drainers()
 

@@ -36,6 +36,14 @@ async def _listen(handler: Callable[[Connection], Awaitable[None]]) -> tuple[Str
     return listener, port
 
 
+async def _wait_until(done: Callable[[], bool], seconds: float = 2.0) -> None:
+    """Poll ``done`` every 50 ms for up to ``seconds``."""
+    for _ in range(int(seconds / 0.05)):
+        if done():
+            return
+        await asyncio.sleep(0.05)
+
+
 async def send_whole_file(conn: Connection, fd: int, size: int, chunk: int) -> list[str]:
     """What a protocol does: send_file while the socket takes it, else write + drain."""
     ways = []
@@ -130,12 +138,48 @@ def test_read_timers_name_what_ran_out(loop_name: str) -> None:
         _, writer = await asyncio.open_connection("127.0.0.1", port)
         await asyncio.sleep(0.4)
         writer.write(b"hello\r\n")
-        for _ in range(40):
-            if len(results) == 3:
-                break
-            await asyncio.sleep(0.05)
+        await _wait_until(lambda: len(results) == 3)
         writer.close()
         await listener.stop(grace=0.1)
 
     run(loop_name, main)
     assert results == ["ReadTimeout", "hello\r\n", "DeadlineExceeded"]
+
+
+@pytest.mark.parametrize("loop_name", LOOPS)
+def test_the_read_timer_kept_armed_serves_each_read_its_own_time(loop_name: str) -> None:
+    """One timer serves a connection's reads: armed for the first read's time, it
+    re-arms for a later read that has longer (which is not cut short), and a read
+    that must end sooner arms it at once; a closed connection leaves no timer behind."""
+    results: list[tuple[str, float]] = []
+    conns: list[Connection] = []
+
+    async def handler(conn: Connection) -> None:
+        conns.append(conn)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        for timeout in (0.3, 3.0, 0.2, 5.0):  # 0.3 s timer: fires while the 3 s read waits
+            try:
+                line = (await conn.read_line(100, timeout=timeout)).decode().strip()
+            except ReadTimeout:
+                line = "timeout"
+            results.append((line, round(loop.time() - start, 1)))
+
+    async def main() -> None:
+        listener, port = await _listen(handler)
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"first\r\n")  # read 1 returns at once, its timer stays armed
+        await asyncio.sleep(0.6)
+        writer.write(b"second\r\n")  # read 2 (3 s) is still waiting: not timed out
+        await asyncio.sleep(0.6)  # read 3 times out after 0.2 s, not at the armed 3 s
+        writer.write(b"fourth\r\n")
+        await _wait_until(lambda: len(results) == 4)
+        writer.close()
+        await _wait_until(lambda: conns[0]._lost)
+        await listener.stop(grace=0.1)
+
+    run(loop_name, main)
+    assert [r[0] for r in results] == ["first", "second", "timeout", "fourth"]
+    assert results[1][1] >= 0.5  # the second line, at ~0.6 s: read 2 outlived the 0.3 s timer
+    assert 0.15 <= results[2][1] - results[1][1] <= 0.55  # 0.2 s, not read 2's 3 s
+    assert conns[0]._timer is None
