@@ -28,6 +28,7 @@ from mailtool.errors import StoreError
 from mailtool.protocol import mime
 from mailtool.protocol.imap.values import Writer
 from mailtool.protocol.mime.downgrade import downgrade_value
+from mailtool.store.interfaces import MAX_HEADER
 
 if TYPE_CHECKING:
     from mailtool.mra.imap.selected import SelectedMailbox
@@ -53,6 +54,19 @@ def envelope_forms(msg: mime.Message) -> tuple[bytes, bytes | None]:
         return utf8, None  # printable ASCII quoted strings only: both writers agree
     other = _wire(env if header.isascii() else downgrade_value(env), utf8=False)
     return utf8, None if other == utf8 else other
+
+
+def header_forms(header: bytes) -> tuple[bytes, bytes | None] | None:
+    """:func:`envelope_forms` from a message's header block alone (a miss reads no more),
+    or None when the block may not be the whole header as the parser sees it (cut at
+    ``MAX_HEADER``, no empty line, the parser ending it elsewhere: bare LFs, mixed line
+    ends): the whole message is parsed then."""
+    if len(header) >= MAX_HEADER or not header.endswith((b"\n\n", b"\r\n\r\n")):
+        return None
+    msg = mime.parse(header)
+    if msg.root.body_start != len(header):
+        return None
+    return envelope_forms(msg)
 
 
 def supported(s: Session) -> bool:
@@ -90,11 +104,14 @@ async def fetch_cached(
         m = meta[uid]
         env = cached.get(uid)
         if env is None:
-            msg = await parsed(s, box.name, uid, m)
-            if msg is None:
+            header = mail.read_header(box.name, uid)
+            forms = None if header is None else header_forms(header)
+            if forms is None and header is not None:
+                msg = await parsed(s, box.name, uid, m)
+                forms = None if msg is None else envelope_forms(msg)
+            if forms is None:
                 missing = True  # expunged by another session, not yet announced
                 continue
-            forms = envelope_forms(msg)
             fresh.append((uid, *forms))
             env = forms[0] if utf8 or forms[1] is None else forms[1]
         parts = [b"ENVELOPE " + env if p is None else (p[0] % p[1](m)).encode() for p in pieces]
@@ -114,4 +131,4 @@ async def fetch_cached(
     return missing
 
 
-__all__ = ["envelope_forms", "fetch_cached", "supported"]
+__all__ = ["envelope_forms", "fetch_cached", "header_forms", "supported"]

@@ -6,15 +6,18 @@ no row, a message delivered after the fill gets its envelope."""
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
 import pytest
 
-from mailtool.mra.imap.envelope_cache import envelope_forms
+from mailtool.mra.imap.envelope_cache import envelope_forms, header_forms
 from mailtool.mra.imap.fetch import _value
 from mailtool.protocol import mime
 from mailtool.protocol.imap.fetch import FetchAttr
 from mailtool.protocol.imap.responses import FetchData, format_response
+from mailtool.store.interfaces import read_header
 from tests.mra.imap.conftest import Imap
 from tests.mra.imap.wireclient import Wire
 
@@ -200,3 +203,18 @@ def test_both_forms_are_what_fetch_sent(raw: bytes) -> None:
     utf8, other = envelope_forms(mime.parse(raw))
     assert utf8 == _envelope_bytes(raw, True)
     assert (other or utf8) == _envelope_bytes(raw, False)
+
+
+CORPUS = sorted((Path(__file__).parents[2] / "data" / "mime").glob("*.eml"))
+
+
+@pytest.mark.parametrize("raw", [*TRICKY, *(p.read_bytes() for p in CORPUS)])
+def test_header_block_alone_gives_the_same_envelope(raw: bytes) -> None:
+    """A cache miss reads only the header block (the store's ``read_header``): its
+    envelope is the whole message's, or None (then the whole message is parsed)."""
+    forms = header_forms(read_header(io.BytesIO(raw)))
+    assert forms is None or forms == envelope_forms(mime.parse(raw))
+
+
+def test_header_block_is_used_for_plain_messages() -> None:
+    assert all(header_forms(read_header(io.BytesIO(raw))) for raw in MESSAGES[:4])
