@@ -160,9 +160,8 @@ async def fetch(s: Session, cmd: c.Fetch) -> Done:
         return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")
     if names <= CACHED_ITEMS and not reflagged and envelope_cache.supported(s):
         # a client's first sync: ENVELOPE from the index's cache, no file opened
-        gone = await envelope_cache.fetch_cached(
-            s, box, uids, [a.name for a in attrs], _INDEX_FORMAT, _parsed
-        )
+        wanted = [a.name for a in attrs]
+        gone = await envelope_cache.fetch_cached(s, box, uids, wanted, _INDEX_FORMAT)
         if gone:
             return ok(f"{'UID ' if cmd.uid else ''}FETCH completed; some messages were expunged")
         return ok(f"{'UID ' if cmd.uid else ''}FETCH completed")

@@ -250,6 +250,15 @@ class StoreUserMail:
         except NotFound:
             return {}
 
+    def read_headers(self, name: str, uids: list[int]) -> list[tuple[int, bytes | None]]:
+        """``(uid, header block or None)`` of those of ``uids`` still indexed, read in
+        batches (one index query, no query per message, on either backend)."""
+        try:
+            folder = self._folder(name)
+            return list(folder.read_headers(folder.messages(uids)))
+        except NotFound:
+            return []
+
     def cache_envelopes(self, name: str, rows: list[tuple[int, bytes, bytes | None]]) -> None:
         """Keep ``(uid, UTF8=ACCEPT form, other form or None)`` rows, one transaction."""
         self.mail.index.put_envelopes(self._folder(name).name, rows)
