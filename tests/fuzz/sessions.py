@@ -236,10 +236,14 @@ class SessionDriver:
         self.resolver.queries = 0  # its bound is per session
         protocol = ConnectionProtocol(conn, lambda _conn: None)
         transport = BufferTransport(protocol, peer, self.port)
-        protocol.connection_made(transport)
-        if data:
-            protocol.data_received(data)
-        protocol.eof_received()
+
+        async def arrive() -> None:  # as a loop calls a protocol: in the running loop
+            protocol.connection_made(transport)
+            if data:
+                protocol.data_received(data)
+            protocol.eof_received()
+
+        self.loop.run_until_complete(arrive())
         started = time.monotonic()
         try:
             self.loop.run_until_complete(asyncio.wait_for(self.service.handle(conn), HANG))
