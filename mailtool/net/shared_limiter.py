@@ -9,7 +9,7 @@ The file (in the data dir's ``run/``; made anew by the main process at each star
     header   magic, slot count, process count, the two bounds
     totals   one u32 per process: its open connections
     slots    a hash table keyed by the client address (a 16-byte digest), each slot
-             holding one u16 count per process
+             holding one u32 count per process
 
 Every process writes only its own column, so the main process can wipe the column
 of a worker that died (:meth:`forget`): a crash never leaves connections counted.
@@ -32,7 +32,7 @@ from pathlib import Path
 
 MAGIC = b"MTLIMIT1"
 _HEADER = struct.Struct("<8sIIII")  # magic, slots, processes, total, per_ip
-_TOTAL = struct.Struct("<I")
+_U32 = struct.Struct("<I")
 _KEY = 16
 #: probes past this many slots rebuild the table (it holds mostly emptied slots)
 _LONG_PROBE = 32
@@ -59,9 +59,9 @@ class SharedConnectionLimiter:
         self.index = index
         self.processes = processes
         self.slots = max(64, 2 * total)
-        self._counts = struct.Struct(f"<{processes}H")
+        self._counts = struct.Struct(f"<{processes}I")
         self._slot_size = 1 + _KEY + self._counts.size  # used flag, key, counts
-        self._slots_at = _HEADER.size + _TOTAL.size * processes
+        self._slots_at = _HEADER.size + _U32.size * processes
         size = self._slots_at + self.slots * self._slot_size
         if create:
             # a new file put in place whole: workers of a previous start that have not
@@ -100,6 +100,8 @@ class SharedConnectionLimiter:
             if self._total() >= self.total:
                 return False
             at = self._find(key, insert=True)
+            if at < 0:  # cannot happen: live addresses <= total < slots; never write at -1
+                return False
             counts = list(self._counts.unpack_from(self._map, at + 1 + _KEY))
             if sum(counts) >= self.per_ip:
                 return False
@@ -117,18 +119,18 @@ class SharedConnectionLimiter:
             at = self._find(key, insert=False)
             if at < 0:
                 return
-            where = at + 1 + _KEY + 2 * self.index
-            (mine,) = struct.unpack_from("<H", self._map, where)
+            where = at + 1 + _KEY + 4 * self.index
+            (mine,) = _U32.unpack_from(self._map, where)
             if mine:
-                struct.pack_into("<H", self._map, where, mine - 1)
+                _U32.pack_into(self._map, where, mine - 1)
                 self._add_total(-1)
 
     def forget(self, index: int) -> None:
         """Wipe process ``index``'s counts (it ended: its connections are gone)."""
         with self._locked():
-            _TOTAL.pack_into(self._map, _HEADER.size + _TOTAL.size * index, 0)
+            _U32.pack_into(self._map, _HEADER.size + _U32.size * index, 0)
             for n in range(self.slots):
-                struct.pack_into("<H", self._map, self._slot(n) + 1 + _KEY + 2 * index, 0)
+                _U32.pack_into(self._map, self._slot(n) + 1 + _KEY + 4 * index, 0)
 
     def close(self) -> None:
         with contextlib.suppress(ValueError, OSError):
@@ -152,9 +154,9 @@ class SharedConnectionLimiter:
         return sum(struct.unpack_from(f"<{self.processes}I", self._map, _HEADER.size))
 
     def _add_total(self, delta: int) -> None:
-        where = _HEADER.size + _TOTAL.size * self.index
-        (mine,) = _TOTAL.unpack_from(self._map, where)
-        _TOTAL.pack_into(self._map, where, mine + delta)
+        where = _HEADER.size + _U32.size * self.index
+        (mine,) = _U32.unpack_from(self._map, where)
+        _U32.pack_into(self._map, where, mine + delta)
 
     def _live(self, at: int) -> bool:
         return any(self._counts.unpack_from(self._map, at + 1 + _KEY))
