@@ -109,6 +109,14 @@ class Maildrop:
         live = self.live()
         return len(live), sum(e.size for e in live)
 
+    @property
+    def local_files(self) -> bool:
+        """Messages are files here (Maildir): opening and reading one is page-cache work,
+        done on the event loop; else (PostgreSQL) every read asks the database, which
+        goes to a thread (DESIGN principle 6: a slow or restarting database must not
+        stall the other sessions)."""
+        return self._dir is not None
+
     def read_whole(self, entry: Entry, limit: int) -> bytes | None:
         """The message file of ``entry`` when it is smaller than ``limit`` octets, read
         with one open(2), one read(2) and one close(2) (no file object, no fstat);

@@ -28,7 +28,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mailtool.errors import StoreUnavailable
 from mailtool.mra.pop3.maildrop import Maildrop, MaildropInUse, NoSuchMessage
@@ -61,6 +62,8 @@ from mailtool.protocol.sasl import (
     decode_response,
     encode_challenge,
 )
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -468,7 +471,10 @@ class Session:
                     self.conn.write(stuff_whole(data, entry.size, head))
                     drop.retrieved.add(entry.uid)
                     return
-            fh = drop.open_message(number)
+            if drop.local_files:
+                fh = drop.open_message(number)
+            else:
+                fh = await asyncio.to_thread(drop.open_message, number)
         except NoSuchMessage as exc:
             self.send(err(str(exc)))
             return
@@ -480,12 +486,15 @@ class Session:
                     await self._send_file(fh.fileno(), size, head)
                     drop.retrieved.add(entry.uid)
                     return
-            first, whole = read_start(fh) if body_lines is None else (b"", False)
+            first, whole = b"", False
+            if body_lines is None:
+                first, whole = await self._off_loop(drop, read_start, fh)
             if whole:
                 self.conn.write(stuff_whole(first, entry.size, head))
             else:
                 batch = [head]
-                for piece in stuffed_chunks(fh, body_lines, first=first):
+                chunks = stuffed_chunks(fh, body_lines, first=first)
+                while (piece := await self._off_loop(drop, next, chunks, None)) is not None:
                     batch.append(piece)
                     if sum(map(len, batch)) >= CHUNK_SIZE:
                         self.answering = True  # a store failure from here on cannot be -ERR
@@ -496,6 +505,14 @@ class Session:
                     self.conn.write(b"".join(batch))
         if body_lines is None:
             drop.retrieved.add(entry.uid)
+
+    @staticmethod
+    async def _off_loop(drop: Maildrop, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``: at once for a Maildir file, in a thread when reading asks the
+        database (:attr:`Maildrop.local_files`)."""
+        if drop.local_files:
+            return fn(*args)
+        return await asyncio.to_thread(fn, *args)
 
     async def _send_file(self, fd: int, size: int, head: bytes) -> None:
         """A message that needs no stuffing: sendfile(2) a chunk at a time; a chunk
