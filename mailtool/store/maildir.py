@@ -464,6 +464,27 @@ class Maildir:
                 self.sync_folder_dirs(folder)
         return new_rel
 
+    def set_flags_many(
+        self, folder: str, files: Iterable[tuple[str, Iterable[str]]]
+    ) -> list[str | None]:
+        """:meth:`set_flags` for many ``(rel, flags)`` of one folder, without the directory
+        fsyncs (call :meth:`sync_folder_dirs` once after): the folder's path made once,
+        str paths, one rename each; None for a file that is not at ``rel`` (another
+        program renamed it). The first SELECT after 20,000 files arrived in new/ moves
+        them all: per file, set_flags' Path objects cost more than the rename."""
+        prefix = os.fspath(self.path(folder)) + "/"
+        out: list[str | None] = []
+        for rel, flags in files:
+            new_rel = self.relpath_for(split_filename(rel.split("/", 1)[1])[0], flags)
+            if new_rel != rel:
+                try:
+                    os.rename(prefix + rel, prefix + new_rel)
+                except FileNotFoundError:
+                    out.append(None)
+                    continue
+            out.append(new_rel)
+        return out
+
     def sync_folder_dirs(self, folder: str) -> None:
         """fsync a folder's cur/ and new/ after renames between or inside them."""
         folder_dir = self.path(folder)

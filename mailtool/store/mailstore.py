@@ -438,10 +438,10 @@ class Folder(FolderBase):
         with self.mail.lock:
             fresh = [m for m in self.messages(claimed) if m.recent]
             moved = []
-            for info in fresh:
-                try:  # where the index says (no stat first: this runs once per new file)
-                    rel = maildir.set_flags(self.name, info.path, info.flags, durable=False)
-                except FileNotFoundError:
+            # where the index says (no stat first: this runs once per new file)
+            renamed = maildir.set_flags_many(self.name, [(m.path, m.flags) for m in fresh])
+            for info, rel in zip(fresh, renamed, strict=True):
+                if rel is None:  # renamed by another program meanwhile: find it
                     rel = self._rename_for_flags(info, info.flags)
                 if rel is not None and rel != info.path:
                     moved.append((info.uid, rel))

@@ -119,6 +119,18 @@ def test_set_flags_renames_the_file(md):
     assert (md.root / new).exists() and not (md.root / rel).exists()
 
 
+def test_set_flags_many_renames_each_and_says_which_were_gone(md):
+    """The first SELECT's batch of new/ -> cur/ moves: one result per file, in order;
+    None for a file another program moved meanwhile (the caller finds it)."""
+    (b1, r1, _), (b2, r2, _), (b3, r3, _) = (md.deliver("Sent", b"x") for _ in range(3))
+    os.rename(md.path("Sent") / r2, md.path("Sent") / f"cur/{b2}:2,S")  # someone else
+    done = md.set_flags_many("Sent", [(r1, {"\\Seen"}), (r2, ()), (r3, ())])
+    assert done == [f"cur/{b1}:2,S", None, f"cur/{b3}:2,"]
+    assert sorted(p.name for p in (md.path("Sent") / "cur").iterdir()) == sorted(
+        [f"{b1}:2,S", f"{b2}:2,S", f"{b3}:2,"])
+    assert md.set_flags_many("Sent", [(done[0], {"\\Seen"})]) == [done[0]]  # already so
+
+
 def test_python_mailbox_reads_our_tree_and_flags(md):
     """The stdlib's Maildir reader (same conventions as mutt) sees messages, folders, flags."""
     md.create_folder("Work/Projects")
