@@ -379,7 +379,8 @@ class MailServer:
             )  # fmt: skip
 
     async def _start_workers(self, ctx: ServerContext) -> None:
-        """``smtp_workers - 1`` processes on the SMTP ports just bound (see the docstring)."""
+        """``smtp_processes - 1`` processes on the inbound SMTP port just bound (see the
+        module docstring)."""
         smtp = {n: hp for n, hp in self.bound.items() if n in WORKER_SERVICES}
         if self.config.limits.smtp_processes < 2 or not smtp:
             return
