@@ -132,7 +132,7 @@ CREATE TABLE IF NOT EXISTS header_cache (
 ) WITHOUT ROWID
 """
 #: FETCH ENVELOPE (RFC 9051 §7.5.2) of each message as the wire bytes sent, written the
-#: first time a FETCH (or SEARCH/SORT reading the header anyway) makes it, so a client's
+#: first time a FETCH makes it (mailtool.mra.imap.envelope_cache), so a client's
 #: next sync opens no file: ``utf8`` for a client that enabled UTF8=ACCEPT, ``ascii``
 #: for one that did not (NULL: the same bytes). A row goes with its message (a foreign
 #: key to ``messages``, cascading): an expunged UID leaves none behind.
@@ -148,6 +148,12 @@ CREATE TABLE IF NOT EXISTS envelope_cache (
 """
 #: the fields of ``header_cache`` (lower case, as :func:`header_column` takes them)
 HEADER_FIELDS = ("subject", "from", "to", "cc", "bcc", "date")
+
+
+def _folder_id(tx: Transaction, name: str) -> int | None:
+    """The id of folder ``name`` inside a write transaction, None when it is gone."""
+    row = tx.execute("SELECT id FROM folders WHERE name = ?", (name,)).fetchone()
+    return None if row is None else int(row[0])
 
 
 def header_column(field: str) -> str:
@@ -642,12 +648,12 @@ class Index:
         if not moved:
             return
         with self._db.write() as tx:
-            row = tx.execute("SELECT id FROM folders WHERE name = ?", (name,)).fetchone()
-            if row is None:
+            fid = _folder_id(tx, name)
+            if fid is None:
                 return
             tx.executemany(
                 "UPDATE messages SET path = ? WHERE folder_id = ? AND uid = ?",
-                [(path, row["id"], uid) for uid, path in moved],
+                [(path, fid, uid) for uid, path in moved],
             )
 
     def remove(self, name: str, uids: Iterable[int]) -> int:
@@ -697,10 +703,9 @@ class Index:
         """Store ``(uid, *SORT_FIELDS)`` rows; forget rows of UIDs no longer indexed."""
         marks = ", ".join("?" * (len(SORT_FIELDS) + 2))
         with self._db.write() as tx:
-            row = tx.execute("SELECT id FROM folders WHERE name = ?", (name,)).fetchone()
-            if row is None:
+            folder_id = _folder_id(tx, name)
+            if folder_id is None:
                 raise NotFound(f"folder {name!r} does not exist")
-            folder_id = row[0]
             tx.execute(
                 "DELETE FROM sort_fields WHERE folder_id = ? AND uid NOT IN"
                 " (SELECT uid FROM messages WHERE folder_id = ?)",
@@ -737,17 +742,17 @@ class Index:
         hmarks = ", ".join("?" * (len(HEADER_FIELDS) + 2))
         smarks = ", ".join("?" * (len(SORT_FIELDS) + 2))
         with self._db.write() as tx:
-            row = tx.execute("SELECT id FROM folders WHERE name = ?", (name,)).fetchone()
-            if row is None:
+            fid = _folder_id(tx, name)
+            if fid is None:
                 raise NotFound(f"folder {name!r} does not exist")
             tx.executemany(
                 f"INSERT OR REPLACE INTO header_cache (folder_id, uid, {hcols}) VALUES ({hmarks})",
-                [(row[0], uid, *(_blob(f.get(h)) for h in HEADER_FIELDS)) for uid, f in headers],
+                [(fid, uid, *(_blob(f.get(h)) for h in HEADER_FIELDS)) for uid, f in headers],
             )
             tx.executemany(
                 f"INSERT OR REPLACE INTO sort_fields (folder_id, uid, {', '.join(SORT_FIELDS)})"
                 f" VALUES ({smarks})",
-                [(row[0], *r) for r in sorts],
+                [(fid, *r) for r in sorts],
             )
 
     # ------------------------------------------------------------------ header cache
@@ -801,10 +806,9 @@ class Index:
         if not rows:
             return
         with self._db.write() as tx:
-            row = tx.execute("SELECT id FROM folders WHERE name = ?", (name,)).fetchone()
-            if row is None:
+            fid = _folder_id(tx, name)
+            if fid is None:
                 return
-            fid = row[0]
             tx.executemany(
                 "INSERT OR REPLACE INTO envelope_cache (folder_id, uid, utf8, ascii)"
                 " SELECT ?, ?, ?, ? WHERE EXISTS"
