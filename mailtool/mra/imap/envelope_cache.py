@@ -98,8 +98,10 @@ async def fetch_cached(
 ) -> bool:  # fmt: skip
     """Answer a FETCH of index items and ENVELOPE, :data:`CHUNK` messages at a time; the
     envelopes a chunk lacks are made in a worker thread (DESIGN principle 6: 20,000 of
-    them are seconds of CPU), and all made here are stored in one batch at the end.
-    Returns whether some message was gone (expunged by another session)."""
+    them are seconds of CPU) and stored once its answer is sent, one transaction a
+    chunk: what is made is held for one chunk only, however big the folder, and a
+    client that goes away mid-sync keeps what was made. Returns whether some message
+    was gone (expunged by another session)."""
     mail = s.mail
     assert mail is not None
     utf8 = s.utf8
@@ -109,7 +111,6 @@ async def fetch_cached(
     pieces = [None if n == "ENVELOPE" else index_format[n] for n in names]
     meta = box.meta
     view = box.uids
-    fresh: list[tuple[int, bytes, bytes | None]] = []
     missing = False
     pos = 0
     for start in range(0, len(uids), CHUNK):
@@ -117,6 +118,7 @@ async def fetch_cached(
         lacking = [u for u in chunk if u not in cached]
         made = await asyncio.to_thread(_make, mail, box.name, lacking) if lacking else {}
         out: list[bytes] = []
+        fresh: list[tuple[int, bytes, bytes | None]] = []
         for uid in chunk:  # ascending, like the view: walk both instead of searching
             while view[pos] != uid:
                 pos += 1
@@ -132,14 +134,20 @@ async def fetch_cached(
             parts = [b"ENVELOPE " + env if p is None else (p[0] % p[1](m)).encode() for p in pieces]
             out.append(b"* %d FETCH (%s)\r\n" % (pos + 1, b" ".join(parts)))
         s.send(b"".join(out))
+        del out
         await s.flush()
-    if fresh:
-        try:
-            await asyncio.to_thread(mail.cache_envelopes, box.name, fresh)  # type: ignore[attr-defined]
-        except StoreError as exc:  # the answer is sent; the next FETCH parses again
-            logging.getLogger("mailtool").warning("envelope cache of %s not written: %s",
-                                                  box.name, exc)  # fmt: skip
+        if fresh:
+            await _keep(mail, box.name, fresh)
     return missing
+
+
+async def _keep(mail: Any, folder: str, rows: list[tuple[int, bytes, bytes | None]]) -> None:
+    """Store a chunk's new envelopes; a failure costs only a parse at the next FETCH."""
+    try:
+        await asyncio.to_thread(mail.cache_envelopes, folder, rows)
+    except StoreError as exc:
+        logging.getLogger("mailtool").warning("envelope cache of %s not written: %s",
+                                              folder, exc)  # fmt: skip
 
 
 __all__ = ["envelope_forms", "fetch_cached", "header_forms", "supported"]
