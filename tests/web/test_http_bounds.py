@@ -162,3 +162,31 @@ def test_an_error_reply_reaches_a_client_still_sending(linger: float) -> None:
     else:
         with pytest.raises(ConnectionError):  # reset, or a broken pipe while sending
             served(scenario, limits)
+
+
+def test_the_staged_close_ends_at_its_bound_while_others_are_served() -> None:
+    """A client that keeps sending after its error reply holds its connection for
+    error_linger seconds at most (or error_linger_bytes, whichever comes first), and
+    another client is answered meanwhile."""
+    limits = dataclasses.replace(LIMITS, error_linger=0.5, error_linger_bytes=1 << 30)
+
+    async def scenario(port: int) -> tuple[int, float, int]:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /" + b"a" * 200 + b" HTTP/1.1\r\n")  # 414, then keep sending
+        reply = await asyncio.wait_for(reader.read(), 10)  # ends at the half-close
+        started = asyncio.get_running_loop().time()
+        other = await _exchange(port, b"GET /y HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        try:
+            while True:  # until the server has closed for good (a reset or a broken pipe)
+                writer.write(b"x" * 1024)
+                await writer.drain()
+                await asyncio.sleep(0.01)
+                assert asyncio.get_running_loop().time() - started < 10, "still lingering"
+        except ConnectionError:
+            pass
+        writer.close()
+        return _status(reply), asyncio.get_running_loop().time() - started, _status(other)
+
+    status, lingered, other = served(scenario, limits)
+    assert status == 414 and other == 200
+    assert lingered < 5  # error_linger is 0.5 s; a loaded machine gets its margin
