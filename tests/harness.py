@@ -79,7 +79,7 @@ class MailtoolServer:
             # name their own service user
             "server": {"user": pwd.getpwuid(os.geteuid()).pw_name},
             # one SMTP process, not the default's one per core: hundreds of servers start in
-            # a run; tests/mta/test_smtp_workers.py and test_shared_limits.py run several
+            # a run; tests/mta/test_smtp_workers.py runs several
             "limits": {"smtp_workers": 1},
         }
         for key, value in (config or {}).items():
