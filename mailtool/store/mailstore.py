@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
 from mailtool.errors import NotFound
 from mailtool.store import address as addr
@@ -86,6 +86,13 @@ def _crlf_size_of(fd: int, known: int, chunk: int = 1 << 20) -> int:
             break
         want = chunk
     return size
+
+
+class _Moved(NamedTuple):
+    """Where the index last saw a message's file, for :meth:`Folder._rename_for_flags`."""
+
+    base: str
+    path: str
 
 
 class MailStore:
@@ -418,7 +425,7 @@ class Folder(FolderBase):
             self.mail._notify(self.name, "flags", [m.uid for m in changed], changed[0].modseq)
         return StoreResult(changed, failed)
 
-    def _rename_for_flags(self, info: MessageInfo, flags: frozenset[str]) -> str | None:
+    def _rename_for_flags(self, info: MessageInfo | _Moved, flags: frozenset[str]) -> str | None:
         rel = info.path
         if not (self.path / rel).exists():
             found = self.mail.maildir.find(self.name, info.base)
@@ -436,15 +443,15 @@ class Folder(FolderBase):
             return claimed
         maildir = self.mail.maildir
         with self.mail.lock:
-            fresh = [m for m in self.messages(claimed) if m.recent]
+            fresh = self.mail.index.files_in_new(self.name, claimed)
             moved = []
             # where the index says (no stat first: this runs once per new file)
-            renamed = maildir.set_flags_many(self.name, [(m.path, m.flags) for m in fresh])
-            for info, rel in zip(fresh, renamed, strict=True):
+            renamed = maildir.set_flags_many(self.name, [(p, f) for _, _, p, f in fresh])
+            for (uid, base, path, flags), rel in zip(fresh, renamed, strict=True):
                 if rel is None:  # renamed by another program meanwhile: find it
-                    rel = self._rename_for_flags(info, info.flags)
-                if rel is not None and rel != info.path:
-                    moved.append((info.uid, rel))
+                    rel = self._rename_for_flags(_Moved(base, path), flags)
+                if rel is not None and rel != path:
+                    moved.append((uid, rel))
             self.mail.index.set_paths(self.name, moved)
             if fresh:
                 maildir.sync_folder_dirs(self.name)

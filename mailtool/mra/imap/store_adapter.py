@@ -77,6 +77,10 @@ class StoreUserMail:
                 return
             self._synced[name] = now
         self._folder(name).sync()
+        # the interval runs from the sync's end: the first sync after 20,000 files
+        # arrived outlasts it, and the FETCH right after that SELECT scanned again
+        with self._lock:
+            self._synced[name] = time.monotonic()
 
     # -- folders --------------------------------------------------------------
     def folders(self) -> list[FolderInfo]:

@@ -46,3 +46,32 @@ def test_many_changes_read_the_listing_again(tmp_path: Path) -> None:
     snap = mail.snapshot("INBOX")
     assert snap.uids == list(range(1, 152))
     assert [tuple(m) for m in snap.messages] == fresh_listing(mail, "INBOX")
+
+
+def test_a_poll_right_after_a_long_sync_does_not_scan_again(tmp_path: Path, monkeypatch) -> None:
+    """The interval between rescans runs from a sync's end: the first SELECT after
+    20,000 files arrived syncs for longer than it, and the FETCH that follows at once
+    scanned the whole folder a second time."""
+    import mailtool.mra.imap.store_adapter as adapter
+    from mailtool.store.mailstore import Folder
+
+    clock = [1000.0]
+    monkeypatch.setattr(adapter.time, "monotonic", lambda: clock[0])
+    mail = StoreUserMail(MailStore(tmp_path), "cy@example.test")
+    mail.append("INBOX", MSG, [], None)
+    syncs: list[bool] = []
+    real_sync = Folder.sync
+
+    def slow_sync(self, *, force=False):  # type: ignore[no-untyped-def]
+        syncs.append(force)
+        clock[0] += 2 * adapter.SYNC_INTERVAL
+        return real_sync(self, force=force)
+
+    monkeypatch.setattr(Folder, "sync", slow_sync)
+    mail.snapshot("INBOX")
+    assert len(syncs) == 1
+    mail.changes("INBOX", 0)  # the poll after the SELECT's command
+    assert len(syncs) == 1, "scanned again right after the SELECT's sync"
+    clock[0] += adapter.SYNC_INTERVAL
+    mail.changes("INBOX", 0)
+    assert len(syncs) == 2
