@@ -76,6 +76,23 @@ def children(pid: int) -> list[int]:
     return out
 
 
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user + system) the process ``pid`` and all its descendants have used,
+    the ones that ended included (a reaped child's time is in its parent's cutime/cstime;
+    a child still unreaped at the end is missed, Postfix's master reaps at once)."""
+
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended meanwhile: its time is in its parent's cutime now
+        total += sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
+        todo += children(p)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def drive(
     port: int, rcpt: str, messages: int, maildir_new: Path, processes: Callable[[], int]
 ) -> tuple[float, float, int]:
@@ -149,6 +166,9 @@ class Mailtool:
     def maildir_new(self, user: str) -> Path:
         local, domain = user.split("@")
         return self.data / "mail" / domain / local / "new"
+
+    def pid(self) -> int:
+        return self.proc.pid if self.proc else 0
 
     def processes(self) -> int:
         """The serve process and its SMTP workers."""
@@ -241,13 +261,17 @@ maillog_file_prefixes = /var, /dev/stdout, {r}/log
     def maildir_new(self, user: str) -> Path:
         return self.root / "vmail" / DOMAIN / user.split("@")[0] / "new"
 
-    def processes(self) -> int:
-        """master and its children (smtpd per session, cleanup, trivial-rewrite, virtual...)."""
+    def pid(self) -> int:
+        """The master's process id (0 when it is not running)."""
         try:
-            master = int((self.root / "queue" / "pid" / "master.pid").read_text().split()[0])
+            return int((self.root / "queue" / "pid" / "master.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return 0
-        return 1 + len(children(master))
+
+    def processes(self) -> int:
+        """master and its children (smtpd per session, cleanup, trivial-rewrite, virtual...)."""
+        master = self.pid()
+        return 1 + len(children(master)) if master else 0
 
     def stop(self) -> None:
         subprocess.run([POSTFIX, "-c", str(self.etc), "stop"], capture_output=True)
@@ -306,6 +330,7 @@ def main() -> None:
           "SO_REUSEPORT); Postfix master.cf defaults (an smtpd per session, cleanup, "
           "virtual...); each run prints the most seen")
     results: dict[str, list[float]] = {"mailtool": [], "postfix": []}
+    cpu: dict[str, list[float]] = {"mailtool": [], "postfix": []}  # us a message
     try:
         mt.start([warm_user, *users])
         pf.start([warm_user, *users])
@@ -319,14 +344,17 @@ def main() -> None:
         for run, user in enumerate(users, 1):
             sides = [("mailtool", mt), ("postfix", pf)]
             for name, side in sides if run % 2 else sides[::-1]:  # who goes first alternates
+                before = tree_cpu(side.pid())
                 accepted, delivered, procs = drive(side.port, user, args.messages,
                                                    side.maildir_new(user), side.processes)
                 rate = args.messages / delivered
                 results[name].append(rate)
+                cpu[name].append(1e6 * (tree_cpu(side.pid()) - before) / args.messages)
                 load = "/".join(f"{x:.1f}" for x in os.getloadavg())
                 print(f"run {run} {name:8s}: accepted in {accepted:6.2f} s, delivered in "
-                      f"{delivered:6.2f} s -> {rate:7.0f} msg/s (load {load}, "
-                      f"up to {procs} processes)", flush=True)
+                      f"{delivered:6.2f} s -> {rate:7.0f} msg/s, server CPU "
+                      f"{cpu[name][-1]:5.0f} us a message (load {load}, up to {procs} "
+                      "processes)", flush=True)
     finally:
         mt.stop()
         pf.stop()
@@ -336,6 +364,9 @@ def main() -> None:
     med_pf = statistics.median(results["postfix"])
     print(f"median mailtool {med_mt:.0f} msg/s, postfix {med_pf:.0f} msg/s, "
           f"ratio mailtool/postfix = {med_mt / med_pf:.2f}x (target >= 1.2x)")
+    cpu_mt, cpu_pf = statistics.median(cpu["mailtool"]), statistics.median(cpu["postfix"])
+    print(f"server CPU a message (user + system, every process of the side): mailtool "
+          f"{cpu_mt:.0f} us, postfix {cpu_pf:.0f} us ({cpu_mt / cpu_pf:.2f}x Postfix's)")
     bench_line(f"SMTP end to end, {args.messages:,} x 2 KB, {SESSIONS} sessions, "
                f"smtp_workers = {args.smtp_workers or 'default'}", med_mt, med_pf, unit="msg/s",
                peer_name="Postfix", higher_is_better=True, target=">= 1.2x")
