@@ -153,26 +153,36 @@ def login(port: int, user: str) -> Client:
 # ---------------------------------------------------------------- workloads
 
 
+def in_turns(
+    sides: list[str], messages: list[bytes], block: int, append: Callable[[str, bytes], None]
+) -> dict[str, float]:
+    """``append(side, message)`` for every message on every side, the sides taking turns
+    a block at a time (who goes first alternates too): APPEND waits for an fsync, and the
+    disk of a shared machine changes speed from one minute to the next, so two runs one
+    after the other measure the neighbours as much as the servers. Returns the summed
+    time per side."""
+    totals = dict.fromkeys(sides, 0.0)
+    order = list(sides)
+    for i in range(0, len(messages), block):
+        for side in order:
+            start = time.perf_counter()
+            for m in messages[i : i + block]:
+                append(side, m)
+            totals[side] += time.perf_counter() - start
+        order.reverse()
+    return totals
+
+
 def append_run(
     ports: dict[str, int], users: dict[str, str], folder: str, messages: list[bytes]
 ) -> dict[str, float]:
-    """Both servers APPEND the same messages, in alternating blocks of :data:`APPEND_BLOCK`
-    (who goes first alternates too): APPEND waits for an fsync, and the disk of a shared
-    machine changes speed from one minute to the next, so two runs one after the other
-    measure the neighbours as much as the servers. Returns the summed time per server."""
+    """Both servers APPEND the same messages with LITERAL+, in turns of
+    :data:`APPEND_BLOCK` (:func:`in_turns`). Returns the summed time per server."""
     clients = {side: login(port, users[side]) for side, port in ports.items()}
     for c in clients.values():
         c.cmd(b"CREATE " + folder.encode())
-    totals = dict.fromkeys(ports, 0.0)
-    order = list(ports)
-    for i in range(0, len(messages), APPEND_BLOCK):
-        for side in order:
-            c = clients[side]
-            start = time.perf_counter()
-            for m in messages[i : i + APPEND_BLOCK]:
-                c.cmd(b"APPEND " + folder.encode(), m)
-            totals[side] += time.perf_counter() - start
-        order.reverse()
+    totals = in_turns(list(ports), messages, APPEND_BLOCK,
+                      lambda side, m: clients[side].cmd(b"APPEND " + folder.encode(), m))
     for c in clients.values():
         c.close()
     return totals
@@ -198,27 +208,21 @@ def select_run(port: int, user: str, expected: int, items: bytes = b"(FLAGS)") -
 def imaplib_append_run(
     ports: dict[str, int], users: dict[str, str], folder: str, messages: list[bytes]
 ) -> dict[str, float]:
-    """APPENDs through imaplib (a synchronizing literal: the client waits for ``+``), both
-    servers in alternating blocks of :data:`IMAPLIB_BLOCK` as :func:`append_run` does
-    (one after the other, the ratio of 50 APPENDs swung from 0.6 to 1.3 with the
-    neighbours' disk use). Returns the summed time per server."""
+    """APPENDs through imaplib (a synchronizing literal: the client waits for ``+``), in
+    turns of :data:`IMAPLIB_BLOCK` (:func:`in_turns`; one server after the other, the
+    ratio of 50 APPENDs swung from 0.6 to 1.3 with the neighbours' disk use)."""
     clients = {}
     for side, port in ports.items():
         c = clients[side] = imaplib.IMAP4("127.0.0.1", port)
         c.login(users[side], PASSWORD)
         c.create(folder)
-    totals = dict.fromkeys(ports, 0.0)
-    order = list(ports)
-    for i in range(0, len(messages), IMAPLIB_BLOCK):
-        for side in order:
-            c = clients[side]
-            start = time.perf_counter()
-            for m in messages[i : i + IMAPLIB_BLOCK]:
-                typ, data = c.append(folder, None, None, m)
-                if typ != "OK":
-                    raise RuntimeError(f"imaplib APPEND to {side}: {typ} {data!r}")
-            totals[side] += time.perf_counter() - start
-        order.reverse()
+
+    def append(side: str, message: bytes) -> None:
+        typ, data = clients[side].append(folder, None, None, message)
+        if typ != "OK":
+            raise RuntimeError(f"imaplib APPEND to {side}: {typ} {data!r}")
+
+    totals = in_turns(list(ports), messages, IMAPLIB_BLOCK, append)
     for c in clients.values():
         c.logout()
     return totals
