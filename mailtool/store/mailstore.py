@@ -24,7 +24,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 
@@ -34,6 +34,7 @@ from mailtool.store.groupsync import Batcher
 from mailtool.store.index import INDEX_FILE, FolderStatus, Index, MessageInfo, NewMessage
 from mailtool.store.locks import MAILDROP_LOCK_FILE, FileLock, try_file_lock
 from mailtool.store.mailbase import (
+    HEADER_CHUNK,
     Change,
     Changes,
     FolderBase,
@@ -42,6 +43,8 @@ from mailtool.store.mailbase import (
     Usage,
     UserMailBase,
     Watcher,
+    header_end,
+    read_header,
 )
 from mailtool.store.maildir import (
     DEFAULT_FOLDERS,
@@ -334,6 +337,30 @@ class Folder(FolderBase):
             return open(self.path / info.path, "rb")
         except FileNotFoundError:
             return self.open(info.uid)
+
+    def read_headers(self, infos: Iterable[MessageInfo]) -> Iterator[tuple[int, bytes | None]]:
+        """As :meth:`FolderBase.read_headers`, each file read through a bare descriptor on
+        its indexed path: one ``open``, one ``read`` for most headers, no file object
+        (``open()`` and its buffered reader were ~45 us of a first SEARCH's ~150 us a
+        message); the store's look-up when another program renamed the file."""
+        prefix = self._dir + os.sep
+        for info in infos:
+            try:
+                fd = os.open(prefix + info.path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                yield from super().read_headers((info,))
+                continue
+            try:
+                data = os.read(fd, HEADER_CHUNK)
+                end = header_end(data)
+                if end >= 0:
+                    data = data[:end]
+                else:  # a long header, or none ending: read on (bounded by MAX_HEADER)
+                    with open(fd, "rb", closefd=False) as fh:
+                        data = read_header(fh, data)
+            finally:
+                os.close(fd)
+            yield info.uid, data
 
     def open(self, uid: int) -> BinaryIO:
         """An open binary file (stream big messages; close it)."""

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from mailtool.mra.imap import search as search_cmd
-from mailtool.mra.imap.headers import decoded_fields
+from mailtool.mra.imap.headers import decoded_fields, split_fields
 from mailtool.mra.imap.id_enable import enable_condstore
 from mailtool.mra.imap.selected import SelectedMailbox
 from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
@@ -74,15 +74,15 @@ def load_keys(mail: Any, folder: str) -> dict[int, SortKeys]:
     if missing:
         fresh = {}
         # the same read fills SEARCH's header cache too (one read of each header for both)
-        both = hasattr(index, "put_cached_fields")
-        cached = set(index.header_cached_uids(box.name)) if both else set()
+        cached = set(index.header_cached_uids(box.name))
         headers = []
         # each header block read once, bounded (store.mailbase.MAX_HEADER), on either backend
         for uid, header in box.read_headers(box.messages(missing)):
+            pairs = split_fields(header or b"")  # the fields split once for both
             if header is not None:
-                fresh[uid] = (uid, *fields_of(header))
-            if both and uid not in cached:
-                headers.append((uid, decoded_fields(header or b"", HEADER_FIELDS)))
+                fresh[uid] = (uid, *fields_of(header, pairs))
+            if uid not in cached:
+                headers.append((uid, decoded_fields(header or b"", HEADER_FIELDS, pairs)))
         if fresh:
             index.put_sort_fields(box.name, list(fresh.values()))  # prunes stale rows too
         if headers:

@@ -9,10 +9,12 @@ first SORT of never-seen messages read each header block once for both.
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import re
 from typing import Any
 
+from mailtool.mra.imap.headers import Pairs, split_fields
 from mailtool.protocol.imap.sort import base_subject
 from mailtool.protocol.mime.address import parse_addresses
 from mailtool.protocol.mime.encoded_words import decode_header
@@ -35,8 +37,23 @@ def _decoded(text: str) -> str:
     return decode_header(text).encode("utf-8", "replace").decode("utf-8")
 
 
-def _fields(header: bytes) -> dict[bytes, str]:
-    """First occurrence of each wanted field, unfolded."""
+#: the names :data:`_FIELD` takes
+_NAMES = frozenset((b"date", b"from", b"to", b"cc", b"subject", b"message-id", b"references",
+                    b"in-reply-to"))  # fmt: skip
+
+
+def _fields(header: bytes, pairs: Pairs | None = None) -> dict[bytes, str]:
+    """First occurrence of each wanted field, unfolded; from ``pairs`` (the block's
+    :func:`~.headers.split_fields`) when the block has the usual shape."""
+    if pairs is None:
+        pairs = split_fields(header)
+    if pairs is not None:
+        out = {}
+        for name, value in pairs:
+            if name in _NAMES and name not in out:
+                # raw 8-bit bytes that are not UTF-8 become U+FFFD (below)
+                out[name] = value.decode("utf-8", "replace")
+        return out
     out: dict[bytes, str] = {}
     for m in _FIELD.finditer(header):
         name = m.group(1).lower()
@@ -94,9 +111,37 @@ def _first_address(value: str | None) -> tuple[str, str]:
     return mailbox, ""
 
 
+#: the usual Date: (RFC 5322 §3.3 without obsolete forms and comments), read without
+#: the stdlib's general parser: the same seconds as ``mktime_tz(parsedate_tz(value))``
+_MONTHS = {m: n for n, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+)}  # fmt: skip
+_DATE = re.compile(
+    rf"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), ?)?([0-9]{{1,2}}) ({'|'.join(_MONTHS)}) ([0-9]{{4}}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) ([+-])([0-9]{2})([0-9]{2})"
+)
+
+
+def _days(year: int, month: int) -> int:
+    """Days from 1970-01-01 to the first of ``month`` (proleptic Gregorian)."""
+    return (dt.date(year, month, 1) - _EPOCH).days
+
+
+_EPOCH = dt.date(1970, 1, 1)
+
+
 def _sent(value: str | None) -> float | None:
     if not value:
         return None
+    m = _DATE.fullmatch(value)
+    if m is not None:
+        day, mon, year, hh, mm, ss, sign, zh, zm = m.groups()
+        # -0000 is local time and a year below 100 a two-digit one to the stdlib (below)
+        if (sign == "+" or zh != "00" or zm != "00") and year[:2] != "00":
+            zone = int(zh) * 3600 + int(zm) * 60
+            days = _days(int(year), _MONTHS[mon]) + int(day) - 1
+            seconds = days * 86400 + int(hh) * 3600 + int(mm) * 60 + int(ss)
+            return float(seconds - zone if sign == "+" else seconds + zone)
     try:
         parsed = email.utils.parsedate_tz(value)
         return float(email.utils.mktime_tz(parsed)) if parsed else None
@@ -104,11 +149,11 @@ def _sent(value: str | None) -> float | None:
         return None
 
 
-def fields_of(header: bytes) -> tuple[Any, ...]:
+def fields_of(header: bytes, pairs: Pairs | None = None) -> tuple[Any, ...]:
     """The index's ``sort_fields`` columns (see ``store.index.SORT_FIELDS``) of a header
     block: sent, from/to/cc mailbox, from/to display, base subject, reply, Message-ID,
-    references."""
-    f = _fields(header)
+    references; ``pairs``: the block's :func:`~.headers.split_fields` if the caller has it."""
+    f = _fields(header, pairs)
     from_mailbox, from_display = _first_address(f.get(b"from"))
     to_mailbox, to_display = _first_address(f.get(b"to"))
     cc_mailbox, _ = _first_address(f.get(b"cc"))

@@ -28,7 +28,7 @@ from mailtool.mra.imap.backend import (
     Quota,
     Snapshot,
 )
-from mailtool.mra.imap.headers import decoded_fields
+from mailtool.mra.imap.headers import decoded_fields, split_fields
 from mailtool.mra.imap.sort_fields import fields_of
 from mailtool.store.interfaces import (
     HEADER_FIELDS,
@@ -227,21 +227,21 @@ class StoreUserMail:
         if known is None:
             known = set(self.mail.index.header_cached_uids(folder.name))
         missing = [u for u in uids if u not in known]
+        if missing and key in self._headers_cached:  # a SORT may have cached them since
+            known.update(self.mail.index.header_cached_uids(folder.name))
+            missing = [u for u in missing if u not in known]
         index = self.mail.index
         # the same read makes SORT's rows too (one read of each header for both)
-        both = hasattr(index, "put_cached_fields") and missing
-        sorted_uids = set(index.sort_field_uids(folder.name)) if both else set()
+        sorted_uids = set(index.sort_field_uids(folder.name)) if missing else set()
         for start in range(0, len(missing), HEADER_BATCH):
             infos = folder.messages(missing[start : start + HEADER_BATCH])
             rows, sorts = [], []
             for uid, header in folder.read_headers(infos):  # either backend, batched
-                rows.append((uid, decoded_fields(header or b"", HEADER_FIELDS)))
-                if both and header is not None and uid not in sorted_uids:
-                    sorts.append((uid, *fields_of(header)))
-            if both:
-                index.put_cached_fields(folder.name, rows, sorts)
-            else:
-                index.put_headers(folder.name, rows)
+                pairs = split_fields(header or b"")  # the fields split once for both
+                rows.append((uid, decoded_fields(header or b"", HEADER_FIELDS, pairs)))
+                if header is not None and uid not in sorted_uids:
+                    sorts.append((uid, *fields_of(header, pairs)))
+            index.put_cached_fields(folder.name, rows, sorts)
             known.update(missing[start : start + HEADER_BATCH])
         with self._lock:
             self._headers_cached[key] = known

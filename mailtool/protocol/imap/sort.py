@@ -147,12 +147,17 @@ _BLOB = r"\[[^\[\]]*\][ \t]*"
 #: subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":"
 _LEADER = re.compile(rf"^(?:(?:{_BLOB})*(?:re|fwd?)[ \t]*(?:{_BLOB})?:|[ \t])", re.I)
 _LEADING_BLOB = re.compile(rf"^{_BLOB}")
+#: a subject no step of :func:`base_subject` changes: words with single spaces between
+#: them, no ":" (no leader), no "[" (no blob), no ")" at the end (no "(fwd)" trailer)
+_PLAIN = re.compile(r"(?:[^ \t\r\n:\[]++(?: (?=[^ \t\r\n]))?)*+(?<!\))")
 
 
 def base_subject(subject: str) -> tuple[str, bool]:
     """(base subject, whether it was a reply or forward) of an already RFC
     2047-decoded subject (RFC 5256 §2.1 steps 1-6; the caller decodes, step 1's
     first half). Comparisons then use i;ascii-casemap (:func:`ascii_casemap`)."""
+    if _PLAIN.fullmatch(subject):
+        return subject, False  # no step applies (most subjects that are not replies)
     text = _WSP.sub(" ", subject)  # (1) tabs, continuations, runs of spaces
     reply = False
     while True:

@@ -61,6 +61,37 @@ def _blob(values: Sequence[str] | None) -> bytes | None:
     return None if not values else "\n".join(values).encode("utf-8", "surrogateescape")
 
 
+def _insert_sort_fields(
+    conn: psycopg.Connection[Any], fid: int, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Upsert ``(uid, *SORT_FIELDS)`` rows of folder ``fid``."""
+    _upsert(conn, "mail_sort_fields", SORT_FIELDS, [(fid, *(_text(v) for v in r)) for r in rows])
+
+
+def _insert_headers(
+    conn: psycopg.Connection[Any], fid: int,
+    rows: Sequence[tuple[int, dict[str, tuple[str, ...]]]],
+) -> None:  # fmt: skip
+    """Upsert the :data:`HEADER_FIELDS` rows of folder ``fid``."""
+    cols = [header_column(f) for f in HEADER_FIELDS]
+    values = [(fid, uid, *(_blob(f.get(h)) for h in HEADER_FIELDS)) for uid, f in rows]
+    _upsert(conn, "mail_header_cache", cols, values)
+
+
+def _upsert(
+    conn: psycopg.Connection[Any], table: str, cols: Sequence[str], rows: list[tuple[Any, ...]]
+) -> None:
+    """``(folder_id, uid, *cols)`` rows into ``table``, replacing those of the same message."""
+    marks = ", ".join(["%s"] * (len(cols) + 2))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
+    with conn.cursor() as cur:
+        cur.executemany(
+            f"INSERT INTO {table} (folder_id, uid, {', '.join(cols)}) VALUES ({marks})"
+            f" ON CONFLICT (folder_id, uid) DO UPDATE SET {updates}",
+            rows,
+        )
+
+
 @contextlib.contextmanager
 def reading(db: Database) -> Iterator[psycopg.Connection[Any]]:
     """A pooled connection for reads, in autocommit: each statement sees the latest
@@ -256,9 +287,6 @@ class PgMailIndex:
 
     def put_sort_fields(self, name: str, rows: Sequence[tuple[Any, ...]]) -> None:
         """Store ``(uid, *SORT_FIELDS)`` rows; forget rows of UIDs no longer indexed."""
-        cols = ", ".join(SORT_FIELDS)
-        marks = ", ".join(["%s"] * (len(SORT_FIELDS) + 2))
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in SORT_FIELDS)
         with self.db.transaction() as conn:
             fid = folder_id(conn, self.address, name)
             conn.execute(
@@ -267,36 +295,45 @@ class PgMailIndex:
                 " AND m.uid = s.uid)",
                 (fid,),
             )
-            with conn.cursor() as cur:
-                cur.executemany(
-                    f"INSERT INTO mail_sort_fields (folder_id, uid, {cols}) VALUES ({marks})"
-                    f" ON CONFLICT (folder_id, uid) DO UPDATE SET {updates}",
-                    [(fid, *(_text(v) for v in r)) for r in rows],
-                )
+            _insert_sort_fields(conn, fid, rows)
+
+    def sort_field_uids(self, name: str) -> list[int]:
+        """UIDs of ``name`` that have a ``mail_sort_fields`` row."""
+        return self._uids_in("mail_sort_fields", name)
+
+    def _uids_in(self, table: str, name: str) -> list[int]:
+        rows = self._rows(
+            f"SELECT uid FROM {table} WHERE folder_id = {FOLDER}", (self.address, name)
+        )
+        return [int(r[0]) for r in rows]
+
+    def put_cached_fields(
+        self,
+        name: str,
+        headers: Sequence[tuple[int, dict[str, tuple[str, ...]]]],
+        sorts: Sequence[tuple[Any, ...]],
+    ) -> None:
+        """``mail_header_cache`` rows (as :meth:`put_headers`) and ``mail_sort_fields``
+        rows (as :meth:`put_sort_fields`, without its pruning) of messages whose header
+        block was read once for both, in one transaction: a first SEARCH fills what a
+        first SORT needs, and the other way round (as the SQLite index)."""
+        with self.db.transaction() as conn:
+            fid = folder_id(conn, self.address, name)
+            if headers:
+                _insert_headers(conn, fid, headers)
+            if sorts:
+                _insert_sort_fields(conn, fid, sorts)
 
     # ------------------------------------------------------------------ header cache
 
     def header_cached_uids(self, name: str) -> list[int]:
-        rows = self._rows(
-            f"SELECT uid FROM mail_header_cache WHERE folder_id = {FOLDER}", (self.address, name)
-        )
-        return [int(r[0]) for r in rows]
+        return self._uids_in("mail_header_cache", name)
 
     def put_headers(
         self, name: str, rows: Sequence[tuple[int, dict[str, tuple[str, ...]]]]
     ) -> None:
         """Store decoded, case-folded :data:`HEADER_FIELDS` of messages by UID."""
-        cols = [header_column(f) for f in HEADER_FIELDS]
-        marks = ", ".join(["%s"] * (len(cols) + 2))
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols)
-        with self.db.transaction() as conn:
-            fid = folder_id(conn, self.address, name)
-            with conn.cursor() as cur:
-                cur.executemany(
-                    f"INSERT INTO mail_header_cache (folder_id, uid, {', '.join(cols)})"
-                    f" VALUES ({marks}) ON CONFLICT (folder_id, uid) DO UPDATE SET {updates}",
-                    [(fid, uid, *(_blob(f.get(h)) for h in HEADER_FIELDS)) for uid, f in rows],
-                )
+        self.put_cached_fields(name, rows, ())
 
     def header_search(self, name: str, field: str, needle: str) -> list[int]:
         """UIDs whose cached ``field`` contains ``needle`` (already case-folded), or that
