@@ -40,6 +40,7 @@ import socket
 import ssl
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -138,6 +139,11 @@ class Connection:
     _inflater: Any = field(default=None, repr=False)
     _zin: bytes = b""
     _zmore: bool = False  # the last inflate filled its room: zlib may hold more output
+    #: :meth:`answer_inline`'s handler, the longest line it takes, the idle timeout
+    _inline: Callable[[bytes], bool] | None = field(default=None, repr=False)
+    _inline_limit: int = 0
+    _inline_timeout: float | None = None
+    _line_wait: bool = False  # a read_line waits for the rest of a line (not a discard)
 
     # ---------------------------------------------------------------- state
 
@@ -256,7 +262,13 @@ class Connection:
                     await self._discard_line(until)
                     raise LineTooLong
                 self._scanned = len(self._buf)
-                await self._wait_for_input(until)
+                self._line_wait = True
+                try:
+                    await self._wait_for_input(until)
+                finally:
+                    self._line_wait = False
+                if self._until is not None and until is not None and self._until > until:
+                    until = self._until  # lines answered inline meanwhile restarted it
         finally:
             self._want = 0
 
@@ -554,12 +566,43 @@ class Connection:
         self._set_write_limits()
         set_nodelay(transport.get_extra_info("socket"))
 
+    def answer_inline(
+        self, handler: Callable[[bytes], bool] | None, limit: int = 0,
+        timeout: float | None = None,
+    ) -> None:
+        """Offer each whole line that arrives while a :meth:`read_line` waits to
+        ``handler(line)`` first, from the protocol callback (no task wake-up): True means
+        it answered the line (written, never awaited), False leaves the line to the
+        waiting read. Each answered line restarts that read's ``timeout``, as a new read
+        would. None stops it. Lines of ``limit`` bytes or more, input while unsent output
+        is over its bound, a deadline or compressed input always take the ordinary path,
+        so every bound holds. For the commands that make up most of a session (a POP3
+        client's RETRs: the wake-up was a fifth of the server's CPU for each)."""
+        self._inline, self._inline_limit, self._inline_timeout = handler, limit, timeout
+
+    def _answer_inline(self, handler: Callable[[bytes], bool]) -> None:
+        buf = self._buf
+        while not self._writing_paused and not self._lost:
+            end = buf.find(b"\n")
+            if not 0 <= end < self._inline_limit or not handler(bytes(buf[: end + 1])):
+                return
+            del buf[: end + 1]
+            self._scanned = 0
+            if self._inline_timeout is not None:
+                self._until = time.monotonic() + self._inline_timeout  # _on_timer re-arms
+
     def _data(self, data: bytes) -> None:
         if self._inflater is not None:
             self._zin += data
             self._inflate()
         else:
             self._buf += data
+            handler = self._inline
+            if (handler is not None and self._line_wait and self._deadline is None
+                    and self._waiter is not None and not self._waiter.done()):
+                self._answer_inline(handler)
+                if not self._buf:
+                    return  # all answered: the read waits on
         if not self._reading_paused and (self._zin or len(self._buf) >= self._read_high()):
             self._reading_paused = True
             self._transport.pause_reading()

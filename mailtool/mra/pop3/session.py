@@ -372,6 +372,9 @@ class Session:
         log_event("pop3.login", id=self.conn.id, peer=self.conn.peer_ip, user=user, outcome="ok")
         count, size = maildrop.stat()
         self.send(ok(f"Logged in, {count} messages ({size} octets)"))
+        if maildrop.local_files:  # a database read would block the loop: not inline
+            self.conn.answer_inline(self.retr_inline, self.server.max_line,
+                                    self.server.idle_timeout)  # fmt: skip
 
     # ---- TRANSACTION
 
@@ -446,6 +449,26 @@ class Session:
                 batch, size = [], 0
                 await self.conn.drain()
         self.conn.write(piece(batch) + encoder.end())
+
+    def retr_inline(self, line: bytes) -> bool:
+        """``RETR n`` of a small Maildir message, answered from the connection's input
+        callback (:meth:`Connection.answer_inline`): as :meth:`_send_message` does, minus
+        the task wake-up and the dispatch. Anything else (other commands, big files,
+        errors, a missing message) returns False for the ordinary path to answer."""
+        drop = self.maildrop
+        if self.state != TRANSACTION or drop is None or not line.startswith(b"RETR "):
+            return False
+        try:
+            cmd = pop3.parse_command(line)
+            entry = drop.get(int(cmd.args[0]))
+            data = drop.read_whole(entry, CHUNK_SIZE)
+        except Exception:  # whatever it is, the ordinary path answers it properly
+            return False
+        if data is None:
+            return False
+        self.conn.write(stuff_whole(data, entry.size, b"+OK %d octets\r\n" % entry.size))
+        drop.retrieved.add(entry.uid)
+        return True
 
     async def do_retr(self, cmd: Command) -> None:
         await self._send_message(int(cmd.args[0]), None)

@@ -371,3 +371,27 @@ def test_messages_survive_the_dropped_sessions(hard: Pop3Env) -> None:
     pop = hard.login_after_drop(user)
     assert pop.stat()[0] == 2
     pop.quit()
+
+
+def test_pipelined_commands_around_inline_retrs_are_answered_in_order(hard: Pop3Env) -> None:
+    """RETRs of small messages are answered from the input callback; in a pipelined
+    batch with DELE, lower case, a deleted and a missing message, each gets its own
+    answer in order (RFC 2449 PIPELINING), and the autologout still counts."""
+    user = hard.new_user(messages=2)
+    sock = raw_login(hard, user)
+    sock.sendall(b"RETR 1\r\nDELE 1\r\nRETR 1\r\nretr 2\r\nRETR 9\r\nLIST 2\r\nRETR 2\r\n")
+    got = b""
+    sock.settimeout(5)
+    while got.count(b"\r\n.\r\n") < 3 or not got.endswith(b"\r\n.\r\n"):
+        chunk = sock.recv(65536)
+        assert chunk, got
+        got += chunk
+    size2 = len(message(2))
+    one, two = message(1), message(2)
+    assert got == (
+        b"+OK %d octets\r\n%s.\r\n" % (len(one), one) + b"+OK message 1 deleted\r\n"
+        + b"-ERR message 1 already deleted\r\n" + b"+OK %d octets\r\n%s.\r\n" % (size2, two)
+        + b"-ERR no message 9\r\n" + b"+OK 2 %d\r\n" % size2
+        + b"+OK %d octets\r\n%s.\r\n" % (size2, two)
+    ), got
+    sock.close()
