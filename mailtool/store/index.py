@@ -48,6 +48,10 @@ INDEX_FILE = "mailtool-index.sqlite"
 RESERVE_BLOCK = 10_000
 #: changes with every boot of the machine (Linux); elsewhere every commit is flushed
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+#: ``messages.size`` of a file another program dropped whose CRLF size is not counted
+#: yet (learning it reads the whole file): the first read that hands out sizes counts
+#: the folder's unsized files, in one batch, through :attr:`Index.count_sizes`
+UNSIZED = -1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -146,6 +150,10 @@ CREATE TABLE IF NOT EXISTS envelope_cache (
     FOREIGN KEY (folder_id, uid) REFERENCES messages(folder_id, uid) ON DELETE CASCADE
 ) WITHOUT ROWID
 """
+#: the files whose size is :data:`UNSIZED` (few, and none for long): found without a scan
+_UNSIZED_SCHEMA = (
+    "CREATE INDEX IF NOT EXISTS messages_unsized ON messages(folder_id, uid) WHERE size < 0"
+)
 #: the fields of ``header_cache`` (lower case, as :func:`header_column` takes them)
 HEADER_FIELDS = ("subject", "from", "to", "cc", "bcc", "date")
 
@@ -277,6 +285,10 @@ class Index:
         #: called after every commit that changes what clients see (messages, flags,
         #: folders): the store pokes other processes' IDLE sessions from here
         self.on_commit: Callable[[], None] | None = None
+        #: counts the CRLF size of files indexed :data:`UNSIZED`: given a folder name and
+        #: ``(uid, base, path)`` rows, returns UID -> size (the store reads the files)
+        self.count_sizes: Callable[[str, list[tuple[int, str, str]]], dict[int, int]] | None
+        self.count_sizes = None
         boot = _boot_id()
         self._db = Database(self.path, _SCHEMA, synchronous="FULL" if boot is None else "NORMAL")
         columns = {r["name"] for r in self._db.query("PRAGMA table_info(folders)")}
@@ -307,6 +319,9 @@ class Index:
         if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'envelope_cache'"):
             with self._db.write() as tx:  # additive, like sort_fields
                 tx.execute(_ENVELOPE_SCHEMA)
+        if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'messages_unsized'"):
+            with self._db.write() as tx:  # additive, like sort_fields
+                tx.execute(_UNSIZED_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -320,6 +335,45 @@ class Index:
     def _committed(self) -> None:
         if self.on_commit is not None:
             self.on_commit()
+
+    def _sized(self, name: str | None) -> None:
+        """Count the sizes of folder ``name``'s :data:`UNSIZED` files (every folder's
+        when None) before a read that hands sizes out: one indexed look-up when there
+        are none; else one batch, written without a MODSEQ (a size never changes, it
+        was only not known). Files gone meanwhile get 0 (the next sync expunges them)."""
+        sql = (
+            "SELECT f.name, m.uid, m.base, m.path FROM messages m"
+            " INDEXED BY messages_unsized"  # the planner preferred a scan of the folder
+            " JOIN folders f ON f.id = m.folder_id WHERE m.size < 0"
+        )
+        rows = self._db.rows(sql + (" AND f.name = ?" if name is not None else ""),
+                             (name,) if name is not None else ())  # fmt: skip
+        if not rows or self.count_sizes is None:
+            return
+        by_folder: dict[str, list[tuple[int, str, str]]] = {}
+        for folder, uid, base, path in rows:
+            by_folder.setdefault(folder, []).append((uid, base, path))
+        for folder, files in by_folder.items():
+            sizes = self.count_sizes(folder, files)
+            with self._db.write() as tx:
+                tx.executemany(
+                    "UPDATE messages SET size = ? WHERE folder_id ="
+                    " (SELECT id FROM folders WHERE name = ?) AND uid = ? AND size < 0",
+                    [(sizes.get(uid, 0), folder, uid) for uid, _, _ in files],
+                )
+
+    def _sized_read(
+        self, name: str | None, read: Callable[[], T], unsized: Callable[[T], bool]
+    ) -> T:
+        """``read()`` once :meth:`_sized` counted what it lacked; again when a sync (another
+        thread or process) indexed new UNSIZED files in between: no size is handed out
+        negative (a few tries: each round sizes every row it saw)."""
+        for _ in range(4):
+            self._sized(name)
+            out = read()
+            if self.count_sizes is None or not unsized(out):
+                break
+        return out
 
     # ------------------------------------------------------------------ numbers
 
@@ -464,15 +518,19 @@ class Index:
             tx.execute("UPDATE folders SET scan_stamp = ? WHERE name = ?", (stamp, name))
 
     def status(self, name: str) -> FolderStatus:
-        """One indexed query: no message file is opened (SELECT of a 100k folder stays cheap)."""
-        row = self._db.one(
+        """One indexed query: no message file is opened (SELECT of a 100k folder stays cheap)
+        but those of files indexed :data:`UNSIZED`, once."""
+        sql = (
             "SELECT f.name, f.uidvalidity, f.uidnext, f.highestmodseq, f.subscribed,"
             " count(m.uid) AS n, coalesce(sum(m.size), 0) AS size,"
             " coalesce(sum(instr(' ' || m.flags || ' ', ' \\Seen ') = 0), 0) AS unseen,"
-            " coalesce(sum(m.uid >= f.first_recent_uid), 0) AS recent"
+            " coalesce(sum(m.uid >= f.first_recent_uid), 0) AS recent,"
+            " coalesce(sum(m.size < 0), 0) AS unsized"
             " FROM folders f LEFT JOIN messages m ON m.folder_id = f.id"
-            " WHERE f.name = ? GROUP BY f.id",
-            (name,),
+            " WHERE f.name = ? GROUP BY f.id"
+        )
+        row = self._sized_read(
+            name, lambda: self._db.one(sql, (name,)), lambda r: r is not None and r["unsized"] > 0
         )
         if row is None:
             raise NotFound(f"folder {name!r} does not exist")
@@ -511,13 +569,21 @@ class Index:
 
     def totals(self) -> tuple[int, int]:
         """(messages, bytes) over every folder of the user, for quotas."""
-        row = self._db.one("SELECT count(*), coalesce(sum(size), 0) FROM messages")
+        sql = "SELECT count(*), coalesce(sum(size), 0), coalesce(sum(size < 0), 0) FROM messages"
+        row = self._sized_read(
+            None, lambda: self._db.one(sql), lambda r: r is not None and r[2] > 0
+        )
         return (row[0], row[1]) if row else (0, 0)
 
     # ------------------------------------------------------------------ messages
 
     def messages(self, name: str, uids: Iterable[int] | None = None) -> list[MessageInfo]:
         """Messages of ``name`` in UID order (all, or those of ``uids`` that exist)."""
+        return self._sized_read(
+            name, lambda: self._messages(name, uids), lambda out: any(m.size < 0 for m in out)
+        )
+
+    def _messages(self, name: str, uids: Iterable[int] | None) -> list[MessageInfo]:
         sql = (
             f"SELECT {_COLUMNS} FROM messages WHERE folder_id ="
             " (SELECT id FROM folders WHERE name = ?)"
@@ -536,7 +602,9 @@ class Index:
     def summaries(self, name: str) -> list[MessageSummary]:
         """Every message of ``name`` in UID order, without file names: the light
         listing a SELECT of 100,000 messages makes (several times faster than
-        :meth:`messages`)."""
+        :meth:`messages`). The one read that hands out :data:`UNSIZED` as it is:
+        the first SELECT after 20,000 files arrived need not read them all (the
+        IMAP session counts them when a command needs a size, with :meth:`messages`)."""
         rows = self._db.rows(
             "SELECT uid, flags, modseq, size, internal_date FROM messages WHERE folder_id ="
             " (SELECT id FROM folders WHERE name = ?) ORDER BY uid",
@@ -544,6 +612,17 @@ class Index:
         )
         decode = _decode_flags
         return [MessageSummary(u, decode(f), m, z, d) for u, f, m, z, d in rows]
+
+    def files(self, name: str) -> list[tuple[int, str, str, frozenset[str]]]:
+        """``(uid, base, path, flags)`` of every message of ``name``: what a sync compares
+        with the disk, with no size (no file of an :data:`UNSIZED` row is read for it)."""
+        rows = self._db.rows(
+            "SELECT uid, base, path, flags FROM messages WHERE folder_id ="
+            " (SELECT id FROM folders WHERE name = ?)",
+            (name,),
+        )
+        decode = _decode_flags
+        return [(u, b, p, decode(f)) for u, b, p, f in rows]
 
     def files_in_new(self, name: str, uids: range) -> list[tuple[int, str, str, frozenset[str]]]:
         """``(uid, base, path, flags)`` of the messages among ``uids`` whose file is still
@@ -705,11 +784,13 @@ class Index:
         *SORT_FIELDS)``; the sort fields are all None for a message that has no
         ``sort_fields`` row yet. One query, no file opened."""
         cols = ", ".join(f"s.{c}" for c in SORT_FIELDS)
-        return self._db.rows(
+        sql = (
             f"SELECT m.uid, m.size, m.internal_date, {cols} FROM messages m"
             " LEFT JOIN sort_fields s ON s.folder_id = m.folder_id AND s.uid = m.uid"
-            " WHERE m.folder_id = (SELECT id FROM folders WHERE name = ?) ORDER BY m.uid",
-            (name,),
+            " WHERE m.folder_id = (SELECT id FROM folders WHERE name = ?) ORDER BY m.uid"
+        )
+        return self._sized_read(
+            name, lambda: self._db.rows(sql, (name,)), lambda rows: any(r[1] < 0 for r in rows)
         )
 
     def put_sort_fields(self, name: str, rows: Sequence[tuple]) -> None:
@@ -831,6 +912,11 @@ class Index:
 
     def changes_since(self, name: str, modseq: int) -> tuple[list[MessageInfo], list[int]]:
         """Messages changed after ``modseq`` and UIDs expunged after it (RFC 7162)."""
+        return self._sized_read(
+            name, lambda: self._changes_since(name, modseq), lambda r: any(m.size < 0 for m in r[0])
+        )
+
+    def _changes_since(self, name: str, modseq: int) -> tuple[list[MessageInfo], list[int]]:
         sub = "(SELECT id FROM folders WHERE name = ?)"
         changed = self._db.query(
             f"SELECT {_COLUMNS} FROM messages WHERE folder_id = {sub} AND modseq > ? ORDER BY uid",

@@ -31,7 +31,14 @@ from typing import TYPE_CHECKING, BinaryIO, NamedTuple
 from mailtool.errors import NotFound
 from mailtool.store import address as addr
 from mailtool.store.groupsync import Batcher
-from mailtool.store.index import INDEX_FILE, FolderStatus, Index, MessageInfo, NewMessage
+from mailtool.store.index import (
+    INDEX_FILE,
+    UNSIZED,
+    FolderStatus,
+    Index,
+    MessageInfo,
+    NewMessage,
+)
 from mailtool.store.locks import MAILDROP_LOCK_FILE, FileLock, try_file_lock
 from mailtool.store.mailbase import (
     HEADER_CHUNK,
@@ -91,6 +98,18 @@ def _crlf_size_of(fd: int, known: int, chunk: int = 1 << 20) -> int:
     return size
 
 
+def _wire_size(path: str) -> int | None:
+    """:func:`crlf_size` of the file at ``path`` (one read for most), None when it is gone."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        return _crlf_size_of(fd, os.fstat(fd).st_size)
+    finally:
+        os.close(fd)
+
+
 class _Moved(NamedTuple):
     """Where the index last saw a message's file, for :meth:`Folder._rename_for_flags`."""
 
@@ -144,6 +163,7 @@ class UserMail(UserMailBase):
         self.metadata = Metadata(root / METADATA_FILE)
         # every commit tells the other processes (mailtool.store.notify), whoever made it
         self.index.on_commit = functools.partial(store.notifier.poke, address)
+        self.index.count_sizes = self._count_sizes
         self._store = store
         self._init_watchers()
         self._data_version = 0
@@ -174,6 +194,24 @@ class UserMail(UserMailBase):
                 out.append(self.index.add_many([item])[0])
             except Exception as exc:
                 out.append(exc)
+        return out
+
+    def _count_sizes(self, name: str, files: list[tuple[int, str, str]]) -> dict[int, int]:
+        """UID -> CRLF size of the ``(uid, base, path)`` files the index has UNSIZED
+        (:attr:`Index.count_sizes`): each read once, where the index says; a file
+        renamed meanwhile is looked for in one scan of the folder, a file gone is left out."""
+        folder_dir = os.fspath(self.maildir.path(name))
+        out: dict[int, int] = {}
+        on_disk: dict[str, str] | None = None
+        for uid, base, path in files:
+            size = _wire_size(f"{folder_dir}/{path}")
+            if size is None:
+                if on_disk is None:
+                    on_disk = dict(self.maildir.scan(name)) if self.maildir.exists(name) else {}
+                rel = on_disk.get(base)
+                size = None if rel is None else _wire_size(f"{folder_dir}/{rel}")
+            if size is not None:
+                out[uid] = size
         return out
 
     # ---- notifications
@@ -531,28 +569,31 @@ class Folder(FolderBase):
 
     # ---- keeping in step with other programs
 
-    def sync(self, *, force: bool = False) -> Changes:
+    def sync(self, *, force: bool = False, report: bool = True) -> Changes:
         """Index files other programs dropped (fresh UIDs), forget vanished ones (recorded
         as expunged), adopt flag changes made by renames. Skipped when new/ and cur/
-        have not changed since the last sync, unless ``force``."""
+        have not changed since the last sync, unless ``force``. ``report=False``: no
+        :class:`Changes` wanted (an empty one is returned), so the sizes of the new
+        files are not counted for it (see :data:`~mailtool.store.index.UNSIZED`)."""
         stamp = self._stamp()
         if not force and stamp is not None and stamp == self.mail.index.scan_stamp(self.name):
             return Changes([], [])
         with self.mail.lock:
-            known = {m.base: m for m in self.messages()}
+            # rows, not MessageInfo: no size is read for this (nor counted: UNSIZED)
+            known = {f[1]: f for f in self.mail.index.files(self.name)}
             on_disk = dict(self.mail.maildir.scan(self.name))
             fresh = [self._describe(b, rel) for b, rel in sorted(on_disk.items()) if b not in known]
             added = self.mail.index.add(self.name, [f for f in fresh if f is not None])
             gone = [
-                m.uid
-                for b, m in known.items()
-                if b not in on_disk and not (self.path / m.path).exists()
+                uid
+                for b, (uid, _, path, _) in known.items()
+                if b not in on_disk and not os.path.exists(f"{self._dir}/{path}")
             ]
             if gone:
                 self.mail.index.remove(self.name, gone)
             flagged = self._adopt_renames(known, on_disk)
             self.mail.index.set_scan_stamp(self.name, stamp)
-            modseq = self.status().highestmodseq
+            modseq = self.mail.index.counters(self.name)[2]
         for kind, uids in (
             ("append", [m.uid for m in added]),
             ("flags", flagged),
@@ -560,50 +601,49 @@ class Folder(FolderBase):
         ):
             if uids:
                 self.mail._notify(self.name, kind, uids, modseq)
-        return Changes(added + self.messages(flagged), sorted(gone))
+        if not report:
+            return Changes([], [])
+        return Changes(self.messages([m.uid for m in added] + flagged), sorted(gone))
 
-    def _adopt_renames(self, known: dict[str, MessageInfo], on_disk: dict[str, str]) -> list[int]:
+    def _adopt_renames(
+        self, known: dict[str, tuple[int, str, str, frozenset[str]]], on_disk: dict[str, str]
+    ) -> list[int]:
         changes = {}
         moved: list[tuple[int, str]] = []
-        for base, info in known.items():
+        for base, (uid, _, path, flags) in known.items():
             rel = on_disk.get(base)
-            if rel is None or rel == info.path:
+            if rel is None or rel == path:
                 continue
             letters = split_filename(rel.split("/", 1)[1])[1]
             system = flags_of_letters(letters)
-            keywords = {f for f in info.flags if f not in FLAG_LETTERS}
+            keywords = {f for f in flags if f not in FLAG_LETTERS}
             new = frozenset(system | keywords)
-            if new == info.flags:
-                moved.append((info.uid, rel))
+            if new == flags:
+                moved.append((uid, rel))
             else:
-                changes[info.uid] = (new, rel)
+                changes[uid] = (new, rel)
         self.mail.index.set_paths(self.name, moved)
         self.mail.index.update(self.name, changes)
         return sorted(changes)
 
     def _describe(self, base: str, rel: str) -> NewMessage | None:
-        """Index entry for a file another program dropped into the folder.
+        """Index entry for a file another program dropped into the folder: one stat.
 
         The size kept is the message's size in CRLF form, what IMAP sends and
         RFC822.SIZE reports (RFC 9051 §2.2): Dovecot's ``,W=<size>`` when the name
-        has it, else counted here, once, from the file (its ``,S=`` is the size on
-        disk, which differs when the lines end in bare LF). Nothing is opened later
-        to answer SELECT or FETCH RFC822.SIZE.
+        has it, else :data:`~mailtool.store.index.UNSIZED`, counted from the file
+        by the first read that hands sizes out (its ``,S=`` is the size on disk,
+        which differs when the lines end in bare LF). The first SELECT after 20,000
+        files arrived reads none of them: a stat each, not open + read + close.
         """
         letters = split_filename(rel.split("/", 1)[1])[1]
         wire_size = size_in_name(base, "W")
-        try:  # a str path and raw os calls: this runs for each of 100,000 dropped files
-            fd = os.open(f"{self._dir}/{rel}", os.O_RDONLY | os.O_CLOEXEC)
+        try:  # a str path and a raw os call: this runs for each of 100,000 dropped files
+            mtime = os.stat(f"{self._dir}/{rel}").st_mtime
         except FileNotFoundError:
             return None
-        try:
-            st = os.fstat(fd)
-            mtime = st.st_mtime
-            if wire_size is None:
-                wire_size = _crlf_size_of(fd, st.st_size)
-        finally:
-            os.close(fd)
-        return NewMessage(base, rel, frozenset(flags_of_letters(letters)), wire_size, mtime)
+        size = UNSIZED if wire_size is None else wire_size
+        return NewMessage(base, rel, frozenset(flags_of_letters(letters)), size, mtime)
 
     def _stamp(self) -> str | None:
         """mtimes of new/ and cur/, or None when too fresh to trust for skipping a scan."""

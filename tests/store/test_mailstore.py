@@ -11,7 +11,7 @@ import pytest
 
 from mailtool.errors import NotFound, QuotaExceeded
 from mailtool.store.accounts import Quota
-from mailtool.store.index import NewMessage
+from mailtool.store.index import UNSIZED, NewMessage
 from mailtool.store.maildir import InvalidFolderName
 from mailtool.store.mailstore import MailStore
 
@@ -102,6 +102,24 @@ def test_external_drop_gets_a_fresh_uid_and_its_flags(mail):
     assert new.uid == first + 1 and new.flags == {"\\Seen"} and new.size == 23
     assert inbox.read_bytes(new.uid).startswith(b"Subject: dropped")
     assert inbox.sync(force=True).changed == [], "picked up once"
+
+
+@sqlite_only
+def test_dropped_files_are_sized_by_the_first_read_of_sizes(mail):
+    """A sync whose Changes nobody wants (IMAP's) only stats dropped files: their CRLF
+    sizes are counted, in one batch, by the first read that hands sizes out; a file
+    renamed meanwhile is found, one deleted meanwhile counts 0 (its expunge comes next)."""
+    inbox = mail.folder("INBOX")
+    for n in range(3):
+        (inbox.path / "new" / f"170000000{n}.M{n}P1.host").write_bytes(b"Subject: x\n\nbody\n")
+    assert inbox.sync(report=False).changed == []
+    assert [m.size for m in mail.index.summaries("INBOX")] == [UNSIZED] * 3
+    rows = sorted(mail.index.files("INBOX"))
+    os.rename(inbox.path / rows[0][2], inbox.path / "cur" / f"{rows[0][1]}:2,S")  # mutt
+    os.unlink(inbox.path / rows[1][2])
+    assert inbox.status().size == 40  # 17 bytes, 3 bare LFs: 20 sent
+    assert [(m.uid, m.size) for m in inbox.messages()] == [(1, 20), (2, 0), (3, 20)]
+    assert mail.usage().bytes == 40
 
 
 @sqlite_only

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailtool.store.index import _VARS_PER_QUERY, Index, NewMessage
+from mailtool.store.index import _VARS_PER_QUERY, UNSIZED, Index, NewMessage
 from mailtool.store.mailstore import MailStore, _crlf_size_of, crlf_size
 
 
@@ -56,3 +56,23 @@ def test_a_base_given_twice_or_already_indexed_keeps_one_row(tmp_path: Path) -> 
     again = index.add("INBOX", [item("b"), item("a"), item("b"), item("c")])
     assert [m.uid for m in again] == [2, first[0].uid, 2, 3]
     assert [m.base for m in index.messages("INBOX")] == ["a", "b", "c"]
+
+
+def test_no_size_is_handed_out_unsized_when_a_sync_indexes_more_meanwhile(tmp_path: Path) -> None:
+    """A read counts the sizes it lacks, then reads: files another sync indexed in
+    between are counted too (a second round), never listed with a negative size."""
+    index = Index(tmp_path / "index.sqlite")
+    index.add_folder("INBOX")
+    index.add("INBOX", [NewMessage("a", "new/a", frozenset(), UNSIZED, 1.0)])
+    asked: list[list[str]] = []
+
+    def count(name: str, files: list[tuple[int, str, str]]) -> dict[int, int]:
+        asked.append([base for _, base, _ in files])
+        if len(asked) == 1:  # another process's sync, between the count and the read
+            index.add("INBOX", [NewMessage("b", "new/b", frozenset(), UNSIZED, 2.0)])
+        return {uid: 100 + uid for uid, _, _ in files}
+
+    index.count_sizes = count
+    assert [(m.base, m.size) for m in index.messages("INBOX")] == [("a", 101), ("b", 102)]
+    assert asked == [["a"], ["b"]]
+    assert index.status("INBOX").size == 203 and index.totals() == (2, 203)

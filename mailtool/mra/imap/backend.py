@@ -38,7 +38,11 @@ class MessageMeta(Protocol):
     @property
     def modseq(self) -> int: ...
     @property
-    def size(self) -> int: ...
+    def size(self) -> int:
+        """RFC822.SIZE; in a :class:`Snapshot`, negative while not counted yet
+        (``Snapshot.unsized``): the session asks :meth:`UserMail.sizes` first."""
+        ...
+
     @property
     def internal_date(self) -> float:
         """Seconds since the epoch."""
@@ -87,10 +91,14 @@ class Snapshot:
     by_uid: dict[int, MessageMeta] = field(init=False, repr=False, compare=False)
     #: keywords (non-system flags) in use
     keywords: frozenset[str] = field(init=False, repr=False, compare=False)
+    #: UIDs whose size the store has not counted yet (files another program dropped,
+    #: see mailtool.store.index.UNSIZED): negative until :meth:`UserMail.sizes`
+    unsized: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         uids = [m.uid for m in self.messages]
         object.__setattr__(self, "uids", uids)
+        object.__setattr__(self, "unsized", tuple(m.uid for m in self.messages if m.size < 0))
         object.__setattr__(self, "by_uid", dict(zip(uids, self.messages, strict=True)))
         distinct = {m.flags for m in self.messages}  # few: the store shares equal sets
         kw = frozenset(f for flags in distinct for f in flags if f[:1] != "\\")
@@ -136,6 +144,11 @@ class UserMail(Protocol):
 
     # -- messages -------------------------------------------------------------
     def snapshot(self, name: str) -> Snapshot: ...
+    def sizes(self, name: str, uids: list[int]) -> dict[int, int]:
+        """UID -> RFC822.SIZE of those of ``uids`` still in the folder, counted by the
+        store if it had not yet (one batch): for ``Snapshot.unsized``."""
+        ...
+
     def changes(self, name: str, since_modseq: int) -> Changes: ...
     def read(self, name: str, uid: int) -> bytes | None: ...
     def read_header(self, name: str, uid: int) -> bytes | None:

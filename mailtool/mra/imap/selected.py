@@ -81,6 +81,17 @@ class SelectedMailbox:
         self._announced_recent = len(self.recent)
         for uid in self.recent:
             self.meta[uid] = self._shown(self.meta[uid])
+        #: UIDs in view whose size is not counted yet (negative): see :meth:`count_sizes`
+        self.unsized: list[int] = list(snap.unsized)
+
+    def count_sizes(self, sizes: dict[int, int]) -> None:
+        """Put the sizes :meth:`UserMail.sizes` counted for :attr:`unsized` in view
+        (a message gone meanwhile keeps 0: it is only shown until its EXPUNGE)."""
+        for uid in self.unsized:
+            m = self.meta.get(uid)
+            if m is not None and m.size < 0:
+                self.meta[uid] = m._replace(size=sizes.get(uid, 0))  # type: ignore[attr-defined]
+        self.unsized = []
 
     # ----------------------------------------------------------- numbering
     @property

@@ -445,6 +445,10 @@ class Session:
                 raise bad(f"{name} is not supported")
             if self.state not in reg.states:
                 raise bad(f"{name} is not allowed in the {self.state.value} state")
+            box = self.selected
+            if box is not None and box.unsized and _needs_sizes(cmd):
+                assert self.mail is not None  # sizes of files the store has not counted yet
+                box.count_sizes(await asyncio.to_thread(self.mail.sizes, box.name, box.unsized))
             result = await reg.handler(self, cmd)
             self.send_updates(expunge_ok=reg.expunge_ok and not _uses_msn(cmd))
             if result is not ANSWERED:
@@ -545,6 +549,20 @@ def _store_text(exc: StoreError) -> str:
         log_event("imap.store_unavailable", error=str(exc), level=logging.WARNING)
         return "Mail store temporarily unavailable, try again later"
     return str(exc) or code.lower()
+
+
+#: FETCH items answered without a message's size (the rest may need it: RFC822.SIZE,
+#: and the body sections, whose streaming is planned on it)
+_SIZE_FREE = frozenset({"FLAGS", "UID", "MODSEQ", "INTERNALDATE"})
+
+
+def _needs_sizes(cmd: c.Command) -> bool:
+    """Commands that may read the selected messages' sizes (RFC822.SIZE, LARGER,
+    SMALLER, SORT SIZE, body sections): a first SELECT after many files arrived in
+    new/ counts none, the first of these counts them all (mailtool.store.index.UNSIZED)."""
+    if isinstance(cmd, c.Fetch):
+        return any(a.name.upper() not in _SIZE_FREE for a in cmd.attributes)
+    return isinstance(cmd, c.Search | c.Sort | c.Thread)
 
 
 def _uses_msn(cmd: c.Command) -> bool:

@@ -76,7 +76,7 @@ class StoreUserMail:
             if not force and now - self._synced.get(name, 0.0) < SYNC_INTERVAL:
                 return
             self._synced[name] = now
-        self._folder(name).sync()
+        self._folder(name).sync(report=False)  # sizes of new files: counted when needed
         # the interval runs from the sync's end: the first sync after 20,000 files
         # arrived outlasts it, and the FETCH right after that SELECT scanned again
         with self._lock:
@@ -163,6 +163,13 @@ class StoreUserMail:
             while len(self._snapshots) > SNAPSHOTS_KEPT:
                 self._snapshots.pop(next(iter(self._snapshots)))
         return snap
+
+    def sizes(self, name: str, uids: list[int]) -> dict[int, int]:
+        """The store counts the sizes it lacks, the whole folder's in one batch."""
+        try:
+            return {m.uid: m.size for m in self._folder(name).messages(uids)}
+        except NotFound:
+            return {}
 
     def _refresh(self, name: str, counters: tuple[int, int, int], old: Snapshot) -> Snapshot | None:
         """The previous listing with what changed since it applied (a delivery into

@@ -412,7 +412,7 @@ class PgFolder(FolderBase):
 
     # ---- keeping in step with other programs
 
-    def sync(self, *, force: bool = False) -> Changes:
+    def sync(self, *, force: bool = False, report: bool = True) -> Changes:
         """Nothing to rescan on PostgreSQL: no program drops files behind the store's back."""
         return Changes([], [])
 

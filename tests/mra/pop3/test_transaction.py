@@ -196,3 +196,24 @@ def test_retr_of_a_25_mb_message_streams(pop3_env: Pop3Env) -> None:
     pop.quit()
     assert octets == len(data) and joined(lines) == data
     assert (peak - before) * 1024 < len(data) // 2
+
+
+def test_list_and_stat_of_files_dropped_into_new(pop3_env: Pop3Env) -> None:
+    """Files another program dropped into new/, with and without ``,S=`` in the name, LF
+    or CRLF line ends: LIST, STAT and RETR give the CRLF form (RFC 1939 §11: sizes count
+    the CRLF pairs); the index learned no size at the drop (mailtool.store.index.UNSIZED)."""
+    if pop3_env.server.store_url:
+        pytest.skip("files dropped into a Maildir: the SQLite + Maildir store only")
+    user = pop3_env.new_user()
+    lf = b"Subject: lf\n\n" + b"a line\n" * 40
+    crlf = lf.replace(b"\n", b"\r\n")
+    new = pop3_env.mail.user(user).maildir.root / "new"
+    for name, data in ((f"1700000001.M1P1.drop,S={len(lf)}", lf), ("1700000002.M2P1.drop", lf),
+                       (f"1700000003.M3P1.drop,S={len(crlf)}", crlf[:-2])):  # fmt: skip
+        (new / name).write_bytes(data)
+    sizes = [len(crlf), len(crlf), len(crlf) - 2]
+    pop = pop3_env.login(user)
+    assert pop.stat() == (3, sum(sizes))
+    assert pop.list()[1] == [f"{n} {s}".encode() for n, s in enumerate(sizes, 1)]
+    assert joined(pop.retr(1)[1]) == crlf
+    pop.quit()

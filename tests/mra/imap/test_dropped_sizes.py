@@ -1,0 +1,92 @@
+"""Files another program dropped into new/ (procmail, another MDA): the first SELECT reads
+none of them (a stat each; mailtool.store.index.UNSIZED), the first command that needs a
+size counts them, and every size a client sees is that of the CRLF form IMAP sends, with
+or without ``,S=`` in the file's name, with LF or CRLF line ends."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from mailtool.store.accounts import Quota
+from mailtool.store.index import UNSIZED
+from tests.mra.imap.conftest import Imap
+
+
+def _body(lines: int, end: bytes) -> bytes:
+    return b"From: a@example.test" + end + b"Subject: dropped" + end + end + (
+        b"line of text" + end
+    ) * lines
+
+
+LF, CRLF = b"\n", b"\r\n"
+#: (file name, bytes on disk): LF with ,S=<size on disk>, LF without, CRLF with ,S=
+DROPPED = [
+    (f"1700000001.M1P1.drop,S={len(_body(300, LF))}", _body(300, LF)),
+    ("1700000002.M2P1.drop", _body(200, LF)),
+    (f"1700000003.M3P1.drop,S={len(_body(100, CRLF))}", _body(100, CRLF)),
+]
+#: what IMAP sends of each, in UID order (the sync indexes them in name order)
+WIRE = [data.replace(CRLF, LF).replace(LF, CRLF) for _, data in DROPPED]
+
+
+def _drop(imap: Imap) -> None:
+    if imap.backend != "sqlite":
+        pytest.skip("files dropped into a Maildir: the SQLite + Maildir store only")
+    new = imap.mail().maildir.root / "new"
+    for name, data in DROPPED:
+        (new / name).write_bytes(data)
+
+
+def _sizes(reply_lines: list[bytes]) -> list[int]:
+    return [int(re.search(rb"RFC822\.SIZE (\d+)", line)[1]) for line in reply_lines]  # type: ignore[index]
+
+
+def test_first_select_reads_no_dropped_file_and_fetch_counts_their_sizes(imap: Imap) -> None:
+    _drop(imap)
+    w = imap.wire()
+    assert w.cmd("SELECT INBOX").has(b"* 3 EXISTS")
+    assert w.cmd("UID FETCH 1:* (FLAGS)").status == "OK"
+    index = imap.mail().index
+    assert [m.size for m in index.summaries("INBOX")] == [UNSIZED] * 3  # none read yet
+    assert _sizes(w.cmd("UID FETCH 1:* (RFC822.SIZE)").untagged) == [len(m) for m in WIRE]
+    assert [m.size for m in index.summaries("INBOX")] == [len(m) for m in WIRE]  # kept
+    other = imap.wire()  # the cached listing, sizes counted since
+    other.cmd("EXAMINE INBOX")
+    assert _sizes(other.cmd("FETCH 1:* FAST").untagged) == [len(m) for m in WIRE]
+
+
+def test_body_of_a_dropped_lf_file_is_its_crlf_form(imap: Imap) -> None:
+    _drop(imap)
+    w = imap.wire()
+    w.cmd("SELECT INBOX")
+    for uid, data in enumerate(WIRE, 1):
+        [line] = w.cmd(f"UID FETCH {uid} (BODY.PEEK[])").lines(b"* ")
+        assert f"BODY[] {{{len(data)}}}\r\n".encode() + data in line
+
+
+def test_search_and_sort_by_size_of_dropped_files(imap: Imap) -> None:
+    _drop(imap)
+    w = imap.wire()
+    w.cmd("SELECT INBOX")
+    # the LF files' sizes on disk are below these bounds, their CRLF sizes above
+    assert w.cmd(f"UID SEARCH LARGER {len(WIRE[1]) - 1}").lines(b"* SEARCH") == [
+        b"* SEARCH 1 2\r\n"
+    ]
+    assert w.cmd(f"UID SEARCH SMALLER {len(WIRE[1])}").lines(b"* SEARCH") == [b"* SEARCH 3\r\n"]
+    assert w.cmd("UID SORT (SIZE) UTF-8 ALL").lines(b"* SORT") == [b"* SORT 3 2 1\r\n"]
+
+
+def test_status_size_and_quota_count_dropped_files_in_crlf_form(imap: Imap) -> None:
+    imap.accounts.set_quota(imap.user, Quota(storage_bytes=10 * 1024 * 1024, messages=100))
+    _drop(imap)
+    total = sum(len(m) for m in WIRE)
+    assert total // 1024 > sum(len(d) for _, d in DROPPED) // 1024  # LF would be less
+    w = imap.wire()
+    assert w.cmd("STATUS INBOX (MESSAGES SIZE)").untagged == [
+        f"* STATUS INBOX (MESSAGES 3 SIZE {total})\r\n".encode()
+    ]
+    reply = w.cmd("GETQUOTA \"\"")
+    assert reply.untagged == [f'* QUOTA "" (STORAGE {(total + 1023) // 1024} 10240 MESSAGE 3 100)'
+                              "\r\n".encode()]  # fmt: skip
