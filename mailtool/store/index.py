@@ -735,17 +735,29 @@ class Index:
         self.set_paths(name, [(uid, path)])
 
     def set_paths(self, name: str, moved: Sequence[tuple[int, str]]) -> None:
-        """:meth:`set_path` for many (UID, path) pairs in one transaction (the first
-        SELECT moves every new/ file to cur/)."""
-        if not moved:
+        """:meth:`set_path` for many (UID, path) pairs in one transaction (a sync
+        adopting the renames of other programs)."""
+        self._set_paths(name, "", [(path, uid) for uid, path in moved])
+
+    def moved_paths(self, name: str, moved: Sequence[tuple[int, str, str]]) -> None:
+        """Record ``(uid, old path, new path)`` moves in one transaction, each only where
+        the index still has ``old path``: claiming \\Recent moves files new/ -> cur/ in
+        the background (:class:`~mailtool.store.recent_moves.RecentMover`), and a STORE in
+        another process that renamed the file since keeps the path it recorded."""
+        self._set_paths(name, " AND path = ?", [(new, uid, old) for uid, old, new in moved])
+
+    def _set_paths(self, name: str, where: str, rows: Sequence[tuple[str | int, ...]]) -> None:
+        """``UPDATE messages SET path`` for ``(path, uid, *more)`` rows, ``where`` adding
+        a condition on the rest of each row."""
+        if not rows:
             return
         with self._db.write() as tx:
             fid = _folder_id(tx, name)
             if fid is None:
                 return
             tx.executemany(
-                "UPDATE messages SET path = ? WHERE folder_id = ? AND uid = ?",
-                [(path, fid, uid) for uid, path in moved],
+                f"UPDATE messages SET path = ? WHERE folder_id = {int(fid)} AND uid = ?{where}",
+                rows,
             )
 
     def remove(self, name: str, uids: Iterable[int]) -> int:
