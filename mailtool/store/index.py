@@ -577,8 +577,15 @@ class Index:
 
     # ------------------------------------------------------------------ messages
 
-    def messages(self, name: str, uids: Iterable[int] | None = None) -> list[MessageInfo]:
-        """Messages of ``name`` in UID order (all, or those of ``uids`` that exist)."""
+    def messages(
+        self, name: str, uids: Iterable[int] | None = None, *, sized: bool = True
+    ) -> list[MessageInfo]:
+        """Messages of ``name`` in UID order (all, or those of ``uids`` that exist).
+        ``sized=False`` leaves the files indexed :data:`UNSIZED` uncounted (size -1), for
+        a caller that reads the files for something else (a first SEARCH's headers):
+        counting first would read each of them twice."""
+        if not sized:
+            return self._messages(name, uids)
         return self._sized_read(
             name, lambda: self._messages(name, uids), lambda out: any(m.size < 0 for m in out)
         )
@@ -791,16 +798,19 @@ class Index:
 
     # ------------------------------------------------------------------ sort keys
 
-    def sort_rows(self, name: str) -> list[tuple]:
+    def sort_rows(self, name: str, *, sized: bool = True) -> list[tuple]:
         """Every message of ``name`` in UID order as ``(uid, size, internal_date,
         *SORT_FIELDS)``; the sort fields are all None for a message that has no
-        ``sort_fields`` row yet. One query, no file opened."""
+        ``sort_fields`` row yet. One query, no file opened (``sized=False``: sizes not
+        counted yet stay -1, as :meth:`messages` says)."""
         cols = ", ".join(f"s.{c}" for c in SORT_FIELDS)
         sql = (
             f"SELECT m.uid, m.size, m.internal_date, {cols} FROM messages m"
             " LEFT JOIN sort_fields s ON s.folder_id = m.folder_id AND s.uid = m.uid"
             " WHERE m.folder_id = (SELECT id FROM folders WHERE name = ?) ORDER BY m.uid"
         )
+        if not sized:
+            return self._db.rows(sql, (name,))
         return self._sized_read(
             name, lambda: self._db.rows(sql, (name,)), lambda rows: any(r[1] < 0 for r in rows)
         )

@@ -185,9 +185,12 @@ class FolderBase:
     def status(self) -> FolderStatus:
         return self.mail.index.status(self.name)  # type: ignore[no-any-return]
 
-    def messages(self, uids: Iterable[int] | None = None) -> list[MessageInfo]:
-        """Messages in UID order (all, or the existing ones among ``uids``)."""
-        return self.mail.index.messages(self.name, uids)  # type: ignore[no-any-return]
+    def messages(
+        self, uids: Iterable[int] | None = None, *, sized: bool = True
+    ) -> list[MessageInfo]:
+        """Messages in UID order (all, or the existing ones among ``uids``); ``sized=False``:
+        sizes not counted yet stay -1 (``Index.messages``), for a reader of the files."""
+        return self.mail.index.messages(self.name, uids, sized=sized)  # type: ignore[no-any-return]
 
     def message(self, uid: int) -> MessageInfo:
         found = self.messages([uid])

@@ -37,6 +37,7 @@ from mailtool.protocol.imap.command_reader import (
 )
 from mailtool.protocol.imap.errors import ImapError
 from mailtool.protocol.imap.responses import Response, format_response
+from mailtool.protocol.imap.search import SearchKey
 from mailtool.protocol.imap.status import ResponseCode
 
 if TYPE_CHECKING:
@@ -556,13 +557,34 @@ def _store_text(exc: StoreError) -> str:
 _SIZE_FREE = frozenset({"FLAGS", "UID", "MODSEQ", "INTERNALDATE"})
 
 
+#: SEARCH keys that may read a message's size (LARGER, SMALLER) or its whole file
+_SIZED_KEYS = frozenset({"LARGER", "SMALLER", "BODY", "TEXT"})
+
+
 def _needs_sizes(cmd: c.Command) -> bool:
     """Commands that may read the selected messages' sizes (RFC822.SIZE, LARGER,
     SMALLER, SORT SIZE, body sections): a first SELECT after many files arrived in
-    new/ counts none, the first of these counts them all (mailtool.store.index.UNSIZED)."""
+    new/ counts none, the first of these counts them all (mailtool.store.index.UNSIZED).
+    A SEARCH of headers does not: it reads each file's header block once, and counting
+    first would read every file twice."""
     if isinstance(cmd, c.Fetch):
         return any(a.name.upper() not in _SIZE_FREE for a in cmd.attributes)
-    return isinstance(cmd, c.Search | c.Sort | c.Thread)
+    if isinstance(cmd, c.Sort) and any(s.key == "SIZE" for s in cmd.criteria):
+        return True
+    if isinstance(cmd, c.Search | c.Sort | c.Thread):
+        return _keys_need_sizes(cmd.keys)
+    return False
+
+
+def _keys_need_sizes(keys: tuple[SearchKey, ...]) -> bool:
+    for key in keys:
+        if key.name in _SIZED_KEYS:
+            return True
+        if key.name == "NOT" and _keys_need_sizes((key.arg,)):  # type: ignore[arg-type]
+            return True
+        if key.name in ("OR", "AND") and _keys_need_sizes(key.arg):  # type: ignore[arg-type]
+            return True
+    return False
 
 
 def _uses_msn(cmd: c.Command) -> bool:

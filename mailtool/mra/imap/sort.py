@@ -69,7 +69,9 @@ def load_keys(mail: Any, folder: str) -> dict[int, SortKeys]:
         return _keys_without_index(mail, folder)
     box = store_mail.folder(folder)
     index = store_mail.index
-    rows = index.sort_rows(box.name)
+    # sized=False: a command that sorts by SIZE had the session count them first
+    # (session._needs_sizes); for the others a count would read every dropped file
+    rows = index.sort_rows(box.name, sized=False)
     missing = [r[0] for r in rows if r[9] is None]
     if missing:
         fresh = {}
@@ -77,7 +79,7 @@ def load_keys(mail: Any, folder: str) -> dict[int, SortKeys]:
         cached = set(index.header_cached_uids(box.name))
         headers = []
         # each header block read once, bounded (store.mailbase.MAX_HEADER), on either backend
-        for uid, header in box.read_headers(box.messages(missing)):
+        for uid, header in box.read_headers(box.messages(missing, sized=False)):
             pairs = split_fields(header or b"")  # the fields split once for both
             if header is not None:
                 fresh[uid] = (uid, *fields_of(header, pairs))

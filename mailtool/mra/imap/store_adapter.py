@@ -241,7 +241,8 @@ class StoreUserMail:
         # the same read makes SORT's rows too (one read of each header for both)
         sorted_uids = set(index.sort_field_uids(folder.name)) if missing else set()
         for start in range(0, len(missing), HEADER_BATCH):
-            infos = folder.messages(missing[start : start + HEADER_BATCH])
+            # sized=False: a dropped file's size is counted later, not by a read of its own
+            infos = folder.messages(missing[start : start + HEADER_BATCH], sized=False)
             rows, sorts = [], []
             for uid, header in folder.read_headers(infos):  # either backend, batched
                 pairs = split_fields(header or b"")  # the fields split once for both

@@ -228,8 +228,11 @@ class PgMailIndex:
 
     # ------------------------------------------------------------------ messages
 
-    def messages(self, name: str, uids: Iterable[int] | None = None) -> list[MessageInfo]:
-        """Messages of ``name`` in UID order (all, or those of ``uids`` that exist)."""
+    def messages(
+        self, name: str, uids: Iterable[int] | None = None, *, sized: bool = True
+    ) -> list[MessageInfo]:
+        """Messages of ``name`` in UID order (all, or those of ``uids`` that exist); every
+        size is known here (``sized`` is for the SQLite index's uncounted files)."""
         params: list[Any] = [self.address, name]
         where = ""
         if uids is not None:
@@ -273,7 +276,7 @@ class PgMailIndex:
 
     # ------------------------------------------------------------------ sort keys
 
-    def sort_rows(self, name: str) -> list[tuple[Any, ...]]:
+    def sort_rows(self, name: str, *, sized: bool = True) -> list[tuple[Any, ...]]:
         """``(uid, size, internal_date, *SORT_FIELDS)`` of every message in UID order;
         the sort fields are None where no ``mail_sort_fields`` row exists yet."""
         cols = ", ".join(f"s.{c}" for c in SORT_FIELDS)

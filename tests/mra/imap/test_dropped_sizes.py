@@ -90,3 +90,21 @@ def test_status_size_and_quota_count_dropped_files_in_crlf_form(imap: Imap) -> N
     reply = w.cmd("GETQUOTA \"\"")
     assert reply.untagged == [f'* QUOTA "" (STORAGE {(total + 1023) // 1024} 10240 MESSAGE 3 100)'
                               "\r\n".encode()]  # fmt: skip
+
+
+def test_a_header_search_and_sort_read_no_file_for_its_size(imap: Imap) -> None:
+    """SEARCH SUBJECT and SORT by date read each dropped file's header block and count no
+    size (a count first would read every file twice); SORT SIZE then counts them."""
+    _drop(imap)
+    w = imap.wire()
+    w.cmd("SELECT INBOX")
+    index = imap.mail().index
+    assert w.cmd("UID SEARCH SUBJECT dropped").has(b"* SEARCH 1 2 3")
+    assert w.cmd("UID SORT (DATE) UTF-8 NOT SUBJECT nothing").has(b"* SORT 1 2 3")
+    assert w.cmd("UID THREAD REFERENCES UTF-8 ALL").status == "OK"
+    assert [m.size for m in index.summaries("INBOX")] == [UNSIZED] * 3
+    by_size = sorted(range(3), key=lambda i: len(WIRE[i]))
+    assert w.cmd("UID SORT (SIZE) UTF-8 ALL").has(
+        b"* SORT " + b" ".join(b"%d" % (i + 1) for i in by_size)
+    )
+    assert [m.size for m in index.summaries("INBOX")] == [len(m) for m in WIRE]
