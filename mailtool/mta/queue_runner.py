@@ -77,20 +77,11 @@ if TYPE_CHECKING:
 
 #: concurrent deliveries (each is a few fsyncs in a worker thread)
 DELIVERY_CONCURRENCY = 16
-#: worker threads for queue writes and deliveries, for the whole server: fsync waits for
-#: the disk, not the CPU, and concurrent fsyncs are merged by the block layer (4x the
-#: throughput of one at a time). Few: more threads only fight over the GIL (32 cost ~400
-#: futex calls a message) and the directory fsyncs and index commits are shared by group
-#: commit anyway. Split between the processes that serve SMTP (:func:`io_threads`).
+#: worker threads for queue writes and deliveries: fsync waits for the disk, not the CPU,
+#: and concurrent fsyncs are merged by the block layer (4x the throughput of one at a
+#: time). Few: more threads only fight over the GIL (32 cost ~400 futex calls a message)
+#: and the directory fsyncs and index commits are shared by group commit anyway.
 IO_THREADS = 4
-
-
-def io_threads(processes: int) -> int:
-    """Each process's share of :data:`IO_THREADS` when ``processes`` serve SMTP (at least
-    one): the disk sees as many fsyncs at once, and each process's loop fights fewer
-    threads for the GIL (3 processes of 4 threads: ~30 context switches a message; of
-    one: ~19, measured with 20 sessions of smtp-source)."""
-    return max(1, IO_THREADS // max(1, processes))
 #: how much of a delivered file is read to find our queue id after a crash
 SCAN_HEAD = 4096
 _TRACE_ID = re.compile(rb"\n\tid ([0-9A-Z]+)")
@@ -120,10 +111,8 @@ class QueueRunner:
         sieve: Callable[[], Any] | None = None,
         hand_off: Callable[[], None] | None = None,
         caches: Callable[[], Any] | None = None,
-        threads: int = IO_THREADS,
     ) -> None:
-        """``threads``: how many blocking store calls run at once (:func:`io_threads`).
-        ``hand_off``: in an SMTP worker process, what tells the main process's runner
+        """``hand_off``: in an SMTP worker process, what tells the main process's runner
         that there is new work in the queue; this runner then delivers nothing queued.
         ``caches``: the stores with the relay's MTA-STS and TLS-RPT state (``Stores``);
         None: files in the data dir."""
@@ -139,7 +128,7 @@ class QueueRunner:
         self._again: set[str] = set()  # busy ids that came due again meanwhile (rescan after)
         self._wake = asyncio.Event()
         self._shared = False  # a queue several nodes share: claims (module docstring)
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="queue-io")
+        self._pool = ThreadPoolExecutor(IO_THREADS, thread_name_prefix="queue-io")
         #: remote recipients, bounces and delay notices (issue 7)
         self.relay = Relay(
             config,

@@ -30,7 +30,7 @@ from mailtool.store.paths import DataDir
 from .authn.dkim_sign import DkimSigner, signer_from_config
 from .authn.inbound import InboundChecker
 from .listener_kind import WORKER_SERVICES, ListenerKind, kind_for
-from .queue_runner import QueueRunner, io_threads
+from .queue_runner import QueueRunner
 from .relay import shared_queue, wake_server
 from .session import SMTPSession
 
@@ -115,7 +115,6 @@ def shared_runner(ctx: ServerContext) -> QueueRunner:
             # an SMTP worker process: the main process's runner delivers what it queues
             # (a shared queue's enqueue has woken every node's runner already)
             hand_off=(_hand_off(ctx) if worker else None),
-            threads=io_threads(ctx.config.limits.smtp_processes),
         )
         if worker:
             return runner

@@ -185,13 +185,3 @@ def test_workers_serve_inbound_smtp_only_and_the_default_is_one_per_core_plus_on
     assert sum("submission=" in line for line in starts) == 1  # the main process only
     assert all("smtp=" in line for line in starts)
     assert f"server.workers smtp_workers={expected - 1}" in log or expected == 1
-
-
-def test_the_smtp_processes_share_four_io_threads():
-    """Each process serving SMTP gets its share of the I/O threads: as many fsyncs at once
-    for the disk whatever the process count, and fewer threads for each loop's GIL."""
-    from mailtool.mta.queue_runner import IO_THREADS, io_threads
-
-    assert IO_THREADS == 4
-    assert [io_threads(n) for n in (1, 2, 3, 4, 8)] == [4, 2, 1, 1, 1]
-    assert io_threads(0) == 4  # not resolved yet: one process
