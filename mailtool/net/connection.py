@@ -577,7 +577,7 @@ class Connection:
         would. None stops it. Lines of ``limit`` bytes or more, input while unsent output
         is over its bound, a deadline or compressed input always take the ordinary path,
         so every bound holds. For the commands that make up most of a session (a POP3
-        client's RETRs: the wake-up was a fifth of the server's CPU for each)."""
+        client's RETRs: the wake-up was about a third of the server's CPU for each)."""
         self._inline, self._inline_limit, self._inline_timeout = handler, limit, timeout
 
     def _answer_inline(self, handler: Callable[[bytes], bool]) -> None:
