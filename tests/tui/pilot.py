@@ -43,6 +43,30 @@ async def until(pilot, condition: Callable[[], object], what: str = "condition",
         waited += 0.05
 
 
+async def prompt_ready(pilot, app, what: str = "prompt"):
+    """The PromptScreen once its answer field is mounted and focused.
+
+    The screen becomes current before its children are composed; a test that looked
+    for ``#answer`` or typed as soon as the screen changed raced the mount."""
+    def ready() -> bool:
+        screen = app.screen
+        if type(screen).__name__ != "PromptScreen":
+            return False
+        fields = screen.query("#answer")
+        return bool(fields) and screen.focused is fields.first()
+    await until(pilot, ready, what)
+    return app.screen
+
+
+async def answer_prompt(pilot, app, text: str, what: str = "prompt") -> None:
+    """Type ``text`` into the next prompt and submit it; return once it is gone, so the
+    next prompt a test waits for cannot be this one."""
+    prompt = await prompt_ready(pilot, app, what)
+    prompt.query_one("#answer").value = text
+    await pilot.press("enter")
+    await until(pilot, lambda: app.screen is not prompt, f"{what} answered")
+
+
 def message(subject: str, body: str = "hello\n", *, sender: str = "Bob <bob@example.test>",
             to: str = "alice@example.test", msgid: str | None = None,
             date: str = "Mon, 02 Jan 2023 10:00:00 +0000", extra: str = "") -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.tui.pilot import make_app, message, until
+from tests.tui.pilot import make_app, message, prompt_ready, until
 
 
 def subjects(server, folder: str) -> list[str]:
@@ -117,13 +117,13 @@ async def test_search_in_folder(mail_server, account_config):
     async with app.run_test(size=(120, 40)) as pilot:
         main = await ready(pilot, app, 3)
         await pilot.press("slash")
-        await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", "query line")
+        await prompt_ready(pilot, app, "query line")
         await pilot.press(*"subject:lunch", "enter")
         await until(pilot, lambda: len(main.mlist.rows) == 2, "2 results")
         await pilot.press("escape")
         await until(pilot, lambda: len(main.mlist.rows) == 3, "search cleared")
         await pilot.press("slash")
-        await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", "query line")
+        await prompt_ready(pilot, app, "query line")
         await pilot.press(*"from:carol", "enter")
         await until(pilot, lambda: len(main.mlist.rows) == 1, "1 result")
 

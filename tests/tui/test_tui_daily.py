@@ -5,7 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from tests.tui.pilot import make_app, message, open_composer, open_only_message, until
+from tests.tui.pilot import (
+    answer_prompt,
+    make_app,
+    message,
+    open_composer,
+    open_only_message,
+    until,
+)
 from tests.tui.servers import USER
 from tests.tui.test_tui_acting import cursor_on, flags, ready, subjects
 
@@ -169,19 +176,10 @@ async def test_a_mistyped_password_is_asked_again(mail_server, account_config):
     app = make_app(account_config)
     async with app.run_test(size=(120, 40)) as pilot:
         main = app.main
-
-        async def answer(password: str) -> None:
-            await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen",
-                        "password prompt")
-            prompt = app.screen
-            prompt.query_one("#answer").value = password
-            await pilot.press("enter")
-            await until(pilot, lambda: app.screen is not prompt, "prompt answered")
-
-        await answer("not-the-password")
+        await answer_prompt(pilot, app, "not-the-password", "password prompt")
         await until(pilot, lambda: any("Login failed" in str(n.title)
                                        for n in app._notifications), "the refusal is said")
-        await answer(PASSWORD)
+        await answer_prompt(pilot, app, PASSWORD, "password prompt")
         await until(pilot, lambda: len(main.mlist.envelopes) == 1, "logged in, folder shown")
 
 

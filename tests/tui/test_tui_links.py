@@ -19,7 +19,7 @@ from mailtool.client.links import MAX_LINKS, MAX_URL, html_links, message_links,
 from mailtool.client.reading import parse
 from mailtool.errors import PermanentFailure
 from mailtool.tui.screens.links import default_save_path, run_pipe, write_message
-from tests.tui.pilot import make_app, open_only_message, until
+from tests.tui.pilot import answer_prompt, make_app, open_only_message, prompt_ready, until
 from tests.tui.servers import OTHER, USER
 
 HTML = """<html><body><p>Read <a href="https://example.test/article?id=7&amp;x=1">the
@@ -110,13 +110,6 @@ def test_pipe_output_first_lines_status_and_timeout():
 RECORDER = "import sys\nopen(sys.argv[1], 'w').write(sys.argv[-1])\n"
 
 
-async def _answer(pilot, app, text: str) -> None:
-    await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", "prompt")
-    field = app.screen.query_one("#answer")
-    field.value = text
-    await pilot.press("enter")
-
-
 def _notified(app, text: str) -> bool:
     return any(text in str(n.message) for n in app._notifications)
 
@@ -147,11 +140,12 @@ async def test_links_pipe_save_and_bounce(mail_server, account_config, tmp_path,
         # pipe: the raw message on stdin, the output's first lines shown
         await pilot.press("|")
         # (its output is shown as it is, markup=False: "[/x]" is no markup to choke on)
-        await _answer(pilot, app, "grep -c '^Message-ID: <links-1@example.test>'; echo '[/x]'")
+        await answer_prompt(pilot, app,
+                            "grep -c '^Message-ID: <links-1@example.test>'; echo '[/x]'")
         await until(pilot, lambda: _notified(app, "1\n[/x]"), "pipe output shown")
         # save: default ~/Downloads/<subject>.eml; a second save never overwrites silently
         await pilot.press("w")
-        await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", "save prompt")
+        await prompt_ready(pilot, app, "save prompt")
         default = app.screen.query_one("#answer").value
         assert default == str(home / "Downloads" / "Links_ a_b.eml")
         await pilot.press("enter")
@@ -160,17 +154,18 @@ async def test_links_pipe_save_and_bounce(mail_server, account_config, tmp_path,
         assert b"<links-1@example.test>" in saved.read_bytes()
         saved.write_bytes(b"mine")
         await pilot.press("w")
-        await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", "save prompt")
+        save = await prompt_ready(pilot, app, "save prompt")
         await pilot.press("enter")
-        await _answer(pilot, app, "no")
+        await until(pilot, lambda: app.screen is not save, "save prompt answered")
+        await answer_prompt(pilot, app, "no", "overwrite question")
         await until(pilot, lambda: _notified(app, "not saved"), "refused to overwrite")
         assert saved.read_bytes() == b"mine"
         await until(pilot, lambda: type(app.screen).__name__ == "MainScreen", "prompt closed")
         # bounce to bob: the original unchanged, with Resent-* on top
         await pilot.press("b")
-        await _answer(pilot, app, OTHER)
-        await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen" and
-                    app.screen.question.startswith("Bounce to"), "confirmation")
+        await answer_prompt(pilot, app, OTHER)
+        confirm = await prompt_ready(pilot, app, "confirmation")
+        assert confirm.question.startswith("Bounce to"), confirm.question
         await pilot.press("enter")
         await until(pilot, lambda: _notified(app, "bounced"), "bounce done")
         assert _notified(app, f"bounced to {OTHER}"), [str(n.message) for n in app._notifications]

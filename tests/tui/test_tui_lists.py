@@ -21,7 +21,7 @@ from mailtool.client.lists import (
 )
 from mailtool.client.reading import parse
 from mailtool.errors import MailtoolError
-from tests.tui.pilot import make_app, message, open_only_message, until
+from tests.tui.pilot import make_app, message, open_only_message, prompt_ready, until
 
 
 def list_message(unsubscribe: str, post: str = "<mailto:dev@lists.example.test>",
@@ -141,7 +141,7 @@ async def test_list_reply_and_one_key_unsubscribe(mail_server, account_config, t
             app.screen.dismiss(None)
             await until(pilot, lambda: app.screen is main, "back")
             await pilot.press("U")
-            await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", "confirm")
+            await prompt_ready(pilot, app, "confirm")
             await pilot.press("enter")
             await until(pilot, lambda: any("unsubscribed" in str(n.message)
                                            for n in app._notifications), "unsubscribed")

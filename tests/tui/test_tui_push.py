@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.tui.pilot import make_app, message, offline, until
+from tests.tui.pilot import make_app, message, offline, prompt_ready, until
 from tests.tui.servers import OTHER, USER, USERS
 
 #: the spec's bound: listed and notified within 2 s of the server's 250
@@ -146,7 +146,7 @@ async def test_new_mail_is_notified_while_a_search_filter_is_on(mail_server, acc
         await until(pilot, lambda: len(main.mlist.envelopes) == 2 and
                     "idle" in main.query_one("#connection").text, "2 rows, IDLE running")
         await pilot.press("slash")
-        await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", "query line")
+        await prompt_ready(pilot, app, "query line")
         await pilot.press(*"subject:lunch", "enter")
         await until(pilot, lambda: len(main.mlist.rows) == 1 and "found" in main.summary,
                     "1 result")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import email
 
-from tests.tui.pilot import make_app, message, open_composer, open_only_message, until
+from tests.tui.pilot import make_app, message, open_composer, open_only_message, prompt_ready, until
 from tests.tui.servers import OTHER, USER
 
 
@@ -108,7 +108,7 @@ async def test_editor_and_attach_in_the_composer(mail_server, account_config, tm
         await until(pilot, lambda: "written in the editor" in composer.query_one("#body").text,
                     "editor result")
         await pilot.press("ctrl+a")
-        await until(pilot, lambda: type(app.screen).__name__ == "PromptScreen", "path prompt")
+        await prompt_ready(pilot, app, "path prompt")
         app.screen.query_one("#answer").value = str(attachment)
         await pilot.press("enter")
         await until(pilot, lambda: composer.draft.attachments, "attached")
