@@ -76,12 +76,33 @@ def decoded_fields(header: bytes, names: tuple[str, ...] = CACHED, pairs: Pairs 
             continue
         end = starts[i + 1].start() if i + 1 < len(starts) else len(header)
         raw = header[m.end() : end]
-        value = re.sub(rb"\r?\n[ \t]", b" ", raw).strip()
-        text = value.decode("utf-8", "surrogateescape")
-        if "=?" in text:  # RFC 2047 encoded words: only then the decoder's cost
-            text = mime.decode_header(text)
-        out.setdefault(name, []).append(text.casefold())
+        out.setdefault(name, []).append(_value(_FOLD.sub(b" ", raw).strip()))
     return {k: tuple(v) for k, v in out.items()}
+
+
+def field_values(header: bytes, name: str) -> tuple[str, ...]:
+    """``decoded_fields(header, (name,)).get(name, ())``, for one field: a block of the
+    usual shape is not split whole (a first SEARCH matches one field of each header)."""
+    if b"\n " in header or b"\n\t" in header:
+        header = _FOLD.sub(b" ", header)
+    if _ALL_FIELDS.fullmatch(header) is None:
+        return decoded_fields(header, (name,)).get(name, ())
+    return tuple(_value(raw.strip()) for raw in _one_field(name).findall(header))
+
+
+@functools.lru_cache(maxsize=16)
+def _one_field(name: str) -> re.Pattern[bytes]:
+    """The values of one field in an unfolded block (as :data:`_FIELD` splits them)."""
+    return re.compile(rb"^" + re.escape(name.encode("ascii")) + rb"[ \t]*:([^\n]*)",
+                      re.M | re.I)  # fmt: skip
+
+
+def _value(raw: bytes) -> str:
+    """A field's stripped value as the cache keeps it: RFC 2047 decoded, case-folded."""
+    text = raw.decode("utf-8", "surrogateescape")
+    if "=?" in text:  # RFC 2047 encoded words: only then the decoder's cost
+        text = mime.decode_header(text)
+    return text.casefold()
 
 
 def _decoded(pairs: Pairs, names: tuple[str, ...]) -> Fields:
@@ -92,14 +113,11 @@ def _decoded(pairs: Pairs, names: tuple[str, ...]) -> Fields:
         key = wanted.get(name)
         if key is None:
             continue
-        text = value.decode("utf-8", "surrogateescape")
-        if "=?" in text:  # RFC 2047 encoded words: only then the decoder's cost
-            text = mime.decode_header(text)
         values = out.get(key)
         if values is None:
-            out[key] = [text.casefold()]
+            out[key] = [_value(value)]
         else:
-            values.append(text.casefold())
+            values.append(_value(value))
     return {k: tuple(v) for k, v in out.items()}
 
 
@@ -133,4 +151,6 @@ class HeaderCache:
 
 CACHE = HeaderCache()
 
-__all__ = ["CACHE", "CACHED", "HeaderCache", "Pairs", "decoded_fields", "split_fields"]
+__all__ = [
+    "CACHE", "CACHED", "HeaderCache", "Pairs", "decoded_fields", "field_values", "split_fields",
+]  # fmt: skip

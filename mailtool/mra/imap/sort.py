@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from mailtool.mra.imap import header_fill
 from mailtool.mra.imap import search as search_cmd
 from mailtool.mra.imap.headers import decoded_fields, split_fields
 from mailtool.mra.imap.id_enable import enable_condstore
@@ -69,6 +70,7 @@ def load_keys(mail: Any, folder: str) -> dict[int, SortKeys]:
         return _keys_without_index(mail, folder)
     box = store_mail.folder(folder)
     index = store_mail.index
+    header_fill.FILLER.settle((mail.user, box.name))  # a SEARCH's rows being made: first
     # sized=False: a command that sorts by SIZE had the session count them first
     # (session._needs_sizes); for the others a count would read every dropped file
     rows = index.sort_rows(box.name, sized=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import threading
 import time
@@ -20,6 +21,7 @@ from operator import attrgetter
 from typing import BinaryIO
 
 from mailtool.errors import NotFound, StoreUnavailable
+from mailtool.mra.imap import header_fill
 from mailtool.mra.imap.backend import (
     Changes,
     FolderInfo,
@@ -28,6 +30,7 @@ from mailtool.mra.imap.backend import (
     Quota,
     Snapshot,
 )
+from mailtool.mra.imap.header_fill import header_matches
 from mailtool.mra.imap.headers import decoded_fields, split_fields
 from mailtool.mra.imap.sort_fields import fields_of
 from mailtool.store.interfaces import (
@@ -50,6 +53,8 @@ SNAPSHOTS_KEPT = 4
 REFRESH_FRACTION = 8
 #: header-cache rows written per index transaction while filling it
 HEADER_BATCH = 5000
+#: (folder, UIDVALIDITY): the header cache's rows of a folder are valid for one UIDVALIDITY
+CacheKey = tuple[str, int]
 
 
 class StoreUserMail:
@@ -65,7 +70,7 @@ class StoreUserMail:
         self._snapshots: dict[str, tuple[tuple[int, int, int], Snapshot]] = {}
         self._lock = threading.Lock()
         #: (folder, UIDVALIDITY) -> UIDs whose header fields the index caches
-        self._headers_cached: dict[tuple[str, int], set[int]] = {}
+        self._headers_cached: dict[CacheKey, set[int]] = {}
 
     def _folder(self, name: str):  # type: ignore[no-untyped-def]
         return self.mail.folder(name)
@@ -219,40 +224,82 @@ class StoreUserMail:
             return None
 
     def header_search(self, name: str, field: str, needle: str, uids: list[int]) -> set[int]:
-        """UIDs among ``uids`` whose ``field`` (one of the index's cached header fields)
-        contains the case-folded ``needle``: one index scan once every message's
-        fields are cached; the headers of messages not cached yet are read first."""
+        """UIDs whose ``field`` (one of the index's cached header fields) contains the
+        case-folded ``needle``: one index scan once every message of ``uids`` is cached.
+        The headers of messages not cached yet are read and matched here, and their
+        rows made from the same blocks after the answer (:mod:`.header_fill`)."""
         folder = self._folder(name)
-        self._cache_headers(folder, uids)
-        return set(self.mail.index.header_search(folder.name, field, needle))
+        filler = header_fill.FILLER
+        filler.settle((self.user, folder.name))
+        index = self.mail.index
+        key, missing = self._uncached_headers(folder, uids)
+        hits = set(index.header_search(folder.name, field, needle))
+        if not missing:
+            return hits
+        later: list[tuple[int, Callable[[], None]]] = []  # started once the hits are known
+        try:
+            for start in range(0, len(missing), HEADER_BATCH):
+                # sized=False: a dropped file's size is counted later, not read for it
+                infos = folder.messages(missing[start : start + HEADER_BATCH], sized=False)
+                blocks = list(folder.read_headers(infos))  # either backend, batched
+                hits.update(u for u, header in blocks if header_matches(header, field, needle))
+                fill = functools.partial(self._store_header_rows, folder, key, blocks)
+                size = sum(len(header or b"") for _, header in blocks) + len(blocks) * 64
+                if filler.reserve(size):
+                    later.append((size, fill))
+                else:  # the process's bound on blocks waiting is reached: made here
+                    fill()
+        except BaseException:
+            for size, _ in later:
+                filler.release(size)
+            raise
+        # the rows are made after the answer, not beside the reads above (the GIL)
+        for size, fill in later:
+            filler.start((self.user, folder.name), size, fill)
+        return hits
 
-    def _cache_headers(self, folder: Folder, uids: list[int]) -> None:
-        uidvalidity = self.mail.index.counters(folder.name)[0]
-        key = (folder.name, uidvalidity)
+    def _uncached_headers(self, folder: Folder, uids: list[int]) -> tuple[CacheKey, list[int]]:
+        """(the folder's cache key, those of ``uids`` without header-cache rows)."""
+        index = self.mail.index
+        key = (folder.name, index.counters(folder.name)[0])
         with self._lock:
             known = self._headers_cached.get(key)
+        fresh = known is None
         if known is None:
-            known = set(self.mail.index.header_cached_uids(folder.name))
+            known = set(index.header_cached_uids(folder.name))
+            with self._lock:
+                known = self._headers_cached.setdefault(key, known)
         missing = [u for u in uids if u not in known]
-        if missing and key in self._headers_cached:  # a SORT may have cached them since
-            known.update(self.mail.index.header_cached_uids(folder.name))
+        if missing and not fresh:  # a SORT, or another process, may have cached them since
+            cached = index.header_cached_uids(folder.name)
+            with self._lock:
+                known.update(cached)
             missing = [u for u in missing if u not in known]
-        index = self.mail.index
-        # the same read makes SORT's rows too (one read of each header for both)
-        sorted_uids = set(index.sort_field_uids(folder.name)) if missing else set()
-        for start in range(0, len(missing), HEADER_BATCH):
-            # sized=False: a dropped file's size is counted later, not by a read of its own
-            infos = folder.messages(missing[start : start + HEADER_BATCH], sized=False)
-            rows, sorts = [], []
-            for uid, header in folder.read_headers(infos):  # either backend, batched
-                pairs = split_fields(header or b"")  # the fields split once for both
-                rows.append((uid, decoded_fields(header or b"", HEADER_FIELDS, pairs)))
-                if header is not None and uid not in sorted_uids:
-                    sorts.append((uid, *fields_of(header, pairs)))
-            index.put_cached_fields(folder.name, rows, sorts)
-            known.update(missing[start : start + HEADER_BATCH])
+        return key, missing
+
+    def _store_header_rows(
+        self, folder: Folder, key: CacheKey,
+        blocks: list[tuple[int, bytes | None]],
+    ) -> None:  # fmt: skip
+        """Header-cache rows of ``blocks``, and SORT's rows of those without one (the
+        same read makes both), in one transaction; the folder deleted meanwhile:
+        nothing to keep."""
+        try:
+            sorted_uids = set(self.mail.index.sort_field_uids(folder.name))
+        except NotFound:
+            return
+        rows, sorts = [], []
+        for uid, header in blocks:
+            pairs = split_fields(header or b"")  # the fields split once for both
+            rows.append((uid, decoded_fields(header or b"", HEADER_FIELDS, pairs)))
+            if header is not None and uid not in sorted_uids:
+                sorts.append((uid, *fields_of(header, pairs)))
+        try:
+            self.mail.index.put_cached_fields(folder.name, rows, sorts)
+        except NotFound:
+            return
         with self._lock:
-            self._headers_cached[key] = known
+            self._headers_cached.setdefault(key, set()).update(uid for uid, _ in blocks)
 
     def cached_envelopes(self, name: str, uids: list[int], *, utf8: bool) -> dict[int, bytes]:
         """UID -> ENVELOPE wire bytes the index keeps (:mod:`.envelope_cache`), one query;
