@@ -3,11 +3,13 @@ and a user, plus small imaplib helpers."""
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 import itertools
 import re
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +27,34 @@ def add_user(server: MailtoolServer, address: str = USER, password: str = PASSWO
     """Create a user directly in the server's account store, on its backend (the CLI
     costs a process start per call; SQLite in WAL mode is safe across processes)."""
     stores.add_user(server, address, password)
+
+
+@contextlib.contextmanager
+def store_user_mail(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest,
+                    inbox: Iterable[bytes]) -> Iterator[Any]:  # fmt: skip
+    """The IMAP view of one user over a store of the backend, without a server, with
+    ``inbox`` appended (tests of what the view reads and caches)."""
+    from mailtool.mra.imap.store_adapter import StoreUserMail
+    from mailtool.store.mailstore import MailStore
+
+    if store_backend == "sqlite":
+        store: Any = MailStore(tmp_path)
+        closing: list[Any] = []
+    else:
+        from mailtool.store.pg.db import Database
+        from mailtool.store.pg.mailstore import PgMailStore
+
+        db = Database(request.getfixturevalue("pg_database").url, pool_size=2)
+        store = PgMailStore(db)
+        closing = [db]
+    user = StoreUserMail(store, "ann@example.test")
+    for data in inbox:
+        user.append("INBOX", data, [], None)
+    try:
+        yield user
+    finally:
+        for item in closing:
+            item.close()
 
 
 def client_tls() -> ssl.SSLContext:

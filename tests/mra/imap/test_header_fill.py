@@ -20,7 +20,7 @@ from mailtool.mra.imap.header_fill import Filler, header_matches
 from mailtool.mra.imap.sort import load_keys
 from mailtool.mra.imap.store_adapter import StoreUserMail
 from mailtool.store.interfaces import HEADER_FIELDS
-from mailtool.store.mailstore import MailStore
+from tests.mra.imap.conftest import store_user_mail
 from tests.mra.imap.test_header_split import ODD, _blocks
 
 #: header blocks of odd shapes, each followed by a body
@@ -45,23 +45,10 @@ UIDS = list(range(1, len(BLOCKS) + 1))
 @pytest.fixture
 def mail(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest
          ) -> Iterator[StoreUserMail]:  # fmt: skip
-    if store_backend == "sqlite":
-        store: Any = MailStore(tmp_path)
-        closing: list[Any] = []
-    else:
-        from mailtool.store.pg.db import Database
-        from mailtool.store.pg.mailstore import PgMailStore
-
-        db = Database(request.getfixturevalue("pg_database").url, pool_size=2)
-        store = PgMailStore(db)
-        closing = [db]
-    user = StoreUserMail(store, "ann@example.test")
-    for block in BLOCKS:
-        user.append("INBOX", block + b"body\r\n", [], None)
-    yield user
-    header_fill.FILLER.settle((user.user, "INBOX"))
-    for item in closing:
-        item.close()
+    with store_user_mail(store_backend, tmp_path, request, [b + b"body\r\n" for b in BLOCKS]
+                         ) as user:  # fmt: skip
+        yield user
+        header_fill.FILLER.settle((user.user, "INBOX"))
 
 
 @pytest.fixture

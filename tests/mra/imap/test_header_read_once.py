@@ -18,8 +18,7 @@ import pytest
 
 from mailtool.mra.imap.sort import load_keys
 from mailtool.mra.imap.store_adapter import StoreUserMail
-from mailtool.store.mailstore import MailStore
-from tests.mra.imap.conftest import Imap
+from tests.mra.imap.conftest import Imap, store_user_mail
 from tests.mra.imap.test_envelope_cache import _tamper
 
 SUBJECTS = ["lunch", "Re: lunch", "budget", "travel", "lunch again"]
@@ -33,22 +32,9 @@ def _message(n: int, subject: str) -> bytes:
 @pytest.fixture
 def mail(store_backend: str, tmp_path: Path, request: pytest.FixtureRequest
          ) -> Iterator[StoreUserMail]:  # fmt: skip
-    if store_backend == "sqlite":
-        store: Any = MailStore(tmp_path)
-        closing: list[Any] = []
-    else:
-        from mailtool.store.pg.db import Database
-        from mailtool.store.pg.mailstore import PgMailStore
-
-        db = Database(request.getfixturevalue("pg_database").url, pool_size=2)
-        store = PgMailStore(db)
-        closing = [db]
-    user = StoreUserMail(store, "ann@example.test")
-    for n, subject in enumerate(SUBJECTS):
-        user.append("INBOX", _message(n, subject), [], None)
-    yield user
-    for item in closing:
-        item.close()
+    messages = [_message(n, subject) for n, subject in enumerate(SUBJECTS)]
+    with store_user_mail(store_backend, tmp_path, request, messages) as user:
+        yield user
 
 
 @pytest.fixture
