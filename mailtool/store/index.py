@@ -221,6 +221,8 @@ class NewMessage:
 
 
 def encode_flags(flags: Iterable[str]) -> str:
+    if not flags:  # most files dropped in new/: nothing to sort or check
+        return ""
     out = sorted(set(flags))
     for f in out:
         if not f or any(c.isspace() or ord(c) < 0x21 or ord(c) == 0x7F for c in f):

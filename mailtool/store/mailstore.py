@@ -76,6 +76,8 @@ log = logging.getLogger(__name__)
 
 #: directory mtimes younger than this are not trusted to skip a rescan (timestamp granularity)
 _STAMP_SETTLE_NS = 2_000_000_000
+#: the flags of a file whose name has no info part
+_NO_FLAGS: frozenset[str] = frozenset()
 
 
 def crlf_size(data: bytes) -> int:
@@ -633,13 +635,15 @@ class Folder(FolderBase):
         which differs when the lines end in bare LF). The first SELECT after 20,000
         files arrived reads none of them: a stat each, not open + read + close.
         """
-        letters = split_filename(rel.split("/", 1)[1])[1]
         wire_size = size_in_name(base, "W")
         try:  # a str path and a raw os call: this runs for each of 100,000 dropped files
             mtime = os.stat(f"{self._dir}/{rel}").st_mtime
         except FileNotFoundError:
             return None
         size = UNSIZED if wire_size is None else wire_size
+        if ":" not in rel:  # no info part, no flags: most files dropped into new/
+            return NewMessage(base, rel, _NO_FLAGS, size, mtime)
+        letters = split_filename(rel.split("/", 1)[1])[1]
         return NewMessage(base, rel, frozenset(flags_of_letters(letters)), size, mtime)
 
     def _stamp(self) -> str | None:

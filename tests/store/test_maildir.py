@@ -16,6 +16,7 @@ from mailtool.store.maildir import (
     from_disk,
     info_letters,
     normalize_folder,
+    size_in_name,
     split_filename,
     to_disk,
 )
@@ -110,6 +111,15 @@ def test_flag_letters_are_sorted_and_parsed():
     )
     assert split_filename("abc,S=3:2,FS") == ("abc,S=3", "FS")
     assert split_filename("abc") == ("abc", None)
+
+
+def test_size_in_name_reads_a_whole_field_only() -> None:
+    name = "1700000000.M1P1.host,S=120,W=124"
+    assert (size_in_name(name), size_in_name(name, "W")) == (120, 124)
+    assert size_in_name("1700000000.M1P1.host,S=120", "W") is None
+    assert size_in_name("1700000000.M1P1.host,XS=5") is None  # not the S= field
+    assert size_in_name("1700000000.M1P1.host,S=12a") is None
+    assert size_in_name("1700000000.M1P1.S=7host") is None  # no comma before it
 
 
 def test_set_flags_renames_the_file(md):
