@@ -4,8 +4,9 @@ A session that takes ``\\Recent`` (RFC 3501 §2.3.2) claims it in the index
 (``first_recent_uid``), which is all \\Recent is made of here: no IMAP answer depends
 on where the file is. The files then move from new/ to cur/ (the Maildir spec's
 "seen by a client", what mutt shows as no longer new, and what Dovecot does at sync),
-in a thread of the user's, a batch at a time, so the first SELECT after 20,000 files
-arrived answers before the 20,000 renames (they were half of its time).
+in one of the process's :data:`MOVER_THREADS` threads (users take turns, a folder at
+a time), a batch at a time, so the first SELECT after 20,000 files arrived answers
+before the 20,000 renames (they were half of its time).
 
 While they run:
 
@@ -35,6 +36,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from mailtool.store.maildir import info_letters
@@ -47,8 +49,20 @@ log = logging.getLogger(__name__)
 #: files renamed per batch (one index transaction, the user's lock held meanwhile:
 #: a STORE from the event loop waits at most one batch, ~5-10 ms)
 BATCH = 250
-#: seconds the thread waits for more work before it ends (a user's thread lives while used)
-IDLE_SECONDS = 10.0
+#: threads that move claimed files, shared by every user of the process: a thousand
+#: users' first SELECTs at once queue their moves, they do not start a thousand threads
+MOVER_THREADS = 2
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _shared_pool() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(MOVER_THREADS, thread_name_prefix="recent-moves")
+        return _pool
 
 
 def moved_name(path: str, base: str, flags: frozenset[str]) -> str | None:
@@ -59,14 +73,16 @@ def moved_name(path: str, base: str, flags: frozenset[str]) -> str | None:
 
 
 class RecentMover:
-    """One user's background new/ -> cur/ moves; :meth:`submit` after a claim."""
+    """One user's background new/ -> cur/ moves, run by the process's shared threads
+    (:data:`MOVER_THREADS`); :meth:`submit` after a claim."""
 
     def __init__(self, mail: UserMail) -> None:
         self._mail = mail
         self._cond = threading.Condition()
         #: folder -> UIDs below this are claimed: their files in new/ move
         self._pending: dict[str, int] = {}
-        self._thread: threading.Thread | None = None
+        #: a turn of this user's is queued or running in the shared pool
+        self._scheduled = False
         self._busy = False
         self._stopping = False
         #: folders this process has swept since it started (a crash's leftovers)
@@ -80,12 +96,10 @@ class RecentMover:
                 return
             self._swept.add(folder)
             self._pending[folder] = max(self._pending.get(folder, 0), below)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name=f"recent-moves {self._mail.address}", daemon=True
-                )
-                self._thread.start()
-            self._cond.notify()
+            if self._scheduled:
+                return
+            self._scheduled = True
+        _shared_pool().submit(self._turn)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Until no move is pending or running (tests, shutdown); False on timeout."""
@@ -97,31 +111,31 @@ class RecentMover:
         with self._cond:
             self._stopping = True
             self._pending.clear()
-            thread = self._thread
             self._cond.notify_all()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+            self._cond.wait_for(lambda: not self._busy, timeout)
 
-    def _run(self) -> None:
-        while True:
+    def _turn(self) -> None:
+        """One folder's moves, then back to the end of the pool's queue if more are
+        pending: users take turns a folder at a time."""
+        with self._cond:
+            if self._stopping or not self._pending:
+                self._scheduled = False
+                self._cond.notify_all()
+                return
+            folder, below = self._pending.popitem()
+            self._busy = True
+        try:
+            self._move(folder, below)
+        except Exception:  # a folder deleted meanwhile, a closed index: next claim retries
+            log.exception("moving %s's claimed files of %r to cur/", self._mail.address, folder)
+        finally:
             with self._cond:
-                while not self._pending and not self._stopping:
-                    if not self._cond.wait(IDLE_SECONDS) and not self._pending:
-                        break
-                if self._stopping or not self._pending:
-                    self._thread = None
-                    self._cond.notify_all()
-                    return
-                folder, below = self._pending.popitem()
-                self._busy = True
-            try:
-                self._move(folder, below)
-            except Exception:  # a folder deleted meanwhile, a closed index: next claim retries
-                log.exception("moving %s's claimed files of %r to cur/", self._mail.address, folder)
-            finally:
-                with self._cond:
-                    self._busy = False
-                    self._cond.notify_all()
+                self._busy = False
+                again = bool(self._pending) and not self._stopping
+                self._scheduled = again
+                self._cond.notify_all()
+        if again:
+            _shared_pool().submit(self._turn)
 
     def _move(self, folder: str, below: int) -> None:
         mail = self._mail

@@ -153,3 +153,38 @@ def test_examine_moves_nothing(store) -> None:
     assert mail.recent_moves.wait(10)
     assert set(_consistent(mail)) == {"new"}
 
+
+
+def test_many_users_moves_share_the_process_threads(store, monkeypatch) -> None:
+    """Six users' first SELECTs at once: their moves queue for the shared threads
+    (recent_moves.MOVER_THREADS), they do not start a thread each, and all get done."""
+    monkeypatch.setattr(recent_moves, "_pool", None)  # a pool of this test's own
+    monkeypatch.setattr(recent_moves, "MOVER_THREADS", 2)
+    gate, running, names, most = threading.Event(), set(), set(), [0]
+    lock = threading.Lock()
+    move = recent_moves.RecentMover._move
+
+    def held(self, folder: str, below: int) -> None:
+        with lock:
+            running.add(threading.current_thread().name)
+            names.add(threading.current_thread().name)
+            most[0] = max(most[0], len(running))
+        assert gate.wait(30)
+        move(self, folder, below)
+        with lock:
+            running.discard(threading.current_thread().name)
+
+    monkeypatch.setattr(recent_moves.RecentMover, "_move", held)
+    shared = store()
+    users = [shared.user(f"u{n}@a.test", create=True) for n in range(6)]
+    for mail in users:
+        _drop(mail, 20)
+        assert mail.folder("INBOX").claim_recent() == range(1, 21)
+    time.sleep(0.3)
+    assert most[0] == 2, "two users' moves at once, the others queued"
+    gate.set()
+    for mail in users:
+        assert mail.recent_moves.wait(10)
+        assert set(_consistent(mail)) == {"cur"}
+    assert most[0] == 2 and len(names) == 2, names  # never more threads than the bound
+    recent_moves._shared_pool().shutdown()
