@@ -574,22 +574,30 @@ class Connection:
         ``handler(line)`` first, from the protocol callback (no task wake-up): True means
         it answered the line (written, never awaited), False leaves the line to the
         waiting read. Each answered line restarts that read's ``timeout``, as a new read
-        would. None stops it. Lines of ``limit`` bytes or more, input while unsent output
-        is over its bound, a deadline or compressed input always take the ordinary path,
-        so every bound holds. For the commands that make up most of a session (a POP3
-        client's RETRs: the wake-up was about a third of the server's CPU for each)."""
+        would. None stops it. ``limit`` is the read's own line limit: the start of a line
+        shorter than it does not wake the read. Lines of ``limit`` bytes or more, input
+        while unsent output is over its bound, a deadline or compressed input always take
+        the ordinary path, so every bound holds. For the commands that make up most of a
+        session (a POP3 client's RETRs: the wake-up was about a third of the server's CPU
+        for each)."""
         self._inline, self._inline_limit, self._inline_timeout = handler, limit, timeout
 
-    def _answer_inline(self, handler: Callable[[bytes], bool]) -> None:
+    def _answer_inline(self, handler: Callable[[bytes], bool]) -> bool:
+        """Answer the whole lines ``handler`` takes; whether the waiting read must look at
+        what is left (False: nothing, or the start of a line under the limit, which it
+        would only wait on: no wake-up for it)."""
         buf = self._buf
         while not self._writing_paused and not self._lost:
             end = buf.find(b"\n")
-            if not 0 <= end < self._inline_limit or not handler(bytes(buf[: end + 1])):
-                return
+            if end < 0:
+                return len(buf) >= self._inline_limit
+            if end >= self._inline_limit or not handler(bytes(buf[: end + 1])):
+                return True
             del buf[: end + 1]
             self._scanned = 0
             if self._inline_timeout is not None:
                 self._until = time.monotonic() + self._inline_timeout  # _on_timer re-arms
+        return True
 
     def _data(self, data: bytes) -> None:
         if self._inflater is not None:
@@ -599,10 +607,9 @@ class Connection:
             self._buf += data
             handler = self._inline
             if (handler is not None and self._line_wait and self._deadline is None
-                    and self._waiter is not None and not self._waiter.done()):
-                self._answer_inline(handler)
-                if not self._buf:
-                    return  # all answered: the read waits on
+                    and self._waiter is not None and not self._waiter.done()
+                    and not self._answer_inline(handler)):
+                return  # all answered, or a line's start: the read waits on
         if not self._reading_paused and (self._zin or len(self._buf) >= self._read_high()):
             self._reading_paused = True
             self._transport.pause_reading()

@@ -154,3 +154,41 @@ def test_a_peer_that_never_reads_its_answers_stays_bounded():
         assert max(most) <= 64 * 1024 + 2 * len(answer), max(most)
 
     asyncio.run(main())
+
+
+def test_the_start_of_a_line_wakes_no_read(monkeypatch):
+    """Whole lines answered inline and the start of the next one left: the waiting read is
+    not woken for it (it would only wait again); once the line is whole it is answered
+    inline too, and a line's start over the limit still reaches the read."""
+    log: list[str] = []
+    wakes: list[int] = []
+    wake = Connection._wake_reader
+
+    def counted(self: Connection) -> None:
+        wakes.append(1)
+        wake(self)
+
+    monkeypatch.setattr(Connection, "_wake_reader", counted)
+
+    async def main() -> None:
+        listener, port = await _listen(ping_session(log))
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"PING\r\nPI")
+        got = await read_lines(reader, 1)
+        await asyncio.sleep(0.1)
+        woken = len(wakes)
+        writer.write(b"NG\r\n")
+        got += await read_lines(reader, 1)
+        await asyncio.sleep(0.1)
+        assert len(wakes) == woken, "the rest of the line woke the read"
+        writer.write(b"x" * (LIMIT + 10))  # no end of line, over the limit: the read decides
+        await asyncio.sleep(0.1)
+        assert len(wakes) > woken, "a line's start over the limit never reached the read"
+        writer.write(b"x\r\n")
+        got += await read_lines(reader, 1)
+        writer.close()
+        await listener.stop(grace=0.1)
+        assert woken == 0, "the start of a line woke the read"
+        assert got == [b"PONG\r\n", b"PONG\r\n", b"TOO LONG\r\n"]
+
+    asyncio.run(main())
