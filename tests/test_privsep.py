@@ -65,7 +65,10 @@ def not_private(data_dir: Path, owner: tuple[int, int] | None = None) -> list[st
     whose owner is not ``owner``."""
     bad = []
     for path in [data_dir, *data_dir.rglob("*")]:
-        st = path.lstat()
+        try:
+            st = path.lstat()
+        except FileNotFoundError:  # a running server's transient file (an SQLite journal)
+            continue
         if stat.S_ISLNK(st.st_mode):
             continue
         wanted = 0o700 if stat.S_ISDIR(st.st_mode) else 0o600
