@@ -99,7 +99,15 @@ class RecentMover:
             if self._scheduled:
                 return
             self._scheduled = True
-        _shared_pool().submit(self._turn)
+        self._queue_turn()
+
+    def _queue_turn(self) -> None:
+        try:
+            _shared_pool().submit(self._turn)
+        except RuntimeError:  # the interpreter is ending: the next claim moves them
+            with self._cond:
+                self._scheduled = False
+                self._cond.notify_all()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Until no move is pending or running (tests, shutdown); False on timeout."""
@@ -135,7 +143,7 @@ class RecentMover:
                 self._scheduled = again
                 self._cond.notify_all()
         if again:
-            _shared_pool().submit(self._turn)
+            self._queue_turn()
 
     def _move(self, folder: str, below: int) -> None:
         mail = self._mail
