@@ -76,11 +76,16 @@ class Filler:
 
     def start(self, key: Key, size: int, job: Callable[[], None]) -> None:
         """Run ``job`` in the background; the ``size`` bytes reserved for it are given
-        back when it ends."""
+        back when it ends. The interpreter ending: nothing runs (the next command that
+        needs the rows makes them)."""
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(1, thread_name_prefix="header-fill")
-            future = self._pool.submit(self._run, job, size)
+            try:
+                future = self._pool.submit(self._run, job, size)
+            except RuntimeError:
+                self._pending -= size
+                return
             self._jobs.setdefault(key, []).append(future)
         future.add_done_callback(lambda f: self._forget(key, f))
 

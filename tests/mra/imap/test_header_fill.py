@@ -153,3 +153,18 @@ def test_a_failed_fill_is_made_again_by_the_next_search(
     filler.settle((mail.user, "INBOX"))
     assert sorted(mail.mail.index.header_cached_uids("INBOX")) == UIDS
     assert filler.pending_bytes == 0
+
+
+def test_a_fill_that_cannot_start_gives_its_room_back() -> None:
+    """The interpreter ending (the pool refuses work): no job runs, no room stays held."""
+    filler = Filler(limit=1000)
+    assert filler.reserve(600)
+    filler.start(("ann", "INBOX"), 600, lambda: None)  # makes the pool
+    filler.settle(("ann", "INBOX"))
+    assert filler._pool is not None
+    filler._pool.shutdown()
+    assert filler.reserve(600)
+    ran: list[bool] = []
+    filler.start(("ann", "INBOX"), 600, lambda: ran.append(True))
+    filler.settle(("ann", "INBOX"))
+    assert ran == [] and filler.pending_bytes == 0
