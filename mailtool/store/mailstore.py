@@ -78,6 +78,8 @@ log = logging.getLogger(__name__)
 _STAMP_SETTLE_NS = 2_000_000_000
 #: the flags of a file whose name has no info part
 _NO_FLAGS: frozenset[str] = frozenset()
+#: scans of a folder one size count may take to find files renamed while it runs
+SIZE_RESCANS = 3
 
 
 def crlf_size(data: bytes) -> int:
@@ -198,17 +200,28 @@ class UserMail(UserMailBase):
     def _count_sizes(self, name: str, files: list[tuple[int, str, str]]) -> dict[int, int]:
         """UID -> CRLF size of the ``(uid, base, path)`` files the index has UNSIZED
         (:attr:`Index.count_sizes`): each read once, where the index says; a file
-        renamed meanwhile is looked for in one scan of the folder, a file gone is left out."""
+        renamed meanwhile is looked for where \\Recent's move puts it, then in a scan of the
+        folder, taken again (at most :data:`SIZE_RESCANS` times a call) when the file moved
+        after the last one: the new/ -> cur/ moves run beside this; a file gone is left out."""
         folder_dir = os.fspath(self.maildir.path(name))
         out: dict[int, int] = {}
         on_disk: dict[str, str] | None = None
+        scans = 0
         for uid, base, path in files:
             size = _wire_size(f"{folder_dir}/{path}")
-            if size is None:
+            if size is None and (moved := moved_name(path, base, _NO_FLAGS)) is not None:
+                size = _wire_size(f"{folder_dir}/{moved}")
+            while size is None:
                 if on_disk is None:
-                    on_disk = dict(self.maildir.scan(name)) if self.maildir.exists(name) else {}
+                    if scans == SIZE_RESCANS or not self.maildir.exists(name):
+                        break
+                    on_disk, scans = dict(self.maildir.scan(name)), scans + 1
                 rel = on_disk.get(base)
-                size = None if rel is None else _wire_size(f"{folder_dir}/{rel}")
+                if rel is None:
+                    break  # in no scan taken since it went missing: gone
+                size = _wire_size(f"{folder_dir}/{rel}")
+                if size is None:
+                    on_disk = None  # renamed since that scan: look again
             if size is not None:
                 out[uid] = size
         return out

@@ -123,6 +123,33 @@ def test_dropped_files_are_sized_by_the_first_read_of_sizes(mail):
 
 
 @sqlite_only
+def test_sizes_counted_while_files_move_are_found_where_they_went(mail, monkeypatch):
+    """The new/ -> cur/ moves (store/recent_moves.py) run beside a size count: a file the
+    count's scan saw in new/ and that moved right after is looked for again, not counted
+    0 (a SORT SIZE of 100,000 dropped files put the wrong message first)."""
+    inbox = mail.folder("INBOX")
+    for n in range(4):
+        (inbox.path / "new" / f"170000000{n}.M{n}P1.host").write_bytes(b"Subject: x\n\nbody\n")
+    assert inbox.sync(report=False).changed == []
+    rows = sorted(mail.index.files("INBOX"))
+    # two moved before the count (with flags, so not where \Recent's move puts them)
+    for _uid, base, path, _flags in rows[:2]:
+        os.rename(inbox.path / path, inbox.path / "cur" / f"{base}:2,S")
+    scan = type(mail.maildir).scan
+    later = iter(rows[2:])  # the other two move one after each scan of the count
+
+    def moving_scan(self, folder):  # another mover renames one file after each scan
+        found = list(scan(self, folder))
+        step = next(later, None)
+        if step is not None:
+            os.rename(inbox.path / step[2], inbox.path / "cur" / f"{step[1]}:2,F")
+        return iter(found)
+
+    monkeypatch.setattr(type(mail.maildir), "scan", moving_scan)
+    assert [m.size for m in inbox.messages()] == [20] * 4
+
+
+@sqlite_only
 def test_external_delete_and_rename_are_adopted(mail):
     inbox = mail.folder("INBOX")
     a, b = inbox.append(MSG).uid, inbox.append(MSG).uid
