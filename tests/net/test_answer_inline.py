@@ -7,6 +7,7 @@ answers them in its read_line loop."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 from mailtool.net.connection import ConnectionLimits, LineTooLong, ReadTimeout, WriteTimeout
@@ -140,7 +141,13 @@ def test_a_peer_that_never_reads_its_answers_stays_bounded():
         limits = ConnectionLimits(output_buffer=64 * 1024, write_timeout=0.5)
         session = ping_session(log, reply=answer, unsent=most)
         listener, port = await _listen(session, limits=limits)
-        _reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        # a small receive window, set before the handshake: the kernel cannot take in
+        # megabytes of answers, so the session's own bound is what is reached
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+        _reader, writer = await asyncio.open_connection(sock=sock)
         writer.transport.set_write_buffer_limits(high=4 * 1024 * 1024)
         writer.write(b"PING\r\n" * 20000)  # 80 MB of answers if they were all made
         for _ in range(100):
