@@ -24,7 +24,7 @@ from mailtool.mra.imap.session import SELECTED, Done, Session, bad, command, no,
 from mailtool.protocol import mime
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import ESearch, SearchResult
-from mailtool.protocol.imap.search import ModSeqCriterion, SearchKey
+from mailtool.protocol.imap.search import ModSeqCriterion, SearchKey, uses_key
 from mailtool.protocol.imap.sequence import SequenceSet
 from mailtool.store.interfaces import HEADER_FIELDS
 
@@ -265,17 +265,8 @@ def cheap_first(keys: tuple[SearchKey, ...]) -> tuple[SearchKey, ...]:
     return tuple(sorted((fix(k) for k in keys), key=_cost))
 
 
-def _uses_modseq(keys: tuple[SearchKey, ...]) -> bool:
-    def walk(k: SearchKey) -> bool:
-        if k.name == "MODSEQ":
-            return True
-        if k.name == "NOT":
-            return walk(k.arg)  # type: ignore[arg-type]
-        if k.name in ("OR", "AND"):
-            return any(walk(x) for x in k.arg)  # type: ignore[union-attr]
-        return False
-
-    return any(walk(k) for k in keys)
+#: the key whose use makes SEARCH and SORT answer a MODSEQ (RFC 7162 §3.1.5)
+MODSEQ_KEYS = frozenset({"MODSEQ"})
 
 
 def _resolve_saved(keys: tuple[SearchKey, ...], box: SelectedMailbox) -> tuple[SearchKey, ...]:
@@ -385,7 +376,7 @@ async def search(s: Session, cmd: c.Search) -> Done:
     uids = await asyncio.to_thread(run_search, s, box, cmd.keys)
     numbers = uids if cmd.uid else [box.msn(u) for u in uids]
     modseq = None
-    if _uses_modseq(cmd.keys):
+    if uses_key(cmd.keys, MODSEQ_KEYS):
         enable_condstore(s)
         modseq = max((box.meta[u].modseq for u in uids), default=None)
     opts = cmd.return_opts

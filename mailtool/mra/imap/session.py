@@ -37,7 +37,7 @@ from mailtool.protocol.imap.command_reader import (
 )
 from mailtool.protocol.imap.errors import ImapError
 from mailtool.protocol.imap.responses import Response, format_response
-from mailtool.protocol.imap.search import SearchKey
+from mailtool.protocol.imap.search import uses_key
 from mailtool.protocol.imap.status import ResponseCode
 
 if TYPE_CHECKING:
@@ -572,18 +572,7 @@ def _needs_sizes(cmd: c.Command) -> bool:
     if isinstance(cmd, c.Sort) and any(s.key == "SIZE" for s in cmd.criteria):
         return True
     if isinstance(cmd, c.Search | c.Sort | c.Thread):
-        return _keys_need_sizes(cmd.keys)
-    return False
-
-
-def _keys_need_sizes(keys: tuple[SearchKey, ...]) -> bool:
-    for key in keys:
-        if key.name in _SIZED_KEYS:
-            return True
-        if key.name == "NOT" and _keys_need_sizes((key.arg,)):  # type: ignore[arg-type]
-            return True
-        if key.name in ("OR", "AND") and _keys_need_sizes(key.arg):  # type: ignore[arg-type]
-            return True
+        return uses_key(cmd.keys, _SIZED_KEYS)
     return False
 
 

@@ -25,7 +25,7 @@ from mailtool.mra.imap.session import SELECTED, Done, Session, command, no, ok
 from mailtool.mra.imap.sort_fields import fields_of
 from mailtool.protocol.imap import commands as c
 from mailtool.protocol.imap.responses import SortResult
-from mailtool.protocol.imap.search import SearchKey
+from mailtool.protocol.imap.search import SearchKey, uses_key
 from mailtool.protocol.imap.sort import SortCriterion, ascii_casemap
 from mailtool.store.interfaces import HEADER_FIELDS
 
@@ -167,7 +167,7 @@ async def sort(s: Session, cmd: c.Sort) -> Done:
     items = sort_keys(await selected_keys(s, cmd.charset, cmd.keys), cmd.criteria)
     numbers = tuple(k.uid for k in items) if cmd.uid else tuple(box.msn(k.uid) for k in items)
     modseq = None
-    if search_cmd._uses_modseq(cmd.keys):  # RFC 7162 §3.1.5: SORT answers MODSEQ too
+    if uses_key(cmd.keys, search_cmd.MODSEQ_KEYS):  # RFC 7162 §3.1.5: SORT answers MODSEQ too
         enable_condstore(s)
         modseq = max((box.meta[k.uid].modseq for k in items), default=None)
     s.send(SortResult(numbers, modseq))

@@ -70,6 +70,18 @@ class SearchKey:
     arg: object = None
 
 
+def uses_key(keys: tuple[SearchKey, ...], names: frozenset[str]) -> bool:
+    """Whether any key of a search program, at any depth (NOT, OR, AND), is one of ``names``."""
+    for key in keys:
+        if key.name in names:
+            return True
+        if key.name == "NOT" and uses_key((key.arg,), names):  # type: ignore[arg-type]
+            return True
+        if key.name in ("OR", "AND") and uses_key(key.arg, names):  # type: ignore[arg-type]
+            return True
+    return False
+
+
 def read_search_key(cur: Cursor) -> SearchKey:
     """One search-key; parenthesized lists and NOT/OR nest, bounded by max_depth."""
     cur.count()
@@ -202,6 +214,7 @@ __all__ = [
     "SearchKey",
     "read_search_key",
     "read_search_program",
+    "uses_key",
     "write_search_key",
     "write_search_keys",
 ]
