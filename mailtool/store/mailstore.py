@@ -526,9 +526,10 @@ class Folder(FolderBase):
         """The UIDs that are ``\\Recent`` for the calling session (IMAP4rev1, RFC 3501
         §2.3.2: one session gets each message; Dovecot does the same), claimed in the
         index, which is all \\Recent is. ``peek``: EXAMINE. Their files move from new/
-        to cur/ (seen by a client) afterwards, in the user's thread, without a MODSEQ
-        change (:mod:`~mailtool.store.recent_moves`): the first SELECT after 20,000
-        files arrived answers before the 20,000 renames, which were half its time."""
+        to cur/ (seen by a client) afterwards, on the process's shared mover threads,
+        without a MODSEQ change (:mod:`~mailtool.store.recent_moves`): the first SELECT
+        after 20,000 files arrived answers before the 20,000 renames, which were half
+        its time."""
         claimed = self.mail.index.claim_recent(self.name, peek=peek)
         if not peek:
             self.mail.recent_moves.submit(self.name, claimed.stop, claimed=bool(claimed))
