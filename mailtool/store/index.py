@@ -50,8 +50,13 @@ RESERVE_BLOCK = 10_000
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
 #: ``messages.size`` of a file another program dropped whose CRLF size is not counted
 #: yet (learning it reads the whole file): the first read that hands out sizes counts
-#: the folder's unsized files, in one batch, through :attr:`Index.count_sizes`
+#: the folder's unsized files, in one batch, through :attr:`Index.count_files`
 UNSIZED = -1
+#: ``messages.internal_date`` of a file another program dropped whose mtime is not read
+#: yet (a stat): a sync of 20,000 dropped files makes no system call per file, as
+#: Dovecot's does not; the first read that hands out dates reads them, in one batch.
+#: No APPEND date or file time can be it (about 31 million years BC).
+UNDATED = -1e15
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
@@ -154,6 +159,13 @@ CREATE TABLE IF NOT EXISTS envelope_cache (
 _UNSIZED_SCHEMA = (
     "CREATE INDEX IF NOT EXISTS messages_unsized ON messages(folder_id, uid) WHERE size < 0"
 )
+#: the same for :data:`UNDATED` (the query's condition must be this text for SQLite to
+#: use the partial index)
+_UNDATED_WHERE = "internal_date = -1e15"
+_UNDATED_SCHEMA = (
+    "CREATE INDEX IF NOT EXISTS messages_undated ON messages(folder_id, uid)"
+    f" WHERE {_UNDATED_WHERE}"
+)
 #: the fields of ``header_cache`` (lower case, as :func:`header_column` takes them)
 HEADER_FIELDS = ("subject", "from", "to", "cc", "bcc", "date")
 
@@ -250,6 +262,16 @@ def _message(row: sqlite3.Row) -> MessageInfo:
 
 
 _COLUMNS = "uid, base, path, flags, size, internal_date, modseq"
+
+
+def _lacking(messages: Iterable[MessageInfo], sizes: bool) -> bool:
+    """Does a listing hand out a date (or, with ``sizes``, a size) not counted yet?"""
+    return any((sizes and m.size < 0) or m.internal_date == UNDATED for m in messages)
+
+
+#: what :attr:`Index.count_files` is: (folder, ``(uid, base, path, size wanted)`` rows)
+#: -> UID -> (size or :data:`UNSIZED`, mtime)
+CountFiles = Callable[[str, list[tuple[int, str, str, bool]]], dict[int, tuple[int, float]]]
 #: bound parameters per ``IN (...)`` query (SQLite allows 999 in older builds)
 _VARS_PER_QUERY = 500
 
@@ -287,10 +309,10 @@ class Index:
         #: called after every commit that changes what clients see (messages, flags,
         #: folders): the store pokes other processes' IDLE sessions from here
         self.on_commit: Callable[[], None] | None = None
-        #: counts the CRLF size of files indexed :data:`UNSIZED`: given a folder name and
-        #: ``(uid, base, path)`` rows, returns UID -> size (the store reads the files)
-        self.count_sizes: Callable[[str, list[tuple[int, str, str]]], dict[int, int]] | None
-        self.count_sizes = None
+        #: counts what the index lacks of files another program dropped: given a folder
+        #: name and ``(uid, base, path, size wanted)`` rows, returns UID -> (CRLF size, or
+        #: :data:`UNSIZED` where not wanted; mtime) of the files found (the store reads them)
+        self.count_files: CountFiles | None = None
         boot = _boot_id()
         self._db = Database(self.path, _SCHEMA, synchronous="FULL" if boot is None else "NORMAL")
         columns = {r["name"] for r in self._db.query("PRAGMA table_info(folders)")}
@@ -321,9 +343,10 @@ class Index:
         if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'envelope_cache'"):
             with self._db.write() as tx:  # additive, like sort_fields
                 tx.execute(_ENVELOPE_SCHEMA)
-        if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'messages_unsized'"):
+        if not self._db.one("SELECT 1 FROM sqlite_master WHERE name = 'messages_undated'"):
             with self._db.write() as tx:  # additive, like sort_fields
                 tx.execute(_UNSIZED_SCHEMA)
+                tx.execute(_UNDATED_SCHEMA)
 
     def close(self) -> None:
         self._db.close()
@@ -338,42 +361,59 @@ class Index:
         if self.on_commit is not None:
             self.on_commit()
 
-    def _sized(self, name: str | None) -> None:
-        """Count the sizes of folder ``name``'s :data:`UNSIZED` files (every folder's
-        when None) before a read that hands sizes out: one indexed look-up when there
-        are none; else one batch, written without a MODSEQ (a size never changes, it
-        was only not known). Files gone meanwhile get 0 (the next sync expunges them)."""
-        sql = (
-            "SELECT f.name, m.uid, m.base, m.path FROM messages m"
-            " INDEXED BY messages_unsized"  # the planner preferred a scan of the folder
-            " JOIN folders f ON f.id = m.folder_id WHERE m.size < 0"
-        )
-        rows = self._db.rows(sql + (" AND f.name = ?" if name is not None else ""),
-                             (name,) if name is not None else ())  # fmt: skip
-        if not rows or self.count_sizes is None:
+    def _count(self, name: str | None, *, sizes: bool, dates: bool) -> None:
+        """Count the :data:`UNSIZED` sizes (``sizes``) and read the :data:`UNDATED` dates
+        (``dates``) of folder ``name``'s files (every folder's when None) before a read
+        that hands them out: an indexed look-up each when there are none; else one batch,
+        written without a MODSEQ (they never change, they were only not known). A size
+        counted reads the file, which gives its date too; a date alone is a stat. Files
+        gone meanwhile get 0 (the next sync expunges them)."""
+        wanted: dict[tuple[str, int], tuple[int, str, str, bool]] = {}
+        folder = " AND f.name = ?" if name is not None else ""
+        params = (name,) if name is not None else ()
+        for kind, where in (("dates", _UNDATED_WHERE), ("sizes", "size < 0")):
+            if not (dates if kind == "dates" else sizes):
+                continue
+            # INDEXED BY: the planner preferred a scan of the folder
+            rows = self._db.rows(
+                f"SELECT f.name, m.uid, m.base, m.path FROM messages m INDEXED BY messages_"
+                f"{'undated' if kind == 'dates' else 'unsized'} JOIN folders f"
+                f" ON f.id = m.folder_id WHERE m.{where}{folder}",
+                params,
+            )
+            for folder_name, uid, base, path in rows:
+                wanted[folder_name, uid] = (uid, base, path, kind == "sizes")
+        if not wanted or self.count_files is None:
             return
-        by_folder: dict[str, list[tuple[int, str, str]]] = {}
-        for folder, uid, base, path in rows:
-            by_folder.setdefault(folder, []).append((uid, base, path))
-        for folder, files in by_folder.items():
-            sizes = self.count_sizes(folder, files)
+        by_folder: dict[str, list[tuple[int, str, str, bool]]] = {}
+        for (folder_name, _), row in wanted.items():
+            by_folder.setdefault(folder_name, []).append(row)
+        for folder_name, files in by_folder.items():
+            found = self.count_files(folder_name, files)
             with self._db.write() as tx:
                 tx.executemany(
-                    "UPDATE messages SET size = ? WHERE folder_id ="
-                    " (SELECT id FROM folders WHERE name = ?) AND uid = ? AND size < 0",
-                    [(sizes.get(uid, 0), folder, uid) for uid, _, _ in files],
+                    "UPDATE messages SET size = CASE WHEN size < 0 THEN ? ELSE size END,"
+                    f" internal_date = CASE WHEN {_UNDATED_WHERE} THEN ? ELSE internal_date"
+                    " END WHERE folder_id = (SELECT id FROM folders WHERE name = ?) AND uid = ?",
+                    [(*found.get(uid, (0, 0.0)), folder_name, uid) for uid, *_ in files],
                 )
 
     def _sized_read(
-        self, name: str | None, read: Callable[[], T], unsized: Callable[[T], bool]
+        self,
+        name: str | None,
+        read: Callable[[], T],
+        lacking: Callable[[T], bool],
+        *,
+        sizes: bool = True,
+        dates: bool = True,
     ) -> T:
-        """``read()`` once :meth:`_sized` counted what it lacked; again when a sync (another
-        thread or process) indexed new UNSIZED files in between: no size is handed out
-        negative (a few tries: each round sizes every row it saw)."""
+        """``read()`` once :meth:`_count` counted what it lacked; again when a sync
+        (another thread or process) indexed new files in between: no size nor date is
+        handed out uncounted (a few tries: each round counts every row it saw)."""
         for _ in range(4):
-            self._sized(name)
+            self._count(name, sizes=sizes, dates=dates)
             out = read()
-            if self.count_sizes is None or not unsized(out):
+            if self.count_files is None or not lacking(out):
                 break
         return out
 
@@ -532,7 +572,10 @@ class Index:
             " WHERE f.name = ? GROUP BY f.id"
         )
         row = self._sized_read(
-            name, lambda: self._db.one(sql, (name,)), lambda r: r is not None and r["unsized"] > 0
+            name,
+            lambda: self._db.one(sql, (name,)),
+            lambda r: r is not None and r["unsized"] > 0,
+            dates=False,
         )
         if row is None:
             raise NotFound(f"folder {name!r} does not exist")
@@ -573,23 +616,29 @@ class Index:
         """(messages, bytes) over every folder of the user, for quotas."""
         sql = "SELECT count(*), coalesce(sum(size), 0), coalesce(sum(size < 0), 0) FROM messages"
         row = self._sized_read(
-            None, lambda: self._db.one(sql), lambda r: r is not None and r[2] > 0
+            None, lambda: self._db.one(sql), lambda r: r is not None and r[2] > 0, dates=False
         )
         return (row[0], row[1]) if row else (0, 0)
 
     # ------------------------------------------------------------------ messages
 
     def messages(
-        self, name: str, uids: Iterable[int] | None = None, *, sized: bool = True
+        self,
+        name: str,
+        uids: Iterable[int] | None = None,
+        *,
+        sized: bool = True,
+        dated: bool = True,
     ) -> list[MessageInfo]:
         """Messages of ``name`` in UID order (all, or those of ``uids`` that exist).
         ``sized=False`` leaves the files indexed :data:`UNSIZED` uncounted (size -1), for
         a caller that reads the files for something else (a first SEARCH's headers):
-        counting first would read each of them twice."""
-        if not sized:
+        counting first would read each of them twice. ``dated=False`` (with it) leaves
+        the :data:`UNDATED` dates unread too."""
+        if not sized and not dated:
             return self._messages(name, uids)
         return self._sized_read(
-            name, lambda: self._messages(name, uids), lambda out: any(m.size < 0 for m in out)
+            name, lambda: self._messages(name, uids), lambda out: _lacking(out, sized), sizes=sized
         )
 
     def _messages(self, name: str, uids: Iterable[int] | None) -> list[MessageInfo]:
@@ -611,9 +660,10 @@ class Index:
     def summaries(self, name: str) -> list[MessageSummary]:
         """Every message of ``name`` in UID order, without file names: the light
         listing a SELECT of 100,000 messages makes (several times faster than
-        :meth:`messages`). The one read that hands out :data:`UNSIZED` as it is:
-        the first SELECT after 20,000 files arrived need not read them all (the
-        IMAP session counts them when a command needs a size, with :meth:`messages`)."""
+        :meth:`messages`). The one read that hands out :data:`UNSIZED` and
+        :data:`UNDATED` as they are: the first SELECT after 20,000 files arrived need
+        not read nor stat them (the IMAP session counts them when a command needs a size
+        or a date, with :meth:`messages`)."""
         rows = self._db.rows(
             "SELECT uid, flags, modseq, size, internal_date FROM messages WHERE folder_id ="
             " (SELECT id FROM folders WHERE name = ?) ORDER BY uid",
@@ -804,17 +854,19 @@ class Index:
         """Every message of ``name`` in UID order as ``(uid, size, internal_date,
         *SORT_FIELDS)``; the sort fields are all None for a message that has no
         ``sort_fields`` row yet. One query, no file opened (``sized=False``: sizes not
-        counted yet stay -1, as :meth:`messages` says)."""
+        counted yet stay -1, as :meth:`messages` says; dates are always read: SORT's
+        ARRIVAL and its DATE of a message without Date: are the internal date)."""
         cols = ", ".join(f"s.{c}" for c in SORT_FIELDS)
         sql = (
             f"SELECT m.uid, m.size, m.internal_date, {cols} FROM messages m"
             " LEFT JOIN sort_fields s ON s.folder_id = m.folder_id AND s.uid = m.uid"
             " WHERE m.folder_id = (SELECT id FROM folders WHERE name = ?) ORDER BY m.uid"
         )
-        if not sized:
-            return self._db.rows(sql, (name,))
         return self._sized_read(
-            name, lambda: self._db.rows(sql, (name,)), lambda rows: any(r[1] < 0 for r in rows)
+            name,
+            lambda: self._db.rows(sql, (name,)),
+            lambda rows: any((sized and r[1] < 0) or r[2] == UNDATED for r in rows),
+            sizes=sized,
         )
 
     def put_sort_fields(self, name: str, rows: Sequence[tuple]) -> None:
@@ -937,7 +989,7 @@ class Index:
     def changes_since(self, name: str, modseq: int) -> tuple[list[MessageInfo], list[int]]:
         """Messages changed after ``modseq`` and UIDs expunged after it (RFC 7162)."""
         return self._sized_read(
-            name, lambda: self._changes_since(name, modseq), lambda r: any(m.size < 0 for m in r[0])
+            name, lambda: self._changes_since(name, modseq), lambda r: _lacking(r[0], True)
         )
 
     def _changes_since(self, name: str, modseq: int) -> tuple[list[MessageInfo], list[int]]:

@@ -186,11 +186,12 @@ class FolderBase:
         return self.mail.index.status(self.name)  # type: ignore[no-any-return]
 
     def messages(
-        self, uids: Iterable[int] | None = None, *, sized: bool = True
+        self, uids: Iterable[int] | None = None, *, sized: bool = True, dated: bool = True
     ) -> list[MessageInfo]:
         """Messages in UID order (all, or the existing ones among ``uids``); ``sized=False``:
-        sizes not counted yet stay -1 (``Index.messages``), for a reader of the files."""
-        return self.mail.index.messages(self.name, uids, sized=sized)  # type: ignore[no-any-return]
+        sizes not counted yet stay -1 (``Index.messages``), for a reader of the files;
+        ``dated=False`` too: dates not read yet stay ``UNDATED``."""
+        return self.mail.index.messages(self.name, uids, sized=sized, dated=dated)  # type: ignore[no-any-return]
 
     def message(self, uid: int) -> MessageInfo:
         found = self.messages([uid])

@@ -66,13 +66,13 @@ def test_no_size_is_handed_out_unsized_when_a_sync_indexes_more_meanwhile(tmp_pa
     index.add("INBOX", [NewMessage("a", "new/a", frozenset(), UNSIZED, 1.0)])
     asked: list[list[str]] = []
 
-    def count(name: str, files: list[tuple[int, str, str]]) -> dict[int, int]:
-        asked.append([base for _, base, _ in files])
+    def count(name: str, files: list[tuple[int, str, str, bool]]) -> dict[int, tuple[int, float]]:
+        asked.append([base for _, base, _, _ in files])
         if len(asked) == 1:  # another process's sync, between the count and the read
             index.add("INBOX", [NewMessage("b", "new/b", frozenset(), UNSIZED, 2.0)])
-        return {uid: 100 + uid for uid, _, _ in files}
+        return {uid: (100 + uid, 9.0) for uid, _, _, _ in files}
 
-    index.count_sizes = count
+    index.count_files = count
     assert [(m.base, m.size) for m in index.messages("INBOX")] == [("a", 101), ("b", 102)]
     assert asked == [["a"], ["b"]]
     assert index.status("INBOX").size == 203 and index.totals() == (2, 203)

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
+from mailtool.store.index import UNDATED
+
 if TYPE_CHECKING:
     from mailtool.store.interfaces import MetadataStore as Metadata
 
@@ -40,12 +42,13 @@ class MessageMeta(Protocol):
     @property
     def size(self) -> int:
         """RFC822.SIZE; in a :class:`Snapshot`, negative while not counted yet
-        (``Snapshot.unsized``): the session asks :meth:`UserMail.sizes` first."""
+        (``Snapshot.unsized``): the session asks :meth:`UserMail.count` first."""
         ...
 
     @property
     def internal_date(self) -> float:
-        """Seconds since the epoch."""
+        """Seconds since the epoch; in a :class:`Snapshot`, ``UNDATED`` while not read
+        yet (``Snapshot.undated``): the session asks :meth:`UserMail.count` first."""
         ...
 
 
@@ -92,13 +95,18 @@ class Snapshot:
     #: keywords (non-system flags) in use
     keywords: frozenset[str] = field(init=False, repr=False, compare=False)
     #: UIDs whose size the store has not counted yet (files another program dropped,
-    #: see mailtool.store.index.UNSIZED): negative until :meth:`UserMail.sizes`
+    #: see mailtool.store.index.UNSIZED): negative until :meth:`UserMail.count`
     unsized: tuple[int, ...] = field(init=False, repr=False, compare=False)
+    #: UIDs whose internal date the store has not read yet (the same files, see
+    #: mailtool.store.index.UNDATED): ``UNDATED`` until :meth:`UserMail.count`
+    undated: tuple[int, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         uids = [m.uid for m in self.messages]
         object.__setattr__(self, "uids", uids)
         object.__setattr__(self, "unsized", tuple(m.uid for m in self.messages if m.size < 0))
+        undated = tuple(m.uid for m in self.messages if m.internal_date == UNDATED)
+        object.__setattr__(self, "undated", undated)
         object.__setattr__(self, "by_uid", dict(zip(uids, self.messages, strict=True)))
         distinct = {m.flags for m in self.messages}  # few: the store shares equal sets
         kw = frozenset(f for flags in distinct for f in flags if f[:1] != "\\")
@@ -144,9 +152,11 @@ class UserMail(Protocol):
 
     # -- messages -------------------------------------------------------------
     def snapshot(self, name: str) -> Snapshot: ...
-    def sizes(self, name: str, uids: list[int]) -> dict[int, int]:
-        """UID -> RFC822.SIZE of those of ``uids`` still in the folder, counted by the
-        store if it had not yet (one batch): for ``Snapshot.unsized``."""
+    def count(self, name: str, uids: list[int], *, sizes: bool) -> dict[int, tuple[int, float]]:
+        """UID -> (RFC822.SIZE, internal date) of those of ``uids`` still in the folder,
+        counted by the store if it had not yet (one batch): for ``Snapshot.unsized`` and
+        ``Snapshot.undated``. ``sizes=False``: dates only (a stat, not a read, of each
+        file), sizes not counted yet stay negative."""
         ...
 
     def changes(self, name: str, since_modseq: int) -> Changes: ...

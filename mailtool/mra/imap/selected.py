@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from mailtool.mra.imap import wire
-from mailtool.mra.imap.backend import MessageMeta, Snapshot, UserMail
+from mailtool.mra.imap.backend import UNDATED, MessageMeta, Snapshot, UserMail
 from mailtool.protocol.imap.responses import Flags, Response, Vanished
 from mailtool.protocol.imap.sequence import SequenceSet
 from mailtool.protocol.imap.status import ResponseCode
@@ -81,17 +81,35 @@ class SelectedMailbox:
         self._announced_recent = len(self.recent)
         for uid in self.recent:
             self.meta[uid] = self._shown(self.meta[uid])
-        #: UIDs in view whose size is not counted yet (negative): see :meth:`count_sizes`
+        #: UIDs in view whose size (negative) or date (``UNDATED``) is not counted yet:
+        #: see :meth:`counted`
         self.unsized: list[int] = list(snap.unsized)
+        self.undated: list[int] = list(snap.undated)
 
-    def count_sizes(self, sizes: dict[int, int]) -> None:
-        """Put the sizes :meth:`UserMail.sizes` counted for :attr:`unsized` in view
-        (a message gone meanwhile keeps 0: it is only shown until its EXPUNGE)."""
-        for uid in self.unsized:
-            m = self.meta.get(uid)
-            if m is not None and m.size < 0:
-                self.meta[uid] = m._replace(size=sizes.get(uid, 0))  # type: ignore[attr-defined]
-        self.unsized = []
+    def uncounted(self, *, sizes: bool) -> list[int]:
+        """What :meth:`UserMail.count` should count before a command that needs dates
+        (and, with ``sizes``, sizes), ascending; empty when the view has them all."""
+        if not sizes or not self.unsized:
+            return self.undated
+        if not self.undated:
+            return self.unsized
+        return sorted(set(self.unsized).union(self.undated))
+
+    def counted(self, asked: list[int], found: dict[int, tuple[int, float]]) -> None:
+        """Put the sizes and dates :meth:`UserMail.count` found for ``asked`` in view (a
+        message gone meanwhile keeps 0 and the epoch: it is only shown until its
+        EXPUNGE); a size it did not count (dates only) stays uncounted."""
+        meta = self.meta
+        for uid in asked:
+            m = meta.get(uid)
+            if m is None:
+                continue
+            size, date = found.get(uid, (0, 0.0))
+            size = m.size if m.size >= 0 else size
+            date = m.internal_date if m.internal_date != UNDATED else date
+            meta[uid] = m._replace(size=size, internal_date=date)  # type: ignore[attr-defined]
+        self.unsized = [u for u in self.unsized if u in meta and meta[u].size < 0]
+        self.undated = [u for u in self.undated if u in meta and meta[u].internal_date == UNDATED]
 
     # ----------------------------------------------------------- numbering
     @property

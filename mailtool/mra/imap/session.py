@@ -435,6 +435,18 @@ class Session:
                 return event.data
 
     # --------------------------------------------------------------- dispatch
+    async def _count_first(self, box: SelectedMailbox, cmd: c.Command) -> None:
+        """Sizes and dates the store has not counted yet (files another program dropped
+        into new/), counted before a command that shows them: one batch, in a thread."""
+        sizes = _needs_sizes(cmd)
+        if not sizes and not _needs_dates(cmd):
+            return
+        asked = box.uncounted(sizes=sizes)
+        if asked:
+            assert self.mail is not None
+            found = await asyncio.to_thread(self.mail.count, box.name, asked, sizes=sizes)
+            box.counted(asked, found)
+
     async def execute(self, cmd: c.Command) -> None:
         name = cmd.name
         reg = COMMANDS.get(name)
@@ -447,9 +459,8 @@ class Session:
             if self.state not in reg.states:
                 raise bad(f"{name} is not allowed in the {self.state.value} state")
             box = self.selected
-            if box is not None and box.unsized and _needs_sizes(cmd):
-                assert self.mail is not None  # sizes of files the store has not counted yet
-                box.count_sizes(await asyncio.to_thread(self.mail.sizes, box.name, box.unsized))
+            if box is not None and (box.unsized or box.undated):
+                await self._count_first(box, cmd)
             result = await reg.handler(self, cmd)
             self.send_updates(expunge_ok=reg.expunge_ok and not _uses_msn(cmd))
             if result is not ANSWERED:
@@ -555,10 +566,14 @@ def _store_text(exc: StoreError) -> str:
 #: FETCH items answered without a message's size (the rest may need it: RFC822.SIZE,
 #: and the body sections, whose streaming is planned on it)
 _SIZE_FREE = frozenset({"FLAGS", "UID", "MODSEQ", "INTERNALDATE"})
+#: FETCH items answered without a message's internal date either
+_DATE_FREE = _SIZE_FREE - {"INTERNALDATE"}
 
 
 #: SEARCH keys that may read a message's size (LARGER, SMALLER) or its whole file
 _SIZED_KEYS = frozenset({"LARGER", "SMALLER", "BODY", "TEXT"})
+#: SEARCH keys that read a message's internal date (RFC 9051 §6.4.4, RFC 5032)
+_DATED_KEYS = frozenset({"BEFORE", "ON", "SINCE", "OLDER", "YOUNGER"})
 
 
 def _needs_sizes(cmd: c.Command) -> bool:
@@ -573,6 +588,18 @@ def _needs_sizes(cmd: c.Command) -> bool:
         return True
     if isinstance(cmd, c.Search | c.Sort | c.Thread):
         return uses_key(cmd.keys, _SIZED_KEYS)
+    return False
+
+
+def _needs_dates(cmd: c.Command) -> bool:
+    """Commands that read the selected messages' internal dates from the session's view
+    (INTERNALDATE, BEFORE/ON/SINCE, OLDER/YOUNGER): the first SELECT after many files
+    arrived in new/ stats none (mailtool.store.index.UNDATED); the first of these
+    stats them all. SORT and THREAD take theirs from the index, which reads them."""
+    if isinstance(cmd, c.Fetch):
+        return any(a.name.upper() not in _DATE_FREE for a in cmd.attributes)
+    if isinstance(cmd, c.Search | c.Sort | c.Thread):
+        return uses_key(cmd.keys, _DATED_KEYS)
     return False
 
 

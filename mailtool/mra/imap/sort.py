@@ -81,7 +81,7 @@ def load_keys(mail: Any, folder: str) -> dict[int, SortKeys]:
         cached = set(index.header_cached_uids(box.name))
         headers = []
         # each header block read once, bounded (store.mailbase.MAX_HEADER), on either backend
-        for uid, header in box.read_headers(box.messages(missing, sized=False)):
+        for uid, header in box.read_headers(box.messages(missing, sized=False, dated=False)):
             pairs = split_fields(header or b"")  # the fields split once for both
             if header is not None:
                 fresh[uid] = (uid, *fields_of(header, pairs))

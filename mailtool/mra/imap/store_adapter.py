@@ -169,10 +169,12 @@ class StoreUserMail:
                 self._snapshots.pop(next(iter(self._snapshots)))
         return snap
 
-    def sizes(self, name: str, uids: list[int]) -> dict[int, int]:
-        """The store counts the sizes it lacks, the whole folder's in one batch."""
+    def count(self, name: str, uids: list[int], *, sizes: bool) -> dict[int, tuple[int, float]]:
+        """The store counts the sizes (``sizes``) and dates it lacks, the whole folder's
+        in one batch."""
         try:
-            return {m.uid: m.size for m in self._folder(name).messages(uids)}
+            return {m.uid: (m.size, m.internal_date)
+                    for m in self._folder(name).messages(uids, sized=sizes)}  # fmt: skip
         except NotFound:
             return {}
 
@@ -240,7 +242,9 @@ class StoreUserMail:
         try:
             for start in range(0, len(missing), HEADER_BATCH):
                 # sized=False: a dropped file's size is counted later, not read for it
-                infos = folder.messages(missing[start : start + HEADER_BATCH], sized=False)
+                infos = folder.messages(
+                    missing[start : start + HEADER_BATCH], sized=False, dated=False
+                )
                 blocks = list(folder.read_headers(infos))  # either backend, batched
                 hits.update(u for u, header in blocks if header_matches(header, field, needle))
                 fill = functools.partial(self._store_header_rows, folder, key, blocks)

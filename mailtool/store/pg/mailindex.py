@@ -229,10 +229,16 @@ class PgMailIndex:
     # ------------------------------------------------------------------ messages
 
     def messages(
-        self, name: str, uids: Iterable[int] | None = None, *, sized: bool = True
+        self,
+        name: str,
+        uids: Iterable[int] | None = None,
+        *,
+        sized: bool = True,
+        dated: bool = True,
     ) -> list[MessageInfo]:
         """Messages of ``name`` in UID order (all, or those of ``uids`` that exist); every
-        size is known here (``sized`` is for the SQLite index's uncounted files)."""
+        size and date is known here (``sized`` and ``dated`` are for the SQLite index's
+        uncounted files)."""
         params: list[Any] = [self.address, name]
         where = ""
         if uids is not None:
