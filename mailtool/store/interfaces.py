@@ -26,7 +26,13 @@ from typing import Any, BinaryIO, Protocol
 
 from mailtool.protocol.sasl import ScramCredentials
 from mailtool.store.accounts import Alias, AliasLoop, Quota, User
-from mailtool.store.index import HEADER_FIELDS, FolderStatus, MessageInfo, MessageSummary
+from mailtool.store.index import (
+    HEADER_FIELDS,
+    UNDATED,
+    FolderStatus,
+    MessageInfo,
+    MessageSummary,
+)
 from mailtool.store.locks import Lock as MaildropLock
 from mailtool.store.mailbase import (
     MAX_HEADER,
@@ -59,6 +65,7 @@ __all__ = [
     "MAX_HEADER",
     "SPECIAL_USE",
     "SYSTEM_FLAGS",
+    "UNDATED",
     "AccountStore",
     "Alias",
     "AliasLoop",

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
-from mailtool.store.index import UNDATED
+from mailtool.store.interfaces import UNDATED
 
 if TYPE_CHECKING:
     from mailtool.store.interfaces import MetadataStore as Metadata
