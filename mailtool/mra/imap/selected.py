@@ -77,10 +77,15 @@ class SelectedMailbox:
         #: view among them, and whether to show them (not to IMAP4rev2, RFC 9051 §2.3.2)
         self._claimed: list[range] = [recent]
         self.show_recent = show_recent
-        self.recent: set[int] = {u for u in self.uids if u in recent}
-        self._announced_recent = len(self.recent)
-        for uid in self.recent:
-            self.meta[uid] = self._shown(self.meta[uid])
+        # the claimed range is a slice of the ascending UIDs: the first SELECT after
+        # 100,000 files arrived claims them all, so no Python test per UID
+        uids = self.uids
+        lo, hi = bisect.bisect_left(uids, recent.start), bisect.bisect_left(uids, recent.stop)
+        in_view = uids[lo:hi] if recent else []
+        self.recent: set[int] = set(in_view)
+        self._announced_recent = len(in_view)
+        if show_recent:
+            self._show_recent(in_view)
         #: UIDs in view whose size (negative) or date (``UNDATED``) is not counted yet:
         #: see :meth:`counted`
         self.unsized: list[int] = list(snap.unsized)
@@ -149,6 +154,18 @@ class SelectedMailbox:
     def expunged(self, uid: int) -> bool:
         """Gone from the store, not yet announced (RFC 9051 §7.5.1 keeps its number)."""
         return uid in self._vanished
+
+    def _show_recent(self, uids: list[int]) -> None:
+        """:meth:`_shown` for many claimed UIDs at once: one flag-set union per distinct
+        flag set, not one per message."""
+        meta = self.meta
+        with_recent: dict[frozenset[str], frozenset[str]] = {}
+        for uid in uids:
+            m = meta[uid]
+            flags = with_recent.get(m.flags)
+            if flags is None:
+                flags = with_recent[m.flags] = m.flags | {RECENT}
+            meta[uid] = _Shown(uid, flags, m.modseq, m.size, m.internal_date)
 
     def _shown(self, m: MessageMeta) -> MessageMeta:
         if self.show_recent and m.uid in self.recent:
