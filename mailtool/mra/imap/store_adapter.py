@@ -171,12 +171,18 @@ class StoreUserMail:
 
     def count(self, name: str, uids: list[int], *, sizes: bool) -> dict[int, tuple[int, float]]:
         """The store counts the sizes (``sizes``) and dates it lacks, the whole folder's
-        in one batch."""
+        in one batch. The listing kept for the next SELECT is dropped: it still holds
+        them uncounted, and each later session would count them again (a listing of
+        every UID: 0.1-0.2 s of a 20,000-message client sync)."""
         try:
-            return {m.uid: (m.size, m.internal_date)
-                    for m in self._folder(name).messages(uids, sized=sizes)}  # fmt: skip
+            folder = self._folder(name)
+            found = {m.uid: (m.size, m.internal_date)
+                     for m in folder.messages(uids, sized=sizes)}  # fmt: skip
         except NotFound:
             return {}
+        with self._lock:
+            self._snapshots.pop(folder.name, None)
+        return found
 
     def _refresh(self, name: str, counters: tuple[int, int, int], old: Snapshot) -> Snapshot | None:
         """The previous listing with what changed since it applied (a delivery into

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
 from mailtool.store.accounts import Quota
 from mailtool.store.index import UNDATED, UNSIZED
-from tests.mra.imap.conftest import Imap
+from tests.mra.imap.conftest import Imap, store_user_mail
 
 
 def _body(lines: int, end: bytes) -> bytes:
@@ -181,3 +182,30 @@ def test_a_dropped_file_with_its_size_in_its_name_is_dated_by_a_stat(imap: Imap)
     assert [(m.size, m.internal_date) for m in index.summaries("INBOX")] == [(12, UNDATED)]
     got = w.cmd("UID FETCH 1 (RFC822.SIZE INTERNALDATE)").untagged
     assert _sizes(got) == [12] and _dates(got) == SHOWN[:1]
+
+
+def test_a_later_select_gets_the_counted_sizes_and_dates(
+    store_backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The listing kept for the next SELECT is not handed out with what a session has
+    counted since still uncounted (each session would count the folder again)."""
+    if store_backend != "sqlite":
+        pytest.skip("files dropped into a Maildir: the SQLite + Maildir store only")
+    with store_user_mail(store_backend, tmp_path, request, []) as user:
+        new = user.mail.maildir.root / "new"
+        for (name, data), mtime in zip(DROPPED, MTIMES, strict=True):
+            (new / name).write_bytes(data)
+            os.utime(new / name, (mtime, mtime))
+        first = user.snapshot("INBOX")
+        assert first.unsized == first.undated == (1, 2, 3)
+        assert user.count("INBOX", [1, 2, 3], sizes=False) == {
+            uid: (UNSIZED, t) for uid, t in zip((1, 2, 3), MTIMES, strict=True)
+        }
+        dated = user.snapshot("INBOX")
+        assert (dated.unsized, dated.undated) == ((1, 2, 3), ())
+        user.count("INBOX", [1, 2, 3], sizes=True)
+        counted = user.snapshot("INBOX")
+        assert (counted.unsized, counted.undated) == ((), ())
+        assert [(m.size, m.internal_date) for m in counted.messages] == [
+            (len(w), t) for w, t in zip(WIRE, MTIMES, strict=True)
+        ]
