@@ -27,7 +27,7 @@ from mailtool.mra.imap.selected import SelectedMailbox
 from mailtool.mra.imap.session import SELECTED, Done, Session, bad, command, no, ok
 from mailtool.protocol import mime
 from mailtool.protocol.imap import commands as c
-from mailtool.protocol.imap.dates import format_datetime
+from mailtool.protocol.imap.dates import format_timestamp
 from mailtool.protocol.imap.fetch import FetchAttr
 from mailtool.protocol.imap.fetch_stream import (
     FETCH_END,
@@ -70,7 +70,7 @@ def flag_list(flags: frozenset[str]) -> str:
 
 
 def _internaldate(m: MessageMeta) -> str:
-    return format_datetime(internal_datetime(m)).decode()
+    return format_timestamp(m.internal_date)
 
 
 #: index item -> (response text with a %-placeholder, how to get its value)
