@@ -17,8 +17,9 @@ average; the server that goes first alternates from run to run:
 * ``sync``    - a client's first sync: SELECT + ``UID FETCH 1:* (FLAGS INTERNALDATE
   RFC822.SIZE ENVELOPE)`` on INBOXes of each ``--fetch-sizes`` size.
 
-The untimed warm-ups are figures too, measured once (a first time cannot be repeated):
-the first SELECT after the big INBOX's files appeared in ``new/``, and the first SEARCH.
+The first times are figures too. The first SELECT after the big INBOX's files appeared
+in ``new/`` cannot be repeated on one folder: ``--first-runs`` users hold a copy of the
+big INBOX each, one first SELECT a run. The first SEARCH is measured once.
 Each figure ends with a ``BENCH`` line for bench/summary.py (issue 22's table).
 
 Both big INBOXes are filled as plain Maildir files in ``new/`` (as an MDA would
@@ -278,8 +279,18 @@ def sync_user(size: int) -> str:
     return f"sync{size}@bench.test"
 
 
+def first_users(runs: int) -> list[str]:
+    """The users whose INBOX each server SELECTs first after the files were dropped,
+    one a run: the big one, then copies of it (a first SELECT happens once a folder)."""
+    return [BIG, *(f"first{k}@bench.test" for k in range(1, runs))]
+
+
 def start_mailtool(
-    root: Path, big: list[bytes], small: list[bytes], sync_sizes: Sequence[int] = ()
+    root: Path,
+    big: list[bytes],
+    small: list[bytes],
+    sync_sizes: Sequence[int] = (),
+    first_runs: int = 1,
 ) -> MailtoolServer:
     from mailtool.store.accounts import AccountStore
 
@@ -297,9 +308,11 @@ def start_mailtool(
     )
     accounts = AccountStore(server.data_dir / "accounts.db")
     accounts.add_domain("bench.test")
-    for user in [BIG, *SMALL, *map(sync_user, sync_sizes)]:
+    firsts = first_users(first_runs)
+    for user in [*firsts, *SMALL, *map(sync_user, sync_sizes)]:
         accounts.add_user(user, PASSWORD)
-    fill_maildir(accounts.maildir_path(BIG), big, None)
+    for user in firsts:
+        fill_maildir(accounts.maildir_path(user), big, None)
     for user in SMALL:
         fill_maildir(accounts.maildir_path(user), small, None)
     for size in sync_sizes:
@@ -308,14 +321,14 @@ def start_mailtool(
     return server.start()
 
 
-def wait_moved(server: MailtoolServer, timeout: float = 120.0) -> float:
-    """Seconds until the big INBOX's new/ is empty: mailtool moves the files its first
+def wait_moved(server: MailtoolServer, user: str = BIG, timeout: float = 120.0) -> float:
+    """Seconds until ``user``'s INBOX's new/ is empty: mailtool moves the files its first
     SELECT claimed to cur/ after answering (mailtool/store/recent_moves.py), and the
     next figure must not be timed beside that work."""
     from mailtool.store.accounts import AccountStore
 
     accounts = AccountStore(server.data_dir / "accounts.db")
-    new = accounts.maildir_path(BIG) / "new"
+    new = accounts.maildir_path(user) / "new"
     accounts.close()
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
@@ -342,11 +355,16 @@ def wait_quiet(pid: int, timeout: float = 120.0) -> float:
 
 
 def start_dovecot(
-    root: Path, big: list[bytes], small: list[bytes], sync_sizes: Sequence[int] = ()
+    root: Path,
+    big: list[bytes],
+    small: list[bytes],
+    sync_sizes: Sequence[int] = (),
+    first_runs: int = 1,
 ) -> Dovecot:
     if DOVECOT_LIMITS not in dovecot_peer._CONFIG:
         dovecot_peer._CONFIG += DOVECOT_LIMITS
-    users = {u.split("@")[0]: PASSWORD for u in [BIG, *SMALL, *map(sync_user, sync_sizes)]}
+    firsts = first_users(first_runs)
+    users = {u.split("@")[0]: PASSWORD for u in [*firsts, *SMALL, *map(sync_user, sync_sizes)]}
     dc = Dovecot(root / "dovecot", users=users, imap=True, pop3=False).start()
     owner = None
     if os.geteuid() == 0:
@@ -360,7 +378,8 @@ def start_dovecot(
         assert dc.run_dir is not None
         passwd = dc.run_dir / "users.passwd"
         passwd.write_text("".join(f"{u}:{hashed}::::::\n" for u in users))
-    fill_maildir(dc.maildir("big"), big, owner)
+    for user in firsts:
+        fill_maildir(dc.maildir(user.split("@")[0]), big, owner)
     for user in SMALL:
         fill_maildir(dc.maildir(user.split("@")[0]), small, owner)
     for size in sync_sizes:
@@ -430,6 +449,8 @@ def main() -> None:
     parser.add_argument("--appends", type=int, default=2000)
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--first-runs", type=int, default=3,
+                        help="first SELECTs timed a side (each on its own copy of the big INBOX)")
     parser.add_argument("--imaplib-appends", type=int, default=50)
     parser.add_argument("--fetch-sizes", default="20000",
                         help="comma-separated INBOX sizes for the first-sync figure")
@@ -451,26 +472,30 @@ def main() -> None:
     print(f"# big INBOX {args.big} messages; {args.appends} APPENDs; {len(users)} sessions")
     print(f"# Dovecot limits raised: {DOVECOT_LIMITS.strip()!r}, mail_max_userip_connections=1000")
     print("# logins: both servers verify an argon2id hash (Dovecot: doveadm pw -s ARGON2ID)")
-    mailtool = start_mailtool(root, big[: args.big], small, sync_sizes)
+    mailtool = start_mailtool(root, big[: args.big], small, sync_sizes, args.first_runs)
     dovecot = None
     try:
-        dovecot = start_dovecot(root, big[: args.big], small, sync_sizes)
+        dovecot = start_dovecot(root, big[: args.big], small, sync_sizes, args.first_runs)
         ports = {"mailtool": mailtool.port("imap"), "dovecot": dovecot.imap_port}
         who = {"mailtool": (BIG, users), "dovecot": ("big", [u.split("@")[0] for u in users])}
         first: dict[str, list[float]] = {s: [] for s in ports}
-        for side, port in ports.items():  # each server indexes the new files, once
-            first[side].append(select_run(port, who[side][0], args.big))
-            print(f"warm-up   {side:9} first SELECT + UID FETCH {first[side][0]:.3f} s")
-            if side == "mailtool":
-                print(f"warm-up   mailtool  its new/ -> cur/ moves done "
-                      f"{wait_moved(mailtool):.3f} s after that")
-        report("first", first, f"first SELECT after {args.big:,} files dropped in new/ "
-               "(one run)", "<= 1.0x time")
+        # each server indexes the new files of a user once: one user a run
+        for run, user in enumerate(first_users(args.first_runs)):
+            for side, port in alternate(ports, run):
+                login = user if side == "mailtool" else user.split("@")[0]
+                first[side].append(select_run(port, login, args.big))
+                print(f"first     {side:9} {user}: first SELECT + UID FETCH "
+                      f"{first[side][-1]:.3f} s")
+                if side == "mailtool":
+                    print(f"first     mailtool  its new/ -> cur/ moves done "
+                          f"{wait_moved(mailtool, user):.3f} s after that")
+        report("first", first, f"first SELECT after {args.big:,} files dropped in new/",
+               "<= 1.0x time")
         if "append" in only:
             times: dict[str, list[float]] = {s: [] for s in ports}
             for run in range(args.runs):
-                users = {side: who[side][0] for side in ports}
-                for side, t in append_run(ports, users, f"Run{run}", appends).items():
+                logins = {side: who[side][0] for side in ports}
+                for side, t in append_run(ports, logins, f"Run{run}", appends).items():
                     times[side].append(t)
             medians = report("append", times, f"IMAP APPEND LITERAL+, {args.appends} (total s)")
             for side, t in times.items():
@@ -481,8 +506,8 @@ def main() -> None:
             some = appends[: args.imaplib_appends]
             times = {s: [] for s in ports}
             for run in range(args.runs):
-                users = {side: who[side][0] for side in ports}
-                for side, t in imaplib_append_run(ports, users, f"Lib{run}", some).items():
+                logins = {side: who[side][0] for side in ports}
+                for side, t in imaplib_append_run(ports, logins, f"Lib{run}", some).items():
                     times[side].append(t)
             medians = report("imaplib", times, f"IMAP APPEND with imaplib, {len(some)} (total s)")
             rate_line(f"IMAP APPEND with imaplib (waits for +), {len(some)} x 2-8 KB",
