@@ -291,7 +291,10 @@ def start_mailtool(
     small: list[bytes],
     sync_sizes: Sequence[int] = (),
     first_runs: int = 1,
+    big_count: int | None = None,
 ) -> MailtoolServer:
+    """mailtool with the bench's users: the first ``big_count`` of ``big`` (all: None) in
+    each big INBOX, the first ``size`` in each sync user's."""
     from mailtool.store.accounts import AccountStore
 
     server = MailtoolServer(
@@ -312,7 +315,7 @@ def start_mailtool(
     for user in [*firsts, *SMALL, *map(sync_user, sync_sizes)]:
         accounts.add_user(user, PASSWORD)
     for user in firsts:
-        fill_maildir(accounts.maildir_path(user), big, None)
+        fill_maildir(accounts.maildir_path(user), big[:big_count], None)
     for user in SMALL:
         fill_maildir(accounts.maildir_path(user), small, None)
     for size in sync_sizes:
@@ -360,7 +363,9 @@ def start_dovecot(
     small: list[bytes],
     sync_sizes: Sequence[int] = (),
     first_runs: int = 1,
+    big_count: int | None = None,
 ) -> Dovecot:
+    """Dovecot with the users and messages :func:`start_mailtool` gives mailtool."""
     if DOVECOT_LIMITS not in dovecot_peer._CONFIG:
         dovecot_peer._CONFIG += DOVECOT_LIMITS
     firsts = first_users(first_runs)
@@ -379,7 +384,7 @@ def start_dovecot(
         passwd = dc.run_dir / "users.passwd"
         passwd.write_text("".join(f"{u}:{hashed}::::::\n" for u in users))
     for user in firsts:
-        fill_maildir(dc.maildir(user.split("@")[0]), big, owner)
+        fill_maildir(dc.maildir(user.split("@")[0]), big[:big_count], owner)
     for user in SMALL:
         fill_maildir(dc.maildir(user.split("@")[0]), small, owner)
     for size in sync_sizes:
@@ -472,10 +477,11 @@ def main() -> None:
     print(f"# big INBOX {args.big} messages; {args.appends} APPENDs; {len(users)} sessions")
     print(f"# Dovecot limits raised: {DOVECOT_LIMITS.strip()!r}, mail_max_userip_connections=1000")
     print("# logins: both servers verify an argon2id hash (Dovecot: doveadm pw -s ARGON2ID)")
-    mailtool = start_mailtool(root, big[: args.big], small, sync_sizes, args.first_runs)
+    # the sync users may hold more than the big INBOX: each side gets the whole list
+    mailtool = start_mailtool(root, big, small, sync_sizes, args.first_runs, args.big)
     dovecot = None
     try:
-        dovecot = start_dovecot(root, big[: args.big], small, sync_sizes, args.first_runs)
+        dovecot = start_dovecot(root, big, small, sync_sizes, args.first_runs, args.big)
         ports = {"mailtool": mailtool.port("imap"), "dovecot": dovecot.imap_port}
         who = {"mailtool": (BIG, users), "dovecot": ("big", [u.split("@")[0] for u in users])}
         first: dict[str, list[float]] = {s: [] for s in ports}
