@@ -54,6 +54,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -285,16 +286,27 @@ def first_users(runs: int) -> list[str]:
     return [BIG, *(f"first{k}@bench.test" for k in range(1, runs))]
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Which users the bench adds beside the big and small ones: ``first_runs`` big
+    INBOXes (:func:`first_users`) holding the first ``big_count`` messages of ``big``
+    (all: None), and a sync user of each of ``sync_sizes`` (:func:`sync_user`)."""
+
+    sync_sizes: Sequence[int] = ()
+    first_runs: int = 1
+    big_count: int | None = None
+
+    def mailboxes(self, big: list[bytes], small: list[bytes]) -> dict[str, list[bytes]]:
+        """Each user's INBOX, as both servers get it."""
+        boxes = dict.fromkeys(first_users(self.first_runs), big[: self.big_count])
+        boxes.update(dict.fromkeys(SMALL, small))
+        boxes.update({sync_user(size): big[:size] for size in self.sync_sizes})
+        return boxes
+
+
 def start_mailtool(
-    root: Path,
-    big: list[bytes],
-    small: list[bytes],
-    sync_sizes: Sequence[int] = (),
-    first_runs: int = 1,
-    big_count: int | None = None,
+    root: Path, big: list[bytes], small: list[bytes], layout: Layout = Layout()
 ) -> MailtoolServer:
-    """mailtool with the bench's users: the first ``big_count`` of ``big`` (all: None) in
-    each big INBOX, the first ``size`` in each sync user's."""
     from mailtool.store.accounts import AccountStore
 
     server = MailtoolServer(
@@ -311,15 +323,9 @@ def start_mailtool(
     )
     accounts = AccountStore(server.data_dir / "accounts.db")
     accounts.add_domain("bench.test")
-    firsts = first_users(first_runs)
-    for user in [*firsts, *SMALL, *map(sync_user, sync_sizes)]:
+    for user, messages in layout.mailboxes(big, small).items():
         accounts.add_user(user, PASSWORD)
-    for user in firsts:
-        fill_maildir(accounts.maildir_path(user), big[:big_count], None)
-    for user in SMALL:
-        fill_maildir(accounts.maildir_path(user), small, None)
-    for size in sync_sizes:
-        fill_maildir(accounts.maildir_path(sync_user(size)), big[:size], None)
+        fill_maildir(accounts.maildir_path(user), messages, None)
     accounts.close()
     return server.start()
 
@@ -358,18 +364,13 @@ def wait_quiet(pid: int, timeout: float = 120.0) -> float:
 
 
 def start_dovecot(
-    root: Path,
-    big: list[bytes],
-    small: list[bytes],
-    sync_sizes: Sequence[int] = (),
-    first_runs: int = 1,
-    big_count: int | None = None,
+    root: Path, big: list[bytes], small: list[bytes], layout: Layout = Layout()
 ) -> Dovecot:
     """Dovecot with the users and messages :func:`start_mailtool` gives mailtool."""
     if DOVECOT_LIMITS not in dovecot_peer._CONFIG:
         dovecot_peer._CONFIG += DOVECOT_LIMITS
-    firsts = first_users(first_runs)
-    users = {u.split("@")[0]: PASSWORD for u in [*firsts, *SMALL, *map(sync_user, sync_sizes)]}
+    boxes = {user.split("@")[0]: box for user, box in layout.mailboxes(big, small).items()}
+    users = dict.fromkeys(boxes, PASSWORD)
     dc = Dovecot(root / "dovecot", users=users, imap=True, pop3=False).start()
     owner = None
     if os.geteuid() == 0:
@@ -383,12 +384,8 @@ def start_dovecot(
         assert dc.run_dir is not None
         passwd = dc.run_dir / "users.passwd"
         passwd.write_text("".join(f"{u}:{hashed}::::::\n" for u in users))
-    for user in firsts:
-        fill_maildir(dc.maildir(user.split("@")[0]), big[:big_count], owner)
-    for user in SMALL:
-        fill_maildir(dc.maildir(user.split("@")[0]), small, owner)
-    for size in sync_sizes:
-        fill_maildir(dc.maildir(sync_user(size).split("@")[0]), big[:size], owner)
+    for user, messages in boxes.items():
+        fill_maildir(dc.maildir(user), messages, owner)
     return dc
 
 
@@ -478,10 +475,11 @@ def main() -> None:
     print(f"# Dovecot limits raised: {DOVECOT_LIMITS.strip()!r}, mail_max_userip_connections=1000")
     print("# logins: both servers verify an argon2id hash (Dovecot: doveadm pw -s ARGON2ID)")
     # the sync users may hold more than the big INBOX: each side gets the whole list
-    mailtool = start_mailtool(root, big, small, sync_sizes, args.first_runs, args.big)
+    layout = Layout(sync_sizes, args.first_runs, args.big)
+    mailtool = start_mailtool(root, big, small, layout)
     dovecot = None
     try:
-        dovecot = start_dovecot(root, big, small, sync_sizes, args.first_runs, args.big)
+        dovecot = start_dovecot(root, big, small, layout)
         ports = {"mailtool": mailtool.port("imap"), "dovecot": dovecot.imap_port}
         who = {"mailtool": (BIG, users), "dovecot": ("big", [u.split("@")[0] for u in users])}
         first: dict[str, list[float]] = {s: [] for s in ports}
