@@ -371,18 +371,18 @@ class Index:
         wanted: dict[tuple[str, int], tuple[int, str, str, bool]] = {}
         folder = " AND f.name = ?" if name is not None else ""
         params = (name,) if name is not None else ()
-        for kind, where in (("dates", _UNDATED_WHERE), ("sizes", "size < 0")):
-            if not (dates if kind == "dates" else sizes):
+        # dates first: a row lacking both is then marked for the read that gives both
+        for asked, partial, where, sized in ((dates, "messages_undated", _UNDATED_WHERE, False),
+                                             (sizes, "messages_unsized", "size < 0", True)):
+            if not asked:
                 continue
-            # INDEXED BY: the planner preferred a scan of the folder
-            rows = self._db.rows(
-                f"SELECT f.name, m.uid, m.base, m.path FROM messages m INDEXED BY messages_"
-                f"{'undated' if kind == 'dates' else 'unsized'} JOIN folders f"
-                f" ON f.id = m.folder_id WHERE m.{where}{folder}",
+            rows = self._db.rows(  # INDEXED BY: the planner preferred a scan of the folder
+                f"SELECT f.name, m.uid, m.base, m.path FROM messages m INDEXED BY {partial}"
+                f" JOIN folders f ON f.id = m.folder_id WHERE m.{where}{folder}",
                 params,
             )
             for folder_name, uid, base, path in rows:
-                wanted[folder_name, uid] = (uid, base, path, kind == "sizes")
+                wanted[folder_name, uid] = (uid, base, path, sized)
         if not wanted or self.count_files is None:
             return
         by_folder: dict[str, list[tuple[int, str, str, bool]]] = {}
